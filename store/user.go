@@ -1,6 +1,14 @@
 package store
 
-import "time"
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // PlainColumns are the user fields held as one text value each, in the order
 // of SPEC §2.2. The database columns, the CSV header names and the JSON keys
@@ -44,4 +52,146 @@ type User struct {
 	RowHash    string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+}
+
+// Hash fingerprints the user's data fields (not status or dates), so the
+// importer can tell an unchanged row without comparing every column.
+func (u *User) Hash() string {
+	h := sha256.New()
+	for _, c := range PlainColumns {
+		h.Write([]byte(u.Plain[c]))
+		h.Write([]byte{0})
+	}
+	for _, c := range LocalizedColumns {
+		h.Write([]byte(EncodeLocalized(u.Localized[c])))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// EncodeLocalized is the stored form of one localised field: a JSON object
+// keyed by language with sorted keys, or "" when it has no value.
+func EncodeLocalized(m map[string]string) string {
+	if len(m) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+// DecodeLocalized reverses EncodeLocalized.
+func DecodeLocalized(s string) (map[string]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("decode localised field: %w", err)
+	}
+	return m, nil
+}
+
+// UserColumns is the SELECT list ScanUser expects.
+var UserColumns = "id, org_id, external_id, " + strings.Join(PlainColumns, ", ") + ", " +
+	strings.Join(LocalizedColumns, ", ") + ", status, archived_at, row_hash, created_at, updated_at"
+
+// ScanUser reads one row selected with UserColumns.
+func ScanUser(sc interface{ Scan(...any) error }) (*User, error) {
+	u := &User{Plain: map[string]string{}, Localized: map[string]map[string]string{}}
+	plain := make([]string, len(PlainColumns))
+	loc := make([]string, len(LocalizedColumns))
+	dest := []any{&u.ID, &u.OrgID, &u.ExternalID}
+	for i := range plain {
+		dest = append(dest, &plain[i])
+	}
+	for i := range loc {
+		dest = append(dest, &loc[i])
+	}
+	dest = append(dest, &u.Status, &u.ArchivedAt, &u.RowHash, &u.CreatedAt, &u.UpdatedAt)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	for i, c := range PlainColumns {
+		if plain[i] != "" {
+			u.Plain[c] = plain[i]
+		}
+	}
+	for i, c := range LocalizedColumns {
+		m, err := DecodeLocalized(loc[i])
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
+			u.Localized[c] = m
+		}
+	}
+	return u, nil
+}
+
+// UserGet reads one user of the organisation by external id.
+func UserGet(ctx context.Context, q Querier, orgID int64, externalID string) (*User, error) {
+	row := q.QueryRowxContext(ctx, q.Rebind(`SELECT `+UserColumns+` FROM users WHERE org_id = ? AND external_id = ?`), orgID, externalID)
+	u, err := ScanUser(row)
+	if isNoRows(err) {
+		return nil, fmt.Errorf("user %q: %w", externalID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get user: %w", err)
+	}
+	return u, nil
+}
+
+// UserListParams filters UserList.
+type UserListParams struct {
+	OrgID  int64
+	Status string // "", StatusActive or StatusArchived
+	Query  string // matches names, e-mails and external id, case-insensitively
+	Limit  int    // 0: 100
+	After  string // cursor: the last external_id of the previous page
+}
+
+// UserList lists an organisation's users by external id, one page at a time,
+// so that an export of a large roster streams.
+func UserList(ctx context.Context, q Querier, p UserListParams) ([]*User, error) {
+	where := []string{"org_id = ?", "external_id > ?"}
+	args := []any{p.OrgID, p.After}
+	if p.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, p.Status)
+	}
+	if p.Query != "" {
+		like := "%" + strings.ToLower(p.Query) + "%"
+		where = append(where, "(LOWER(first_name) LIKE ? OR LOWER(last_name) LIKE ? OR business_email LIKE ? OR private_email LIKE ? OR LOWER(external_id) LIKE ?)")
+		args = append(args, like, like, like, like, like)
+	}
+	if p.Limit <= 0 {
+		p.Limit = 100
+	}
+	args = append(args, p.Limit)
+	rows, err := q.QueryxContext(ctx, q.Rebind(`SELECT `+UserColumns+` FROM users WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY external_id LIMIT ?`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var list []*User
+	for rows.Next() {
+		u, err := ScanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		list = append(list, u)
+	}
+	return list, rows.Err()
+}
+
+// UsersArchiveDue archives the organisation's active users whose scheduled
+// archive time (a leaver's last day, set by a full sync) has passed.
+func UsersArchiveDue(ctx context.Context, q Querier, orgID int64, now time.Time) (int64, error) {
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE users SET status = 'archived', updated_at = ?
+		WHERE org_id = ? AND status = 'active' AND archived_at IS NOT NULL AND archived_at <= ?`), now, orgID, now)
+	if err != nil {
+		return 0, fmt.Errorf("archive due users: %w", err)
+	}
+	return res.RowsAffected()
 }

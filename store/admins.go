@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Admin is a back-office login of one organisation.
+type Admin struct {
+	ID           int64     `db:"id"`
+	OrgID        int64     `db:"org_id"`
+	Email        string    `db:"email"`
+	PasswordHash string    `db:"password_hash"`
+	CreatedAt    time.Time `db:"created_at"`
+}
+
+// MinPasswordLen is the shortest admin password accepted.
+const MinPasswordLen = 8
+
+// AdminCreate stores an admin with a bcrypt hash of password.
+func AdminCreate(ctx context.Context, q Querier, orgID int64, email, password string) (*Admin, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if len([]rune(password)) < MinPasswordLen {
+		return nil, fmt.Errorf("the password must have at least %d characters", MinPasswordLen)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, fmt.Errorf("hash password: %w", err)
+	}
+	a := &Admin{OrgID: orgID, Email: email, PasswordHash: string(hash), CreatedAt: time.Now().UTC()}
+	err = q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO admins (org_id, email, password_hash, created_at)
+		VALUES (?, ?, ?, ?) RETURNING id`), a.OrgID, a.Email, a.PasswordHash, a.CreatedAt).Scan(&a.ID)
+	if isUniqueViolation(err) {
+		return nil, fmt.Errorf("an admin with e-mail %q already exists", email)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create admin: %w", err)
+	}
+	return a, nil
+}
+
+// APIToken is a bearer secret of one organisation; only its hash is stored.
+type APIToken struct {
+	ID        int64      `db:"id"`
+	OrgID     int64      `db:"org_id"`
+	Name      string     `db:"name"`
+	TokenHash string     `db:"token_hash"`
+	CreatedAt time.Time  `db:"created_at"`
+	RevokedAt *time.Time `db:"revoked_at"`
+}
+
+// HashToken is how a token is stored and looked up: tokens are long random
+// secrets, so a fast hash is enough and lets every request be checked cheaply.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// TokenCreate makes a new token for the organisation and returns its secret,
+// which is never stored and so can be shown only once.
+func TokenCreate(ctx context.Context, q Querier, orgID int64, name string) (string, error) {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	secret := "rst_" + base64.RawURLEncoding.EncodeToString(raw[:])
+	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO api_tokens (org_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`),
+		orgID, name, HashToken(secret), time.Now().UTC())
+	if isUniqueViolation(err) {
+		return "", fmt.Errorf("a token named %q already exists; revoke it first", name)
+	}
+	if err != nil {
+		return "", fmt.Errorf("create token: %w", err)
+	}
+	return secret, nil
+}
+
+// TokenRevoke revokes the organisation's live token with that name.
+func TokenRevoke(ctx context.Context, q Querier, orgID int64, name string) error {
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE api_tokens SET revoked_at = ? WHERE org_id = ? AND name = ? AND revoked_at IS NULL`),
+		time.Now().UTC(), orgID, name)
+	if err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("token %q: %w", name, ErrNotFound)
+	}
+	return nil
+}
+
+// TokenLookup finds the live token with that secret.
+func TokenLookup(ctx context.Context, q Querier, secret string) (*APIToken, error) {
+	var t APIToken
+	err := q.QueryRowxContext(ctx, q.Rebind(`SELECT id, org_id, name, token_hash, created_at, revoked_at FROM api_tokens
+		WHERE token_hash = ? AND revoked_at IS NULL`), HashToken(secret)).StructScan(&t)
+	if isNoRows(err) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up token: %w", err)
+	}
+	return &t, nil
+}

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Import statuses (SPEC §4.1).
+const (
+	ImportQueued              = "queued"
+	ImportProcessing          = "processing"
+	ImportSucceeded           = "succeeded"
+	ImportCompletedWithErrors = "completed_with_errors"
+	ImportFailed              = "failed"
+	ImportHeld                = "held"
+	ImportSuperseded          = "superseded"
+	ImportCancelled           = "cancelled"
+)
+
+// Doors an import comes through.
+const (
+	DoorWeb  = "web"
+	DoorAPI  = "api"
+	DoorSFTP = "sftp"
+	DoorCLI  = "cli"
+)
+
+// Counts are an import's outcome per row.
+type Counts struct {
+	Rows      int `db:"rows_total" json:"rows"`
+	Created   int `db:"created" json:"created"`
+	Updated   int `db:"updated" json:"updated"`
+	Unchanged int `db:"unchanged" json:"unchanged"`
+	Archived  int `db:"archived" json:"archived"`
+	Restored  int `db:"restored" json:"restored"`
+	Failed    int `db:"failed" json:"failed"`
+}
+
+// Import is one processing of one CSV file.
+type Import struct {
+	ID              string     `db:"id"`
+	OrgID           int64      `db:"org_id"`
+	Door            string     `db:"door"`
+	Mode            string     `db:"mode"`
+	DryRun          bool       `db:"dry_run"`
+	FileName        string     `db:"file_name"`
+	FileID          int64      `db:"file_id"`
+	FileSHA256      string     `db:"file_sha256"`
+	SizeBytes       int64      `db:"size_bytes"`
+	Status          string     `db:"status"`
+	Error           string     `db:"error"`
+	WarningsJSON    string     `db:"warnings"`
+	RowsRead        int64      `db:"rows_read"`
+	BytesRead       int64      `db:"bytes_read"`
+	ArchiveApproved bool       `db:"archive_approved"`
+	ErrorsFileID    *int64     `db:"errors_file_id"`
+	CreatedAt       time.Time  `db:"created_at"`
+	StartedAt       *time.Time `db:"started_at"`
+	FinishedAt      *time.Time `db:"finished_at"`
+	Counts
+}
+
+// Warnings decodes the stored warning list.
+func (im *Import) Warnings() []string {
+	var w []string
+	_ = json.Unmarshal([]byte(im.WarningsJSON), &w)
+	return w
+}
+
+// SetWarnings encodes the warning list for storage.
+func (im *Import) SetWarnings(w []string) {
+	if w == nil {
+		w = []string{}
+	}
+	b, _ := json.Marshal(w)
+	im.WarningsJSON = string(b)
+}
+
+// Finished reports whether the import has reached an end state that no
+// worker will change again (held waits for an admin).
+func (im *Import) Finished() bool {
+	switch im.Status {
+	case ImportQueued, ImportProcessing:
+		return false
+	}
+	return true
+}
+
+var importIDEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// NewImportID makes an opaque, URL- and file-name-safe id that sorts by
+// creation time: "imp_" and 26 characters (48 bits of milliseconds and 80
+// random bits), unique across installations without coordination.
+func NewImportID(now time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	if _, err := rand.Read(b[6:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return "imp_" + importIDEncoding.EncodeToString(b[:])
+}
+
+const importColumns = `id, org_id, door, mode, dry_run, file_name, file_id, file_sha256, size_bytes, status, error, warnings,
+	rows_total, created, updated, unchanged, archived, restored, failed, rows_read, bytes_read, archive_approved,
+	errors_file_id, created_at, started_at, finished_at`
+
+// ImportCreate records a new import; ID, Status and CreatedAt are filled when empty.
+func ImportCreate(ctx context.Context, q Querier, im *Import) error {
+	if im.CreatedAt.IsZero() {
+		im.CreatedAt = time.Now().UTC()
+	}
+	if im.ID == "" {
+		im.ID = NewImportID(im.CreatedAt)
+	}
+	if im.Status == "" {
+		im.Status = ImportQueued
+	}
+	if im.WarningsJSON == "" {
+		im.SetWarnings(nil)
+	}
+	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO imports (id, org_id, door, mode, dry_run, file_name, file_id,
+		file_sha256, size_bytes, status, warnings, archive_approved, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		im.ID, im.OrgID, im.Door, im.Mode, im.DryRun, im.FileName, im.FileID, im.FileSHA256, im.SizeBytes,
+		im.Status, im.WarningsJSON, im.ArchiveApproved, im.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("record import: %w", err)
+	}
+	return nil
+}
+
+// ImportGet reads one import. orgID 0 looks across organisations (the
+// command line); otherwise another organisation's import is not found.
+func ImportGet(ctx context.Context, q Querier, orgID int64, id string) (*Import, error) {
+	query := `SELECT ` + importColumns + ` FROM imports WHERE id = ?`
+	args := []any{id}
+	if orgID != 0 {
+		query += ` AND org_id = ?`
+		args = append(args, orgID)
+	}
+	var im Import
+	err := q.QueryRowxContext(ctx, q.Rebind(query), args...).StructScan(&im)
+	if isNoRows(err) {
+		return nil, fmt.Errorf("import %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get import: %w", err)
+	}
+	return &im, nil
+}
+
+// ImportListParams filters ImportList.
+type ImportListParams struct {
+	OrgID  int64
+	Status string // "" for all
+	Limit  int    // 0: 50
+	Before string // cursor: list imports older than this id
+}
+
+// ImportList lists an organisation's imports, newest first.
+func ImportList(ctx context.Context, q Querier, p ImportListParams) ([]Import, error) {
+	var (
+		where = []string{"org_id = ?"}
+		args  = []any{p.OrgID}
+	)
+	if p.Status != "" {
+		where = append(where, "status = ?")
+		args = append(args, p.Status)
+	}
+	if p.Before != "" {
+		where = append(where, "id < ?")
+		args = append(args, p.Before)
+	}
+	if p.Limit <= 0 {
+		p.Limit = 50
+	}
+	args = append(args, p.Limit)
+	var list []Import
+	err := sqlxSelect(ctx, q, &list, `SELECT `+importColumns+` FROM imports WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list imports: %w", err)
+	}
+	return list, nil
+}
+
+// ImportSave stores the outcome fields of im: status, error, warnings, counts,
+// progress, approval, errors file and times.
+func ImportSave(ctx context.Context, q Querier, im *Import) error {
+	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = ?, error = ?, warnings = ?, rows_total = ?,
+		created = ?, updated = ?, unchanged = ?, archived = ?, restored = ?, failed = ?, rows_read = ?, bytes_read = ?,
+		archive_approved = ?, errors_file_id = ?, started_at = ?, finished_at = ? WHERE id = ?`),
+		im.Status, im.Error, im.WarningsJSON, im.Rows, im.Created, im.Updated, im.Unchanged, im.Archived, im.Restored,
+		im.Failed, im.RowsRead, im.BytesRead, im.ArchiveApproved, im.ErrorsFileID, im.StartedAt, im.FinishedAt, im.ID)
+	if err != nil {
+		return fmt.Errorf("save import %s: %w", im.ID, err)
+	}
+	return nil
+}
+
+// ImportSetProgress records how far a running import has read.
+func ImportSetProgress(ctx context.Context, q Querier, id string, rowsRead, bytesRead int64) error {
+	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET rows_read = ?, bytes_read = ? WHERE id = ?`), rowsRead, bytesRead, id)
+	if err != nil {
+		return fmt.Errorf("save import progress: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations
+var migrationsFS embed.FS
+
+func (db *DB) migrationProvider() (*goose.Provider, error) {
+	sub, err := fs.Sub(migrationsFS, "migrations/"+string(db.Dialect))
+	if err != nil {
+		return nil, err
+	}
+	dialect := goose.DialectSQLite3
+	var opts []goose.ProviderOption
+	if db.Dialect == Postgres {
+		dialect = goose.DialectPostgres
+		// Several daemons may start at once against one PostgreSQL: the
+		// advisory lock makes exactly one of them migrate.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	return goose.NewProvider(dialect, db.DB.DB, sub, opts...)
+}
+
+// Migrate applies the embedded migrations that the database lacks. It
+// refuses a database whose schema is newer than this binary knows, so an old
+// daemon never writes into a schema it does not understand.
+func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
+	p, err := db.migrationProvider()
+	if err != nil {
+		return 0, fmt.Errorf("migrations: %w", err)
+	}
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrations: read schema version: %w", err)
+	}
+	if current > target {
+		return 0, fmt.Errorf("the database schema is at version %d, newer than this rosterd knows (%d); run a newer rosterd", current, target)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("migrations: %w", err)
+	}
+	return len(res), nil
+}
+
+// SchemaCurrent reports whether every embedded migration is applied (for
+// readiness checks).
+func (db *DB) SchemaCurrent(ctx context.Context) (bool, error) {
+	p, err := db.migrationProvider()
+	if err != nil {
+		return false, err
+	}
+	pending, err := p.HasPending(ctx)
+	return !pending, err
+}

@@ -1,0 +1,114 @@
+// Package store owns rosterd's database: opening SQLite or PostgreSQL, the
+// embedded migrations, and the queries every other package runs. SQLite (pure
+// Go, no cgo) is the embedded default; PostgreSQL is the production store. The
+// same queries serve both, written with `?` placeholders and rebound per driver.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"  // PostgreSQL driver "postgres"
+	_ "modernc.org/sqlite" // SQLite driver "sqlite"
+)
+
+// Dialect names the SQL flavour behind a DB.
+type Dialect string
+
+// Dialects rosterd runs on.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open rosterd database.
+type DB struct {
+	*sqlx.DB
+	Dialect Dialect
+}
+
+// ErrNotFound is returned when a looked-up object does not exist (or belongs
+// to another organisation, which must look the same to the caller).
+var ErrNotFound = errors.New("not found")
+
+// Open connects to url: `postgres://…`/`postgresql://…` for PostgreSQL, or
+// `sqlite:PATH` for the embedded SQLite file (created with its directory).
+func Open(ctx context.Context, url string) (*DB, error) {
+	var (
+		db  *sqlx.DB
+		err error
+		d   Dialect
+	)
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		d = Postgres
+		db, err = sqlx.Open("postgres", url)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(16)
+		db.SetMaxIdleConns(8)
+	case strings.HasPrefix(url, "sqlite:"):
+		d = SQLite
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		if path == "" {
+			return nil, errors.New("open sqlite: empty path")
+		}
+		if path != ":memory:" {
+			if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+				return nil, fmt.Errorf("open sqlite: %w", err)
+			}
+		}
+		// WAL lets readers (progress, the API) go on while an import writes;
+		// the busy timeout makes concurrent writers wait instead of failing.
+		dsn := "file:" + path + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+		db, err = sqlx.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		db.SetMaxOpenConns(8)
+	default:
+		return nil, fmt.Errorf("database_url %q: use postgres://… or sqlite:PATH", url)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", d, err)
+	}
+	return &DB{DB: db, Dialect: d}, nil
+}
+
+// InTx runs fn in one transaction, committed when fn returns nil.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// DialectOf tells the SQL flavour behind a DB or a transaction.
+func DialectOf(ex sqlx.ExtContext) Dialect {
+	if ex.DriverName() == "postgres" {
+		return Postgres
+	}
+	return SQLite
+}
+
+// Querier is what the queries need: a *DB, a *sqlx.DB or a *sqlx.Tx.
+type Querier = sqlx.ExtContext
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -1,0 +1,164 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"rosterd/store"
+	"rosterd/store/storetest"
+)
+
+func TestMigrateIsIdempotentAndCurrent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		n, err := db.Migrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("second migrate applied %d migrations, want 0", n)
+		}
+		ok, err := db.SchemaCurrent(ctx)
+		if err != nil || !ok {
+			t.Errorf("SchemaCurrent = %v, %v; want true", ok, err)
+		}
+	})
+}
+
+func TestFilesStreamInChunksAndReadBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org := store.NewOrg("acme", "Acme")
+		if err := store.OrgCreate(ctx, db, &org); err != nil {
+			t.Fatal(err)
+		}
+		// 2.5 chunks of varied bytes, so chunk boundaries are crossed.
+		data := bytes.Repeat([]byte("0123456789abcdef\x00\xff"), store.ChunkSize/8)
+		f, err := store.FileCreate(ctx, db, org.ID, "roster.csv", bytes.NewReader(data), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		if f.SizeBytes != int64(len(data)) || f.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Errorf("file = %d bytes sha %s; want %d bytes sha %x", f.SizeBytes, f.SHA256, len(data), sum)
+		}
+		got, err := io.ReadAll(store.FileOpen(ctx, db, f.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Errorf("read back %d bytes that differ from the %d written", len(got), len(data))
+		}
+
+		_, err = store.FileCreate(ctx, db, org.ID, "big.csv", strings.NewReader(strings.Repeat("x", 2<<20+1)), 2<<20)
+		var tl *store.TooLargeError
+		if !errors.As(err, &tl) || err.Error() != "the file is larger than the 2 MiB limit" {
+			t.Errorf("oversized file: err = %v; want the 2 MiB limit message", err)
+		}
+	})
+}
+
+func TestImportRecordRoundTripAndListOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org := store.NewOrg("acme", "Acme")
+		other := store.NewOrg("globex", "Globex")
+		for _, o := range []*store.Org{&org, &other} {
+			if err := store.OrgCreate(ctx, db, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f, err := store.FileCreate(ctx, db, org.ID, "r.csv", strings.NewReader("external_id\n1\n"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for i := range 3 {
+			im := store.Import{OrgID: org.ID, Door: store.DoorCLI, Mode: "partial", FileName: "r.csv", FileID: f.ID,
+				FileSHA256: f.SHA256, SizeBytes: f.SizeBytes, CreatedAt: time.Now().UTC().Add(time.Duration(i) * time.Millisecond)}
+			if err := store.ImportCreate(ctx, db, &im); err != nil {
+				t.Fatal(err)
+			}
+			if len(im.ID) > 40 || strings.ContainsAny(im.ID, "/?#% ") {
+				t.Errorf("import id %q is not short and URL-safe", im.ID)
+			}
+			ids = append(ids, im.ID)
+		}
+		im, err := store.ImportGet(ctx, db, org.ID, ids[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		im.Status = store.ImportCompletedWithErrors
+		im.Counts = store.Counts{Rows: 10, Created: 4, Updated: 3, Unchanged: 1, Failed: 2}
+		im.SetWarnings([]string{"file is not UTF-8; it was read as Windows-1252"})
+		now := time.Now().UTC()
+		im.FinishedAt = &now
+		if err := store.ImportSave(ctx, db, im); err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.ImportGet(ctx, db, 0, ids[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != store.ImportCompletedWithErrors || got.Counts != im.Counts || got.Warnings()[0] != "file is not UTF-8; it was read as Windows-1252" || got.FinishedAt == nil {
+			t.Errorf("saved import read back as %+v", got)
+		}
+		if _, err := store.ImportGet(ctx, db, other.ID, ids[1]); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("another organisation's import: err = %v; want not found", err)
+		}
+		list, err := store.ImportList(ctx, db, store.ImportListParams{OrgID: org.ID, Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 2 || list[0].ID != ids[2] || list[1].ID != ids[1] {
+			t.Errorf("first page = %v; want newest first %v", importIDs(list), []string{ids[2], ids[1]})
+		}
+		next, err := store.ImportList(ctx, db, store.ImportListParams{OrgID: org.ID, Limit: 2, Before: list[1].ID})
+		if err != nil || len(next) != 1 || next[0].ID != ids[0] {
+			t.Errorf("second page = %v, %v; want [%s]", importIDs(next), err, ids[0])
+		}
+	})
+}
+
+func importIDs(list []store.Import) []string {
+	var ids []string
+	for _, im := range list {
+		ids = append(ids, im.ID)
+	}
+	return ids
+}
+
+func TestTokensAreShownOnceAndStoredHashed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org := store.NewOrg("acme", "Acme")
+		if err := store.OrgCreate(ctx, db, &org); err != nil {
+			t.Fatal(err)
+		}
+		secret, err := store.TokenCreate(ctx, db, org.ID, "hr-script")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stored int
+		if err := db.Get(&stored, db.Rebind(`SELECT COUNT(*) FROM api_tokens WHERE token_hash = ?`), secret); err != nil || stored != 0 {
+			t.Errorf("the secret itself is stored (%d rows, %v)", stored, err)
+		}
+		tok, err := store.TokenLookup(ctx, db, secret)
+		if err != nil || tok.OrgID != org.ID {
+			t.Fatalf("lookup = %+v, %v", tok, err)
+		}
+		if err := store.TokenRevoke(ctx, db, org.ID, "hr-script"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.TokenLookup(ctx, db, secret); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("revoked token still works: %v", err)
+		}
+	})
+}
