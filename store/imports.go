@@ -211,3 +211,33 @@ func ImportSetProgress(ctx context.Context, q Querier, id string, rowsRead, byte
 	}
 	return nil
 }
+
+// ImportCancel cancels a held or queued import. It is a compare-and-set, so
+// an import a worker has started is never marked cancelled under it;
+// ErrNotFound when the import is in no state to cancel.
+func ImportCancel(ctx context.Context, q Querier, orgID int64, id string) error {
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'cancelled', finished_at = ?
+		WHERE id = ? AND org_id = ? AND status IN ('held', 'queued')`), time.Now().UTC(), id, orgID)
+	if err != nil {
+		return fmt.Errorf("cancel import: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ImportApprove moves a held import back to queued with the archive
+// threshold waived; it is then processed again from its file, re-validated
+// against the roster as it is by then. ErrNotFound unless it was held.
+func ImportApprove(ctx context.Context, q Querier, orgID int64, id string) error {
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'queued', archive_approved = ?
+		WHERE id = ? AND org_id = ? AND status = 'held'`), true, id, orgID)
+	if err != nil {
+		return fmt.Errorf("approve import: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -70,13 +71,49 @@ func (u *User) Hash() string {
 }
 
 // EncodeLocalized is the stored form of one localised field: a JSON object
-// keyed by language with sorted keys, or "" when it has no value.
+// keyed by language with sorted keys, or "" when it has no value. It is
+// written by hand because it runs for every field of every imported row, and
+// its output must be byte-for-byte stable: the importer compares it in SQL.
 func EncodeLocalized(m map[string]string) string {
 	if len(m) == 0 {
 		return ""
 	}
-	b, _ := json.Marshal(m)
+	var one [1]string
+	keys := one[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, 16*len(m))
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, m[k])
+	}
+	b = append(b, '}')
 	return string(b)
+}
+
+// appendJSONString quotes s as a JSON string, escaping only what JSON requires.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // DecodeLocalized reverses EncodeLocalized.

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"rosterd/importer"
+	"rosterd/store"
+)
+
+// Exit codes of the import commands (SPEC §5.4).
+const (
+	exitSucceeded          = 0
+	exitFailed             = 1
+	exitCompletedWithError = 3
+	exitHeld               = 4
+)
+
+func exitCodeFor(status string) int {
+	switch status {
+	case store.ImportSucceeded:
+		return exitSucceeded
+	case store.ImportCompletedWithErrors:
+		return exitCompletedWithError
+	case store.ImportHeld:
+		return exitHeld
+	}
+	return exitFailed
+}
+
+func newImportCmd() *cobra.Command {
+	var (
+		orgSlug, mode, errorsOut string
+		dryRun, asJSON           bool
+	)
+	cmd := &cobra.Command{
+		Use:   "import --org ORG [--mode partial|full] [--dry-run] [--json] [--errors-out FILE] FILE",
+		Short: "Import a roster CSV through the same pipeline as the back office and SFTP",
+		Long: `Import a roster CSV through the same pipeline as the back office and SFTP (door "cli").
+
+The file is processed in this process: a progress bar shows on a terminal and a
+summary follows. Exit status: 0 succeeded, 1 failed, 3 completed with errors,
+4 held (a full sync over the archive threshold; see "rosterd import approve").`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := importer.ParseMode(mode)
+			if err != nil {
+				return err
+			}
+			a, err := openApp(cmd)
+			if err != nil {
+				return err
+			}
+			o, err := a.org(cmd, orgSlug)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			im, err := importer.Accept(cmd.Context(), a.db, importer.AcceptParams{OrgID: o.ID, Door: store.DoorCLI, Mode: m,
+				DryRun: dryRun, FileName: filepath.Base(args[0]), File: f, MaxBytes: a.cfg.MaxUploadBytes})
+			var tooLarge *store.TooLargeError
+			if errors.As(err, &tooLarge) {
+				fmt.Fprintln(cmd.ErrOrStderr(), "rosterd:", err)
+				return exitError{exitFailed}
+			}
+			if err != nil {
+				return err
+			}
+			return a.runImport(cmd, o, im, asJSON, errorsOut)
+		},
+	}
+	cmd.Flags().StringVar(&orgSlug, "org", "", "organisation id")
+	cmd.Flags().StringVar(&mode, "mode", "partial", "partial (create and update) or full (the whole roster: also archives users missing from it)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "do everything but the final commit; the counts say what would happen")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the import record as JSON instead of the summary")
+	cmd.Flags().StringVar(&errorsOut, "errors-out", "", "write the errors CSV (failed rows + errors column) to this file")
+	_ = cmd.MarkFlagRequired("org")
+	cmd.AddCommand(newImportShowCmd(), newImportListCmd(), newImportApproveCmd(), newImportCancelCmd())
+	return cmd
+}
+
+// runImport processes a recorded import here, reports it and exits with the
+// code of its outcome.
+func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJSON bool, errorsOut string) error {
+	var bar *progressbar.ProgressBar
+	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar = progressbar.DefaultBytes(im.SizeBytes, "importing "+im.FileName)
+	}
+	var logger *slog.Logger
+	if a.cfg.LogLevel == "debug" {
+		logger = a.log // the summary says the rest; phases are for tuning
+	}
+	out, err := importer.Run(cmd.Context(), a.db, importer.RunParams{
+		Import: im, Logger: logger,
+		Limits: importer.Limits{MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars},
+		Progress: func(_, bytes int64) {
+			if bar != nil {
+				_ = bar.Set64(bytes)
+			}
+		},
+	})
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(cmd.ErrOrStderr())
+	}
+	if err != nil {
+		return err
+	}
+	im = out.Import
+	if errorsOut != "" && im.ErrorsFileID != nil {
+		if err := a.writeErrorsFile(cmd, im, errorsOut); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		if err := a.printJSON(cmd.OutOrStdout(), importer.NewImportView(im, o.Slug, a.cfg.PublicURL)); err != nil {
+			return err
+		}
+	} else {
+		printSummary(cmd.OutOrStdout(), im, out.FirstErrors, errorsOut)
+	}
+	if code := exitCodeFor(im.Status); code != 0 {
+		return exitError{code}
+	}
+	return nil
+}
+
+func (a *app) writeErrorsFile(cmd *cobra.Command, im *store.Import, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, store.FileOpen(cmd.Context(), a.db, *im.ErrorsFileID)); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+func (a *app) printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// printSummary is what a person reads after an import: the outcome, the
+// counts, the warnings and the first failed rows with what to do next.
+func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut string) {
+	what := ""
+	if im.DryRun {
+		what = " (dry run: nothing was applied)"
+	}
+	fmt.Fprintf(w, "import %s %s%s\n", im.ID, im.Status, what)
+	fmt.Fprintf(w, "  %s, %s mode, door %s\n", im.FileName, im.Mode, im.Door)
+	if im.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", im.Error)
+	}
+	if im.Status != store.ImportFailed && im.Finished() {
+		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+		fmt.Fprintf(tw, "  rows\t%d\n  created\t%d\n  updated\t%d\n  unchanged\t%d\n  archived\t%d\n  restored\t%d\n  failed\t%d\n",
+			im.Rows, im.Created, im.Updated, im.Unchanged, im.Archived, im.Restored, im.Failed)
+		tw.Flush()
+	}
+	if ws := im.Warnings(); len(ws) > 0 {
+		fmt.Fprintln(w, "warnings:")
+		for _, s := range ws {
+			fmt.Fprintf(w, "  - %s\n", s)
+		}
+	}
+	if len(firstErrors) > 0 {
+		fmt.Fprintln(w, "failed rows:")
+		for _, s := range firstErrors {
+			fmt.Fprintf(w, "  %s\n", s)
+		}
+		if im.Failed > len(firstErrors) {
+			fmt.Fprintf(w, "  … and more: %d rows failed in all\n", im.Failed)
+		}
+	}
+	if im.ErrorsFileID != nil {
+		if errorsOut != "" {
+			fmt.Fprintf(w, "The failed rows are in %s with an errors column: fix the cells and import that file again as it is.\n", errorsOut)
+		} else {
+			fmt.Fprintf(w, "Get the failed rows with an errors column with --errors-out FILE (or the errors CSV of import %s), fix the cells and import that file again as it is.\n", im.ID)
+		}
+	}
+	if im.Status == store.ImportHeld {
+		fmt.Fprintf(w, "To apply it: rosterd import approve %s    To drop it: rosterd import cancel %s\n", im.ID, im.ID)
+	}
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"rosterd/importer"
+	"rosterd/store"
+)
+
+func newImportShowCmd() *cobra.Command {
+	var asJSON bool
+	var errorsOut string
+	cmd := &cobra.Command{
+		Use:   "show ID [--json] [--errors-out FILE]",
+		Short: "Show one import",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := openApp(cmd)
+			if err != nil {
+				return err
+			}
+			im, err := store.ImportGet(cmd.Context(), a.db, 0, args[0])
+			if err != nil {
+				return err
+			}
+			o, err := store.OrgGet(cmd.Context(), a.db, im.OrgID)
+			if err != nil {
+				return err
+			}
+			if errorsOut != "" && im.ErrorsFileID != nil {
+				if err := a.writeErrorsFile(cmd, im, errorsOut); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				return a.printJSON(cmd.OutOrStdout(), importer.NewImportView(im, o.Slug, a.cfg.PublicURL))
+			}
+			printSummary(cmd.OutOrStdout(), im, nil, errorsOut)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the import record as JSON")
+	cmd.Flags().StringVar(&errorsOut, "errors-out", "", "write the import's errors CSV to this file")
+	return cmd
+}
+
+func newImportListCmd() *cobra.Command {
+	var (
+		orgSlug, status string
+		asJSON          bool
+		limit           int
+	)
+	cmd := &cobra.Command{
+		Use:   "list --org ORG [--status S] [--json]",
+		Short: "List an organisation's imports, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := openApp(cmd)
+			if err != nil {
+				return err
+			}
+			o, err := a.org(cmd, orgSlug)
+			if err != nil {
+				return err
+			}
+			list, err := store.ImportList(cmd.Context(), a.db, store.ImportListParams{OrgID: o.ID, Status: status, Limit: limit})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				views := []importer.ImportView{}
+				for i := range list {
+					views = append(views, importer.NewImportView(&list[i], o.Slug, a.cfg.PublicURL))
+				}
+				return a.printJSON(cmd.OutOrStdout(), views)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tCREATED\tDOOR\tMODE\tSTATUS\tFILE\tROWS\tCREATED\tUPDATED\tUNCHANGED\tARCHIVED\tRESTORED\tFAILED")
+			for _, im := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", im.ID, im.CreatedAt.Format("2006-01-02 15:04"),
+					im.Door, im.Mode, im.Status, im.FileName, im.Rows, im.Created, im.Updated, im.Unchanged, im.Archived, im.Restored, im.Failed)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&orgSlug, "org", "", "organisation id")
+	cmd.Flags().StringVar(&status, "status", "", "only imports with this status")
+	cmd.Flags().IntVar(&limit, "limit", 50, "how many")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print an array of import records")
+	_ = cmd.MarkFlagRequired("org")
+	return cmd
+}
+
+func newImportApproveCmd() *cobra.Command {
+	var asJSON bool
+	var errorsOut string
+	cmd := &cobra.Command{
+		Use:   "approve ID",
+		Short: "Apply a held full sync: it is processed again against the current roster, past the archive threshold",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := openApp(cmd)
+			if err != nil {
+				return err
+			}
+			im, err := store.ImportGet(cmd.Context(), a.db, 0, args[0])
+			if err != nil {
+				return err
+			}
+			o, err := store.OrgGet(cmd.Context(), a.db, im.OrgID)
+			if err != nil {
+				return err
+			}
+			if err := store.ImportApprove(cmd.Context(), a.db, im.OrgID, im.ID); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("import %s is %s; only a held import can be approved", im.ID, im.Status)
+				}
+				return err
+			}
+			if im, err = store.ImportGet(cmd.Context(), a.db, im.OrgID, im.ID); err != nil {
+				return err
+			}
+			return a.runImport(cmd, o, im, asJSON, errorsOut)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the import record as JSON instead of the summary")
+	cmd.Flags().StringVar(&errorsOut, "errors-out", "", "write the errors CSV to this file")
+	return cmd
+}
+
+func newImportCancelCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel ID",
+		Short: "Cancel a held or queued import; nothing of it is applied",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, err := openApp(cmd)
+			if err != nil {
+				return err
+			}
+			im, err := store.ImportGet(cmd.Context(), a.db, 0, args[0])
+			if err != nil {
+				return err
+			}
+			if err := store.ImportCancel(cmd.Context(), a.db, im.OrgID, im.ID); err != nil {
+				if errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("import %s is %s; only a held or queued import can be cancelled", im.ID, im.Status)
+				}
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "import %s cancelled\n", im.ID)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,92 @@
+// Command rosterd keeps an organisation's employee roster in step with the
+// CSV files it is sent: uploaded in the back office, or dropped on SFTP.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	_ "time/tzdata" // organisations name IANA time zones; a bare container may lack the database
+
+	"github.com/spf13/cobra"
+
+	"rosterd/config"
+	"rosterd/store"
+)
+
+// version is stamped at build time: -ldflags "-X main.version=…".
+var version = "dev"
+
+// exitError ends the process with a given code after printing nothing more:
+// the import commands signal their outcome this way (SPEC §5.4).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRootCmd().ExecuteContext(ctx)
+	stop()
+	var ee exitError
+	switch {
+	case errors.As(err, &ee):
+		os.Exit(ee.code)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "rosterd:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "rosterd",
+		Short:         "Keeps an organisation's employee roster in step with the CSV files it is sent",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	config.RegisterFlags(root.PersistentFlags())
+	root.AddCommand(newMigrateCmd(), newOrgCmd(), newAdminCmd(), newTokenCmd(), newTemplateCmd(),
+		newUsersCmd(), newImportCmd(), newVersionCmd())
+	return root
+}
+
+// app is what a data command needs: its settings, a logger and the database.
+type app struct {
+	cfg *config.Config
+	log *slog.Logger
+	db  *store.DB
+}
+
+// openApp loads the configuration like serve does, opens the database and
+// applies pending migrations, so every command works on a fresh data_dir.
+func openApp(cmd *cobra.Command) (*app, error) {
+	cfg, err := config.Load(cmd.Flags())
+	if err != nil {
+		return nil, err
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	db, err := store.Open(cmd.Context(), cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(cmd.Context()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	cobra.OnFinalize(func() { db.Close() })
+	return &app{cfg: cfg, log: log, db: db}, nil
+}
+
+func (a *app) org(cmd *cobra.Command, slug string) (*store.Org, error) {
+	if slug == "" {
+		return nil, errors.New("--org is required")
+	}
+	return store.OrgGetBySlug(cmd.Context(), a.db, slug)
+}

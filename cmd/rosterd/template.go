@@ -1,0 +1,21 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"rosterd/importer"
+)
+
+func newTemplateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "template",
+		Short: "Print the CSV template: the header line of every input column",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprint(cmd.OutOrStdout(), strings.Join(importer.TemplateHeader(), ";")+"\n")
+		},
+	}
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"rosterd/importer"
+	"rosterd/store"
+)
+
+func newUsersCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "users", Short: "Work with an organisation's users"}
+	var orgSlug, status string
+	export := &cobra.Command{
+		Use:   "export --org ORG [--status active|archived|all]",
+		Short: "Write the roster as CSV in the template's format, re-importable as a full roster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch status {
+			case "all":
+				status = ""
+			case store.StatusActive, store.StatusArchived:
+			default:
+				return fmt.Errorf("--status %q: use active, archived or all", status)
+			}
+			a, err := openApp(cmd)
+			if err != nil {
+				return err
+			}
+			o, err := a.org(cmd, orgSlug)
+			if err != nil {
+				return err
+			}
+			return importer.ExportCSV(cmd.Context(), a.db, importer.ExportParams{Org: o, Status: status}, cmd.OutOrStdout())
+		},
+	}
+	export.Flags().StringVar(&orgSlug, "org", "", "organisation id")
+	export.Flags().StringVar(&status, "status", "all", "which users: active, archived or all")
+	_ = export.MarkFlagRequired("org")
+	cmd.AddCommand(export)
+	return cmd
+}

@@ -1,0 +1,84 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"rosterd/store"
+)
+
+// count works out the import's counts from the staging tables, before
+// anything is applied, so a dry run and a held sync report what would happen.
+// wouldArchive is every user the import archives: missing from a full
+// roster, or archived by the file's archived_at.
+func (r *run) count(ctx context.Context) (c store.Counts, wouldArchive int, err error) {
+	if err := r.tx.QueryRowxContext(ctx, `SELECT COUNT(*), COALESCE(SUM(failed), 0) FROM stage_rows`).Scan(&c.Rows, &c.Failed); err != nil {
+		return c, 0, fmt.Errorf("count rows: %w", err)
+	}
+	rows, err := r.tx.QueryContext(ctx, `SELECT p.action, COUNT(*) FROM `+validPlan+` GROUP BY p.action`)
+	if err != nil {
+		return c, 0, fmt.Errorf("count plan: %w", err)
+	}
+	planned := 0
+	for rows.Next() {
+		var action string
+		var n int
+		if err := rows.Scan(&action, &n); err != nil {
+			rows.Close()
+			return c, 0, fmt.Errorf("count plan: %w", err)
+		}
+		planned += n
+		switch action {
+		case actionCreate:
+			c.Created = n
+		case actionUpdate:
+			c.Updated = n
+		case actionRestore:
+			c.Restored = n
+		case actionArchive:
+			c.Archived = n
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return c, 0, fmt.Errorf("count plan: %w", err)
+	}
+	c.Unchanged = c.Rows - c.Failed - planned
+	if r.mode == ModeFull {
+		var missing int
+		if err := r.tx.GetContext(ctx, &missing, r.tx.Rebind(`SELECT COUNT(*) FROM users u WHERE u.org_id = ? AND u.status = 'active'
+			AND NOT EXISTS (SELECT 1 FROM stage_rows s WHERE s.id_key = u.id_key)`), r.org.ID); err != nil {
+			return c, 0, fmt.Errorf("count archives: %w", err)
+		}
+		c.Archived += missing
+	}
+	return c, c.Archived, nil
+}
+
+// apply writes the plan: one merge statement for every created, updated,
+// restored and archived row, and in a full sync one statement archiving the
+// users missing from the file. Unchanged rows are written to nobody.
+func (r *run) apply(ctx context.Context) error {
+	now := r.p.Now
+	data := append(append([]string{}, store.PlainColumns...), store.LocalizedColumns...)
+	var set []string
+	for _, c := range append(data, "id_key", "status", "archived_at", "row_hash", "updated_at") {
+		set = append(set, c+" = excluded."+c)
+	}
+	q := `INSERT INTO users (org_id, external_id, id_key, ` + strings.Join(data, ", ") + `, status, archived_at, row_hash, created_at, updated_at)
+		SELECT ?, p.external_id, p.id_key, p.` + strings.Join(data, ", p.") + `, p.status, p.archived_at, p.row_hash, ?, ?
+		FROM ` + validPlan + ` WHERE true
+		ON CONFLICT (org_id, external_id) DO UPDATE SET ` + strings.Join(set, ", ")
+	if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), r.org.ID, now, now); err != nil {
+		return fmt.Errorf("apply changes: %w", err)
+	}
+	if r.mode == ModeFull {
+		if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(`UPDATE users SET status = 'archived', archived_at = ?, updated_at = ?
+			WHERE org_id = ? AND status = 'active'
+			AND NOT EXISTS (SELECT 1 FROM stage_rows s WHERE s.id_key = users.id_key)`), now, now, r.org.ID); err != nil {
+			return fmt.Errorf("archive missing users: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,391 @@
+package importer
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// maxCheckRounds bounds the cross-row checks. A row that fails can make
+// another fail (its users' manager no longer exists), so they repeat until
+// nothing new fails; each round fails at least one row, and real files settle
+// in one or two.
+const maxCheckRounds = 50
+
+// check runs the rules that need more than one row or the stored roster, in
+// an order where each sees the failures of the ones before.
+func (r *run) check(ctx context.Context) error {
+	if err := r.checkRepeatedIDs(ctx); err != nil {
+		return err
+	}
+	if err := r.checkLookalikeIDs(ctx); err != nil {
+		return err
+	}
+	if r.mode == ModePartial {
+		if err := r.checkArchivedInPartial(ctx); err != nil {
+			return err
+		}
+	}
+	t := r.phase("id checks", time.Now())
+	if err := r.plan(ctx); err != nil {
+		return err
+	}
+	t = r.phase("plan", t)
+	defer r.phase("e-mail, manager and loop checks", t)
+	for range maxCheckRounds {
+		n := 0
+		for _, check := range []func(context.Context) (int, error){r.checkEmails, r.checkManagers, r.checkCycles} {
+			failed, err := check(ctx)
+			if err != nil {
+				return err
+			}
+			n += failed
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("cross-row checks did not settle after %d rounds", maxCheckRounds)
+}
+
+// fail records messages and marks their rows failed, set-wise.
+func (r *run) fail(ctx context.Context, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	errs := newBatchInserter(ctx, r.tx, "stage_errors", []string{"line", "seq", "message"})
+	lines := make([]int, 0, len(msgs))
+	for _, m := range msgs {
+		r.seq++
+		if err := errs.Add(m.Line, r.seq, m.Cell()); err != nil {
+			return err
+		}
+		lines = append(lines, m.Line)
+	}
+	if err := errs.Flush(); err != nil {
+		return err
+	}
+	slices.Sort(lines)
+	lines = slices.Compact(lines)
+	for chunk := range slices.Chunk(lines, 500) {
+		args := make([]any, len(chunk))
+		for i, l := range chunk {
+			args[i] = l
+		}
+		q := `UPDATE stage_rows SET failed = 1 WHERE line IN (` + strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",") + `)`
+		if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), args...); err != nil {
+			return fmt.Errorf("mark failed rows: %w", err)
+		}
+	}
+	return nil
+}
+
+// lineValue is one row of a check's query: a line and the value at fault.
+type lineValue struct {
+	line  int
+	value string
+	other string
+}
+
+func (r *run) queryLines(ctx context.Context, q string, args ...any) ([]lineValue, error) {
+	rows, err := r.tx.QueryContext(ctx, r.tx.Rebind(q), args...)
+	if err != nil {
+		return nil, fmt.Errorf("cross-row check: %w", err)
+	}
+	defer rows.Close()
+	var out []lineValue
+	cols, _ := rows.Columns()
+	for rows.Next() {
+		var lv lineValue
+		dest := []any{&lv.line, &lv.value}
+		if len(cols) == 3 {
+			dest = append(dest, &lv.other)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("cross-row check: %w", err)
+		}
+		out = append(out, lv)
+	}
+	return out, rows.Err()
+}
+
+// groupRepeats turns rows ordered by value into one message per row naming
+// every line that holds the same value.
+func groupRepeats(found []lineValue, column, what string) []Message {
+	var msgs []Message
+	for i := 0; i < len(found); {
+		j := i
+		var lines []int
+		for j < len(found) && found[j].value == found[i].value {
+			lines = append(lines, found[j].line)
+			j++
+		}
+		for _, l := range lines {
+			msgs = append(msgs, Message{Line: l, Column: column,
+				Text: fmt.Sprintf("%s appears on lines %s; %s", quote(found[i].value), joinLines(lines), what)})
+		}
+		i = j
+	}
+	return msgs
+}
+
+// checkRepeatedIDs fails every row whose external_id another row repeats.
+func (r *run) checkRepeatedIDs(ctx context.Context) error {
+	found, err := r.queryLines(ctx, `SELECT line, external_id FROM stage_rows WHERE external_id IN (
+		SELECT external_id FROM stage_rows WHERE external_id <> '' GROUP BY external_id HAVING COUNT(*) > 1)
+		ORDER BY external_id, line`)
+	if err != nil {
+		return err
+	}
+	return r.fail(ctx, groupRepeats(found, r.colName("external_id"), "an id may appear once in a file"))
+}
+
+// checkLookalikeIDs fails new ids that equal a stored id but for the leading
+// zeros a spreadsheet drops; in a full sync that stored user counts as present.
+func (r *run) checkLookalikeIDs(ctx context.Context) error {
+	found, err := r.queryLines(ctx, `SELECT s.line, s.external_id, MIN(u.external_id) FROM stage_rows s
+		JOIN users u ON u.org_id = ? AND u.id_key = s.id_key AND u.external_id <> s.external_id
+		WHERE NOT EXISTS (SELECT 1 FROM users x WHERE x.org_id = ? AND x.external_id = s.external_id)
+		GROUP BY s.line, s.external_id ORDER BY s.line`, r.org.ID, r.org.ID)
+	if err != nil {
+		return err
+	}
+	var msgs []Message
+	for _, f := range found {
+		msgs = append(msgs, Message{Line: f.line, Column: r.colName("external_id"), Text: fmt.Sprintf(
+			"%s looks like %s with its leading zeros lost by a spreadsheet; format the column as text",
+			quote(f.value), quote(f.other))})
+	}
+	return r.fail(ctx, msgs)
+}
+
+// checkArchivedInPartial fails back-office rows for archived users: an
+// upload never restores anybody by accident.
+func (r *run) checkArchivedInPartial(ctx context.Context) error {
+	found, err := r.queryLines(ctx, `SELECT s.line, s.external_id FROM stage_rows s
+		JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
+		WHERE u.status = 'archived' ORDER BY s.line`, r.org.ID)
+	if err != nil {
+		return err
+	}
+	var msgs []Message
+	for _, f := range found {
+		msgs = append(msgs, Message{Line: f.line, Column: r.colName("external_id"),
+			Text: fmt.Sprintf("user %s is archived; restore them first", quote(f.value))})
+	}
+	return r.fail(ctx, msgs)
+}
+
+// validPlan is the join that keeps the plan rows of rows that have not failed.
+const validPlan = `stage_plan p JOIN stage_rows s ON s.line = p.line AND s.failed = 0`
+
+// checkEmails keeps business_email unique among the organisation's users as
+// they will be after the import: two changed rows may not share one, and a
+// changed row may not take one that another user keeps.
+func (r *run) checkEmails(ctx context.Context) (int, error) {
+	col := r.colName("business_email")
+	dups, err := r.queryLines(ctx, `SELECT p.line, p.business_email FROM `+validPlan+`
+		WHERE p.business_email <> '' AND p.business_email IN (
+			SELECT p2.business_email FROM stage_plan p2 JOIN stage_rows s2 ON s2.line = p2.line AND s2.failed = 0
+			WHERE p2.business_email <> '' GROUP BY p2.business_email HAVING COUNT(*) > 1)
+		ORDER BY p.business_email, p.line`)
+	if err != nil {
+		return 0, err
+	}
+	msgs := groupRepeats(dups, col, "an e-mail address may belong to one user only")
+	taken, err := r.queryLines(ctx, `SELECT p.line, p.business_email, MIN(u.external_id) FROM `+validPlan+`
+		JOIN users u ON u.org_id = ? AND u.business_email = p.business_email AND u.external_id <> p.external_id
+		WHERE p.business_email <> '' AND NOT EXISTS (
+			SELECT 1 FROM stage_plan p3 JOIN stage_rows s3 ON s3.line = p3.line AND s3.failed = 0
+			WHERE p3.external_id = u.external_id)
+		GROUP BY p.line, p.business_email ORDER BY p.line`, r.org.ID)
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range taken {
+		msgs = append(msgs, Message{Line: t.line, Column: col, Text: fmt.Sprintf(
+			"%s is already the business e-mail of user %s; an e-mail address may belong to one user only",
+			quote(t.value), quote(t.other))})
+	}
+	return len(msgs), r.fail(ctx, msgs)
+}
+
+// checkManagers fails rows whose manager will not be an active user after the
+// import: a valid row of the file, or a stored active user the import keeps
+// (in a full sync, stored users missing from the file are archived).
+func (r *run) checkManagers(ctx context.Context) (int, error) {
+	found, err := r.queryLines(ctx, `WITH eff AS (
+			SELECT s.line, COALESCE(p.manager, u.manager) AS manager FROM stage_rows s
+			LEFT JOIN stage_plan p ON p.line = s.line
+			LEFT JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
+			WHERE s.failed = 0)
+		SELECT e.line, e.manager FROM eff e
+		WHERE e.manager IS NOT NULL AND e.manager <> ''
+		AND NOT EXISTS (
+			SELECT 1 FROM stage_rows m
+			LEFT JOIN stage_plan mp ON mp.line = m.line
+			LEFT JOIN users mu ON mu.org_id = ? AND mu.external_id = m.external_id
+			WHERE m.external_id = e.manager AND (
+				(m.failed = 0 AND COALESCE(mp.status, mu.status) = 'active') OR
+				(m.failed = 1 AND mu.status = 'active')))
+		AND NOT EXISTS (
+			SELECT 1 FROM users su WHERE su.org_id = ? AND su.external_id = e.manager AND su.status = 'active'
+			AND NOT EXISTS (SELECT 1 FROM stage_rows x WHERE x.external_id = su.external_id)
+			AND (? = 'partial' OR EXISTS (SELECT 1 FROM stage_rows y WHERE y.id_key = su.id_key)))
+		ORDER BY e.line`, r.org.ID, r.org.ID, r.org.ID, string(r.mode))
+	if err != nil {
+		return 0, err
+	}
+	where := "a valid row of this file or an active user of the organisation"
+	if r.mode == ModeFull {
+		where = "a valid row of this roster (users missing from a full roster are archived)"
+	}
+	var msgs []Message
+	for _, f := range found {
+		msgs = append(msgs, Message{Line: f.line, Column: r.colName("manager"), Text: fmt.Sprintf(
+			"%s is not a user the manager can be; give the external_id of %s", quote(f.value), where)})
+	}
+	return len(msgs), r.fail(ctx, msgs)
+}
+
+// edge is one "reports to" link of the roster after the import. Nodes are
+// file rows (their line, > 0) and stored users outside the file (-id).
+type edge struct{ child, parent int64 }
+
+// checkCycles fails rows whose new manager closes a loop of managers. Only
+// changed links can close one (the stored roster has none), so it runs only
+// when the file changes a manager. The graph is held as integer pairs: 16
+// bytes a user, a few MiB even for a million.
+func (r *run) checkCycles(ctx context.Context) (int, error) {
+	var changed []int64
+	if err := r.tx.SelectContext(ctx, &changed, `SELECT p.line FROM `+validPlan+` WHERE p.manager_changed = 1 ORDER BY p.line`); err != nil {
+		return 0, fmt.Errorf("cycle check: %w", err)
+	}
+	if len(changed) == 0 {
+		return 0, nil
+	}
+	rows, err := r.tx.QueryContext(ctx, r.tx.Rebind(`WITH eff AS (
+			SELECT s.line AS child, COALESCE(p.manager, u.manager) AS manager FROM stage_rows s
+			LEFT JOIN stage_plan p ON p.line = s.line
+			LEFT JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
+			WHERE s.failed = 0)
+		SELECT e.child, COALESCE(ms.line, -mu.id) FROM eff e
+		LEFT JOIN stage_rows ms ON ms.external_id = e.manager AND ms.failed = 0
+		LEFT JOIN users mu ON mu.org_id = ? AND mu.external_id = e.manager
+		WHERE e.manager <> '' AND (ms.line IS NOT NULL OR mu.id IS NOT NULL)
+		UNION ALL
+		SELECT -u.id, COALESCE(ms.line, -mu.id) FROM users u
+		LEFT JOIN stage_rows ms ON ms.external_id = u.manager AND ms.failed = 0
+		LEFT JOIN users mu ON mu.org_id = u.org_id AND mu.external_id = u.manager
+		WHERE u.org_id = ? AND u.manager <> ''
+		AND NOT EXISTS (SELECT 1 FROM stage_rows x WHERE x.external_id = u.external_id AND x.failed = 0)
+		AND (ms.line IS NOT NULL OR mu.id IS NOT NULL)`), r.org.ID, r.org.ID, r.org.ID)
+	if err != nil {
+		return 0, fmt.Errorf("cycle check: %w", err)
+	}
+	var edges []edge
+	for rows.Next() {
+		var e edge
+		if err := rows.Scan(&e.child, &e.parent); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("cycle check: %w", err)
+		}
+		edges = append(edges, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("cycle check: %w", err)
+	}
+	cycles := findCycles(edges, changed)
+	if len(cycles) == 0 {
+		return 0, nil
+	}
+	names, err := r.nodeNames(ctx, cycles)
+	if err != nil {
+		return 0, err
+	}
+	isChanged := func(n int64) bool { _, ok := slices.BinarySearch(changed, n); return ok }
+	var msgs []Message
+	for _, c := range cycles {
+		path := make([]string, 0, len(c)+1)
+		for _, n := range c {
+			path = append(path, names[n])
+		}
+		path = append(path, names[c[0]])
+		for i, n := range c {
+			if n > 0 && isChanged(n) {
+				parent := c[(i+1)%len(c)]
+				msgs = append(msgs, Message{Line: int(n), Column: r.colName("manager"), Text: fmt.Sprintf(
+					"%s would make a loop of managers (%s); a user cannot manage, even indirectly, their own manager",
+					quote(names[parent]), strings.Join(path, " → "))})
+			}
+		}
+	}
+	return len(msgs), r.fail(ctx, msgs)
+}
+
+// findCycles returns each loop of the reports-to graph that a changed node
+// leads into, as the list of its nodes in reports-to order. Every node has at
+// most one parent, so a walk up from each start meets at most one loop. The
+// walk state is one byte per edge, indexed like the sorted edges.
+func findCycles(edges []edge, starts []int64) [][]int64 {
+	slices.SortFunc(edges, func(a, b edge) int { return cmp.Compare(a.child, b.child) })
+	index := func(n int64) int {
+		i, ok := slices.BinarySearchFunc(edges, n, func(e edge, n int64) int { return cmp.Compare(e.child, n) })
+		if !ok {
+			return -1 // no manager: the walk ends
+		}
+		return i
+	}
+	const (
+		onPath = 1
+		done   = 2
+	)
+	state := make([]uint8, len(edges))
+	var cycles [][]int64
+	for _, s := range starts {
+		var path []int
+		i := index(s)
+		for i >= 0 && state[i] == 0 {
+			state[i] = onPath
+			path = append(path, i)
+			i = index(edges[i].parent)
+		}
+		if i >= 0 && state[i] == onPath {
+			var c []int64
+			for _, p := range path[slices.Index(path, i):] {
+				c = append(c, edges[p].child)
+			}
+			cycles = append(cycles, c)
+		}
+		for _, p := range path {
+			state[p] = done
+		}
+	}
+	return cycles
+}
+
+// nodeNames looks up the external ids of the nodes of the cycles found.
+func (r *run) nodeNames(ctx context.Context, cycles [][]int64) (map[int64]string, error) {
+	names := map[int64]string{}
+	for _, c := range cycles {
+		for _, n := range c {
+			var q string
+			var id int64
+			if n > 0 {
+				q, id = `SELECT external_id FROM stage_rows WHERE line = ?`, n
+			} else {
+				q, id = `SELECT external_id FROM users WHERE id = ?`, -n
+			}
+			var name string
+			if err := r.tx.GetContext(ctx, &name, r.tx.Rebind(q), id); err != nil {
+				return nil, fmt.Errorf("cycle check: %w", err)
+			}
+			names[n] = name
+		}
+	}
+	return names, nil
+}

@@ -1,0 +1,600 @@
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ReaderOptions configures NewCSVReader.
+type ReaderOptions struct {
+	// Limits bound what the file may cost (SPEC §2.1); zero fields mean "no
+	// limit". MaxCellChars also bounds a whole row, see NewCSVReader.
+	Limits Limits
+	// KnownColumn reports whether a header cell names a roster column; the
+	// delimiter candidate (';', ',', '\t') whose split of the header line yields
+	// the most known columns wins (ties: ';' then ',' then tab). nil: count
+	// non-empty cells.
+	KnownColumn func(name string) bool
+}
+
+// Header is the file's first non-blank line and what was learnt from it. It
+// carries enough to write the errors CSV in the file's own dialect.
+type Header struct {
+	Line      int      // the file line of the header (first non-blank line)
+	Names     []string // header cells as written, trimmed (an empty cell stays "")
+	Delimiter rune     // ';', ',' or '\t'
+	Encoding  string   // "utf-8", "utf-16le", "utf-16be", "windows-1252"
+	BOM       bool     // the file started with a byte-order mark
+	CRLF      bool     // the header line ended in "\r\n" (the errors CSV mirrors it)
+	// Raw is the header line exactly as in the file (decoded to UTF-8), without
+	// its line ending, so that the errors CSV can repeat the original header.
+	Raw string
+}
+
+// Record is one non-blank data row. Cells and Raw are the caller's to keep:
+// the reader never reuses their memory.
+type Record struct {
+	Line int // the file line where the record starts (header = line 1)
+	// Cells are the row's cells, trimmed of white space (U+00A0 NBSP and
+	// U+FEFF included) on both sides; every other character is kept (leading
+	// zeros, '+', '='). A line break inside a quoted cell is read as "\n"
+	// whether the file wrote CRLF, LF or CR.
+	Cells []string
+	// Raw is the record's text exactly as in the file (decoded to UTF-8),
+	// without its final line ending; line breaks inside quoted cells are kept
+	// as written. The errors CSV repeats it.
+	Raw string
+	// Problem is non-empty for a recoverable row error, e.g. `expected 12
+	// cells, found 11`, or a quote error; the row fails but reading goes on.
+	Problem string
+}
+
+// CSVReader reads a roster CSV as a stream (SPEC §2.1): it holds one record at
+// a time whatever the file's size, so a 200 MiB upload costs the same memory
+// as a small one, and the import can report progress while it reads.
+//
+// The CSV state machine is written here rather than taken from encoding/csv
+// because the importer needs the raw text of each record (the errors CSV
+// repeats failed rows as they were), must tell a recoverable quote error (a
+// row error) from an unrecoverable one (an unterminated quote fails the
+// import), and must not buffer a runaway quoted cell without bound.
+//
+// The encoding is chosen once, from how the file begins:
+//
+//   - a byte-order mark decides: UTF-8 (EF BB BF), UTF-16LE (FF FE) or
+//     UTF-16BE (FE FF); the mark itself is not part of the text;
+//   - otherwise the first 64 KiB are sniffed. If they hold a byte sequence
+//     that is not valid UTF-8, the whole file is read as Windows-1252 (what
+//     Excel saves on Western-European machines) and the warning
+//     WarningWindows1252 is given at once. If they are valid UTF-8 the file is
+//     read as UTF-8.
+//
+// A streaming reader cannot see the whole file before it starts, so a UTF-8
+// file (with a BOM, or valid in its first 64 KiB) that later holds an
+// invalid byte does not fail: each invalid byte is read as its Windows-1252
+// character (é for 0xE9), valid UTF-8 around it stays UTF-8, and the same
+// warning is given when the first such byte is met. The five bytes that
+// Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) become U+FFFD.
+// In UTF-16, an unpaired surrogate or an odd final byte becomes U+FFFD.
+//
+// Quoting follows RFC 4180 with '"': a cell that starts with '"' (white space
+// before it allowed) is quoted; inside it the delimiter and line breaks (LF,
+// CRLF or CR) are text and '""' is one quote. A '"' inside an unquoted cell,
+// and text after a closing quote (other than white space), are row errors: the
+// row is reported with Record.Problem, the quote is kept as text, and the next
+// record starts at the next line break. A quote still open at the end of the
+// file fails the import, naming the line where that quoted cell started.
+//
+// Line numbers count physical lines (LF, CRLF and a lone CR each end one), so
+// a record after a quoted cell holding two line breaks starts two lines later.
+// A record whose cells are all empty after trimming (a blank line, or ";;;")
+// is skipped.
+type CSVReader struct {
+	opts     ReaderOptions
+	counter  *csvByteCounter
+	dec      *runeDecoder
+	lex      *csvLexer
+	header   Header
+	rows     int
+	err      error // sticky: once set, Next returns it
+	warnings []string
+	warned   bool // WarningWindows1252 given
+}
+
+// The delimiter candidates, in the order that breaks ties.
+var csvDelimiters = []rune{';', ',', '\t'}
+
+// NewCSVReader detects the encoding (see CSVReader), skips blank lines,
+// reads the header line and chooses the delimiter from it.
+//
+// A file with no non-blank line fails with *FatalError{Text: "the file holds
+// no users"}. A limit or an unterminated quote in the header fails with a
+// *FatalError too. Other errors are those of r.
+//
+// Besides the limits of SPEC §2.1, a row (its raw text) may not be longer than
+// 4 × MaxCellChars × (header cells + 8) characters, nor the header line longer
+// than 1,024 × MaxCellChars: no sound row comes near, and a file of one
+// endless line of delimiters or spaces would otherwise be held whole. Both are
+// off when MaxCellChars is 0.
+func NewCSVReader(r io.Reader, opts ReaderOptions) (*CSVReader, error) {
+	counter := &csvByteCounter{r: r, max: opts.Limits.MaxBytes}
+	br := bufio.NewReaderSize(counter, csvSniffSize)
+	kind, encName, bom := sniffEncoding(br)
+	cr := &CSVReader{opts: opts, counter: counter, dec: newRuneDecoder(br, kind)}
+	cr.header.Encoding = encName
+	cr.header.BOM = bom
+	if kind == encWindows1252 {
+		cr.warnings = append(cr.warnings, WarningWindows1252)
+		cr.warned = true
+	}
+	if err := cr.readHeader(); err != nil {
+		return nil, cr.wrapErr(err)
+	}
+	cr.syncWarnings()
+	return cr, nil
+}
+
+func (r *CSVReader) readHeader() error {
+	maxCell := r.opts.Limits.MaxCellChars
+	lineLex := &csvLexer{dec: r.dec, line: 1}
+	if maxCell > 0 {
+		lineLex.maxLine = 1024 * maxCell
+	}
+	for {
+		line, crlf, err := lineLex.readLine()
+		if err == io.EOF {
+			return &FatalError{Text: "the file holds no users"}
+		}
+		if err != nil {
+			return err
+		}
+		lineNo := lineLex.line - 1
+		if strings.TrimFunc(line, csvIsSpace) == "" {
+			continue
+		}
+		// Each candidate splits the line; a line that some candidate splits
+		// into empty cells only (";;;", ",,", "";"") is blank. A quote left
+		// open by the winning split fails the import: a header does not span
+		// lines.
+		best, bestCount, bestOpen, blank := -1, -1, false, false
+		var bestCells []string
+		for i, d := range csvDelimiters {
+			lx := &csvLexer{
+				dec:   newRuneDecoder(bufio.NewReader(strings.NewReader(line)), encUTF8),
+				delim: d,
+				line:  lineNo,
+			}
+			rec, err := lx.readRecord() // only an unterminated quote can fail
+			if err == nil && csvAllEmpty(rec.cells) {
+				blank = true
+			}
+			n := 0
+			for _, c := range rec.cells {
+				if r.opts.KnownColumn == nil && c != "" ||
+					r.opts.KnownColumn != nil && r.opts.KnownColumn(c) {
+					n++
+				}
+			}
+			if n > bestCount {
+				best, bestCount, bestOpen, bestCells = i, n, err != nil, rec.cells
+			}
+		}
+		if blank {
+			continue
+		}
+		if bestOpen {
+			return &FatalError{Line: lineNo, Text: `a quoted cell is never closed (missing ")`}
+		}
+		if maxCell > 0 {
+			for _, c := range bestCells {
+				if utf8.RuneCountInString(c) > maxCell {
+					return &FatalError{Line: lineNo, Text: fmt.Sprintf(
+						"a cell is longer than %s characters (the limit)", csvThousands(int64(maxCell)))}
+				}
+			}
+		}
+		r.header.Line = lineNo
+		r.header.Names = bestCells
+		r.header.Delimiter = csvDelimiters[best]
+		r.header.CRLF = crlf
+		r.header.Raw = line
+		r.lex = &csvLexer{
+			dec:     r.dec,
+			delim:   r.header.Delimiter,
+			line:    lineLex.line,
+			maxCell: maxCell,
+			ncols:   len(bestCells),
+		}
+		if maxCell > 0 {
+			r.lex.maxRecord = 4 * maxCell * (len(bestCells) + 8)
+		}
+		return nil
+	}
+}
+
+// Header returns the header read by NewCSVReader.
+func (r *CSVReader) Header() Header {
+	h := r.header
+	h.Names = append([]string(nil), h.Names...)
+	return h
+}
+
+// Next returns the next non-blank record; io.EOF at the end; a *FatalError for
+// unrecoverable problems (unterminated quote naming the line where the quote
+// opened; a limit). Other errors are those of the underlying reader. After an
+// error, Next returns the same error again.
+func (r *CSVReader) Next() (Record, error) {
+	if r.err != nil {
+		return Record{}, r.err
+	}
+	for {
+		rec, err := r.lex.readRecord()
+		r.syncWarnings()
+		if err != nil {
+			r.err = r.wrapErr(err)
+			return Record{}, r.err
+		}
+		if csvAllEmpty(rec.cells) {
+			continue
+		}
+		r.rows++
+		if max := r.opts.Limits.MaxRows; max > 0 && r.rows > max {
+			r.err = &FatalError{Text: fmt.Sprintf(
+				"the file holds more than %s rows (the limit)", csvThousands(int64(max)))}
+			return Record{}, r.err
+		}
+		out := Record{Line: rec.line, Cells: rec.cells, Raw: rec.raw, Problem: rec.problem}
+		if out.Problem == "" && len(out.Cells) != len(r.header.Names) {
+			out.Problem = fmt.Sprintf("expected %s cells, found %s",
+				csvThousands(int64(len(r.header.Names))), csvThousands(int64(len(out.Cells))))
+		}
+		return out, nil
+	}
+}
+
+// Warnings lists file-level warnings so far, e.g. exactly
+// "file is not UTF-8; it was read as Windows-1252" (once). A UTF-8 file can
+// gain that warning while it is read (see CSVReader), so ask after the last
+// record.
+func (r *CSVReader) Warnings() []string {
+	r.syncWarnings()
+	return append([]string(nil), r.warnings...)
+}
+
+// BytesRead is how many bytes of the underlying reader were consumed, for
+// progress. It runs ahead of the records returned by up to 64 KiB (the read
+// buffer).
+func (r *CSVReader) BytesRead() int64 { return r.counter.n }
+
+func (r *CSVReader) syncWarnings() {
+	if !r.warned && r.dec.fellBack {
+		r.warnings = append(r.warnings, WarningWindows1252)
+		r.warned = true
+	}
+}
+
+// wrapErr turns the size limit into its FatalError and names the file in
+// errors of the underlying reader.
+func (r *CSVReader) wrapErr(err error) error {
+	var fe *FatalError
+	switch {
+	case err == io.EOF, errors.As(err, &fe):
+		return err
+	case errors.Is(err, errCSVTooLarge):
+		return &FatalError{Text: fmt.Sprintf("the file is larger than the %s limit",
+			csvSizeText(r.opts.Limits.MaxBytes))}
+	}
+	return fmt.Errorf("reading the file: %w", err)
+}
+
+// csvSizeText writes a byte limit as people set it: "200 MiB", else
+// "1,500-byte".
+func csvSizeText(n int64) string {
+	if n > 0 && n%(1<<20) == 0 {
+		return csvThousands(n>>20) + " MiB"
+	}
+	return csvThousands(n) + "-byte"
+}
+
+// csvThousands writes n with a comma every three digits: 2,000,000.
+func csvThousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// csvIsSpace is the white space trimmed from cells: Unicode White_Space (which
+// holds U+00A0 NBSP and U+202F) and U+FEFF, the zero-width no-break space a
+// stray byte-order mark becomes.
+func csvIsSpace(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' }
+
+func csvAllEmpty(cells []string) bool {
+	for _, c := range cells {
+		if c != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// csvLexer is the CSV state machine. It reads runes from dec and tracks the
+// physical line number; its buffers are reused from record to record.
+type csvLexer struct {
+	dec       *runeDecoder
+	delim     rune
+	line      int // the physical line of the next rune
+	maxCell   int // runes in one cell; 0: no limit
+	maxRecord int // runes in one record's raw text; 0: no limit
+	maxLine   int // runes in one line read by readLine; 0: no limit
+	ncols     int // cells of the header, for messages and capacity
+
+	raw      []byte
+	rawRunes int
+	cell     []byte
+	// The cell being read: runes up to its last non-space one (leading space
+	// is never stored), the run of space after them, where it started and
+	// whether it is quoted.
+	cellContent int
+	cellSpace   int
+	cellLine    int
+	cellQuoted  bool
+}
+
+type csvRawRecord struct {
+	line    int
+	cells   []string
+	raw     string
+	problem string
+}
+
+// Lexer states within a record.
+const (
+	csvCellStart  = iota // at the start of a cell: only white space so far
+	csvUnquoted          // in an unquoted cell
+	csvQuoted            // inside a quoted cell
+	csvQuoteSeen         // a '"' inside a quoted cell: closing, or the first of ""
+	csvAfterQuote        // white space after a closing quote
+)
+
+// readLine reads one physical line: its text, whether it ended in CRLF, or
+// io.EOF when no rune is left.
+func (l *csvLexer) readLine() (string, bool, error) {
+	l.raw = l.raw[:0]
+	n := 0
+	for {
+		r, err := l.dec.next()
+		if err == io.EOF && n > 0 {
+			l.line++
+			return string(l.raw), false, nil
+		}
+		if err != nil {
+			return "", false, err
+		}
+		if r == '\n' || r == '\r' {
+			crlf, err := l.lineBreak(r)
+			if err != nil {
+				return "", false, err
+			}
+			return string(l.raw), crlf, nil
+		}
+		n++
+		if l.maxLine > 0 && n > l.maxLine {
+			return "", false, &FatalError{Line: l.line, Text: fmt.Sprintf(
+				"the header line is longer than %s characters (the limit)", csvThousands(int64(l.maxLine)))}
+		}
+		l.raw = utf8.AppendRune(l.raw, r)
+	}
+}
+
+// lineBreak completes a line break that started with r ('\n' or '\r'),
+// consuming the '\n' of a CRLF, and counts the line.
+func (l *csvLexer) lineBreak(r rune) (crlf bool, err error) {
+	l.line++
+	if r != '\r' {
+		return false, nil
+	}
+	r2, err := l.dec.next()
+	switch {
+	case err == io.EOF:
+		return false, nil
+	case err != nil:
+		return false, err
+	case r2 == '\n':
+		return true, nil
+	}
+	l.dec.unread(r2)
+	return false, nil
+}
+
+func (l *csvLexer) appendRaw(r rune) error {
+	l.raw = utf8.AppendRune(l.raw, r)
+	l.rawRunes++
+	if l.maxRecord > 0 && l.rawRunes > l.maxRecord {
+		return l.tooLong(fmt.Sprintf("a row is longer than %s characters (the limit for %s columns)",
+			csvThousands(int64(l.maxRecord)), csvThousands(int64(l.ncols))))
+	}
+	return nil
+}
+
+// tooLong builds the FatalError of a limit met inside the current cell,
+// pointing at a missing closing quote when a quoted cell runs over lines.
+func (l *csvLexer) tooLong(text string) error {
+	if l.cellQuoted && l.line > l.cellLine {
+		text += "; is a closing quote missing?"
+	}
+	return &FatalError{Line: l.cellLine, Text: text}
+}
+
+// addCell adds r to the current cell, dropping leading white space and not
+// storing trailing white space past the cell limit (it is trimmed anyway, and
+// any character after it would break the limit).
+func (l *csvLexer) addCell(r rune) error {
+	if csvIsSpace(r) {
+		if l.cellContent == 0 {
+			return nil
+		}
+		l.cellSpace++
+		if l.maxCell == 0 || l.cellContent+l.cellSpace <= l.maxCell {
+			l.cell = utf8.AppendRune(l.cell, r)
+		}
+		return nil
+	}
+	l.cellContent += l.cellSpace + 1
+	l.cellSpace = 0
+	if l.maxCell > 0 && l.cellContent > l.maxCell {
+		return l.tooLong(fmt.Sprintf("a cell is longer than %s characters (the limit)",
+			csvThousands(int64(l.maxCell))))
+	}
+	l.cell = utf8.AppendRune(l.cell, r)
+	return nil
+}
+
+// endCell appends the current cell, trimmed, to cells and starts the next.
+func (l *csvLexer) endCell(cells []string) []string {
+	cells = append(cells, string(bytes.TrimRightFunc(l.cell, csvIsSpace)))
+	l.startCell()
+	return cells
+}
+
+func (l *csvLexer) startCell() {
+	l.cell = l.cell[:0]
+	l.cellContent, l.cellSpace = 0, 0
+	l.cellLine = l.line
+	l.cellQuoted = false
+}
+
+// readRecord reads one record, blank or not. It returns io.EOF when the input
+// holds no rune more, and a *FatalError for an unterminated quote or a limit.
+func (l *csvLexer) readRecord() (csvRawRecord, error) {
+	rec := csvRawRecord{line: l.line}
+	l.raw = l.raw[:0]
+	l.rawRunes = 0
+	l.startCell()
+	cells := make([]string, 0, l.ncols)
+	state := csvCellStart
+	started := false
+	quoteProblem := func(format string) {
+		if rec.problem == "" {
+			rec.problem = fmt.Sprintf(format, len(cells)+1)
+		}
+	}
+	finish := func() (csvRawRecord, error) {
+		rec.cells = l.endCell(cells)
+		rec.raw = string(l.raw)
+		return rec, nil
+	}
+	for {
+		r, err := l.dec.next()
+		if err == io.EOF {
+			switch {
+			case state == csvQuoted:
+				opened := l.cellLine
+				rec.cells = l.endCell(cells) // for the header's delimiter choice
+				return rec, &FatalError{Line: opened, Text: `a quoted cell is never closed (missing ")`}
+			case !started:
+				return rec, io.EOF
+			}
+			return finish()
+		}
+		if err != nil {
+			return rec, err
+		}
+		started = true
+		if r == '\n' || r == '\r' {
+			crlf, err := l.lineBreak(r)
+			if err != nil {
+				return rec, err
+			}
+			if state != csvQuoted {
+				return finish()
+			}
+			if err := l.appendRaw(r); err != nil {
+				return rec, err
+			}
+			if crlf {
+				if err := l.appendRaw('\n'); err != nil {
+					return rec, err
+				}
+			}
+			if err := l.addCell('\n'); err != nil {
+				return rec, err
+			}
+			continue
+		}
+		if err := l.appendRaw(r); err != nil {
+			return rec, err
+		}
+		switch state {
+		case csvCellStart:
+			switch {
+			case r == l.delim:
+				cells = l.endCell(cells)
+			case r == '"':
+				state = csvQuoted
+				l.cellQuoted = true
+			case csvIsSpace(r):
+			default:
+				state = csvUnquoted
+				err = l.addCell(r)
+			}
+		case csvUnquoted:
+			switch {
+			case r == l.delim:
+				cells = l.endCell(cells)
+				state = csvCellStart
+			case r == '"':
+				quoteProblem(`cell %d has a " inside an unquoted value; put the cell in quotes and double the quote ("")`)
+				err = l.addCell(r)
+			default:
+				err = l.addCell(r)
+			}
+		case csvQuoted:
+			if r == '"' {
+				state = csvQuoteSeen
+			} else {
+				err = l.addCell(r)
+			}
+		case csvQuoteSeen, csvAfterQuote:
+			switch {
+			case r == '"' && state == csvQuoteSeen:
+				state = csvQuoted
+				err = l.addCell(r)
+			case r == l.delim:
+				cells = l.endCell(cells)
+				state = csvCellStart
+			case csvIsSpace(r):
+				// Kept (trimmed if the cell ends here) so that the row's
+				// cells stay readable when text follows.
+				state = csvAfterQuote
+				err = l.addCell(r)
+			default:
+				quoteProblem(`cell %d has text after its closing quote; put the whole cell in quotes and double every quote inside it ("")`)
+				state = csvUnquoted
+				err = l.addCell(r)
+			}
+		}
+		if err != nil {
+			return rec, err
+		}
+	}
+}

@@ -1,0 +1,959 @@
+package importer
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// rosterColumns stands in for the schema's column matcher in these tests.
+var rosterColumns = map[string]bool{
+	"external_id": true, "first_name": true, "last_name": true, "country": true,
+	"preferred_language": true, "business_email": true, "business_mobile_phone": true,
+	"department_en": true, "manager": true,
+}
+
+func knownColumn(name string) bool { return rosterColumns[name] }
+
+var rosterOpts = ReaderOptions{Limits: DefaultLimits, KnownColumn: knownColumn}
+
+type readResult struct {
+	header   Header
+	records  []Record
+	err      error // NewCSVReader's error, or the first error of Next other than io.EOF
+	warnings []string
+	bytes    int64
+}
+
+// readAll reads the whole input the way the importer does: all records are
+// kept, so that a reader that reused their memory would be caught.
+func readAll(t testing.TB, in io.Reader, opts ReaderOptions) readResult {
+	t.Helper()
+	r, err := NewCSVReader(in, opts)
+	if err != nil {
+		return readResult{err: err}
+	}
+	res := readResult{header: r.Header()}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			res.err = err
+			if _, err2 := r.Next(); err2 != err {
+				t.Errorf("Next after error %v returned %v, want the same error", err, err2)
+			}
+			break
+		}
+		res.records = append(res.records, rec)
+	}
+	res.warnings = r.Warnings()
+	res.bytes = r.BytesRead()
+	return res
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func rec(line int, cells ...string) Record { return Record{Line: line, Cells: cells} }
+
+func recP(line int, problem string, cells ...string) Record {
+	return Record{Line: line, Cells: cells, Problem: problem}
+}
+
+// compareRecords compares everything but Raw, which has its own tests.
+func compareRecords(t *testing.T, got, want []Record) {
+	t.Helper()
+	for i := range max(len(got), len(want)) {
+		switch {
+		case i >= len(got):
+			t.Errorf("record %d missing, want %#v", i, want[i])
+		case i >= len(want):
+			t.Errorf("extra record %d: %#v", i, got[i])
+		default:
+			g := got[i]
+			g.Raw = ""
+			if !reflect.DeepEqual(g, want[i]) {
+				t.Errorf("record %d:\n got %#v\nwant %#v", i, g, want[i])
+			}
+		}
+	}
+}
+
+func TestReadCSVTestdataFiles(t *testing.T) {
+	names := strings.Split("external_id;first_name;last_name;country;preferred_language;business_email;business_mobile_phone;department_en", ";")
+	tests := []struct {
+		file     string
+		header   Header // Names are always the roster names above; Raw not compared
+		warnings []string
+		records  []Record
+	}{
+		{
+			file:   "excel_semicolon_bom.csv",
+			header: Header{Line: 1, Delimiter: ';', Encoding: "utf-8", BOM: true, CRLF: true},
+			records: []Record{
+				rec(2, "E001", "Anna", "Peeters", "BE", "nl", "anna.peeters@example.com", "+32470123456", "Sales"),
+				rec(3, "E002", "Émile", "Dubois", "BE", "fr-BE", "emile.dubois@example.com", "+32 470 12 34 56", "Ventes & Marketing"),
+				rec(4, "E003", "Jürgen", "Groß", "DE", "de", "juergen.gross@example.com", "", "Research; Development"),
+				rec(5, "E004", "Zoë", "O'Neil", "IE", "en", "", "+353 85 123 4567", ""),
+			},
+		},
+		{
+			file:   "libreoffice_comma.csv",
+			header: Header{Line: 1, Delimiter: ',', Encoding: "utf-8"},
+			records: []Record{
+				rec(2, "E101", "Lena", "Janssens", "BE", "nl-BE", "lena.janssens@example.com", "+32 471 00 00 01", "Sales, EMEA"),
+				rec(3, "E102", "Marc", `De "Bolle" Smet`, "BE", "fr", "marc.desmet@example.com", "", "Finance"),
+				rec(4, "E103", "Sofia", "Rossi", "IT", "it", "", "+39 347 123 4567", "Logistica"),
+			},
+		},
+		{
+			file:     "excel_windows1252.csv",
+			header:   Header{Line: 1, Delimiter: ';', Encoding: "windows-1252", CRLF: true},
+			warnings: []string{"file is not UTF-8; it was read as Windows-1252"},
+			records: []Record{
+				rec(2, "E201", "Hélène", "Müller", "DE", "de", "helene.mueller@example.com", "+49 151 23456789", "Straße & Bau"),
+				rec(3, "E202", "François", "Lefèvre", "FR", "fr", "francois.lefevre@example.com", "06 12 34 56 78", "Comptabilité"),
+				rec(4, "E203", "Ýmir", "Ørsted", "DK", "da", "", "+45 20 12 34 56", "Salg – Nord €"),
+			},
+		},
+		{
+			file:   "excel_utf16le_tab.txt",
+			header: Header{Line: 1, Delimiter: '\t', Encoding: "utf-16le", BOM: true, CRLF: true},
+			records: []Record{
+				rec(2, "E301", "Li", "李", "CN", "zh", "li@example.com", "+86 131 2345 6789", "Team 🚀"),
+				rec(3, "E302", "Aïcha", "Benali", "FR", "fr", "aicha.benali@example.com", "", `Recherche "R&D"`),
+				rec(4, "E303", "Karl", "Åberg", "SE", "sv", "karl.aberg@example.com", "+46 70 123 45 67", "Sälj"),
+			},
+		},
+		{
+			file:   "quoted_multiline.csv",
+			header: Header{Line: 1, Delimiter: ';', Encoding: "utf-8", CRLF: true},
+			records: []Record{
+				rec(2, "E401", "Eva", "Van Damme; Jr.", "BE", "nl", "eva@example.com", "+32470000401", "Sales\nEMEA\nNorth"),
+				rec(5, "E402", `Pieter "Piet"`, "Claes", "BE", "nl", "piet@example.com", "+32470000402", "R&D"),
+				rec(6, "E403", "Ann", "Maes", "BE", "nl", "ann@example.com", "", "Line one\nline two"),
+				rec(9, "E404", "Bart", "Goossens", "BE", "nl", "bart@example.com", "+32470000404", "Ops"),
+			},
+		},
+		{
+			file:   "leading_zeros.csv",
+			header: Header{Line: 1, Delimiter: ';', Encoding: "utf-8"},
+			records: []Record{
+				rec(2, "004512", "Jan", "Peeters", "BE", "nl", "jan@example.com", "+32470123456", "=Finance"),
+				rec(3, "000007", "Els", "Wouters", "BE", "nl", "els@example.com", "+32 (0)470 12 34 56", "+Sales"),
+				rec(4, "0012", "Tom", "Smets", "BE", "nl", "", "0032470123456", "-"),
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := readAll(t, bytes.NewReader(data), rosterOpts)
+			if res.err != nil {
+				t.Fatalf("error: %v", res.err)
+			}
+			h := res.header
+			h.Raw = ""
+			want := tt.header
+			want.Names = names
+			if !reflect.DeepEqual(h, want) {
+				t.Errorf("header:\n got %+v\nwant %+v", h, want)
+			}
+			if !reflect.DeepEqual(res.warnings, tt.warnings) && len(res.warnings)+len(tt.warnings) > 0 {
+				t.Errorf("warnings = %q, want %q", res.warnings, tt.warnings)
+			}
+			compareRecords(t, res.records, tt.records)
+			if res.bytes != int64(len(data)) {
+				t.Errorf("BytesRead = %d, want the file size %d", res.bytes, len(data))
+			}
+		})
+	}
+}
+
+// The raw text is what the errors CSV repeats: the record as the file wrote
+// it (decoded), line breaks inside quotes included, its own ending excluded.
+func TestReadCSVRaw(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "quoted_multiline.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := readAll(t, bytes.NewReader(data), rosterOpts)
+	wantRaw := []string{
+		"E401;Eva;\"Van Damme; Jr.\";BE;nl;eva@example.com;+32470000401;\"Sales\nEMEA\nNorth\"",
+		`E402;"Pieter ""Piet""";Claes;BE;nl;piet@example.com;+32470000402;"R&D"`,
+		"E403;Ann;Maes;BE;nl;ann@example.com;;\"Line one\r\nline two\"",
+		`E404;  "Bart"  ;Goossens;BE;nl;bart@example.com;+32470000404;Ops`,
+	}
+	if len(res.records) != len(wantRaw) {
+		t.Fatalf("got %d records, want %d", len(res.records), len(wantRaw))
+	}
+	for i, w := range wantRaw {
+		if res.records[i].Raw != w {
+			t.Errorf("record %d Raw = %q, want %q", i, res.records[i].Raw, w)
+		}
+	}
+	wantHeader := "external_id;first_name;last_name;country;preferred_language;business_email;business_mobile_phone;department_en"
+	if res.header.Raw != wantHeader {
+		t.Errorf("header Raw = %q, want %q", res.header.Raw, wantHeader)
+	}
+
+	// Windows-1252 is decoded to UTF-8 in Raw too.
+	data, err = os.ReadFile(filepath.Join("testdata", "excel_windows1252.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = readAll(t, bytes.NewReader(data), rosterOpts)
+	if got, want := res.records[0].Raw, "E201;Hélène;Müller;DE;de;helene.mueller@example.com;+49 151 23456789;Straße & Bau"; got != want {
+		t.Errorf("Raw = %q, want %q", got, want)
+	}
+}
+
+func TestReadCSVRules(t *testing.T) {
+	const hdr3 = "external_id;first_name;last_name\n"
+	nbsp := "\u00a0"
+	tests := []struct {
+		name     string
+		in       string
+		opts     *ReaderOptions // nil: rosterOpts
+		header   *Header        // compared when set (Raw and Names included)
+		records  []Record
+		err      string // the error's text, exactly
+		warnings []string
+	}{
+		// Delimiter detection
+		{
+			name:    "comma",
+			in:      "external_id,first_name,last_name\nE1,Ann,Maes\n",
+			header:  &Header{Line: 1, Names: []string{"external_id", "first_name", "last_name"}, Delimiter: ',', Encoding: "utf-8", Raw: "external_id,first_name,last_name"},
+			records: []Record{rec(2, "E1", "Ann", "Maes")},
+		},
+		{
+			name:    "tab",
+			in:      "external_id\tfirst_name\tlast_name\r\nE1\t\tMaes\r\n",
+			header:  &Header{Line: 1, Names: []string{"external_id", "first_name", "last_name"}, Delimiter: '\t', Encoding: "utf-8", CRLF: true, Raw: "external_id\tfirst_name\tlast_name"},
+			records: []Record{rec(2, "E1", "", "Maes")},
+		},
+		{
+			name: "the delimiter that yields the most known columns wins over the one with the most cells",
+			in:   "external_id,first_name,last_name;note;x;y;z\nE1,Ann,Maes;n;1;2;3\n",
+			header: &Header{Line: 1, Names: []string{"external_id", "first_name", "last_name;note;x;y;z"},
+				Delimiter: ',', Encoding: "utf-8", Raw: "external_id,first_name,last_name;note;x;y;z"},
+			records: []Record{rec(2, "E1", "Ann", "Maes;n;1;2;3")},
+		},
+		{
+			name: "without KnownColumn the delimiter with the most non-empty cells wins",
+			in:   "external_id,first_name,last_name;note;x;y;z\nE1,Ann,Maes;n;1;2;3\n",
+			opts: &ReaderOptions{},
+			header: &Header{Line: 1, Names: []string{"external_id,first_name,last_name", "note", "x", "y", "z"},
+				Delimiter: ';', Encoding: "utf-8", Raw: "external_id,first_name,last_name;note;x;y;z"},
+			records: []Record{rec(2, "E1,Ann,Maes", "n", "1", "2", "3")},
+		},
+		{
+			name:    "a tie goes to ';' before ','",
+			in:      "external_id;first_name,last_name\nE1;Ann,Maes\n",
+			header:  &Header{Line: 1, Names: []string{"external_id", "first_name,last_name"}, Delimiter: ';', Encoding: "utf-8", Raw: "external_id;first_name,last_name"},
+			records: []Record{rec(2, "E1", "Ann,Maes")},
+		},
+		{
+			name:    "a tie goes to ',' before tab",
+			in:      "external_id,first_name\tlast_name\nE1,Ann\tMaes\n",
+			header:  &Header{Line: 1, Names: []string{"external_id", "first_name\tlast_name"}, Delimiter: ',', Encoding: "utf-8", Raw: "external_id,first_name\tlast_name"},
+			records: []Record{rec(2, "E1", "Ann\tMaes")},
+		},
+		{
+			name:    "no known column at all: ';'",
+			in:      "foo,bar\n1,2\n",
+			header:  &Header{Line: 1, Names: []string{"foo,bar"}, Delimiter: ';', Encoding: "utf-8", Raw: "foo,bar"},
+			records: []Record{rec(2, "1,2")},
+		},
+		{
+			name:    "a quoted header cell may hold the other delimiters",
+			in:      "external_id;\"first_name\";\"a,b,c,d\"\nE1;Ann;x\n",
+			header:  &Header{Line: 1, Names: []string{"external_id", "first_name", "a,b,c,d"}, Delimiter: ';', Encoding: "utf-8", Raw: "external_id;\"first_name\";\"a,b,c,d\""},
+			records: []Record{rec(2, "E1", "Ann", "x")},
+		},
+		{
+			name:    "header names are trimmed, an empty header cell stays",
+			in:      " external_id ;" + nbsp + "first_name\t;;\nE1;Ann;;\n",
+			header:  &Header{Line: 1, Names: []string{"external_id", "first_name", "", ""}, Delimiter: ';', Encoding: "utf-8", Raw: " external_id ;" + nbsp + "first_name\t;;"},
+			records: []Record{rec(2, "E1", "Ann", "", "")},
+		},
+
+		// Header position and blank lines
+		{
+			name:    "blank lines and delimiter-only lines before the header are skipped",
+			in:      "\n   \n;;;\n,,\n\"\";\"\"\nexternal_id;first_name\nE1;Ann\n",
+			header:  &Header{Line: 6, Names: []string{"external_id", "first_name"}, Delimiter: ';', Encoding: "utf-8", Raw: "external_id;first_name"},
+			records: []Record{rec(7, "E1", "Ann")},
+		},
+		{
+			name: "blank data lines are skipped and still counted",
+			in: hdr3 + "\n" + "E1;Ann;Maes\n" + "   \n" + ";;\n" + " ; ;\t\n" + nbsp + ";" + nbsp + ";\n" +
+				"\"\";\"  \";\n" + "\r\n" + "E2;Bo;Li\n\n\n",
+			records: []Record{rec(3, "E1", "Ann", "Maes"), rec(10, "E2", "Bo", "Li")},
+		},
+		{
+			name:    "a blank line of tabs with the tab delimiter is skipped",
+			in:      "external_id\tfirst_name\n\t\nE1\tAnn\n",
+			records: []Record{rec(3, "E1", "Ann")},
+		},
+		{
+			name: "a file of blank lines holds no users",
+			in:   "\n \r\n;;;\n\t\n",
+			err:  "the file holds no users",
+		},
+		{name: "an empty file holds no users", in: "", err: "the file holds no users"},
+		{name: "a BOM alone holds no users", in: "\xEF\xBB\xBF", err: "the file holds no users"},
+		{name: "a header without data rows reads no record", in: "external_id;first_name\r\n\r\n"},
+		{
+			name:    "no final line break",
+			in:      hdr3 + "E1;Ann;Maes",
+			records: []Record{rec(2, "E1", "Ann", "Maes")},
+		},
+
+		// Line endings
+		{
+			name:    "CRLF, LF and lone CR all end lines",
+			in:      "external_id;first_name\r\nE1;Ann\nE2;Bo\rE3;Cy\r\n\rE4;Di\r",
+			header:  &Header{Line: 1, Names: []string{"external_id", "first_name"}, Delimiter: ';', Encoding: "utf-8", CRLF: true, Raw: "external_id;first_name"},
+			records: []Record{rec(2, "E1", "Ann"), rec(3, "E2", "Bo"), rec(4, "E3", "Cy"), rec(6, "E4", "Di")},
+		},
+		{
+			name:    "a header ending in a lone CR is not CRLF",
+			in:      "external_id;first_name\rE1;Ann\r",
+			header:  &Header{Line: 1, Names: []string{"external_id", "first_name"}, Delimiter: ';', Encoding: "utf-8", Raw: "external_id;first_name"},
+			records: []Record{rec(2, "E1", "Ann")},
+		},
+
+		// Quoting
+		{
+			name: "quoted cells hold the delimiter, doubled quotes and line breaks; lines are counted",
+			in: hdr3 +
+				"E1;\"Ann; Marie\";\"O\"\"Neil\"\n" +
+				"E2;\"two\nline\r\nbreaks\";x\n" +
+				"E3;\"lone\rCR\";\"\"\"\"\n" +
+				"E4;\"\";\"a\"\"\"\n",
+			records: []Record{
+				rec(2, "E1", "Ann; Marie", `O"Neil`),
+				rec(3, "E2", "two\nline\nbreaks", "x"),
+				rec(6, "E3", "lone\nCR", `"`),
+				rec(8, "E4", "", `a"`),
+			},
+		},
+		{
+			name:    "white space around the quotes is allowed and quoted cells are trimmed",
+			in:      hdr3 + "E1;   \"Ann\"   ;\t\" Maes \"" + nbsp + "\n",
+			records: []Record{rec(2, "E1", "Ann", "Maes")},
+		},
+		{
+			name: `a " inside an unquoted cell fails the row; reading goes on`,
+			in:   hdr3 + "E1;Ann \"Nancy\" Lee;Maes\nE2;Bo;Li\n",
+			records: []Record{
+				recP(2, `cell 2 has a " inside an unquoted value; put the cell in quotes and double the quote ("")`, "E1", `Ann "Nancy" Lee`, "Maes"),
+				rec(3, "E2", "Bo", "Li"),
+			},
+		},
+		{
+			name: `a " inside an unquoted cell does not open a quote across lines`,
+			in:   hdr3 + "E1;5\" floppy;x\nE2;Bo;Li\n",
+			records: []Record{
+				recP(2, `cell 2 has a " inside an unquoted value; put the cell in quotes and double the quote ("")`, "E1", `5" floppy`, "x"),
+				rec(3, "E2", "Bo", "Li"),
+			},
+		},
+		{
+			name: "text after a closing quote fails the row; reading goes on",
+			in:   hdr3 + "E1;\"Ann\" Marie;Maes\nE2;\"He said \"hi\" to me\";x\nE3;Bo;Li\n",
+			records: []Record{
+				recP(2, `cell 2 has text after its closing quote; put the whole cell in quotes and double every quote inside it ("")`, "E1", "Ann Marie", "Maes"),
+				recP(3, `cell 2 has text after its closing quote; put the whole cell in quotes and double every quote inside it ("")`, "E2", `He said hi" to me"`, "x"),
+				rec(4, "E3", "Bo", "Li"),
+			},
+		},
+		{
+			name: "the first quote problem of a row is the one reported",
+			in:   hdr3 + "E1;a\"b;\"c\"d\n",
+			records: []Record{
+				recP(2, `cell 2 has a " inside an unquoted value; put the cell in quotes and double the quote ("")`, "E1", `a"b`, "cd"),
+			},
+		},
+		{
+			name:    "an unterminated quote fails the import with the line where it opened",
+			in:      hdr3 + "E1;Ann;Maes\n\nE2;\"Bo\nLi\";x\nE3;\"Cy;Li\nE4;Di;Ma\nE5;Ed;Wu\n",
+			records: []Record{rec(2, "E1", "Ann", "Maes"), rec(4, "E2", "Bo\nLi", "x")},
+			err:     `line 6: a quoted cell is never closed (missing ")`,
+		},
+		{
+			name:    "an unterminated quote in a later line of a record names that line",
+			in:      hdr3 + "E1;\"Ann\nMarie\";\"Maes\n",
+			records: nil,
+			err:     `line 3: a quoted cell is never closed (missing ")`,
+		},
+		{
+			name: "an unterminated quote in the header",
+			in:   "\nexternal_id;\"first_name\nE1;Ann\n",
+			err:  `line 2: a quoted cell is never closed (missing ")`,
+		},
+
+		// Cells
+		{
+			name:    "cells keep every character but the surrounding white space",
+			in:      hdr3 + "  004512 ;\u202f+32470123456\u00a0;=SUM(A1)\n",
+			records: []Record{rec(2, "004512", "+32470123456", "=SUM(A1)")},
+		},
+		{
+			name:    "inner white space is kept",
+			in:      hdr3 + "E1;Ann  Marie;Van\u00a0Damme\n",
+			records: []Record{rec(2, "E1", "Ann  Marie", "Van\u00a0Damme")},
+		},
+		{
+			name: "a cell count that differs from the header's fails the row, cells are still returned",
+			in:   hdr3 + "E1;Ann\nE2;Bo;Li;extra\nE3;Cy;Wu\nE4;;\n",
+			records: []Record{
+				recP(2, "expected 3 cells, found 2", "E1", "Ann"),
+				recP(3, "expected 3 cells, found 4", "E2", "Bo", "Li", "extra"),
+				rec(4, "E3", "Cy", "Wu"),
+				rec(5, "E4", "", ""),
+			},
+		},
+
+		// Encodings
+		{
+			name: "UTF-16BE with BOM",
+			in:   utf16BE("\uFEFFexternal_id;first_name\r\nE1;Zoë 😀\r\n"),
+			header: &Header{Line: 1, Names: []string{"external_id", "first_name"}, Delimiter: ';',
+				Encoding: "utf-16be", BOM: true, CRLF: true, Raw: "external_id;first_name"},
+			records: []Record{rec(2, "E1", "Zoë 😀")},
+		},
+		{
+			name:    "UTF-16LE: an unpaired surrogate and an odd final byte become U+FFFD",
+			in:      "\xFF\xFE" + utf16LERaw([]uint16{'a', ';', 'b', '\n', 'x', 0xD800, ';', 0xDC00, 'y', '\n', 'z', ';'}) + "w",
+			header:  &Header{Line: 1, Names: []string{"a", "b"}, Delimiter: ';', Encoding: "utf-16le", BOM: true, Raw: "a;b"},
+			opts:    &ReaderOptions{},
+			records: []Record{rec(2, "x\uFFFD", "\uFFFDy"), rec(3, "z", "\uFFFD")},
+		},
+		{
+			name:     "Windows-1252 is detected from the first bytes and warned about once",
+			in:       "external_id;last_name\r\nE1;M\xfcller\r\nE2;\x80 \x9f \xa0x\xa0 \x81\r\n",
+			header:   &Header{Line: 1, Names: []string{"external_id", "last_name"}, Delimiter: ';', Encoding: "windows-1252", CRLF: true, Raw: "external_id;last_name"},
+			records:  []Record{rec(2, "E1", "Müller"), rec(3, "E2", "€ Ÿ \u00a0x\u00a0 \uFFFD")},
+			warnings: []string{"file is not UTF-8; it was read as Windows-1252"},
+		},
+		{
+			name:     "a UTF-8 BOM is stripped; an invalid byte after it is read as Windows-1252",
+			in:       "\xEF\xBB\xBFexternal_id;last_name\nE1;M\xfcller\nE2;Müller\n",
+			header:   &Header{Line: 1, Names: []string{"external_id", "last_name"}, Delimiter: ';', Encoding: "utf-8", BOM: true, Raw: "external_id;last_name"},
+			records:  []Record{rec(2, "E1", "Müller"), rec(3, "E2", "Müller")},
+			warnings: []string{"file is not UTF-8; it was read as Windows-1252"},
+		},
+		{
+			name:     "UTF-8 with a cut sequence at the end",
+			in:       "a;b\nx;\xc3",
+			opts:     &ReaderOptions{},
+			records:  []Record{rec(2, "x", "Ã")},
+			warnings: []string{"file is not UTF-8; it was read as Windows-1252"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := rosterOpts
+			if tt.opts != nil {
+				opts = *tt.opts
+			}
+			res := readAll(t, strings.NewReader(tt.in), opts)
+			if got := errText(res.err); got != tt.err {
+				t.Errorf("error = %q, want %q", got, tt.err)
+			}
+			if res.err != nil {
+				var fe *FatalError
+				if !errors.As(res.err, &fe) {
+					t.Errorf("error %v is a %T, want a *FatalError", res.err, res.err)
+				}
+			}
+			if tt.header != nil && !reflect.DeepEqual(res.header, *tt.header) {
+				t.Errorf("header:\n got %#v\nwant %#v", res.header, *tt.header)
+			}
+			compareRecords(t, res.records, tt.records)
+			if len(res.warnings)+len(tt.warnings) > 0 && !reflect.DeepEqual(res.warnings, tt.warnings) {
+				t.Errorf("warnings = %q, want %q", res.warnings, tt.warnings)
+			}
+		})
+	}
+}
+
+func utf16BE(s string) string {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(u>>8), byte(u))
+	}
+	return string(b)
+}
+
+func utf16LERaw(units []uint16) string {
+	var b []byte
+	for _, u := range units {
+		b = append(b, byte(u), byte(u>>8))
+	}
+	return string(b)
+}
+
+// The encoding is chosen from the first 64 KiB; a later invalid byte is read
+// as Windows-1252 and the warning comes when it is met.
+func TestReadCSVEncodingSniffWindow(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("external_id;last_name\n")
+	line := 2
+	for b.Len() < csvSniffSize+100 {
+		b.WriteString("E;Müller\n")
+		line++
+	}
+	b.WriteString("E;M\xfcller\n")
+	in := b.String()
+
+	r, err := NewCSVReader(strings.NewReader(in), rosterOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := r.Header(); h.Encoding != "utf-8" {
+		t.Errorf("Encoding = %q, want utf-8", h.Encoding)
+	}
+	if w := r.Warnings(); len(w) != 0 {
+		t.Errorf("warnings before the invalid byte = %q, want none", w)
+	}
+	var last Record
+	n := 0
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Cells[1] != "Müller" {
+			t.Fatalf("line %d: cell %q, want Müller", rec.Line, rec.Cells[1])
+		}
+		last = rec
+		n++
+	}
+	if last.Line != line {
+		t.Errorf("last line %d, want %d", last.Line, line)
+	}
+	want := []string{"file is not UTF-8; it was read as Windows-1252"}
+	if w := r.Warnings(); !reflect.DeepEqual(w, want) {
+		t.Errorf("warnings = %q, want %q", w, want)
+	}
+
+	// A rune cut by the end of the sniffed window is not mistaken for an
+	// invalid one.
+	pad := strings.Repeat("x", csvSniffSize-len("a;b\n")-1)
+	in = "a;b\n" + pad + "é;y\n"
+	res := readAll(t, strings.NewReader(in), ReaderOptions{})
+	if res.header.Encoding != "utf-8" || len(res.warnings) != 0 {
+		t.Errorf("encoding %q, warnings %q; want utf-8 and none", res.header.Encoding, res.warnings)
+	}
+	if len(res.records) != 1 || res.records[0].Cells[0] != pad+"é" {
+		t.Errorf("the cell across the 64 KiB boundary was not read as UTF-8")
+	}
+
+	// An invalid byte in the first 64 KiB makes the whole file Windows-1252,
+	// even bytes that would have been valid UTF-8 later.
+	in = "a;b\n\xe9;x\n" + strings.Repeat("y;z\n", csvSniffSize/4) + "\xc3\xa9;z\n"
+	res = readAll(t, strings.NewReader(in), ReaderOptions{})
+	if res.header.Encoding != "windows-1252" {
+		t.Errorf("Encoding = %q, want windows-1252", res.header.Encoding)
+	}
+	if got := res.records[len(res.records)-1].Cells[0]; got != "Ã©" {
+		t.Errorf("last cell = %q, want the Windows-1252 reading %q", got, "Ã©")
+	}
+}
+
+func TestReadCSVLimits(t *testing.T) {
+	hdr := "id;first;last\n"
+	rows := func(n int) string {
+		var b strings.Builder
+		b.WriteString(hdr)
+		for i := range n {
+			b.WriteString("E")
+			b.WriteString(strings.Repeat("1", i%5+1))
+			b.WriteString(";Ann;Maes\n")
+			if i%2 == 0 {
+				b.WriteString("\n;;\n") // blank lines do not count
+			}
+		}
+		return b.String()
+	}
+	in10 := rows(10)
+	tests := []struct {
+		name    string
+		in      string
+		limits  Limits
+		records int    // records read before the error
+		err     string // exact; "" for none
+	}{
+		{name: "rows at the limit", in: in10, limits: Limits{MaxRows: 10}, records: 10},
+		{name: "rows over the limit", in: in10, limits: Limits{MaxRows: 9}, records: 9,
+			err: "the file holds more than 9 rows (the limit)"},
+		{name: "the rows limit is written with thousands", in: rows(1001), limits: Limits{MaxRows: 1000}, records: 1000,
+			err: "the file holds more than 1,000 rows (the limit)"},
+		{name: "bytes at the limit", in: in10, limits: Limits{MaxBytes: int64(len(in10))}, records: 10},
+		{name: "bytes over the limit", in: in10, limits: Limits{MaxBytes: int64(len(in10)) - 1}, records: 9,
+			err: "the file is larger than the " + strconv.Itoa(len(in10)-1) + "-byte limit"},
+		{name: "bytes over a limit in MiB", in: hdr + strings.Repeat("E1;Ann;Maes\n", (1<<20)/12+1),
+			limits: Limits{MaxBytes: 1 << 20}, records: (1<<20 - len(hdr)) / 12,
+			err: "the file is larger than the 1 MiB limit"},
+		{name: "a size limit inside the header", in: in10, limits: Limits{MaxBytes: 10},
+			err: "the file is larger than the 10-byte limit"},
+		{name: "a cell at the limit", in: hdr + "E1;" + strings.Repeat("é", 8) + ";x\n",
+			limits: Limits{MaxCellChars: 8}, records: 1},
+		{name: "a cell over the limit", in: hdr + "E1;Ann;Maes\n\nE2;" + strings.Repeat("é", 9) + ";x\n",
+			limits: Limits{MaxCellChars: 8}, records: 1,
+			err: "line 4: a cell is longer than 8 characters (the limit)"},
+		{name: "the cell limit is written with thousands", in: hdr + "E1;" + strings.Repeat("a", 1025) + ";x\n",
+			limits: Limits{MaxCellChars: 1024},
+			err:    "line 2: a cell is longer than 1,024 characters (the limit)"},
+		{name: "white space around a cell does not count", in: hdr + "E1;    12345678    ;\"  12345678\t\t\t\t\t\t\"\n",
+			limits: Limits{MaxCellChars: 8}, records: 1},
+		{name: "a quoted cell over the limit on its own line", in: hdr + "E1;\"123456789\";x\n",
+			limits: Limits{MaxCellChars: 8},
+			err:    "line 2: a cell is longer than 8 characters (the limit)"},
+		{name: "a quoted cell over the limit across lines hints at a missing quote",
+			in:     hdr + "E1;Ann;Maes\nE2;\"Bo;Li\nE3;Cy;Wu\nE4;Di;Ma\n",
+			limits: Limits{MaxCellChars: 8}, records: 1,
+			err: "line 3: a cell is longer than 8 characters (the limit); is a closing quote missing?"},
+		{name: "a header cell over the limit", in: "id;" + strings.Repeat("x", 9) + "\n",
+			limits: Limits{MaxCellChars: 8},
+			err:    "line 1: a cell is longer than 8 characters (the limit)"},
+		{name: "a row far longer than its columns can hold",
+			in:     hdr + "E1;Ann;Maes\n" + strings.Repeat(";", 4*8*(3+8)) + "x\n",
+			limits: Limits{MaxCellChars: 8}, records: 1,
+			err: "line 3: a row is longer than 352 characters (the limit for 3 columns)"},
+		{name: "a header line that never ends", in: strings.Repeat(" ;", 8*1024),
+			limits: Limits{MaxCellChars: 8},
+			err:    "line 1: the header line is longer than 8,192 characters (the limit)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := readAll(t, strings.NewReader(tt.in), ReaderOptions{Limits: tt.limits, KnownColumn: knownColumn})
+			if got := errText(res.err); got != tt.err {
+				t.Errorf("error = %q, want %q", got, tt.err)
+			}
+			if res.err != nil {
+				var fe *FatalError
+				if !errors.As(res.err, &fe) {
+					t.Errorf("error %v is a %T, want a *FatalError", res.err, res.err)
+				}
+			}
+			if len(res.records) != tt.records {
+				t.Errorf("read %d records before the error, want %d", len(res.records), tt.records)
+			}
+		})
+	}
+}
+
+func TestCSVSizeText(t *testing.T) {
+	for n, want := range map[int64]string{200 << 20: "200 MiB", 1 << 30: "1,024 MiB", 1_500: "1,500-byte", 999: "999-byte", 1_234_567: "1,234,567-byte"} {
+		if got := csvSizeText(n); got != want {
+			t.Errorf("csvSizeText(%d) = %q, want %q", n, got, want)
+		}
+	}
+	if got := csvThousands(2_000_000); got != "2,000,000" {
+		t.Errorf("csvThousands = %q", got)
+	}
+}
+
+// endless is a file that never ends: only a limit can stop the reader.
+type endless struct {
+	prefix []byte
+	fill   byte
+	n      int64
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	i := copy(p, e.prefix)
+	e.prefix = e.prefix[i:]
+	for ; i < len(p); i++ {
+		p[i] = e.fill
+	}
+	e.n += int64(len(p))
+	return len(p), nil
+}
+
+// A runaway quoted cell or an endless row stops at the limit: the reader
+// neither reads on to the end of the file nor holds what it has read.
+func TestReadCSVRunawayStopsEarly(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		src  *endless
+		err  string
+	}{
+		{"runaway quote", &endless{prefix: []byte("external_id;first_name\nE1;\"Ann\n"), fill: 'x'},
+			"line 2: a cell is longer than 1,024 characters (the limit); is a closing quote missing?"},
+		{"runaway quote of blank lines", &endless{prefix: []byte("external_id;first_name\nE1;\"Ann\n"), fill: '\n'},
+			"line 2: a row is longer than 40,960 characters (the limit for 2 columns); is a closing quote missing?"},
+		{"endless delimiters", &endless{prefix: []byte("external_id;first_name\nE1;"), fill: ';'},
+			"line 2: a row is longer than 40,960 characters (the limit for 2 columns)"},
+		{"endless header", &endless{fill: ';'},
+			"line 1: the header line is longer than 1,048,576 characters (the limit)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := readAll(t, tc.src, ReaderOptions{Limits: DefaultLimits, KnownColumn: knownColumn})
+			if got := errText(res.err); got != tc.err {
+				t.Errorf("error = %q, want %q", got, tc.err)
+			}
+			if tc.src.n > 2<<20 {
+				t.Errorf("read %d bytes before stopping", tc.src.n)
+			}
+		})
+	}
+}
+
+type failingReader struct{ data io.Reader }
+
+var errDisk = errors.New("disk on fire")
+
+func (f failingReader) Read(p []byte) (int, error) {
+	n, err := f.data.Read(p)
+	if err == io.EOF {
+		return n, errDisk
+	}
+	return n, err
+}
+
+func TestReadCSVReaderError(t *testing.T) {
+	res := readAll(t, failingReader{strings.NewReader("a;b\n1;2\n3;4")}, ReaderOptions{})
+	if !errors.Is(res.err, errDisk) || res.err.Error() != "reading the file: disk on fire" {
+		t.Errorf("error = %v, want the reader's error named", res.err)
+	}
+	var fe *FatalError
+	if errors.As(res.err, &fe) {
+		t.Errorf("a read error is not a FatalError")
+	}
+	if len(res.records) != 1 {
+		t.Errorf("read %d records, want 1 before the error", len(res.records))
+	}
+}
+
+// rosterGen produces a large roster CSV on the fly, so the test itself holds
+// no file.
+type rosterGen struct {
+	rows, i int
+	buf     []byte
+	n       int64
+}
+
+func (g *rosterGen) Read(p []byte) (int, error) {
+	for len(g.buf) < len(p) && g.i <= g.rows {
+		if g.i == 0 {
+			g.buf = append(g.buf, "external_id;first_name;last_name;country;preferred_language;business_email;business_mobile_phone;department_en\r\n"...)
+		} else {
+			g.buf = append(g.buf, "E"...)
+			g.buf = append(g.buf, []byte(strings.Repeat("0", 6))...)
+			g.buf = append(g.buf, ";Anna;\"Peeters; Jr.\";BE;nl;anna@example.com;+32470123456;Sales\r\n"...)
+		}
+		g.i++
+	}
+	if len(g.buf) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, g.buf)
+	g.buf = g.buf[:copy(g.buf, g.buf[n:])]
+	g.n += int64(n)
+	return n, nil
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// Memory stays flat however many rows the file has.
+func TestReadCSVMemoryIsFlat(t *testing.T) {
+	rows := 1_000_000
+	if testing.Short() {
+		rows = 100_000
+	}
+	g := &rosterGen{rows: rows}
+	r, err := NewCSVReader(g, rosterOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := heapInUse()
+	var peak uint64
+	n := 0
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if rec.Problem != "" || rec.Cells[2] != "Peeters; Jr." {
+			t.Fatalf("line %d: %#v", rec.Line, rec)
+		}
+		if n%(rows/10) == 0 {
+			peak = max(peak, heapInUse())
+		}
+	}
+	if n != rows {
+		t.Errorf("read %d rows, want %d", n, rows)
+	}
+	if r.BytesRead() != g.n {
+		t.Errorf("BytesRead = %d, want %d", r.BytesRead(), g.n)
+	}
+	if peak > base+16<<20 {
+		t.Errorf("heap grew from %d to %d bytes while reading %d bytes", base, peak, g.n)
+	}
+}
+
+func BenchmarkCSVReader(b *testing.B) {
+	const rows = 100_000
+	var buf bytes.Buffer
+	_, _ = io.Copy(&buf, &rosterGen{rows: rows})
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := NewCSVReader(bytes.NewReader(data), rosterOpts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := r.Next(); err != nil {
+				if err != io.EOF {
+					b.Fatal(err)
+				}
+				break
+			}
+		}
+	}
+}
+
+// FuzzReadCSV checks the reader's promises on any input: it never panics,
+// lines go forward, cells are trimmed and sane, a record without a problem
+// reads back to the same cells from its Raw text, and limits hold.
+func FuzzReadCSV(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.*"))
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	for _, s := range []string{
+		"", "\xEF\xBB\xBF", "\xFF\xFE", "\xFE\xFF\x00a", "a;b\n\"", "a;b\n\"\"\"",
+		"a;b\n\"x\"y;z\n", "a;b\nx\"y;z\n", "a;b\r\r\n\r\"\r\";\"\n\"",
+		"a,b\n\"1,2\",3\n", "a\tb\n\"\t\"\t\"\"\n", " \"a\" ; \"b\" \n1;2",
+		"a;b\n\u00a0;\u00a0\n;;\n\"\";\"\"\n", "a;b\nM\xfcller;\xe9\n", "a;b\n1;2\r",
+		"\"a\n;b\";c\nd;e;f\n", "a;b\n\"x\"\"\";y\n", "\xFF\xFEa\x00;\x00b\x00\n\x00\x00\xD8;\x00",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res := readAll(t, bytes.NewReader(data), ReaderOptions{KnownColumn: knownColumn})
+		if res.err != nil {
+			var fe *FatalError
+			if !errors.As(res.err, &fe) {
+				t.Fatalf("error %v is a %T, want a *FatalError", res.err, res.err)
+			}
+		} else if res.bytes != int64(len(data)) {
+			t.Fatalf("BytesRead = %d after a whole read, want %d", res.bytes, len(data))
+		}
+		h := res.header
+		prev := h.Line
+		for _, rec := range res.records {
+			if rec.Line <= prev {
+				t.Fatalf("record at line %d after line %d", rec.Line, prev)
+			}
+			prev = rec.Line
+			if len(rec.Cells) == 0 || len(rec.Cells) > utf8.RuneCountInString(rec.Raw)+1 {
+				t.Fatalf("line %d: %d cells from Raw %q", rec.Line, len(rec.Cells), rec.Raw)
+			}
+			if csvAllEmpty(rec.Cells) {
+				t.Fatalf("line %d: a blank record was returned: %q", rec.Line, rec.Raw)
+			}
+			for _, c := range rec.Cells {
+				if c != strings.TrimFunc(c, csvIsSpace) || !utf8.ValidString(c) {
+					t.Fatalf("line %d: cell %q is not trimmed valid UTF-8", rec.Line, c)
+				}
+			}
+			// The errors CSV repeats a failed row as Raw plus an errors cell; read
+			// again, it gives the same cells and the same problem.
+			d := string(h.Delimiter)
+			msg := `line 3: first_name: "x;y,z" is not valid | 	tab`
+			quoted := `"` + strings.ReplaceAll(msg, `"`, `""`) + `"`
+			again := readAll(t, strings.NewReader(h.Raw+d+"errors\n"+rec.Raw+d+quoted+"\n"), ReaderOptions{KnownColumn: knownColumn})
+			if again.err != nil || len(again.records) != 1 || again.header.Delimiter != h.Delimiter ||
+				!reflect.DeepEqual(again.header.Names, append(h.Names[:len(h.Names):len(h.Names)], "errors")) {
+				t.Fatalf("line %d: Raw %q with an errors cell reads back as %#v, %#v, error %v", rec.Line, rec.Raw, again.header, again.records, again.err)
+			}
+			wantProblem := rec.Problem
+			if strings.HasPrefix(wantProblem, "expected ") {
+				wantProblem = fmt.Sprintf("expected %d cells, found %d", len(h.Names)+1, len(rec.Cells)+1)
+			}
+			if got := again.records[0]; got.Problem != wantProblem || got.Raw != rec.Raw+d+quoted ||
+				!reflect.DeepEqual(got.Cells, append(rec.Cells[:len(rec.Cells):len(rec.Cells)], msg)) {
+				t.Fatalf("line %d: Raw %q with an errors cell reads back as %#v, want cells %q and problem %q", rec.Line, rec.Raw, got, rec.Cells, wantProblem)
+			}
+			if rec.Problem != "" {
+				continue
+			}
+			// A row written again by encoding/csv (as an export would) reads
+			// back to the same cells.
+			var buf bytes.Buffer
+			w := csv.NewWriter(&buf)
+			w.Comma = h.Delimiter
+			w.UseCRLF = h.CRLF
+			_ = w.Write(rec.Cells)
+			w.Flush()
+			again = readAll(t, strings.NewReader(h.Raw+"\n"+buf.String()), ReaderOptions{KnownColumn: knownColumn})
+			if again.err != nil || len(again.records) != 1 || !reflect.DeepEqual(again.records[0].Cells, rec.Cells) || again.records[0].Problem != "" {
+				t.Fatalf("line %d: cells %q written by encoding/csv as %q read back as %#v, error %v", rec.Line, rec.Cells, buf.String(), again.records, again.err)
+			}
+		}
+
+		limits := Limits{MaxBytes: 300, MaxRows: 3, MaxCellChars: 5}
+		small := readAll(t, bytes.NewReader(data), ReaderOptions{Limits: limits})
+		if small.err != nil {
+			var fe *FatalError
+			if !errors.As(small.err, &fe) {
+				t.Fatalf("error %v is a %T, want a *FatalError", small.err, small.err)
+			}
+		}
+		if len(small.records) > limits.MaxRows {
+			t.Fatalf("%d records past a limit of %d rows", len(small.records), limits.MaxRows)
+		}
+		for _, rec := range small.records {
+			for _, c := range rec.Cells {
+				if utf8.RuneCountInString(c) > limits.MaxCellChars {
+					t.Fatalf("line %d: cell %q past the limit of %d characters", rec.Line, c, limits.MaxCellChars)
+				}
+			}
+		}
+	})
+}

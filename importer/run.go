@@ -1,0 +1,259 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"rosterd/store"
+)
+
+// RunParams is one processing of one recorded import.
+type RunParams struct {
+	Import *store.Import // as recorded: queued (or held and approved)
+	Limits Limits
+	// Now is the time the import is judged at (archive dates); zero: time.Now.
+	Now time.Time
+	// Progress, when set, is told how far reading has got, every few thousand rows.
+	Progress func(rowsRead, bytesRead int64)
+	Logger   *slog.Logger
+}
+
+// maxWarnings bounds the warning list of one import: a file with a million
+// mangled phone numbers must not produce a million-line e-mail.
+const maxWarnings = 100
+
+// Run processes a recorded import end to end: it reads the stored file,
+// validates it, plans the changes against the stored roster and applies them
+// in one transaction (unless it is a dry run or held), writes the errors CSV,
+// and records the outcome on the import. A file-level problem ends the import
+// as failed with nothing applied; Run returns an error only when the import
+// could not be processed at all (database down, cancelled context), in which
+// case nothing was applied and it may be run again.
+func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
+	im := p.Import
+	if p.Now.IsZero() {
+		p.Now = time.Now()
+	}
+	p.Now = p.Now.UTC().Truncate(time.Second)
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	org, err := store.OrgGet(ctx, db, im.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	started := time.Now().UTC()
+	im.Status, im.StartedAt, im.FinishedAt, im.Error = store.ImportProcessing, &started, nil, ""
+	im.Counts, im.ErrorsFileID = store.Counts{}, nil
+	if err := store.ImportSave(ctx, db, im); err != nil {
+		return nil, err
+	}
+
+	r := &run{p: p, db: db, org: org, im: im, mode: Mode(im.Mode)}
+	err = db.InTx(ctx, func(tx *sqlx.Tx) error {
+		r.tx = tx
+		return r.process(ctx)
+	})
+	var fatal *FatalError
+	switch {
+	case errors.As(err, &fatal):
+		finished := time.Now().UTC()
+		im.Status, im.Error, im.FinishedAt = store.ImportFailed, fatal.Error(), &finished
+		im.Counts = store.Counts{}
+		im.SetWarnings(r.warnings)
+		im.ErrorsFileID = nil
+		if err := store.ImportSave(ctx, db, im); err != nil {
+			return nil, err
+		}
+		p.Logger.Info("import failed", "import", im.ID, "error", im.Error)
+		return &Outcome{Import: im}, nil
+	case err != nil:
+		return nil, fmt.Errorf("import %s: %w", im.ID, err)
+	}
+	p.Logger.Info("import finished", "import", im.ID, "status", im.Status, "rows", im.Rows,
+		"created", im.Created, "updated", im.Updated, "unchanged", im.Unchanged, "archived", im.Archived,
+		"restored", im.Restored, "failed", im.Failed)
+	return &Outcome{Import: im, FirstErrors: r.firstErrors}, nil
+}
+
+// Outcome is what Run reports: the import as recorded, and the first
+// messages of failed rows with their line numbers, for a summary.
+type Outcome struct {
+	Import      *store.Import
+	FirstErrors []string
+}
+
+// firstErrorsShown is how many messages a summary lists.
+const firstErrorsShown = 20
+
+// run is the state of one import while it is processed.
+type run struct {
+	p           RunParams
+	db          *store.DB
+	tx          *sqlx.Tx
+	org         *store.Org
+	im          *store.Import
+	mode        Mode
+	cols        *Columns
+	header      Header
+	warnings    []string
+	dropped     int // warnings past maxWarnings
+	seq         int // orders the messages of cross-row checks after a row's own
+	firstErrors []string
+}
+
+func (r *run) warn(w ...string) {
+	for _, s := range w {
+		if len(r.warnings) < maxWarnings {
+			r.warnings = append(r.warnings, s)
+		} else {
+			r.dropped++
+		}
+	}
+}
+
+func (r *run) finalWarnings() []string {
+	w := r.warnings
+	if r.dropped > 0 {
+		w = append(w[:len(w):len(w)], fmt.Sprintf("and %d more warnings", r.dropped))
+	}
+	return w
+}
+
+// phase logs how long a step of the import took, for operators tuning a
+// large sync (log_level debug).
+func (r *run) phase(name string, start time.Time) time.Time {
+	now := time.Now()
+	r.p.Logger.Debug("import phase", "import", r.im.ID, "phase", name, "took", now.Sub(start).Round(time.Millisecond))
+	return now
+}
+
+func (r *run) process(ctx context.Context) error {
+	t := time.Now()
+	if _, err := store.UsersArchiveDue(ctx, r.tx, r.org.ID, r.p.Now); err != nil {
+		return err
+	}
+	if err := createStaging(ctx, r.tx); err != nil {
+		return err
+	}
+	if err := r.stage(ctx); err != nil {
+		return err
+	}
+	t = r.phase("read and validate", t)
+	if err := r.check(ctx); err != nil {
+		return err
+	}
+	t = r.phase("cross-row checks and plan", t)
+	counts, wouldArchive, err := r.count(ctx)
+	if err != nil {
+		return err
+	}
+	r.im.Counts = counts
+
+	held := false
+	if r.mode == ModeFull && !r.im.ArchiveApproved {
+		active, err := r.activeUsers(ctx)
+		if err != nil {
+			return err
+		}
+		if overThreshold(wouldArchive, active, r.org) {
+			held = true
+			r.warnings = append([]string{heldMessage(wouldArchive, active, r.org)}, r.warnings...)
+		}
+	}
+
+	errorsFile, err := r.writeErrorsCSV(ctx)
+	if err != nil {
+		return err
+	}
+	r.im.ErrorsFileID = errorsFile
+
+	t = r.phase("count and errors CSV", t)
+	if !held && !r.im.DryRun {
+		if err := r.apply(ctx); err != nil {
+			return err
+		}
+	}
+	r.phase("apply", t)
+	if err := r.tx.SelectContext(ctx, &r.firstErrors, r.tx.Rebind(`SELECT 'line ' || line || ': ' || message
+		FROM stage_errors ORDER BY line, seq LIMIT ?`), firstErrorsShown); err != nil {
+		return fmt.Errorf("read errors: %w", err)
+	}
+	if err := dropStaging(ctx, r.tx); err != nil {
+		return err
+	}
+
+	finished := time.Now().UTC()
+	r.im.FinishedAt = &finished
+	r.im.SetWarnings(r.finalWarnings())
+	switch {
+	case held:
+		r.im.Status = store.ImportHeld
+	case r.im.Failed > 0:
+		r.im.Status = store.ImportCompletedWithErrors
+	default:
+		r.im.Status = store.ImportSucceeded
+	}
+	return store.ImportSave(ctx, r.tx, r.im)
+}
+
+// activeUsers counts the organisation's active users before the import.
+func (r *run) activeUsers(ctx context.Context) (int, error) {
+	var n int
+	err := r.tx.GetContext(ctx, &n, r.tx.Rebind(`SELECT COUNT(*) FROM users WHERE org_id = ? AND status = 'active'`), r.org.ID)
+	return n, err
+}
+
+// overThreshold is the safety rule of SPEC §3: a sync is held when it would
+// archive more than the percentage of active users and more than the minimum.
+func overThreshold(archive, active int, org *store.Org) bool {
+	return archive > org.ArchiveThresholdMin && archive*100 > org.ArchiveThresholdPercent*active
+}
+
+func heldMessage(archive, active int, org *store.Org) string {
+	pct := 0.0
+	if active > 0 {
+		pct = float64(archive) * 100 / float64(active)
+	}
+	return fmt.Sprintf("held: this sync would archive %d of %d active users (%.1f%%), more than the organisation's threshold "+
+		"of %d%% and %d users; nothing was applied. Approve the import to apply it, or cancel it and send a corrected file",
+		archive, active, pct, org.ArchiveThresholdPercent, org.ArchiveThresholdMin)
+}
+
+// openSource streams the import's stored file.
+func (r *run) openSource(ctx context.Context) io.Reader {
+	// Read on a connection of its own: the file was committed when it was
+	// accepted, and the import's transaction is busy writing the staging
+	// tables meanwhile (PostgreSQL's COPY allows nothing else on its connection).
+	return store.FileOpen(ctx, r.db, r.im.FileID)
+}
+
+func (r *run) readerOptions() ReaderOptions {
+	return ReaderOptions{Limits: r.p.Limits, KnownColumn: KnownColumn}
+}
+
+// joinLines renders "4 and 9" or "4, 9 and 12", shortening long lists.
+func joinLines(lines []int) string {
+	const show = 10
+	parts := make([]string, 0, min(len(lines), show))
+	for i, l := range lines {
+		if i == show {
+			break
+		}
+		parts = append(parts, fmt.Sprint(l))
+	}
+	if len(lines) > show {
+		return strings.Join(parts, ", ") + fmt.Sprintf(" and %d more", len(lines)-show)
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}

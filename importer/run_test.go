@@ -1,0 +1,109 @@
+package importer_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"rosterd/importer"
+	"rosterd/store"
+	"rosterd/store/storetest"
+)
+
+// env is one organisation in a fresh database, ready to import files.
+type env struct {
+	t   *testing.T
+	db  *store.DB
+	org *store.Org
+	now time.Time
+}
+
+func newEnv(t *testing.T, db *store.DB) *env {
+	t.Helper()
+	org := store.NewOrg("acme", "Acme")
+	org.DefaultPhoneRegion = "BE"
+	if err := store.OrgCreate(context.Background(), db, &org); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, db: db, org: &org, now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+}
+
+// importFile records content as an import of the given mode and runs it.
+func (e *env) importFile(mode importer.Mode, content string, opts ...func(*store.Import)) *store.Import {
+	e.t.Helper()
+	ctx := context.Background()
+	f, err := store.FileCreate(ctx, e.db, e.org.ID, "roster.csv", strings.NewReader(content), 0)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	im := &store.Import{OrgID: e.org.ID, Door: store.DoorCLI, Mode: string(mode), FileName: "roster.csv",
+		FileID: f.ID, FileSHA256: f.SHA256, SizeBytes: f.SizeBytes}
+	for _, o := range opts {
+		o(im)
+	}
+	if err := store.ImportCreate(ctx, e.db, im); err != nil {
+		e.t.Fatal(err)
+	}
+	out, err := importer.Run(ctx, e.db, importer.RunParams{Import: im, Limits: importer.DefaultLimits, Now: e.now})
+	if err != nil {
+		e.t.Fatalf("run import: %v", err)
+	}
+	return out.Import
+}
+
+func (e *env) user(id string) *store.User {
+	e.t.Helper()
+	u, err := store.UserGet(context.Background(), e.db, e.org.ID, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+func (e *env) errorsCSV(im *store.Import) string {
+	e.t.Helper()
+	if im.ErrorsFileID == nil {
+		return ""
+	}
+	b, err := io.ReadAll(store.FileOpen(context.Background(), e.db, *im.ErrorsFileID))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(b)
+}
+
+const header = "external_id;first_name;last_name;country;preferred_language;business_email;business_mobile_phone;manager;department_en\n"
+
+func TestPartialImportCreatesAndUpdates(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		im := e.importFile(importer.ModePartial, header+
+			"E1;Ann;Smith;be;nl;Ann@Example.com;0470 12 34 56;;Sales\n"+
+			"E2;Bob;Jones;BE;fr-be;bob@example.com;;E1;\n")
+		if im.Status != store.ImportSucceeded || im.Created != 2 || im.Rows != 2 {
+			t.Fatalf("import = %s %+v (%s) warnings %v", im.Status, im.Counts, im.Error, im.Warnings())
+		}
+		u := e.user("E1")
+		if u.Plain["business_email"] != "ann@example.com" || u.Plain["business_mobile_phone"] != "+32470123456" || u.Plain["country"] != "BE" || u.Localized["department"]["en"] != "Sales" {
+			t.Errorf("E1 stored as %+v", u)
+		}
+		if e.user("E2").Plain["manager"] != "E1" || e.user("E2").Plain["preferred_language"] != "fr-BE" {
+			t.Errorf("E2 stored as %+v", e.user("E2"))
+		}
+		again := e.importFile(importer.ModePartial, header+
+			"E1;Ann;Smith;be;nl;Ann@Example.com;0470 12 34 56;;Sales\n"+
+			"E2;;Jonas;;;;;;\n")
+		if again.Status != store.ImportSucceeded || again.Unchanged != 1 || again.Updated != 1 {
+			t.Fatalf("second import = %s %+v %s", again.Status, again.Counts, e.errorsCSV(again))
+		}
+		if u := e.user("E2"); u.Plain["last_name"] != "Jonas" || u.Plain["first_name"] != "Bob" || u.Plain["manager"] != "E1" {
+			t.Errorf("partial update: E2 = %+v; want only last_name changed", u.Plain)
+		}
+	})
+}

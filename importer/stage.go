@@ -1,0 +1,309 @@
+package importer
+
+import (
+	"context"
+	"runtime"
+	"sync"
+
+	"database/sql"
+	"errors"
+	"fmt"
+	"golang.org/x/sync/errgroup"
+	"io"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"rosterd/store"
+)
+
+// The staging tables live for one import inside its transaction: TEMP tables,
+// so PostgreSQL writes no WAL for them and nothing is left after a crash.
+//
+//   - stage_rows: one row per data row of the file: the patch (p_* plain
+//     fields, NULL when the row keeps the field; l_* localised fields as JSON
+//     of the languages it sets), and whether it failed.
+//   - stage_errors: the messages of failed rows, in order.
+//   - stage_plan: the merged user each valid, changed row leads to, with the
+//     action it takes; merged into users with one statement.
+func stagingDDL(d store.Dialect) []string {
+	ts, suffix := "TIMESTAMP", ""
+	if d == store.Postgres {
+		ts, suffix = "TIMESTAMPTZ", " ON COMMIT DROP"
+	}
+	var plain, loc, pplain, ploc []string
+	for _, c := range store.PlainColumns {
+		pplain = append(pplain, "p_"+c+" TEXT")
+		plain = append(plain, c+" TEXT NOT NULL")
+	}
+	for _, c := range store.LocalizedColumns {
+		ploc = append(ploc, "l_"+c+" TEXT")
+		loc = append(loc, c+" TEXT NOT NULL")
+	}
+	return []string{
+		`CREATE TEMP TABLE stage_rows (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
+			failed INTEGER NOT NULL, ` + strings.Join(pplain, ", ") + `, ` + strings.Join(ploc, ", ") + `,
+			a_set INTEGER NOT NULL, a_at ` + ts + `)` + suffix,
+		`CREATE TEMP TABLE stage_errors (line INTEGER NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL,
+			PRIMARY KEY (line, seq))` + suffix,
+		`CREATE TEMP TABLE stage_plan (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
+			action TEXT NOT NULL, manager_changed INTEGER NOT NULL, ` + strings.Join(plain, ", ") + `, ` + strings.Join(loc, ", ") + `,
+			status TEXT NOT NULL, archived_at ` + ts + `, row_hash TEXT NOT NULL)` + suffix,
+	}
+}
+
+func createStaging(ctx context.Context, tx *sqlx.Tx) error {
+	for _, q := range stagingDDL(store.DialectOf(tx)) {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create staging: %w", err)
+		}
+	}
+	return nil
+}
+
+// indexStaging adds the indexes the cross-row checks need, once the rows are
+// in (building them afterwards is cheaper than maintaining them per row).
+func indexStaging(ctx context.Context, tx *sqlx.Tx) error {
+	for _, q := range []string{
+		`CREATE INDEX stage_rows_external_id ON stage_rows (external_id)`,
+		`CREATE INDEX stage_rows_id_key ON stage_rows (id_key)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("index staging: %w", err)
+		}
+	}
+	return analyze(ctx, tx, "stage_rows")
+}
+
+// analyze gives PostgreSQL's planner row counts for a temp table, which
+// autovacuum never analyses; without them it picks nested loops over a
+// million rows.
+func analyze(ctx context.Context, tx *sqlx.Tx, table string) error {
+	if store.DialectOf(tx) != store.Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `ANALYZE `+table); err != nil {
+		return fmt.Errorf("analyze %s: %w", table, err)
+	}
+	return nil
+}
+
+func dropStaging(ctx context.Context, tx *sqlx.Tx) error {
+	if store.DialectOf(tx) == store.Postgres {
+		return nil // ON COMMIT DROP
+	}
+	for _, t := range []string{"stage_plan", "stage_errors", "stage_rows"} {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE temp.`+t); err != nil {
+			return fmt.Errorf("drop staging: %w", err)
+		}
+	}
+	return nil
+}
+
+func stageRowColumns() []string {
+	cols := []string{"line", "external_id", "id_key", "failed"}
+	for _, c := range store.PlainColumns {
+		cols = append(cols, "p_"+c)
+	}
+	for _, c := range store.LocalizedColumns {
+		cols = append(cols, "l_"+c)
+	}
+	return append(cols, "a_set", "a_at")
+}
+
+// stage reads the whole file once, validates every row on its own and writes
+// rows and messages into the staging tables.
+//
+// Reading, validating and writing overlap: one goroutine reads records in
+// pages, one validator per CPU checks pages (the Validator holds no mutable
+// state), and this goroutine writes them in file order, so messages and
+// warnings come out as they would from a single pass. At most a few pages
+// are in flight, so memory stays flat.
+func (r *run) stage(ctx context.Context) error {
+	cr, err := NewCSVReader(r.openSource(ctx), r.readerOptions())
+	if err != nil {
+		return err
+	}
+	r.header = cr.Header()
+	cols, warnings, err := MapHeader(r.header.Names, r.header.Line, r.mode)
+	r.warn(cr.Warnings()...)
+	if err != nil {
+		return err
+	}
+	r.cols = cols
+	r.warn(warnings...)
+	v := NewValidator(cols, ValidateOptions{
+		Mode: r.mode, DefaultRegion: r.org.DefaultPhoneRegion, Location: r.org.Location(), Now: r.p.Now,
+	})
+
+	g, gctx := errgroup.WithContext(ctx)
+	pages := make(chan *stagePage, stageWorkers)
+	done := make(chan *stagePage, stageWorkers)
+	g.Go(func() error { // reader
+		defer close(pages)
+		seen := len(cr.Warnings())
+		for seq := 0; ; seq++ {
+			p := &stagePage{seq: seq}
+			for len(p.recs) < stagePageSize {
+				rec, err := cr.Next()
+				if errors.Is(err, io.EOF) {
+					p.last = true
+					break
+				}
+				if err != nil {
+					return err
+				}
+				p.recs = append(p.recs, rec)
+			}
+			if w := cr.Warnings(); len(w) > seen {
+				p.readerWarnings = w[seen:]
+				seen = len(w)
+			}
+			p.bytesRead = cr.BytesRead()
+			select {
+			case pages <- p:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if p.last {
+				return nil
+			}
+		}
+	})
+	var workers sync.WaitGroup
+	for range stageWorkers {
+		workers.Go(func() {
+			for p := range pages {
+				p.validate(v)
+				select {
+				case done <- p:
+				case <-gctx.Done():
+					return
+				}
+			}
+		})
+	}
+	go func() { workers.Wait(); close(done) }()
+	g.Go(func() error { return r.writePages(gctx, done) })
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if r.im.RowsRead == 0 {
+		return Fatalf(0, "the file holds no users")
+	}
+	return indexStaging(ctx, r.tx)
+}
+
+// stageWorkers validate pages in parallel; stagePageSize records make a page.
+var stageWorkers = max(1, runtime.GOMAXPROCS(0))
+
+const stagePageSize = 512
+
+// stagePage is a run of records on their way from the reader to the database.
+type stagePage struct {
+	seq            int
+	recs           []Record
+	last           bool
+	bytesRead      int64
+	readerWarnings []string
+	patches        []Patch
+	msgs           [][]Message
+	warnings       []string
+}
+
+func (p *stagePage) validate(v *Validator) {
+	p.patches = make([]Patch, len(p.recs))
+	p.msgs = make([][]Message, len(p.recs))
+	for i, rec := range p.recs {
+		patch, msgs, warns := v.Row(rec.Line, rec.Cells)
+		if rec.Problem != "" {
+			// The cells are not where the header says: their messages would
+			// mislead, but the id still keeps a full sync from archiving the user.
+			msgs = []Message{{Line: rec.Line, Text: rec.Problem}}
+			warns = nil
+		}
+		p.patches[i], p.msgs[i] = patch, msgs
+		p.warnings = append(p.warnings, warns...)
+	}
+}
+
+// writePages stages validated pages in file order.
+func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
+	rows := newBatchInserter(ctx, r.tx, "stage_rows", stageRowColumns())
+	errs := newBatchInserter(ctx, r.tx, "stage_errors", []string{"line", "seq", "message"})
+	waiting := map[int]*stagePage{}
+	next := 0
+	var n int64
+	for p := range done {
+		waiting[p.seq] = p
+		for p = waiting[next]; p != nil; p = waiting[next] {
+			delete(waiting, next)
+			next++
+			r.warn(p.readerWarnings...)
+			r.warn(p.warnings...)
+			for i, rec := range p.recs {
+				for _, m := range p.msgs[i] {
+					r.seq++
+					if err := errs.Add(rec.Line, r.seq, m.Cell()); err != nil {
+						return err
+					}
+				}
+				if err := rows.Add(stageRowValues(p.patches[i], rec.Line, len(p.msgs[i]) > 0)...); err != nil {
+					return err
+				}
+			}
+			n += int64(len(p.recs))
+			r.im.RowsRead, r.im.BytesRead = n, p.bytesRead
+			if r.p.Progress != nil {
+				r.p.Progress(n, p.bytesRead)
+			}
+		}
+	}
+	if err := rows.Flush(); err != nil {
+		return err
+	}
+	return errs.Flush()
+}
+
+func stageRowValues(p Patch, line int, failed bool) []any {
+	vals := make([]any, 0, 6+len(store.PlainColumns)+len(store.LocalizedColumns))
+	vals = append(vals, line, p.ExternalID, IDKey(p.ExternalID), boolInt(failed))
+	for _, c := range store.PlainColumns {
+		if v, ok := p.Plain[c]; ok {
+			vals = append(vals, v)
+		} else {
+			vals = append(vals, nil)
+		}
+	}
+	for _, c := range store.LocalizedColumns {
+		if m, ok := p.Localized[c]; ok {
+			vals = append(vals, encodePatchLocalized(m))
+		} else {
+			vals = append(vals, nil)
+		}
+	}
+	var at any
+	if p.ArchivedAt != nil {
+		at = p.ArchivedAt.UTC()
+	}
+	return append(vals, boolInt(p.ArchivedAtSet), at)
+}
+
+// encodePatchLocalized keeps the languages a row sets, blanks included (a
+// blank clears that language in full mode), as a JSON object.
+func encodePatchLocalized(m map[string]string) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	return store.EncodeLocalized(m)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// nullString reads a nullable text column.
+type nullString = sql.NullString

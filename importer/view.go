@@ -1,0 +1,56 @@
+package importer
+
+import (
+	"time"
+
+	"rosterd/store"
+)
+
+// ImportView is the JSON form of an import (SPEC §5.1), shared by the API and
+// the command line's --json so scripts see one shape.
+type ImportView struct {
+	ID           string       `json:"id"`
+	Organisation string       `json:"organisation"`
+	Door         string       `json:"door"`
+	Mode         string       `json:"mode"`
+	DryRun       bool         `json:"dry_run"`
+	FileName     string       `json:"file_name"`
+	FileSHA256   string       `json:"file_sha256"`
+	SizeBytes    int64        `json:"size_bytes"`
+	Status       string       `json:"status"`
+	Error        *string      `json:"error"`
+	Warnings     []string     `json:"warnings"`
+	Counts       store.Counts `json:"counts"`
+	Progress     Progress     `json:"progress"`
+	CreatedAt    time.Time    `json:"created_at"`
+	StartedAt    *time.Time   `json:"started_at"`
+	FinishedAt   *time.Time   `json:"finished_at"`
+	ErrorsCSVURL *string      `json:"errors_csv_url"`
+}
+
+// Progress is how far a running import has read its file.
+type Progress struct {
+	RowsRead   int64 `json:"rows_read"`
+	BytesRead  int64 `json:"bytes_read"`
+	TotalBytes int64 `json:"total_bytes"`
+}
+
+// NewImportView renders im; publicURL prefixes the errors CSV link.
+func NewImportView(im *store.Import, orgSlug, publicURL string) ImportView {
+	v := ImportView{ID: im.ID, Organisation: orgSlug, Door: im.Door, Mode: im.Mode, DryRun: im.DryRun,
+		FileName: im.FileName, FileSHA256: im.FileSHA256, SizeBytes: im.SizeBytes, Status: im.Status,
+		Warnings: im.Warnings(), Counts: im.Counts, CreatedAt: im.CreatedAt, StartedAt: im.StartedAt, FinishedAt: im.FinishedAt,
+		Progress: Progress{RowsRead: im.RowsRead, BytesRead: im.BytesRead, TotalBytes: im.SizeBytes}}
+	if v.Warnings == nil {
+		v.Warnings = []string{}
+	}
+	if im.Error != "" {
+		e := im.Error
+		v.Error = &e
+	}
+	if im.ErrorsFileID != nil {
+		u := publicURL + "/api/v1/imports/" + im.ID + "/errors.csv"
+		v.ErrorsCSVURL = &u
+	}
+	return v
+}
