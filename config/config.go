@@ -101,6 +101,17 @@ type Config struct {
 	// LogLevel is debug, info, warn or error. Default "info"; Load lowers
 	// the case and accepts "warning" for "warn".
 	LogLevel string `koanf:"log_level"`
+	// ShutdownGrace is how long `serve` lets running imports finish after
+	// SIGTERM before cutting them off (they are retried after restart).
+	// Default 30s.
+	ShutdownGrace time.Duration `koanf:"shutdown_grace"`
+	// JobRescueAfter is how long a job may stay running before it is taken
+	// to belong to a crashed daemon and run again. Imports guard against
+	// running twice, so this only decides how soon a crash is recovered.
+	// Default 5m.
+	JobRescueAfter time.Duration `koanf:"job_rescue_after"`
+	// JobPollInterval is how often idle workers look for new jobs. Default 1s.
+	JobPollInterval time.Duration `koanf:"job_poll_interval"`
 }
 
 // setting describes one Config field once, so the defaults, the flags, the
@@ -149,6 +160,12 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.SFTPBanDuration }},
 		{key: "log_level", def: "info", usage: "debug, info, warn or error",
 			field: func(c *Config) any { return &c.LogLevel }},
+		{key: "shutdown_grace", def: 30 * time.Second, usage: "how long serve lets running imports finish after SIGTERM",
+			field: func(c *Config) any { return &c.ShutdownGrace }},
+		{key: "job_rescue_after", def: 5 * time.Minute, usage: "how long a job may run before it is taken to belong to a crashed daemon and run again",
+			field: func(c *Config) any { return &c.JobRescueAfter }},
+		{key: "job_poll_interval", def: time.Second, usage: "how often idle workers look for new jobs",
+			field: func(c *Config) any { return &c.JobPollInterval }},
 	}
 }
 
@@ -514,6 +531,15 @@ func (c *Config) Validate() error {
 	}
 	if c.SFTPBanDuration <= 0 {
 		bad("sftp_ban_duration", "must be greater than 0, got %s", c.SFTPBanDuration)
+	}
+	if c.ShutdownGrace < 0 {
+		bad("shutdown_grace", "must be 0 or more, got %s", c.ShutdownGrace)
+	}
+	if c.JobRescueAfter <= 0 {
+		bad("job_rescue_after", "must be greater than 0, got %s", c.JobRescueAfter)
+	}
+	if c.JobPollInterval <= 0 {
+		bad("job_poll_interval", "must be greater than 0, got %s", c.JobPollInterval)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

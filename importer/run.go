@@ -23,6 +23,9 @@ type RunParams struct {
 	// Progress, when set, is told how far reading has got, every few thousand rows.
 	Progress func(rowsRead, bytesRead int64)
 	Logger   *slog.Logger
+	// Finalize runs in the transaction that records the outcome, so what it
+	// writes (the notification and its job) commits with it or not at all.
+	Finalize func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error
 }
 
 // maxWarnings bounds the warning list of one import: a file with a million
@@ -50,30 +53,44 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		return nil, err
 	}
 	started := time.Now().UTC()
-	im.Status, im.StartedAt, im.FinishedAt, im.Error = store.ImportProcessing, &started, nil, ""
-	im.Counts, im.ErrorsFileID = store.Counts{}, nil
-	if err := store.ImportSave(ctx, db, im); err != nil {
+	if err := store.ImportStart(ctx, db, im.ID, started); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrImportFinished
+		}
 		return nil, err
 	}
+	im.Status, im.StartedAt, im.FinishedAt, im.Error = store.ImportProcessing, &started, nil, ""
+	im.Counts, im.ErrorsFileID = store.Counts{}, nil
 
+	progress := newProgressWriter(ctx, db, im.ID, p.Progress)
+	p.Progress = progress.report
 	r := &run{p: p, db: db, org: org, im: im, mode: Mode(im.Mode)}
 	err = db.InTx(ctx, func(tx *sqlx.Tx) error {
 		r.tx = tx
-		return r.process(ctx)
+		if err := guard(ctx, tx, im); err != nil {
+			return err
+		}
+		if err := r.process(ctx); err != nil {
+			return err
+		}
+		return r.finish(ctx, tx)
 	})
+	progress.stop()
 	var fatal *FatalError
 	switch {
 	case errors.As(err, &fatal):
 		finished := time.Now().UTC()
 		im.Status, im.Error, im.FinishedAt = store.ImportFailed, fatal.Error(), &finished
 		im.Counts = store.Counts{}
-		im.SetWarnings(r.warnings)
+		im.SetWarnings(r.finalWarnings())
 		im.ErrorsFileID = nil
-		if err := store.ImportSave(ctx, db, im); err != nil {
+		if err := db.InTx(ctx, func(tx *sqlx.Tx) error { return r.finish(ctx, tx) }); err != nil {
 			return nil, err
 		}
 		p.Logger.Info("import failed", "import", im.ID, "error", im.Error)
 		return &Outcome{Import: im}, nil
+	case errors.Is(err, ErrImportBusy), errors.Is(err, ErrImportFinished):
+		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("import %s: %w", im.ID, err)
 	}
@@ -81,6 +98,53 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		"created", im.Created, "updated", im.Updated, "unchanged", im.Unchanged, "archived", im.Archived,
 		"restored", im.Restored, "failed", im.Failed)
 	return &Outcome{Import: im, FirstErrors: r.firstErrors}, nil
+}
+
+// ErrImportBusy means another worker is applying an import of the same
+// organisation right now; try again shortly.
+var ErrImportBusy = errors.New("another import of this organisation is being applied")
+
+// ErrImportFinished means the import was already processed (by another
+// worker, or before a crash cut off the job's own bookkeeping): nothing to do.
+var ErrImportFinished = errors.New("the import is already finished")
+
+// guard makes sure this is the only transaction applying an import of the
+// organisation, and that this import still needs applying. PostgreSQL takes
+// a transaction-scoped advisory lock per organisation (several daemons may
+// share it); SQLite's write transaction is exclusive already.
+func guard(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
+	if store.DialectOf(tx) == store.Postgres {
+		var got bool
+		if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock(1919251317, $1)`, im.OrgID); err != nil {
+			return fmt.Errorf("lock organisation: %w", err)
+		}
+		if !got {
+			return ErrImportBusy
+		}
+	}
+	var status string
+	if err := tx.GetContext(ctx, &status, tx.Rebind(`SELECT status FROM imports WHERE id = ?`), im.ID); err != nil {
+		return fmt.Errorf("check import: %w", err)
+	}
+	if status != store.ImportProcessing {
+		return ErrImportFinished
+	}
+	return nil
+}
+
+// finish records the outcome, only if no other run recorded one first, and
+// lets the caller add what must commit with it (the e-mail).
+func (r *run) finish(ctx context.Context, tx *sqlx.Tx) error {
+	if err := store.ImportFinish(ctx, tx, r.im); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return ErrImportFinished
+		}
+		return err
+	}
+	if r.p.Finalize != nil {
+		return r.p.Finalize(ctx, tx, r.im)
+	}
+	return nil
 }
 
 // Outcome is what Run reports: the import as recorded, and the first
@@ -201,7 +265,7 @@ func (r *run) process(ctx context.Context) error {
 	default:
 		r.im.Status = store.ImportSucceeded
 	}
-	return store.ImportSave(ctx, r.tx, r.im)
+	return nil
 }
 
 // activeUsers counts the organisation's active users before the import.
@@ -222,9 +286,13 @@ func heldMessage(archive, active int, org *store.Org) string {
 	if active > 0 {
 		pct = float64(archive) * 100 / float64(active)
 	}
+	users := "users"
+	if org.ArchiveThresholdMin == 1 {
+		users = "user"
+	}
 	return fmt.Sprintf("held: this sync would archive %d of %d active users (%.1f%%), more than the organisation's threshold "+
-		"of %d%% and %d users; nothing was applied. Approve the import to apply it, or cancel it and send a corrected file",
-		archive, active, pct, org.ArchiveThresholdPercent, org.ArchiveThresholdMin)
+		"of %d%% and %d %s; nothing was applied. Approve the import to apply it, or cancel it and send a corrected file",
+		archive, active, pct, org.ArchiveThresholdPercent, org.ArchiveThresholdMin, users)
 }
 
 // openSource streams the import's stored file.

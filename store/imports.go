@@ -205,7 +205,7 @@ func ImportSave(ctx context.Context, q Querier, im *Import) error {
 
 // ImportSetProgress records how far a running import has read.
 func ImportSetProgress(ctx context.Context, q Querier, id string, rowsRead, bytesRead int64) error {
-	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET rows_read = ?, bytes_read = ? WHERE id = ?`), rowsRead, bytesRead, id)
+	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET rows_read = ?, bytes_read = ? WHERE id = ? AND status = 'processing'`), rowsRead, bytesRead, id)
 	if err != nil {
 		return fmt.Errorf("save import progress: %w", err)
 	}
@@ -235,6 +235,40 @@ func ImportApprove(ctx context.Context, q Querier, orgID int64, id string) error
 		WHERE id = ? AND org_id = ? AND status = 'held'`), true, id, orgID)
 	if err != nil {
 		return fmt.Errorf("approve import: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ImportStart marks an import processing. It is a compare-and-set from
+// queued (or processing, when a crashed run is picked up again):
+// ErrNotFound when the import has already ended, so a job run twice is a
+// no-op.
+func ImportStart(ctx context.Context, q Querier, id string, at time.Time) error {
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'processing', started_at = ?, finished_at = NULL,
+		error = '' WHERE id = ? AND status IN ('queued', 'processing')`), at, id)
+	if err != nil {
+		return fmt.Errorf("start import: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ImportFinish records an import's outcome, only if it is still processing:
+// of two runs of one import, exactly one records an outcome (ErrNotFound for
+// the other).
+func ImportFinish(ctx context.Context, q Querier, im *Import) error {
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = ?, error = ?, warnings = ?, rows_total = ?,
+		created = ?, updated = ?, unchanged = ?, archived = ?, restored = ?, failed = ?, rows_read = ?, bytes_read = ?,
+		errors_file_id = ?, finished_at = ? WHERE id = ? AND status = 'processing'`),
+		im.Status, im.Error, im.WarningsJSON, im.Rows, im.Created, im.Updated, im.Unchanged, im.Archived, im.Restored,
+		im.Failed, im.RowsRead, im.BytesRead, im.ErrorsFileID, im.FinishedAt, im.ID)
+	if err != nil {
+		return fmt.Errorf("finish import %s: %w", im.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound

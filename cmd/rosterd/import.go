@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,12 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"text/tabwriter"
+	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"rosterd/importer"
+	"rosterd/notify"
 	"rosterd/store"
 )
 
@@ -41,7 +45,7 @@ func exitCodeFor(status string) int {
 func newImportCmd() *cobra.Command {
 	var (
 		orgSlug, mode, errorsOut string
-		dryRun, asJSON           bool
+		dryRun, asJSON, detach   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "import --org ORG [--mode partial|full] [--dry-run] [--json] [--errors-out FILE] FILE",
@@ -49,7 +53,8 @@ func newImportCmd() *cobra.Command {
 		Long: `Import a roster CSV through the same pipeline as the back office and SFTP (door "cli").
 
 The file is processed in this process: a progress bar shows on a terminal and a
-summary follows. Exit status: 0 succeeded, 1 failed, 3 completed with errors,
+summary follows. With --detach it is queued for a running daemon ("rosterd serve")
+and the import id is printed alone; follow it with "rosterd import show ID". Exit status: 0 succeeded, 1 failed, 3 completed with errors,
 4 held (a full sync over the archive threshold; see "rosterd import approve").`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -70,8 +75,17 @@ summary follows. Exit status: 0 succeeded, 1 failed, 3 completed with errors,
 				return err
 			}
 			defer f.Close()
+			q, err := a.queue()
+			if err != nil {
+				return err
+			}
+			delay := inProcessFallback
+			if detach {
+				delay = 0
+			}
 			im, err := importer.Accept(cmd.Context(), a.db, importer.AcceptParams{OrgID: o.ID, Door: store.DoorCLI, Mode: m,
-				DryRun: dryRun, FileName: filepath.Base(args[0]), File: f, MaxBytes: a.cfg.MaxUploadBytes})
+				DryRun: dryRun, FileName: filepath.Base(args[0]), File: f, MaxBytes: a.cfg.MaxUploadBytes,
+				Queue: q, Delay: delay})
 			var tooLarge *store.TooLargeError
 			if errors.As(err, &tooLarge) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "rosterd:", err)
@@ -80,9 +94,14 @@ summary follows. Exit status: 0 succeeded, 1 failed, 3 completed with errors,
 			if err != nil {
 				return err
 			}
+			if detach {
+				fmt.Fprintln(cmd.OutOrStdout(), im.ID)
+				return nil
+			}
 			return a.runImport(cmd, o, im, asJSON, errorsOut)
 		},
 	}
+	cmd.Flags().BoolVar(&detach, "detach", false, "record and queue the file for a running daemon, print the import id and exit")
 	cmd.Flags().StringVar(&orgSlug, "org", "", "organisation id")
 	cmd.Flags().StringVar(&mode, "mode", "partial", "partial (create and update) or full (the whole roster: also archives users missing from it)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "do everything but the final commit; the counts say what would happen")
@@ -104,8 +123,18 @@ func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJS
 	if a.cfg.LogLevel == "debug" {
 		logger = a.log // the summary says the rest; phases are for tuning
 	}
+	q, err := a.queue()
+	if err != nil {
+		return err
+	}
+	var notification *store.Notification
 	out, err := importer.Run(cmd.Context(), a.db, importer.RunParams{
 		Import: im, Logger: logger,
+		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
+			n, err := notify.EnqueueTx(ctx, tx, q, im)
+			notification = n
+			return err
+		},
 		Limits: importer.Limits{MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars},
 		Progress: func(_, bytes int64) {
 			if bar != nil {
@@ -117,10 +146,14 @@ func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJS
 		_ = bar.Finish()
 		fmt.Fprintln(cmd.ErrOrStderr())
 	}
+	if errors.Is(err, importer.ErrImportBusy) {
+		return fmt.Errorf("another import of %s is being applied right now; try again in a moment", o.Slug)
+	}
 	if err != nil {
 		return err
 	}
 	im = out.Import
+	a.deliverNow(cmd, notification)
 	if errorsOut != "" && im.ErrorsFileID != nil {
 		if err := a.writeErrorsFile(cmd, im, errorsOut); err != nil {
 			return err
@@ -199,5 +232,24 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 	}
 	if im.Status == store.ImportHeld {
 		fmt.Fprintf(w, "To apply it: rosterd import approve %s    To drop it: rosterd import cancel %s\n", im.ID, im.ID)
+	}
+}
+
+// inProcessFallback is when a daemon takes over an import this command is
+// processing itself, should the command die before it ends.
+const inProcessFallback = 15 * time.Minute
+
+// deliverNow sends the outcome e-mail from this process; if that fails, the
+// queued notification job delivers it from a running daemon.
+func (a *app) deliverNow(cmd *cobra.Command, n *store.Notification) {
+	if n == nil {
+		return
+	}
+	d, err := a.deliverer()
+	if err == nil {
+		err = d.Deliver(cmd.Context(), n.ID)
+	}
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "rosterd: the outcome e-mail was not sent yet (%v); a running daemon will retry it\n", err)
 	}
 }

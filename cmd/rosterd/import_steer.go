@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/spf13/cobra"
 
 	"rosterd/importer"
@@ -96,10 +97,10 @@ func newImportListCmd() *cobra.Command {
 }
 
 func newImportApproveCmd() *cobra.Command {
-	var asJSON bool
+	var asJSON, detach bool
 	var errorsOut string
 	cmd := &cobra.Command{
-		Use:   "approve ID",
+		Use:   "approve ID [--detach]",
 		Short: "Apply a held full sync: it is processed again against the current roster, past the archive threshold",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -115,11 +116,29 @@ func newImportApproveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := store.ImportApprove(cmd.Context(), a.db, im.OrgID, im.ID); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("import %s is %s; only a held import can be approved", im.ID, im.Status)
-				}
+			q, err := a.queue()
+			if err != nil {
 				return err
+			}
+			delay := inProcessFallback
+			if detach {
+				delay = 0
+			}
+			err = a.db.InTx(cmd.Context(), func(tx *sqlx.Tx) error {
+				if err := store.ImportApprove(cmd.Context(), tx, im.OrgID, im.ID); err != nil {
+					return err
+				}
+				return importer.QueueTx(cmd.Context(), tx, q, im.ID, delay)
+			})
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("import %s is %s; only a held import can be approved", im.ID, im.Status)
+			}
+			if err != nil {
+				return err
+			}
+			if detach {
+				fmt.Fprintf(cmd.OutOrStdout(), "import %s approved and queued for the daemon\n", im.ID)
+				return nil
 			}
 			if im, err = store.ImportGet(cmd.Context(), a.db, im.OrgID, im.ID); err != nil {
 				return err
@@ -129,6 +148,7 @@ func newImportApproveCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the import record as JSON instead of the summary")
 	cmd.Flags().StringVar(&errorsOut, "errors-out", "", "write the errors CSV to this file")
+	cmd.Flags().BoolVar(&detach, "detach", false, "queue it for a running daemon instead of applying it here")
 	return cmd
 }
 

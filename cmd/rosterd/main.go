@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"rosterd/config"
+	"rosterd/jobs"
+	"rosterd/notify"
 	"rosterd/store"
 )
 
@@ -51,15 +53,16 @@ func newRootCmd() *cobra.Command {
 	}
 	config.RegisterFlags(root.PersistentFlags())
 	root.AddCommand(newMigrateCmd(), newOrgCmd(), newAdminCmd(), newTokenCmd(), newTemplateCmd(),
-		newUsersCmd(), newImportCmd(), newVersionCmd())
+		newUsersCmd(), newImportCmd(), newVersionCmd(), newServeCmd(), newDemoCmd())
 	return root
 }
 
 // app is what a data command needs: its settings, a logger and the database.
 type app struct {
-	cfg *config.Config
-	log *slog.Logger
-	db  *store.DB
+	cfg  *config.Config
+	log  *slog.Logger
+	db   *store.DB
+	jobs *jobs.Client
 }
 
 // openApp loads the configuration like serve does, opens the database and
@@ -76,12 +79,35 @@ func openApp(cmd *cobra.Command) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.Migrate(cmd.Context()); err != nil {
+	if err := jobs.Migrate(cmd.Context(), db); err != nil {
 		db.Close()
 		return nil, err
 	}
 	cobra.OnFinalize(func() { db.Close() })
 	return &app{cfg: cfg, log: log, db: db}, nil
+}
+
+// queue is an insert-only job client: the command line queues work for a
+// daemon in the same transactions as the records it writes.
+func (a *app) queue() (*jobs.Client, error) {
+	if a.jobs == nil {
+		c, err := jobs.New(a.db, jobs.Params{Logger: a.log})
+		if err != nil {
+			return nil, err
+		}
+		a.jobs = c
+	}
+	return a.jobs, nil
+}
+
+// deliverer sends notifications from this process, with the daemon's settings.
+func (a *app) deliverer() (*notify.Deliverer, error) {
+	m, err := notify.NewMailer(a.cfg, a.log)
+	if err != nil {
+		return nil, err
+	}
+	return &notify.Deliverer{DB: a.db, Mailer: m, Log: a.log,
+		Params: notify.ComposeParams{From: a.cfg.MailFrom, PublicURL: a.cfg.PublicURL}}, nil
 }
 
 func (a *app) org(cmd *cobra.Command, slug string) (*store.Org, error) {

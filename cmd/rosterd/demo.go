@@ -1,0 +1,76 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/spf13/cobra"
+
+	"rosterd/store"
+)
+
+// demoSlug is the organisation `make run` sets up.
+const demoSlug = "demo"
+
+func newDemoCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Create the demo organisation with an admin and an API token, printing the credentials once",
+		Long: `Create the demo organisation ("demo") with a back-office admin and an API token,
+and print their credentials. They are printed only when they are made: run it
+again and it says the organisation exists. "make run" calls it before "serve".`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := openApp(cmd)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if _, err := store.OrgGetBySlug(ctx, a.db, demoSlug); err == nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "The demo organisation %q exists already; its credentials were printed when it was made.\n"+
+					"Make new ones with: rosterd admin create --org demo --email you@example.com (password on stdin)\n", demoSlug)
+				return nil
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			org := store.NewOrg(demoSlug, "Demo Company")
+			org.DefaultPhoneRegion = "BE"
+			org.TimeZone = "Europe/Brussels"
+			org.SetNotificationEmails([]string{"hr@demo.example"})
+			password := randomSecret(12)
+			var token string
+			err = a.db.InTx(ctx, func(tx *sqlx.Tx) error {
+				if err := store.OrgCreate(ctx, tx, &org); err != nil {
+					return err
+				}
+				if _, err := store.AdminCreate(ctx, tx, org.ID, "admin@demo.example", password); err != nil {
+					return err
+				}
+				token, err = store.TokenCreate(ctx, tx, org.ID, "demo")
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), `Demo organisation %q created. These credentials are shown this once:
+
+  back office   %s   admin@demo.example / %s
+  API token     %s
+  e-mails       written to %s/outbox (no smtp_url set)
+
+Try: curl -H "Authorization: Bearer %s" %s/api/v1/template.csv
+
+`, demoSlug, a.cfg.PublicURL, password, token, a.cfg.DataDir, token, a.cfg.PublicURL)
+			return nil
+		},
+	}
+}
+
+func randomSecret(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

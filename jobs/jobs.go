@@ -1,0 +1,145 @@
+// Package jobs is rosterd's background work: the River client over the same
+// database as everything else (PostgreSQL or SQLite), its migrations, and the
+// job kinds. A job is inserted in the same transaction as the record it acts
+// on, so an accepted file always has its import job and a finished import
+// always has its e-mail job. The workers live with the code they run
+// (importer, notify); this package only knows their arguments.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"rosterd/store"
+)
+
+// Client is River over database/sql, the same type for both databases.
+type Client = river.Client[*sql.Tx]
+
+// ImportArgs asks a worker to process one recorded import.
+type ImportArgs struct {
+	ImportID string `json:"import_id"`
+}
+
+// Kind names the job in River's table.
+func (ImportArgs) Kind() string { return "import" }
+
+// NotifyArgs asks a worker to deliver one stored notification.
+type NotifyArgs struct {
+	NotificationID int64 `json:"notification_id"`
+}
+
+// Kind names the job in River's table.
+func (NotifyArgs) Kind() string { return "notify" }
+
+func driver(db *store.DB) riverdriver.Driver[*sql.Tx] {
+	if db.Dialect == store.Postgres {
+		return riverdatabasesql.New(db.DB.DB)
+	}
+	return riversqlite.New(db.DB.DB)
+}
+
+// Migrate brings the database to the schema this binary knows: rosterd's
+// own tables, then River's.
+func Migrate(ctx context.Context, db *store.DB) error {
+	if _, err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	m, err := rivermigrate.New(driver(db), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("job queue migrations: %w", err)
+	}
+	return nil
+}
+
+// Params configure a Client.
+type Params struct {
+	// Workers are the job kinds this process works; nil makes an insert-only
+	// client, as the command line uses to queue work for a running daemon.
+	Workers *river.Workers
+	// MaxWorkers is how many jobs run at once in this process.
+	MaxWorkers int
+	// PollInterval is how often idle workers look for new jobs.
+	PollInterval time.Duration
+	// RescueAfter is how long a job may stay running before it is taken to
+	// belong to a dead process and run again. Import jobs guard against
+	// running twice, so this only decides how soon a crash is recovered.
+	RescueAfter time.Duration
+	// ID names this daemon to River; it must be stable across restarts and
+	// unique among the daemons sharing the database (RecoverOrphans relies
+	// on both). Empty: River makes a random one.
+	ID     string
+	Logger *slog.Logger
+}
+
+// New makes a River client over db.
+func New(db *store.DB, p Params) (*Client, error) {
+	cfg := &river.Config{
+		ID:                   p.ID,
+		Logger:               p.Logger,
+		RetryPolicy:          backoff{},
+		JobTimeout:           time.Minute,
+		RescueStuckJobsAfter: p.RescueAfter,
+		FetchPollInterval:    p.PollInterval,
+		FetchCooldown:        min(p.PollInterval, 100*time.Millisecond),
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if p.Workers != nil {
+		cfg.Workers = p.Workers
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(1, p.MaxWorkers)}}
+	}
+	client, err := river.NewClient(driver(db), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return client, nil
+}
+
+// backoff retries failed jobs after 1 s, 2 s, 4 s … up to 10 minutes, with
+// jitter: an SMTP server that was down for a minute gets its e-mails a few
+// seconds after it is back, and one down for a day is not hammered.
+type backoff struct{}
+
+func (backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	d := min(time.Second<<min(job.Attempt, 20), 10*time.Minute)
+	d += time.Duration(rand.Int64N(int64(d/10) + 1))
+	return time.Now().Add(d)
+}
+
+// RecoverOrphans puts back to work the jobs that this daemon (same ID) was
+// running when it died: no other process has its ID, so they are not running
+// anywhere. Without it they would wait for River's rescuer (job_rescue_after,
+// checked every 30 s); jobs of other, live daemons are left alone.
+func RecoverOrphans(ctx context.Context, client *Client, id string) (int, error) {
+	res, err := client.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateRunning).First(10000))
+	if err != nil {
+		return 0, fmt.Errorf("list running jobs: %w", err)
+	}
+	n := 0
+	for _, j := range res.Jobs {
+		if len(j.AttemptedBy) == 0 || j.AttemptedBy[len(j.AttemptedBy)-1] != id {
+			continue
+		}
+		if _, err := client.JobRetry(ctx, j.ID); err != nil {
+			return n, fmt.Errorf("retry job %d: %w", j.ID, err)
+		}
+		n++
+	}
+	return n, nil
+}

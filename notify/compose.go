@@ -1,0 +1,132 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html/template"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/wneessen/go-mail"
+
+	"rosterd/store"
+)
+
+// MaxAttachmentBytes bounds the errors CSV attached to an e-mail; a larger
+// one (a file where nearly every row failed) is linked instead, since mail
+// servers refuse big messages.
+const MaxAttachmentBytes = 10 << 20
+
+// ComposeParams is what every message needs beyond the notification.
+type ComposeParams struct {
+	From      string
+	PublicURL string
+}
+
+// Compose builds the e-mail of a stored notification from the import and
+// organisation as they are now. It returns the message and a file-safe name
+// for it (the import id).
+func Compose(ctx context.Context, q store.Querier, n *store.Notification, p ComposeParams) (*mail.Msg, string, error) {
+	org, err := store.OrgGet(ctx, q, n.OrgID)
+	if err != nil {
+		return nil, "", err
+	}
+	msg := mail.NewMsg()
+	if err := msg.From(p.From); err != nil {
+		return nil, "", fmt.Errorf("mail_from %q: %w", p.From, err)
+	}
+	if err := msg.To(n.RecipientList()...); err != nil {
+		return nil, "", fmt.Errorf("notification recipients: %w", err)
+	}
+	msg.SetMessageIDWithValue(fmt.Sprintf("rosterd-notification-%d.%s@rosterd", n.ID, org.Slug))
+	if n.Kind == store.NotifyNoNewFile {
+		v := noFileView{Org: org.Name, Link: p.PublicURL + "/imports"}
+		msg.Subject(fmt.Sprintf("[rosterd] %s: no new roster file for the scheduled sync", org.Name))
+		return withBodies(msg, noFileText, noFileHTML, v, fmt.Sprintf("no-new-file-%d", n.ID))
+	}
+	im, err := store.ImportGet(ctx, q, n.OrgID, *n.ImportID)
+	if err != nil {
+		return nil, "", err
+	}
+	v := newImportView(org, im, p.PublicURL)
+	msg.Subject(v.Subject)
+	if im.ErrorsFileID != nil {
+		f, err := store.FileGet(ctx, q, *im.ErrorsFileID)
+		if err != nil {
+			return nil, "", err
+		}
+		if f.SizeBytes <= MaxAttachmentBytes {
+			if err := msg.AttachReader(im.ID+".csv", store.FileOpen(ctx, q, f.ID),
+				mail.WithFileContentType(mail.ContentType("text/csv; charset=utf-8"))); err != nil {
+				return nil, "", fmt.Errorf("attach errors CSV: %w", err)
+			}
+			v.Attached = true
+		}
+	}
+	return withBodies(msg, importText, importHTML, v, im.ID)
+}
+
+func withBodies(msg *mail.Msg, text *texttemplate.Template, html *template.Template, v any, name string) (*mail.Msg, string, error) {
+	var tb, hb bytes.Buffer
+	if err := text.Execute(&tb, v); err != nil {
+		return nil, "", fmt.Errorf("render e-mail: %w", err)
+	}
+	if err := html.Execute(&hb, v); err != nil {
+		return nil, "", fmt.Errorf("render e-mail: %w", err)
+	}
+	msg.SetBodyString(mail.TypeTextPlain, tb.String())
+	msg.AddAlternativeString(mail.TypeTextHTML, hb.String())
+	return msg, name, nil
+}
+
+// importView is what the import e-mail says.
+type importView struct {
+	Org, ID, Status, Subject, Headline string
+	Door, Mode, FileName, Size         string
+	DryRun                             bool
+	Counts                             store.Counts
+	Error                              string
+	Held                               string
+	Warnings                           []string
+	Link, ErrorsLink                   string
+	HasErrors, Attached                bool
+}
+
+func newImportView(org *store.Org, im *store.Import, publicURL string) importView {
+	v := importView{Org: org.Name, ID: im.ID, Status: im.Status, Door: im.Door, Mode: im.Mode, FileName: im.FileName,
+		Size: store.FormatBytes(im.SizeBytes), DryRun: im.DryRun, Counts: im.Counts, Error: im.Error,
+		Link: publicURL + "/imports/" + im.ID, HasErrors: im.ErrorsFileID != nil,
+		ErrorsLink: publicURL + "/api/v1/imports/" + im.ID + "/errors.csv"}
+	for _, w := range im.Warnings() {
+		if strings.HasPrefix(w, "held:") {
+			v.Held = strings.TrimSpace(strings.TrimPrefix(w, "held:"))
+			v.Held = strings.ToUpper(v.Held[:1]) + v.Held[1:]
+			continue
+		}
+		v.Warnings = append(v.Warnings, w)
+	}
+	what := "import"
+	if im.Mode == "full" {
+		what = "full sync"
+	}
+	if im.DryRun {
+		what += " (dry run)"
+	}
+	switch im.Status {
+	case store.ImportSucceeded:
+		v.Headline = fmt.Sprintf("%s succeeded: %d rows", what, im.Rows)
+	case store.ImportCompletedWithErrors:
+		v.Headline = fmt.Sprintf("%s completed with errors: %d of %d rows failed", what, im.Failed, im.Rows)
+	case store.ImportHeld:
+		v.Headline = fmt.Sprintf("%s held: it would archive %d users and needs approval", what, im.Archived)
+	case store.ImportFailed:
+		v.Headline = fmt.Sprintf("%s failed: nothing was applied", what)
+	default:
+		v.Headline = fmt.Sprintf("%s %s", what, im.Status)
+	}
+	v.Subject = fmt.Sprintf("[rosterd] %s: %s (%s)", org.Name, v.Headline, im.ID)
+	return v
+}
+
+type noFileView struct{ Org, Link string }

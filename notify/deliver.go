@@ -1,0 +1,93 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/riverqueue/river"
+
+	"rosterd/jobs"
+	"rosterd/store"
+)
+
+// EnqueueTx stores the notification for a finished import and inserts the
+// job that delivers it, in the caller's transaction: the outcome and its
+// e-mail commit together or not at all. An organisation without
+// notification addresses gets none; a cancelled or superseded import sends
+// nothing either (nobody waits for it).
+func EnqueueTx(ctx context.Context, tx *sqlx.Tx, client *jobs.Client, im *store.Import) (*store.Notification, error) {
+	switch im.Status {
+	case store.ImportSucceeded, store.ImportCompletedWithErrors, store.ImportFailed, store.ImportHeld:
+	default:
+		return nil, nil
+	}
+	org, err := store.OrgGet(ctx, tx, im.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	return enqueue(ctx, tx, client, org, &store.Notification{OrgID: org.ID, ImportID: &im.ID, Kind: store.NotifyImport})
+}
+
+func enqueue(ctx context.Context, tx *sqlx.Tx, client *jobs.Client, org *store.Org, n *store.Notification) (*store.Notification, error) {
+	if len(org.NotificationEmails()) == 0 {
+		return nil, nil
+	}
+	n.Recipients = strings.Join(org.NotificationEmails(), ",")
+	if err := store.NotificationCreate(ctx, tx, n); err != nil {
+		return nil, err
+	}
+	if _, err := client.InsertTx(ctx, tx.Tx, jobs.NotifyArgs{NotificationID: n.ID}, &river.InsertOpts{MaxAttempts: 100}); err != nil {
+		return nil, fmt.Errorf("queue notification: %w", err)
+	}
+	return n, nil
+}
+
+// Deliverer sends stored notifications.
+type Deliverer struct {
+	DB     *store.DB
+	Mailer Mailer
+	Params ComposeParams
+	Log    *slog.Logger
+}
+
+// Deliver sends notification id unless it was sent already, and marks it
+// sent as soon as the server has accepted it. An error means it was not
+// accepted and should be tried again later.
+func (d *Deliverer) Deliver(ctx context.Context, id int64) error {
+	n, err := store.NotificationGet(ctx, d.DB, id)
+	if err != nil {
+		return err
+	}
+	if n.SentAt != nil {
+		return nil
+	}
+	msg, name, err := Compose(ctx, d.DB, n, d.Params)
+	if err != nil {
+		return err
+	}
+	if err := d.Mailer.Send(ctx, msg, name); err != nil {
+		_ = store.NotificationMarkFailed(context.WithoutCancel(ctx), d.DB, id, err.Error())
+		if d.Log != nil {
+			d.Log.Warn("e-mail not delivered; it will be retried", "notification", id, "error", err)
+		}
+		return err
+	}
+	// Accepted: record it even if our context ends now, so it is never sent again.
+	return store.NotificationMarkSent(context.WithoutCancel(ctx), d.DB, id, time.Now().UTC())
+}
+
+// Worker is the River worker of NotifyArgs.
+type Worker struct {
+	river.WorkerDefaults[jobs.NotifyArgs]
+	Deliverer *Deliverer
+}
+
+// Work delivers one notification; River retries it with back-off on error.
+func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.NotifyArgs]) error {
+	return w.Deliverer.Deliver(ctx, job.Args.NotificationID)
+}
+

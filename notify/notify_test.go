@@ -1,0 +1,221 @@
+package notify_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/riverqueue/river"
+
+	"rosterd/config"
+	"rosterd/importer"
+	"rosterd/jobs"
+	"rosterd/notify"
+	"rosterd/notify/mailtest"
+	"rosterd/store"
+	"rosterd/store/storetest"
+)
+
+// fixture is an organisation with two notification addresses, a queue and
+// a deliverer that talks SMTP to a real server on loopback.
+type fixture struct {
+	t    *testing.T
+	db   *store.DB
+	org  *store.Org
+	q    *jobs.Client
+	mail *mailtest.Server
+	d    *notify.Deliverer
+}
+
+func newFixture(t *testing.T, db *store.DB, mail *mailtest.Server) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	if err := jobs.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	org := store.NewOrg("acme", "Acme Corp")
+	org.SetNotificationEmails([]string{"hr@acme.test", "it@acme.test"})
+	org.ArchiveThresholdMin = 1
+	if err := store.OrgCreate(ctx, db, &org); err != nil {
+		t.Fatal(err)
+	}
+	q, err := jobs.New(db, jobs.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(mail.Addr)
+	p, _ := strconv.Atoi(port)
+	d := &notify.Deliverer{DB: db, Mailer: &notify.SMTP{Server: &config.SMTP{Host: host, Port: p, TLS: "none"}},
+		Params: notify.ComposeParams{From: "rosterd@acme.test", PublicURL: "https://rosterd.acme.test"}}
+	return &fixture{t: t, db: db, org: &org, q: q, mail: mail, d: d}
+}
+
+// importAndNotify runs an import whose outcome stores its notification, and
+// returns the import and the notification (nil when none).
+func (f *fixture) importAndNotify(mode importer.Mode, content string) (*store.Import, *store.Notification) {
+	f.t.Helper()
+	ctx := context.Background()
+	im, err := importer.Accept(ctx, f.db, importer.AcceptParams{OrgID: f.org.ID, Door: store.DoorAPI, Mode: mode,
+		FileName: "roster.csv", File: strings.NewReader(content)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var n *store.Notification
+	out, err := importer.Run(ctx, f.db, importer.RunParams{Import: im, Limits: importer.DefaultLimits,
+		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
+			n, err = notify.EnqueueTx(ctx, tx, f.q, im)
+			return err
+		}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return out.Import, n
+}
+
+func (f *fixture) errorsCSV(im *store.Import) []byte {
+	f.t.Helper()
+	b, err := io.ReadAll(store.FileOpen(context.Background(), f.db, *im.ErrorsFileID))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return b
+}
+
+const header = "external_id;first_name;last_name;country;preferred_language;business_email\n"
+
+func TestOutcomeEmails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		mail := mailtest.Start(t)
+		f := newFixture(t, db, mail)
+		ctx := context.Background()
+		cases := []struct {
+			name, content string
+			mode          importer.Mode
+			status        string
+			subject       string
+			body          []string
+			attached      bool
+		}{
+			{"succeeded", header + "E1;Ann;Smith;BE;nl;ann@acme.test\nE2;Bob;Jones;BE;nl;bob@acme.test\nE3;Cy;Doe;BE;nl;cy@acme.test\n", importer.ModePartial,
+				store.ImportSucceeded, "[rosterd] Acme Corp: import succeeded: 3 rows (%s)",
+				[]string{"File:    roster.csv", "Door:    api, partial mode", "Created:   3", "Details: https://rosterd.acme.test/imports/%s"}, false},
+			{"completed with errors", header + "E4;Di;Roe;XX;nl;di@acme.test\nE5;Ed;Poe;BE;nl;ed@acme.test\n", importer.ModePartial,
+				store.ImportCompletedWithErrors, "[rosterd] Acme Corp: import completed with errors: 1 of 2 rows failed (%s)",
+				[]string{"Failed:    1", "The attached %s.csv holds the 1 rows that failed", "upload the file again as it is"}, true},
+			{"failed", "first_name;last_name\nAnn;Smith\n", importer.ModePartial,
+				store.ImportFailed, "[rosterd] Acme Corp: import failed: nothing was applied (%s)",
+				[]string{`Why it failed: line 1: the header has no "external_id" column`}, false},
+			{"held", header + "E1;Ann;Smith;BE;nl;ann@acme.test\n", importer.ModeFull,
+				store.ImportHeld, "[rosterd] Acme Corp: full sync held: it would archive 3 users and needs approval (%s)",
+				[]string{"This sync would archive 3 of 4 active users", "rosterd import approve %s", "rosterd import cancel %s"}, false},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				before := len(mail.Messages())
+				im, n := f.importAndNotify(c.mode, c.content)
+				if im.Status != c.status || n == nil {
+					t.Fatalf("import = %s (%s), notification %v; want %s", im.Status, im.Error, n, c.status)
+				}
+				if err := f.d.Deliver(ctx, n.ID); err != nil {
+					t.Fatal(err)
+				}
+				msgs := mail.Wait(before+1, 5*time.Second)
+				m := msgs[len(msgs)-1]
+				if strings.Join(m.To, ",") != "hr@acme.test,it@acme.test" || m.From != "rosterd@acme.test" {
+					t.Errorf("envelope from %s to %v", m.From, m.To)
+				}
+				p, err := mailtest.Parse(m.Raw)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := strings.ReplaceAll(c.subject, "%s", im.ID); p.Subject != want {
+					t.Errorf("subject = %q\nwant      %q", p.Subject, want)
+				}
+				for _, b := range c.body {
+					if want := strings.ReplaceAll(b, "%s", im.ID); !strings.Contains(p.Text, want) {
+						t.Errorf("text body lacks %q:\n%s", want, p.Text)
+					}
+				}
+				if !strings.Contains(p.HTML, im.ID) {
+					t.Errorf("HTML body lacks the import id:\n%s", p.HTML)
+				}
+				a, ok := p.Attachments[im.ID+".csv"]
+				if ok != c.attached {
+					t.Fatalf("attachment %s.csv present = %v, want %v (attachments %v)", im.ID, ok, c.attached, p.Attachments)
+				}
+				if ok {
+					if want := f.errorsCSV(im); string(a.Data) != string(want) || !strings.HasPrefix(a.ContentType, "text/csv") || !strings.Contains(a.ContentType, "utf-8") {
+						t.Errorf("attachment %s:\n%q\nwant the errors CSV\n%q", a.ContentType, a.Data, want)
+					}
+				}
+				// Delivered once: delivering the same notification again sends nothing.
+				if err := f.d.Deliver(ctx, n.ID); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(100 * time.Millisecond)
+				if got := len(mail.Messages()); got != before+1 {
+					t.Errorf("%d e-mails after a second delivery, want %d", got, before+1)
+				}
+			})
+		}
+	})
+}
+
+// TestEmailWaitsForTheSMTPServer: the server is down when the import ends;
+// the e-mail arrives once it is back, exactly once.
+func TestEmailWaitsForTheSMTPServer(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		mail := mailtest.Reserve(t)
+		f := newFixture(t, db, mail)
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &notify.Worker{Deliverer: f.d})
+		client, err := jobs.New(db, jobs.Params{Workers: workers, MaxWorkers: 2, PollInterval: 100 * time.Millisecond, RescueAfter: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		if err := client.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = client.Stop(context.Background()) })
+
+		im, n := f.importAndNotify(importer.ModePartial, header+"E1;Ann;Smith;BE;nl;ann@acme.test\n")
+		// Let the first attempts fail against the closed port.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			got, err := store.NotificationGet(ctx, db, n.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Attempts >= 2 {
+				if got.SentAt != nil || got.LastError == "" {
+					t.Fatalf("notification while the server is down: %+v", got)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no failed delivery attempt recorded within 10s: %+v", got)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		mail.Resume()
+		msgs := mail.Wait(1, 30*time.Second)
+		p, err := mailtest.Parse(msgs[0].Raw)
+		if err != nil || !strings.Contains(p.Subject, im.ID) {
+			t.Fatalf("e-mail %q, %v; want the one of import %s", p.Subject, err, im.ID)
+		}
+		time.Sleep(2 * time.Second) // room for a duplicate to show up
+		if got := len(mail.Messages()); got != 1 {
+			t.Errorf("%d copies arrived, want exactly 1", got)
+		}
+		got, _ := store.NotificationGet(ctx, db, n.ID)
+		if got.SentAt == nil {
+			t.Errorf("notification not marked sent: %+v", got)
+		}
+	})
+}

@@ -1,0 +1,86 @@
+package notify
+
+import (
+	"html/template"
+	texttemplate "text/template"
+)
+
+var importText = texttemplate.Must(texttemplate.New("text").Parse(`{{.Org}}: {{.Headline}}.
+
+Import:  {{.ID}} (quote it to support)
+File:    {{.FileName}} ({{.Size}})
+Door:    {{.Door}}, {{.Mode}} mode{{if .DryRun}}, dry run: nothing was applied{{end}}
+{{- if eq .Status "failed"}}
+
+Why it failed: {{.Error}}
+Nothing of the file was applied. Correct the file and send it again.
+{{- else}}
+
+Rows:      {{.Counts.Rows}}
+Created:   {{.Counts.Created}}
+Updated:   {{.Counts.Updated}}
+Unchanged: {{.Counts.Unchanged}}
+Archived:  {{.Counts.Archived}}
+Restored:  {{.Counts.Restored}}
+Failed:    {{.Counts.Failed}}
+{{- end}}
+{{- if .Held}}
+
+{{.Held}}.
+To apply it, open the import below and choose Approve (or run: rosterd import approve {{.ID}}).
+To drop it, choose Cancel (or run: rosterd import cancel {{.ID}}); a newer file also replaces it.
+{{- end}}
+{{- if .Warnings}}
+
+Warnings:
+{{- range .Warnings}}
+  - {{.}}
+{{- end}}
+{{- end}}
+{{- if .HasErrors}}
+
+{{if .Attached}}The attached {{.ID}}.csv{{else}}The file {{.ErrorsLink}}{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an "errors" column at the end saying what is wrong in each.
+How to fix them: correct the cells in that file (leave the errors column where it is; it is ignored) and upload the file again as it is. The rows that succeeded are already applied.
+{{- end}}
+
+Details: {{.Link}}
+`))
+
+var importHTML = template.Must(template.New("html").Parse(`<!doctype html>
+<html><body style="font-family: sans-serif">
+<h2>{{.Org}}: {{.Headline}}</h2>
+<p>Import <code>{{.ID}}</code> (quote it to support)<br>
+File: {{.FileName}} ({{.Size}})<br>
+Door: {{.Door}}, {{.Mode}} mode{{if .DryRun}}, dry run: nothing was applied{{end}}</p>
+{{if eq .Status "failed"}}<p><strong>Why it failed:</strong> {{.Error}}<br>Nothing of the file was applied. Correct the file and send it again.</p>
+{{else}}<table>
+<tr><td>Rows</td><td>{{.Counts.Rows}}</td></tr>
+<tr><td>Created</td><td>{{.Counts.Created}}</td></tr>
+<tr><td>Updated</td><td>{{.Counts.Updated}}</td></tr>
+<tr><td>Unchanged</td><td>{{.Counts.Unchanged}}</td></tr>
+<tr><td>Archived</td><td>{{.Counts.Archived}}</td></tr>
+<tr><td>Restored</td><td>{{.Counts.Restored}}</td></tr>
+<tr><td>Failed</td><td>{{.Counts.Failed}}</td></tr>
+</table>{{end}}
+{{if .Held}}<p><strong>{{.Held}}.</strong><br>To apply it, open the import and choose Approve (or run <code>rosterd import approve {{.ID}}</code>). To drop it, choose Cancel (or run <code>rosterd import cancel {{.ID}}</code>); a newer file also replaces it.</p>{{end}}
+{{if .Warnings}}<p>Warnings:</p><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .HasErrors}}<p>{{if .Attached}}The attached <code>{{.ID}}.csv</code>{{else}}<a href="{{.ErrorsLink}}">This file</a>{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an <code>errors</code> column at the end saying what is wrong in each.
+Correct the cells in that file (leave the errors column where it is; it is ignored) and upload the file again as it is. The rows that succeeded are already applied.</p>{{end}}
+<p><a href="{{.Link}}">Open the import</a></p>
+</body></html>
+`))
+
+var noFileText = texttemplate.Must(texttemplate.New("nofile-text").Parse(`{{.Org}}: the scheduled sync found no new roster file in /in/ on the SFTP endpoint, so nothing was changed.
+
+If your HR system should have sent one, check its export job. You get this e-mail at most once a day.
+
+Imports: {{.Link}}
+`))
+
+var noFileHTML = template.Must(template.New("nofile").Parse(`<!doctype html>
+<html><body style="font-family: sans-serif">
+<p>{{.Org}}: the scheduled sync found no new roster file in <code>/in/</code> on the SFTP endpoint, so nothing was changed.</p>
+<p>If your HR system should have sent one, check its export job. You get this e-mail at most once a day.</p>
+<p><a href="{{.Link}}">Imports</a></p>
+</body></html>
+`))
