@@ -9,6 +9,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -100,6 +101,9 @@ func New(db *store.DB, p Params) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	// River reports its routine at info (job counts every few seconds):
+	// operators want only its warnings; rosterd logs the work itself.
+	cfg.Logger = slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn})
 	if p.Workers != nil {
 		cfg.Workers = p.Workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(1, p.MaxWorkers)}}
@@ -124,8 +128,11 @@ func (backoff) NextRetry(job *rivertype.JobRow) time.Time {
 
 // RecoverOrphans puts back to work the jobs that this daemon (same ID) was
 // running when it died: no other process has its ID, so they are not running
-// anywhere. Without it they would wait for River's rescuer (job_rescue_after,
-// checked every 30 s); jobs of other, live daemons are left alone.
+// anywhere. River leaves a running job alone until its rescuer takes it for
+// stuck (job_rescue_after later), so each orphan gets a fresh copy queued now;
+// when the rescuer later runs the original, it finds its work done (import and
+// e-mail jobs are no-ops once their record is finished). Jobs of other, live
+// daemons are left alone.
 func RecoverOrphans(ctx context.Context, client *Client, id string) (int, error) {
 	res, err := client.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateRunning).First(10000))
 	if err != nil {
@@ -136,10 +143,34 @@ func RecoverOrphans(ctx context.Context, client *Client, id string) (int, error)
 		if len(j.AttemptedBy) == 0 || j.AttemptedBy[len(j.AttemptedBy)-1] != id {
 			continue
 		}
-		if _, err := client.JobRetry(ctx, j.ID); err != nil {
-			return n, fmt.Errorf("retry job %d: %w", j.ID, err)
+		if _, err := client.Insert(ctx, rawArgs{kind: j.Kind, args: j.EncodedArgs}, &river.InsertOpts{MaxAttempts: j.MaxAttempts}); err != nil {
+			return n, fmt.Errorf("requeue job %d: %w", j.ID, err)
 		}
 		n++
 	}
 	return n, nil
 }
+
+// rawArgs re-inserts a job from its stored kind and arguments.
+type rawArgs struct {
+	kind string
+	args json.RawMessage
+}
+
+func (a rawArgs) Kind() string                 { return a.kind }
+func (a rawArgs) MarshalJSON() ([]byte, error) { return a.args, nil }
+
+// minLevel drops records below a level, whatever the wrapped handler allows.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(a), h.min}
+}
+func (h minLevel) WithGroup(g string) slog.Handler { return minLevel{h.Handler.WithGroup(g), h.min} }

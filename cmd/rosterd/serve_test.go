@@ -1,0 +1,332 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"rosterd/notify/mailtest"
+	"rosterd/store"
+	"rosterd/store/storetest"
+)
+
+// daemon is a `rosterd serve` subprocess.
+type daemon struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	log  strings.Builder
+	done chan error
+}
+
+// serve starts rosterd serve with the CLI's environment plus env, and waits
+// until it says it is ready.
+func (c *cli) serve(env ...string) *daemon {
+	c.t.Helper()
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = append(append(slices.Clone(c.env), "ROSTERD_JOB_POLL_INTERVAL=100ms", "ROSTERD_SHUTDOWN_GRACE=20s"), env...)
+	cmd.Dir = c.dir
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cmd.Stdout = io.Discard
+	d := &daemon{t: c.t, cmd: cmd, done: make(chan error, 1)}
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			d.mu.Lock()
+			d.log.WriteString(sc.Text() + "\n")
+			d.mu.Unlock()
+			if strings.Contains(sc.Text(), "rosterd ready") {
+				once.Do(func() { close(ready) })
+			}
+		}
+		d.done <- cmd.Wait()
+	}()
+	c.t.Cleanup(func() { _ = cmd.Process.Kill(); <-d.exited() })
+	select {
+	case <-ready:
+	case err := <-d.done:
+		c.t.Fatalf("rosterd serve exited before it was ready: %v\n%s", err, d.output())
+	case <-time.After(30 * time.Second):
+		c.t.Fatalf("rosterd serve not ready within 30s:\n%s", d.output())
+	}
+	return d
+}
+
+func (d *daemon) output() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.log.String()
+}
+
+// exited is closed once the process has ended (repeatable).
+func (d *daemon) exited() <-chan struct{} {
+	ch := make(chan struct{})
+	go func() {
+		if d.done != nil {
+			err := <-d.done
+			d.done <- err
+		}
+		close(ch)
+	}()
+	return ch
+}
+
+func (d *daemon) kill() {
+	d.t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		d.t.Fatal(err)
+	}
+	<-d.exited()
+}
+
+// db opens the test's database directly, to watch imports the way an
+// operator's query would.
+func (c *cli) db() *store.DB {
+	c.t.Helper()
+	var url string
+	for _, e := range c.env {
+		if v, ok := strings.CutPrefix(e, "ROSTERD_DATABASE_URL="); ok {
+			url = v
+		}
+	}
+	db, err := store.Open(context.Background(), url)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// waitImport polls an import until cond holds.
+func waitImport(t *testing.T, db *store.DB, id string, timeout time.Duration, cond func(*store.Import) bool) *store.Import {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		im, err := store.ImportGet(context.Background(), db, 0, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cond(im) {
+			return im
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("import %s still %s after %s", id, im.Status, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func finished(im *store.Import) bool { return im.Finished() }
+
+// roster writes a partial roster of n users with a mark in their last names.
+func roster(n int, mark string) string {
+	var b strings.Builder
+	b.WriteString("external_id;first_name;last_name;country;preferred_language;business_email;business_mobile_phone;department_en\n")
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "E%06d;First%d;%s%d;BE;nl;user%d@example.com;+32 470 %02d %02d %02d;Sales\n", i, i, mark, i, i, (i/10000)%100, (i/100)%100, i%100)
+	}
+	return b.String()
+}
+
+func (c *cli) userCount(db *store.DB, org string) int {
+	c.t.Helper()
+	var n int
+	if err := db.Get(&n, db.Rebind(`SELECT COUNT(*) FROM users u JOIN organisations o ON o.id = u.org_id WHERE o.slug = ?`), org); err != nil {
+		c.t.Fatal(err)
+	}
+	return n
+}
+
+// TestCrashRecovery kills the daemon (SIGKILL) while it applies a large
+// import, and right after a file was accepted: after a restart each import
+// ends once, with the roster of an uninterrupted run and one e-mail.
+func TestCrashRecovery(t *testing.T) {
+	const n = 60000
+	eachDialect(t, func(t *testing.T, c *cli) {
+		mail := mailtest.Start(t)
+		c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL())
+		c.ok("org", "create", "acme", "--name", "Acme", "--notify", "hr@acme.test")
+		c.ok("org", "create", "ref", "--name", "Reference")
+		file := c.write("big.csv", roster(n, "Crash"))
+		db := c.db()
+
+		// An uninterrupted run, for reference.
+		c.ok("import", "--org", "ref", file)
+		want := c.ok("users", "export", "--org", "ref")
+
+		t.Run("killed while applying", func(t *testing.T) {
+			d := c.serve()
+			id := strings.TrimSpace(c.ok("import", "--org", "acme", "--detach", file))
+			waitImport(t, db, id, 30*time.Second, func(im *store.Import) bool { return im.Status == store.ImportProcessing })
+			time.Sleep(700 * time.Millisecond) // well into reading and staging
+			d.kill()
+			if im, _ := store.ImportGet(context.Background(), db, 0, id); im.Status != store.ImportProcessing {
+				t.Fatalf("the kill came too late: import already %s", im.Status)
+			}
+			if got := c.userCount(db, "acme"); got != 0 {
+				t.Fatalf("%d users applied by the killed import, want none", got)
+			}
+			restarted := c.serve()
+			defer restarted.kill()
+			im := waitImport(t, db, id, 90*time.Second, finished)
+			if im.Status != store.ImportSucceeded || im.Created != n {
+				t.Fatalf("after restart: %s %+v %s", im.Status, im.Counts, im.Error)
+			}
+			if got := c.ok("users", "export", "--org", "acme"); got != want {
+				t.Error("the roster after the crash differs from the uninterrupted run's")
+			}
+			msgs := mail.Wait(1, 30*time.Second)
+			time.Sleep(time.Second)
+			if len(mail.Messages()) != 1 {
+				t.Errorf("%d e-mails, want exactly 1", len(mail.Messages()))
+			}
+			if p, err := mailtest.Parse(msgs[0].Raw); err != nil || !strings.Contains(p.Subject, id) {
+				t.Errorf("e-mail %q, %v; want the one of %s", p.Subject, err, id)
+			}
+		})
+
+		t.Run("killed right after the file was accepted", func(t *testing.T) {
+			before := len(mail.Messages())
+			// A slow poll keeps the daemon from picking the job up before the kill.
+			d := c.serve("ROSTERD_JOB_POLL_INTERVAL=10s")
+			id := strings.TrimSpace(c.ok("import", "--org", "acme", "--detach", c.write("again.csv", roster(500, "Again"))))
+			d.kill()
+			if im, _ := store.ImportGet(context.Background(), db, 0, id); im.Status != store.ImportQueued {
+				t.Fatalf("import %s before restart, want queued", im.Status)
+			}
+			c.serve()
+			im := waitImport(t, db, id, 60*time.Second, finished)
+			if im.Status != store.ImportSucceeded || im.Updated != 500 {
+				t.Fatalf("after restart: %s %+v %s", im.Status, im.Counts, im.Error)
+			}
+			mail.Wait(before+1, 30*time.Second)
+			time.Sleep(time.Second)
+			if got := len(mail.Messages()) - before; got != 1 {
+				t.Errorf("%d e-mails, want exactly 1", got)
+			}
+		})
+	})
+}
+
+// TestGracefulShutdown: SIGTERM lets a running import finish.
+func TestGracefulShutdown(t *testing.T) {
+	c := newCLI(t, store.SQLite)
+	c.ok("org", "create", "acme", "--name", "Acme")
+	db := c.db()
+	d := c.serve()
+	id := strings.TrimSpace(c.ok("import", "--org", "acme", "--detach", c.write("big.csv", roster(30000, "Term"))))
+	waitImport(t, db, id, 30*time.Second, func(im *store.Import) bool { return im.Status == store.ImportProcessing })
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.exited():
+	case <-time.After(60 * time.Second):
+		t.Fatalf("serve did not stop within 60s of SIGTERM:\n%s", d.output())
+	}
+	if d.cmd.ProcessState.ExitCode() != 0 {
+		t.Errorf("serve exit code %d after SIGTERM:\n%s", d.cmd.ProcessState.ExitCode(), d.output())
+	}
+	if im, _ := store.ImportGet(context.Background(), db, 0, id); im.Status != store.ImportSucceeded || im.Created != 30000 {
+		t.Errorf("import after SIGTERM: %s %+v; want it finished before the daemon stopped", im.Status, im.Counts)
+	}
+}
+
+// TestTwoDaemonsShareOnePostgres: 20 imports across 3 organisations, two
+// daemons: each import is processed exactly once, and each organisation's
+// imports are applied in the order they were accepted.
+func TestTwoDaemonsShareOnePostgres(t *testing.T) {
+	c := newCLI(t, store.Postgres)
+	mail := mailtest.Start(t)
+	c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL())
+	orgs := []string{"alpha", "beta", "gamma"}
+	for _, o := range orgs {
+		c.ok("org", "create", o, "--name", o, "--notify", "hr@"+o+".test")
+	}
+	db := c.db()
+	c.serve("ROSTERD_DATA_DIR="+filepath.Join(c.dir, "node1"), "ROSTERD_WORKERS=2")
+	c.serve("ROSTERD_DATA_DIR="+filepath.Join(c.dir, "node2"), "ROSTERD_WORKERS=2")
+
+	accepted := map[string][]string{} // org → import ids in acceptance order
+	for i := range 20 {
+		o := orgs[i%3]
+		content := roster(200, fmt.Sprintf("V%02d-", i))
+		id := strings.TrimSpace(c.ok("import", "--org", o, "--detach", c.write(fmt.Sprintf("f%d.csv", i), content)))
+		accepted[o] = append(accepted[o], id)
+	}
+	for _, ids := range accepted {
+		for _, id := range ids {
+			waitImport(t, db, id, 120*time.Second, finished)
+		}
+	}
+	msgs := mail.Wait(20, 60*time.Second)
+	time.Sleep(time.Second)
+	if len(mail.Messages()) != 20 {
+		t.Errorf("%d e-mails for 20 imports, want 20", len(mail.Messages()))
+	}
+	perImport := map[string]int{}
+	for _, m := range msgs {
+		p, err := mailtest.Parse(m.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ids := range accepted {
+			for _, id := range ids {
+				if strings.Contains(p.Subject, id) {
+					perImport[id]++
+				}
+			}
+		}
+	}
+	for o, ids := range accepted {
+		var prev *store.Import
+		for _, id := range ids {
+			im, err := store.ImportGet(context.Background(), db, 0, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if im.Status != store.ImportSucceeded || im.Rows != 200 {
+				t.Errorf("%s: import %s %s %+v", o, id, im.Status, im.Counts)
+			}
+			if perImport[id] != 1 {
+				t.Errorf("%s: import %s has %d e-mails, want 1", o, id, perImport[id])
+			}
+			if prev != nil && im.StartedAt.Before(*prev.FinishedAt) {
+				t.Errorf("%s: import %s started at %s, before %s (accepted earlier) finished at %s",
+					o, id, im.StartedAt, prev.ID, prev.FinishedAt)
+			}
+			prev = im
+		}
+		// The last file accepted is the one the roster shows.
+		last := len(ids) - 1
+		mark := fmt.Sprintf("V%02d-", last*3+slices.Index(orgs, o))
+		var lastName string
+		if err := db.Get(&lastName, db.Rebind(`SELECT last_name FROM users u JOIN organisations g ON g.id = u.org_id
+			WHERE g.slug = ? AND external_id = 'E000001'`), o); err != nil {
+			t.Fatal(err)
+		}
+		if lastName != mark+"1" {
+			t.Errorf("%s: E000001 last_name = %q, want %q from the last accepted file", o, lastName, mark+"1")
+		}
+	}
+	_ = os.Getenv
+	_ = storetest.Dialects
+}
