@@ -115,11 +115,11 @@ func newImportView(org *store.Org, im *store.Import, publicURL string) importVie
 	}
 	switch im.Status {
 	case store.ImportSucceeded:
-		v.Headline = fmt.Sprintf("%s succeeded: %d rows", what, im.Rows)
+		v.Headline = fmt.Sprintf("%s succeeded: %s", what, plural(im.Rows, "row"))
 	case store.ImportCompletedWithErrors:
-		v.Headline = fmt.Sprintf("%s completed with errors: %d of %d rows failed", what, im.Failed, im.Rows)
+		v.Headline = fmt.Sprintf("%s completed with errors: %d of %s failed", what, im.Failed, plural(im.Rows, "row"))
 	case store.ImportHeld:
-		v.Headline = fmt.Sprintf("%s held: it would archive %d users and needs approval", what, im.Archived)
+		v.Headline = fmt.Sprintf("%s held: it would archive %s and needs approval", what, plural(im.Archived, "user"))
 	case store.ImportFailed:
 		v.Headline = fmt.Sprintf("%s failed: nothing was applied", what)
 	default:
@@ -130,3 +130,11 @@ func newImportView(org *store.Org, im *store.Import, publicURL string) importVie
 }
 
 type noFileView struct{ Org, Link string }
+
+// plural says "1 row", "2 rows".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -57,13 +57,16 @@ again and it says the organisation exists. "make run" calls it before "serve".`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), `Demo organisation %q created. These credentials are shown this once:
 
-  back office   %s   admin@demo.example / %s
-  API token     %s
-  e-mails       written to %s/outbox (no smtp_url set)
+  back-office admin   admin@demo.example / %s
+  API token           %s
+  e-mails             written to %s/outbox (no smtp_url set)
 
-Try: curl -H "Authorization: Bearer %s" %s/api/v1/template.csv
+While the daemon runs, queue a roster for it from another terminal:
+  ./bin/rosterd template > roster.csv        # the header; add rows, then:
+  ./bin/rosterd import --org demo --detach --data-dir %s roster.csv
+  ./bin/rosterd import list --org demo --data-dir %s
 
-`, demoSlug, a.cfg.PublicURL, password, token, a.cfg.DataDir, token, a.cfg.PublicURL)
+`, demoSlug, password, token, a.cfg.DataDir, a.cfg.DataDir, a.cfg.DataDir)
 			return nil
 		},
 	}
