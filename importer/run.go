@@ -115,7 +115,8 @@ var ErrImportFinished = errors.New("the import is already finished")
 func guard(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 	if store.DialectOf(tx) == store.Postgres {
 		var got bool
-		if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock(1919251317, $1)`, im.OrgID); err != nil {
+		// Keyed by schema too: installations may share a database in schemas.
+		if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock(hashtext('rosterd-org:' || current_schema() || ':' || $1::text))`, im.OrgID); err != nil {
 			return fmt.Errorf("lock organisation: %w", err)
 		}
 		if !got {

@@ -24,11 +24,7 @@ func newAdminCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			a, err := openApp(cmd)
-			if err != nil {
-				return err
-			}
-			o, err := a.org(cmd, orgSlug)
+			a, o, err := openOrg(cmd, orgSlug)
 			if err != nil {
 				return err
 			}

@@ -62,11 +62,7 @@ and the import id is printed alone; follow it with "rosterd import show ID". Exi
 			if err != nil {
 				return err
 			}
-			a, err := openApp(cmd)
-			if err != nil {
-				return err
-			}
-			o, err := a.org(cmd, orgSlug)
+			a, o, err := openOrg(cmd, orgSlug)
 			if err != nil {
 				return err
 			}
@@ -128,7 +124,7 @@ func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJS
 		return err
 	}
 	var notification *store.Notification
-	out, err := importer.Run(cmd.Context(), a.db, importer.RunParams{
+	params := importer.RunParams{
 		Import: im, Logger: logger,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 			n, err := notify.EnqueueTx(ctx, tx, q, im)
@@ -141,7 +137,19 @@ func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJS
 				_ = bar.Set64(bytes)
 			}
 		},
-	})
+	}
+	out, err := importer.Run(cmd.Context(), a.db, params)
+	for waited := time.Duration(0); errors.Is(err, importer.ErrImportBusy) && waited < busyWait; waited += time.Second {
+		if waited == 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "waiting for another import of %s to finish…\n", o.Slug)
+		}
+		select {
+		case <-cmd.Context().Done():
+			return cmd.Context().Err()
+		case <-time.After(time.Second):
+		}
+		out, err = importer.Run(cmd.Context(), a.db, params)
+	}
 	if bar != nil {
 		_ = bar.Finish()
 		fmt.Fprintln(cmd.ErrOrStderr())
@@ -234,6 +242,10 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 		fmt.Fprintf(w, "To apply it: rosterd import approve %s    To drop it: rosterd import cancel %s\n", im.ID, im.ID)
 	}
 }
+
+// busyWait is how long an in-process import waits for another import of
+// the same organisation (applied by a daemon) to finish.
+const busyWait = 10 * time.Minute
 
 // inProcessFallback is when a daemon takes over an import this command is
 // processing itself, should the command die before it ends.

@@ -20,15 +20,7 @@ func newImportShowCmd() *cobra.Command {
 		Short: "Show one import",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd)
-			if err != nil {
-				return err
-			}
-			im, err := store.ImportGet(cmd.Context(), a.db, 0, args[0])
-			if err != nil {
-				return err
-			}
-			o, err := store.OrgGet(cmd.Context(), a.db, im.OrgID)
+			a, im, o, err := openImport(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -60,11 +52,7 @@ func newImportListCmd() *cobra.Command {
 		Short: "List an organisation's imports, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := openApp(cmd)
-			if err != nil {
-				return err
-			}
-			o, err := a.org(cmd, orgSlug)
+			a, o, err := openOrg(cmd, orgSlug)
 			if err != nil {
 				return err
 			}
@@ -104,15 +92,7 @@ func newImportApproveCmd() *cobra.Command {
 		Short: "Apply a held full sync: it is processed again against the current roster, past the archive threshold",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd)
-			if err != nil {
-				return err
-			}
-			im, err := store.ImportGet(cmd.Context(), a.db, 0, args[0])
-			if err != nil {
-				return err
-			}
-			o, err := store.OrgGet(cmd.Context(), a.db, im.OrgID)
+			a, im, o, err := openImport(cmd, args[0])
 			if err != nil {
 				return err
 			}

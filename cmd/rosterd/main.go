@@ -110,6 +110,36 @@ func (a *app) deliverer() (*notify.Deliverer, error) {
 		Params: notify.ComposeParams{From: a.cfg.MailFrom, PublicURL: a.cfg.PublicURL}}, nil
 }
 
+// openOrg is openApp plus the organisation the command is about.
+func openOrg(cmd *cobra.Command, slug string) (*app, *store.Org, error) {
+	a, err := openApp(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := a.org(cmd, slug)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, o, nil
+}
+
+// openImport is openApp plus an import (of any organisation) and its organisation.
+func openImport(cmd *cobra.Command, id string) (*app, *store.Import, *store.Org, error) {
+	a, err := openApp(cmd)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	im, err := store.ImportGet(cmd.Context(), a.db, 0, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	o, err := store.OrgGet(cmd.Context(), a.db, im.OrgID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return a, im, o, nil
+}
+
 func (a *app) org(cmd *cobra.Command, slug string) (*store.Org, error) {
 	if slug == "" {
 		return nil, errors.New("--org is required")

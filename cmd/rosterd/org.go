@@ -89,11 +89,7 @@ func newOrgUpdateCmd() *cobra.Command {
 		Short: "Change an organisation's settings (only the flags given)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd)
-			if err != nil {
-				return err
-			}
-			o, err := a.org(cmd, args[0])
+			a, o, err := openOrg(cmd, args[0])
 			if err != nil {
 				return err
 			}

@@ -16,11 +16,7 @@ func newTokenCmd() *cobra.Command {
 		Short: "Create an API token and print it once, alone on standard output",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := openApp(cmd)
-			if err != nil {
-				return err
-			}
-			o, err := a.org(cmd, orgSlug)
+			a, o, err := openOrg(cmd, orgSlug)
 			if err != nil {
 				return err
 			}
@@ -37,11 +33,7 @@ func newTokenCmd() *cobra.Command {
 		Short: "Revoke an API token",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := openApp(cmd)
-			if err != nil {
-				return err
-			}
-			o, err := a.org(cmd, orgSlug)
+			a, o, err := openOrg(cmd, orgSlug)
 			if err != nil {
 				return err
 			}

@@ -24,11 +24,7 @@ func newUsersCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("--status %q: use active, archived or all", status)
 			}
-			a, err := openApp(cmd)
-			if err != nil {
-				return err
-			}
-			o, err := a.org(cmd, orgSlug)
+			a, o, err := openOrg(cmd, orgSlug)
 			if err != nil {
 				return err
 			}
