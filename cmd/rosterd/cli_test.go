@@ -34,14 +34,15 @@ func TestMain(m *testing.M) {
 
 // cli runs rosterd against one fresh database.
 type cli struct {
-	t   *testing.T
-	dir string
-	env []string
+	t       *testing.T
+	dir     string
+	env     []string
+	dialect store.Dialect
 }
 
 func newCLI(t *testing.T, d store.Dialect) *cli {
 	dir := t.TempDir()
-	return &cli{t: t, dir: dir, env: append(os.Environ(),
+	return &cli{t: t, dir: dir, dialect: d, env: append(os.Environ(),
 		"ROSTERD_DATA_DIR="+filepath.Join(dir, "data"), "ROSTERD_DATABASE_URL="+storetest.URL(t, d))}
 }
 
