@@ -36,6 +36,9 @@ type Header struct {
 	// Raw is the header line exactly as in the file (decoded to UTF-8), without
 	// its line ending, so that the errors CSV can repeat the original header.
 	Raw string
+	// LastCell is the byte offset in Raw where the last header cell starts,
+	// as Record.LastCell.
+	LastCell int
 }
 
 // Record is one non-blank data row. Cells and Raw are the caller's to keep:
@@ -54,6 +57,10 @@ type Record struct {
 	// Problem is non-empty for a recoverable row error, e.g. `expected 12
 	// cells, found 11`, or a quote error; the row fails but reading goes on.
 	Problem string
+	// LastCell is the byte offset in Raw where the record's last cell starts
+	// (0 for a record of one cell): Raw[:LastCell-1] is the record as written
+	// without its last cell and the delimiter before it.
+	LastCell int
 }
 
 // CSVReader reads a roster CSV as a stream (SPEC §2.1): it holds one record at
@@ -163,7 +170,7 @@ func (r *CSVReader) readHeader() error {
 		// into empty cells only (";;;", ",,", "";"") is blank. A quote left
 		// open by the winning split fails the import: a header does not span
 		// lines.
-		best, bestCount, bestOpen, blank := -1, -1, false, false
+		best, bestCount, bestOpen, blank, bestLast := -1, -1, false, false, 0
 		var bestCells []string
 		for i, d := range csvDelimiters {
 			lx := &csvLexer{
@@ -183,7 +190,7 @@ func (r *CSVReader) readHeader() error {
 				}
 			}
 			if n > bestCount {
-				best, bestCount, bestOpen, bestCells = i, n, err != nil, rec.cells
+				best, bestCount, bestOpen, bestCells, bestLast = i, n, err != nil, rec.cells, rec.lastCell
 			}
 		}
 		if blank {
@@ -205,6 +212,7 @@ func (r *CSVReader) readHeader() error {
 		r.header.Delimiter = csvDelimiters[best]
 		r.header.CRLF = crlf
 		r.header.Raw = line
+		r.header.LastCell = bestLast
 		r.lex = &csvLexer{
 			dec:     r.dec,
 			delim:   r.header.Delimiter,
@@ -250,13 +258,28 @@ func (r *CSVReader) Next() (Record, error) {
 				"the file holds more than %s rows (the limit)", csvThousands(int64(max)))}
 			return Record{}, r.err
 		}
-		out := Record{Line: rec.line, Cells: rec.cells, Raw: rec.raw, Problem: rec.problem}
-		if out.Problem == "" && len(out.Cells) != len(r.header.Names) {
+		out := Record{Line: rec.line, Cells: rec.cells, Raw: rec.raw, Problem: rec.problem, LastCell: rec.lastCell}
+		if want, got := len(r.header.Names), len(out.Cells); out.Problem == "" && got != want {
+			if r.errorsLast() {
+				// A row of an errors CSV is the row as uploaded and its
+				// errors cell: count as the original file did.
+				want--
+				if got > 1 {
+					got--
+				}
+			}
 			out.Problem = fmt.Sprintf("expected %s cells, found %s",
-				csvThousands(int64(len(r.header.Names))), csvThousands(int64(len(out.Cells))))
+				csvThousands(int64(want)), csvThousands(int64(got)))
 		}
 		return out, nil
 	}
+}
+
+// errorsLast reports whether the header ends with the errors column that
+// rosterd appends to an errors CSV (SPEC §4.2).
+func (r *CSVReader) errorsLast() bool {
+	n := len(r.header.Names)
+	return n > 1 && NormalizeColumnName(r.header.Names[n-1]) == colErrors
 }
 
 // Warnings lists file-level warnings so far, e.g. exactly
@@ -358,13 +381,15 @@ type csvLexer struct {
 	cellSpace   int
 	cellLine    int
 	cellQuoted  bool
+	cellStart   int // byte offset in raw where the cell starts
 }
 
 type csvRawRecord struct {
-	line    int
-	cells   []string
-	raw     string
-	problem string
+	line     int
+	cells    []string
+	raw      string
+	lastCell int // byte offset in raw where the last cell starts
+	problem  string
 }
 
 // Lexer states within a record.
@@ -481,6 +506,7 @@ func (l *csvLexer) startCell() {
 	l.cellContent, l.cellSpace = 0, 0
 	l.cellLine = l.line
 	l.cellQuoted = false
+	l.cellStart = len(l.raw)
 }
 
 // readRecord reads one record, blank or not. It returns io.EOF when the input
@@ -499,6 +525,7 @@ func (l *csvLexer) readRecord() (csvRawRecord, error) {
 		}
 	}
 	finish := func() (csvRawRecord, error) {
+		rec.lastCell = l.cellStart
 		rec.cells = l.endCell(cells)
 		rec.raw = string(l.raw)
 		return rec, nil

@@ -90,9 +90,12 @@ func newErrorsWriter(w io.Writer, h Header) *errorsWriter {
 			ew.errorsCol = i
 		}
 	}
-	if ew.errorsCol < 0 {
+	switch {
+	case ew.errorsCol < 0:
 		ew.bw.WriteString(h.Raw)
-	} else {
+	case ew.errorsCol == ew.width-1 && h.LastCell > 0:
+		ew.bw.WriteString(h.Raw[:h.LastCell-1])
+	default:
 		ew.cells(h.Names)
 	}
 	ew.bw.WriteString(ew.delim + "errors" + ew.newline)
@@ -100,9 +103,19 @@ func newErrorsWriter(w io.Writer, h Header) *errorsWriter {
 }
 
 func (ew *errorsWriter) row(rec Record, msgs string) error {
-	if ew.errorsCol < 0 {
+	switch {
+	case ew.errorsCol < 0:
 		ew.bw.WriteString(rec.Raw)
-	} else {
+	case ew.errorsCol == ew.width-1:
+		// A re-uploaded errors CSV: the row as uploaded without its last
+		// cell, the previous errors (whatever the row's cell count; a row
+		// of one cell has none).
+		if rec.LastCell > 0 {
+			ew.bw.WriteString(rec.Raw[:rec.LastCell-1])
+		} else {
+			ew.bw.WriteString(rec.Raw)
+		}
+	default:
 		ew.cells(rec.Cells)
 	}
 	ew.bw.WriteString(ew.delim)

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"fmt"
 	"net/mail"
 	"strconv"
 	"strings"
@@ -111,6 +112,10 @@ func (r *row) cell(i int) string {
 	return ""
 }
 
+// fail records a message on column c. Message.Cell renders it after the
+// column's name ("First Name: cannot be blank…"), so text never starts by
+// naming the column again; it starts with the quoted value at fault, or with
+// what is wrong, and never with = + - or @.
 func (r *row) fail(c column, text string) {
 	r.msgs = append(r.msgs, Message{Line: r.line, Column: c.written, Text: text})
 }
@@ -123,7 +128,11 @@ func (r *row) fail(c column, text string) {
 // empty string clears a field in full mode — the row's messages, and
 // warnings for the import (a phone number taken once a lost '+' was put
 // back). A row with messages must not be applied; its Patch still carries
-// the ExternalID as written, for the checks across rows.
+// the ExternalID as written, for the checks across rows (but for an id
+// holding a NUL, which no database can store nor match: then it is "").
+//
+// No value of a Patch, nor any message text, holds a control character,
+// but for the line breaks and tabs of multi-line free text.
 func (v *Validator) Row(line int, cells []string) (Patch, []Message, []string) {
 	r := row{v: v, line: line, cells: cells}
 	p := Patch{Line: line, ExternalID: r.cell(v.cols.id)}
@@ -150,9 +159,15 @@ func (v *Validator) Row(line int, cells []string) (Patch, []Message, []string) {
 		switch c.kind {
 		case kindExternalID:
 			if val == "" {
-				r.fail(c, colRef(c)+" is required; write the user's id from the HR system")
+				r.fail(c, "is required; write the user's id from the HR system")
 			} else if t := checkID(val); t != "" {
 				r.fail(c, t)
+				if strings.IndexByte(val, 0) >= 0 {
+					// No database text can hold a NUL (PostgreSQL refuses
+					// it), and no stored user's id has one: the failed row
+					// is staged without its id.
+					p.ExternalID = ""
+				}
 			}
 
 		case kindArchivedAt:
@@ -179,7 +194,7 @@ func (v *Validator) Row(line int, cells []string) (Patch, []Message, []string) {
 					continue
 				}
 				if hint := requiredHint(c.canonical); hint != "" {
-					r.fail(c, colRef(c)+" cannot be blank in a full roster; "+hint)
+					r.fail(c, "cannot be blank in a full roster; "+hint)
 				} else if c.canonical == "authentication_type" {
 					p.Plain[c.canonical] = authUserPassword
 					authType = authUserPassword
@@ -213,12 +228,15 @@ func (v *Validator) Row(line int, cells []string) (Patch, []Message, []string) {
 				if !tagsSeen {
 					tagsFirst, tagsIDs, tagsSeen = c, ids, true
 				} else if ids != tagsIDs {
-					r.fail(c, quote(val)+" has the ids ["+listIDs(ids)+"], but "+colRef(tagsFirst)+" has ["+listIDs(tagsIDs)+
+					r.fail(c, quote(val)+" has the ids ["+listIDs(ids)+"], but "+tagsFirst.written+" has ["+listIDs(tagsIDs)+
 						"]; every tags column of a row must list the same ids in the same order")
 					continue
 				}
 			} else if n := utf8.RuneCountInString(val); n > maxTextChars {
 				r.fail(c, tooLong(val, n, maxTextChars))
+				continue
+			} else if hasControl(val, true) {
+				r.fail(c, quote(val)+" contains a control character; write plain text (line breaks and tabs are allowed)")
 				continue
 			}
 			if p.Localized == nil {
@@ -237,12 +255,15 @@ func (v *Validator) Row(line int, cells []string) (Patch, []Message, []string) {
 	// partial mode a blank or absent authentication_id keeps the stored one,
 	// which the importer checks.
 	if full && authType == authCompany && r.cell(v.authIDIdx) == "" {
-		c := column{written: v.cols.Name("authentication_id"), canonical: "authentication_id"}
-		if c.written == "" {
-			c = column{written: v.cols.Name("authentication_type"), canonical: "authentication_type"}
+		typeCol := column{written: v.cols.Name("authentication_type"), canonical: "authentication_type"}
+		const upn = "the user's company account (an e-mail-shaped UPN, like jan.peeters@example.com)"
+		if name := v.cols.Name("authentication_id"); name != "" {
+			r.fail(column{written: name, canonical: "authentication_id"},
+				"is required when "+typeCol.written+" is company_account; write "+upn)
+		} else {
+			r.fail(typeCol, quote(r.cell(v.authTypeIdx))+" needs an authentication_id, and the file has no authentication_id column; "+
+				"add one with "+upn)
 		}
-		r.fail(c, "authentication_id is required when authentication_type is company_account; "+
-			"write the user's company account (an e-mail-shaped UPN, like jan.peeters@example.com)")
 	}
 	return p, r.msgs, r.warnings
 }
@@ -253,6 +274,9 @@ func (r *row) plain(c column, val, id, phoneRegion string) (string, string) {
 	case "first_name", "last_name":
 		if n := utf8.RuneCountInString(val); n > maxNameChars {
 			return "", tooLong(val, n, maxNameChars)
+		}
+		if hasControl(val, false) {
+			return "", oneLine(val)
 		}
 		return val, ""
 	case "country":
@@ -298,12 +322,15 @@ func (r *row) plain(c column, val, id, phoneRegion string) (string, string) {
 			return "", t
 		}
 		if val == id {
-			return "", colRef(c) + " " + quote(val) + " is the user themself; write the external_id of the user's manager"
+			return "", quote(val) + " is the user themself; a user cannot be their own manager, so write the external_id of the person they report to"
 		}
 		return val, ""
 	case "default_site":
 		if n := utf8.RuneCountInString(val); n > maxTextChars {
 			return "", tooLong(val, n, maxTextChars)
+		}
+		if hasControl(val, false) {
+			return "", oneLine(val)
 		}
 		return val, ""
 	}
@@ -328,11 +355,17 @@ func requiredHint(canonical string) string {
 
 // checkID applies the syntax of an external_id (also a manager's): at most
 // 256 characters, no control characters — they would not survive a
-// spreadsheet round trip and cannot be typed into a search box.
+// spreadsheet round trip and cannot be typed into a search box — nor line
+// separators (U+2028, U+2029) or invisible formatting characters (zero-width
+// space, soft hyphen, byte-order mark, bidi controls): an id that looks like
+// "E17" but is not would create a second user.
 func checkID(val string) string {
 	for _, c := range val {
-		if unicode.IsControl(c) {
+		switch {
+		case unicode.IsControl(c) || unicode.In(c, unicode.Zl, unicode.Zp):
 			return quote(val) + " contains a control character (a tab or a line break); write the id on one line, without them"
+		case unicode.Is(unicode.Cf, c):
+			return quote(val) + fmt.Sprintf(" contains an invisible character (U+%04X); write the id without it", c)
 		}
 	}
 	if n := utf8.RuneCountInString(val); n > maxIDChars {
@@ -364,9 +397,16 @@ func IDKey(externalID string) string {
 // plainAddress parses one bare e-mail address, without display name, comment
 // or angle brackets, whose domain has a dot (no employee is reachable at a
 // dotless domain; "jan@acme" is a typo). It returns the parsed address.
+//
+// net/mail takes any non-ASCII character as a letter (RFC 6532); white space
+// (a no-break space pasted from a web page), control and invisible
+// characters are refused here: no mail server would deliver to them.
 func plainAddress(val string) (*mail.Address, bool) {
 	a, err := mail.ParseAddress(val)
 	if err != nil || a.Name != "" || a.Address != val {
+		return a, false
+	}
+	if strings.IndexFunc(val, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsGraphic(r) }) >= 0 {
 		return a, false
 	}
 	at := strings.LastIndexByte(val, '@')
@@ -460,6 +500,9 @@ func parseTags(val string) (norm, ids, problem string) {
 		if id == "" || value == "" {
 			return "", "", quote(val) + ": the item " + quote(item) + " needs both an id and a value; write the tags like team:Sales,level:Senior"
 		}
+		if hasControl(item, false) {
+			return "", "", quote(val) + ": the item " + quote(item) + " contains a control character (a tab or a line break); write the tags like team:Sales,level:Senior"
+		}
 		if containsID(ib.String(), id) {
 			return "", "", quote(val) + " has the id " + quote(id) + " more than once; each id may appear once"
 		}
@@ -493,15 +536,6 @@ func containsID(list, id string) bool {
 
 func listIDs(ids string) string { return strings.ReplaceAll(ids, ",", ", ") }
 
-// colRef names a column at the start of a message: as the file wrote it,
-// unless that would make the errors cell start like a spreadsheet formula.
-func colRef(c column) string {
-	if c.written == "" || strings.ContainsRune("=+-@", rune(c.written[0])) {
-		return c.canonical
-	}
-	return c.written
-}
-
 // maxQuoted bounds how much of a value a message repeats.
 const maxQuoted = 40
 
@@ -519,6 +553,27 @@ func quote(s string) string {
 		}
 	}
 	return strconv.Quote(s)
+}
+
+// hasControl reports whether s holds a control character (C0, DEL, C1;
+// U+0000 is one: PostgreSQL cannot store it). multiline lets the tab and the
+// line feed of a quoted multi-line cell pass.
+func hasControl(s string, multiline bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c < 0x20 && !(multiline && (c == '\t' || c == '\n')), c == 0x7F:
+			return true
+		case c == 0xC2 && i+1 < len(s) && s[i+1] >= 0x80 && s[i+1] <= 0x9F: // U+0080–U+009F
+			return true
+		}
+	}
+	return false
+}
+
+// oneLine is the message for a one-line field holding a control character.
+func oneLine(val string) string {
+	return quote(val) + " contains a control character (a tab or a line break); write it on one line, without them"
 }
 
 func tooLong(val string, n, limit int) string {

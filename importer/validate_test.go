@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	_ "time/tzdata" // the zone database, whatever the machine has
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -87,10 +88,20 @@ func runRowCases(t *testing.T, cases []rowCase) {
 					if m.Text == "" || strings.ContainsRune("=+-@", rune(m.Text[0])) {
 						t.Errorf("message text %q would start a spreadsheet formula", m.Text)
 					}
+					if repeatsColumn(m) {
+						t.Errorf("message %q names its column twice", m.Cell())
+					}
 				}
 			})
 		}
 	}
+}
+
+// repeatsColumn reports whether a message's text starts with its column's
+// name, which Cell already puts in front of it ("manager: manager …").
+func repeatsColumn(m Message) bool {
+	col := NormalizeColumnName(m.Column)
+	return col != "" && strings.HasPrefix(NormalizeColumnName(m.Text), col)
 }
 
 func fmtMsgs(ms []Message) string {
@@ -115,16 +126,16 @@ func TestRowExternalID(t *testing.T) {
 		{
 			name: "blank", header: h("external_id", "first_name"), cells: h("", "Jan"), id: "-",
 			plain: map[string]string{"first_name": "Jan"},
-			msgs:  []Message{msg("external_id", "external_id is required; write the user's id from the HR system")},
+			msgs:  []Message{msg("external_id", "is required; write the user's id from the HR system")},
 		},
 		{
 			name: "blank, column as written", header: h("External ID"), cells: h(""), id: "-",
-			msgs: []Message{msg("External ID", "External ID is required; write the user's id from the HR system")},
+			msgs: []Message{msg("External ID", "is required; write the user's id from the HR system")},
 		},
 		{
 			name: "missing cell", header: h("first_name", "external_id"), cells: h("Jan"), id: "-",
 			plain: map[string]string{"first_name": "Jan"},
-			msgs:  []Message{msg("external_id", "external_id is required; write the user's id from the HR system")},
+			msgs:  []Message{msg("external_id", "is required; write the user's id from the HR system")},
 		},
 		{
 			name: "too long", header: h("external_id"), cells: h(tooLong), id: tooLong,
@@ -135,8 +146,21 @@ func TestRowExternalID(t *testing.T) {
 			msgs: []Message{msg("ExternalId", `"E\t1" contains a control character (a tab or a line break); write the id on one line, without them`)},
 		},
 		{
-			name: "column name that looks like a formula is not repeated first", header: h("-external_id"), cells: h(""), id: "-",
-			msgs: []Message{msg("-external_id", "external_id is required; write the user's id from the HR system")},
+			name: "line separator", header: h("external_id"), cells: h("E\u20281"), id: "E\u20281",
+			msgs: []Message{msg("external_id", `"E\u20281" contains a control character (a tab or a line break); write the id on one line, without them`)},
+		},
+		{
+			name: "NUL: the failed row carries no id", header: h("external_id", "first_name"), cells: h("E\x001", "Jan"), id: "-",
+			plain: map[string]string{"first_name": "Jan"},
+			msgs:  []Message{msg("external_id", `"E\x001" contains a control character (a tab or a line break); write the id on one line, without them`)},
+		},
+		{
+			name: "zero-width space", header: h("external_id"), cells: h("E17\u200b"), id: "E17\u200b",
+			msgs: []Message{msg("external_id", `"E17\u200b" contains an invisible character (U+200B); write the id without it`)},
+		},
+		{
+			name: "column name that looks like a formula", header: h("-external_id"), cells: h(""), id: "-",
+			msgs: []Message{msg("-external_id", "is required; write the user's id from the HR system")},
 		},
 		{name: "extra cells ignored", header: h("external_id"), cells: h("E1", "surplus", "more")},
 	})
@@ -152,17 +176,25 @@ func TestRowNames(t *testing.T) {
 		{name: "101 characters", header: h("external_id", "Last Name"), cells: h("E1", hundred+"s"),
 			msgs: []Message{msg("Last Name", `"`+strings.Repeat("ß", 40)+`…" has 101 characters; at most 100 are allowed`)}},
 		{name: "blank keeps", modes: partial, header: h("external_id", "First Name"), cells: h("E1", "")},
+		{name: "no-break space kept", header: h("external_id", "last_name"), cells: h("E1", "van\u00a0Damme"),
+			plain: map[string]string{"last_name": "van\u00a0Damme"}},
+		{name: "line break", header: h("external_id", "Last Name"), cells: h("E1", "van\nDamme"),
+			msgs: []Message{msg("Last Name", `"van\nDamme" contains a control character (a tab or a line break); write it on one line, without them`)}},
+		{name: "NUL", header: h("external_id", "first_name"), cells: h("E1", "Ja\x00n"),
+			msgs: []Message{msg("first_name", `"Ja\x00n" contains a control character (a tab or a line break); write it on one line, without them`)}},
+		{name: "C1 control", header: h("external_id", "first_name"), cells: h("E1", "Jan\u0085P"),
+			msgs: []Message{msg("first_name", `"Jan\u0085P" contains a control character (a tab or a line break); write it on one line, without them`)}},
 		{name: "blank", modes: full, header: h("external_id", "First Name", "last_name", "country", "preferred_language"),
 			cells: h("E1", "", "", "BE", "nl"),
 			plain: map[string]string{"country": "BE", "preferred_language": "nl"},
 			msgs: []Message{
-				msg("First Name", "First Name cannot be blank in a full roster; write the user's first name"),
-				msg("last_name", "last_name cannot be blank in a full roster; write the user's last name"),
+				msg("First Name", "cannot be blank in a full roster; write the user's first name"),
+				msg("last_name", "cannot be blank in a full roster; write the user's last name"),
 			}},
 		{name: "blank under a formula-like header", modes: full, header: h("external_id", "-First Name", "last_name", "country", "preferred_language"),
 			cells: h("E1", "", "P", "BE", "nl"),
 			plain: map[string]string{"last_name": "P", "country": "BE", "preferred_language": "nl"},
-			msgs:  []Message{msg("-First Name", "first_name cannot be blank in a full roster; write the user's first name")}},
+			msgs:  []Message{msg("-First Name", "cannot be blank in a full roster; write the user's first name")}},
 	})
 }
 
@@ -190,7 +222,7 @@ func TestRowCountry(t *testing.T) {
 			cells: h("E1", "J", "P", "", "nl"),
 			plain: map[string]string{"first_name": "J", "last_name": "P", "preferred_language": "nl"},
 			msgs: []Message{msg("Country",
-				"Country cannot be blank in a full roster; write the two-letter ISO 3166-1 code of the user's country, like BE")}},
+				"cannot be blank in a full roster; write the two-letter ISO 3166-1 code of the user's country, like BE")}},
 	})
 }
 
@@ -222,13 +254,12 @@ func TestRowLanguage(t *testing.T) {
 			cells: h("E1", "J", "P", "BE", ""),
 			plain: map[string]string{"first_name": "J", "last_name": "P", "country": "BE"},
 			msgs: []Message{msg("Preferred Language",
-				"Preferred Language cannot be blank in a full roster; write an ISO 639-1 code, like nl or fr-BE")}},
+				"cannot be blank in a full roster; write an ISO 639-1 code, like nl or fr-BE")}},
 	})
 }
 
 func TestRowAuthentication(t *testing.T) {
-	const missingID = "authentication_id is required when authentication_type is company_account; " +
-		"write the user's company account (an e-mail-shaped UPN, like jan.peeters@example.com)"
+	const upn = "the user's company account (an e-mail-shaped UPN, like jan.peeters@example.com)"
 	longUPN := strings.Repeat("a", 245) + "@example.com" // 257
 	runRowCases(t, []rowCase{
 		{name: "username_password", header: h("external_id", "authentication_type"), cells: h("E1", "username_password"),
@@ -246,11 +277,16 @@ func TestRowAuthentication(t *testing.T) {
 		{name: "company account without id, full", modes: full, header: h("external_id", "authentication_type", "Authentication ID"),
 			cells: h("E1", "company_account", ""),
 			plain: map[string]string{"authentication_type": "company_account", "authentication_id": ""},
-			msgs:  []Message{msg("Authentication ID", missingID)}},
+			msgs:  []Message{msg("Authentication ID", "is required when authentication_type is company_account; write "+upn)}},
+		{name: "company account without id, headers as written", modes: full,
+			header: h("external_id", "Authentication Type", "authenticationId"), cells: h("E1", "Company Account", ""),
+			plain: map[string]string{"authentication_type": "company_account", "authentication_id": ""},
+			msgs:  []Message{msg("authenticationId", "is required when Authentication Type is company_account; write "+upn)}},
 		{name: "company account, id column absent, full", modes: full, header: h("external_id", "Authentication Type"),
 			cells: h("E1", "company_account"),
 			plain: map[string]string{"authentication_type": "company_account"},
-			msgs:  []Message{msg("Authentication Type", missingID)}},
+			msgs: []Message{msg("Authentication Type",
+				`"company_account" needs an authentication_id, and the file has no authentication_id column; add one with `+upn)}},
 		{name: "company account without id keeps the stored one, partial", modes: partial,
 			header: h("external_id", "authentication_type", "authentication_id"), cells: h("E1", "company_account", ""),
 			plain: map[string]string{"authentication_type": "company_account"}},
@@ -264,6 +300,9 @@ func TestRowAuthentication(t *testing.T) {
 			plain: map[string]string{"authentication_type": "company_account"},
 			msgs: []Message{msg("authentication_id",
 				`"ACME\\jan" is not an e-mail-shaped UPN; write the user's company account, like jan.peeters@example.com`)}},
+		{name: "id with an invisible character", header: h("external_id", "authentication_id"), cells: h("E1", "\ufeffjan@acme.example"),
+			msgs: []Message{msg("authentication_id",
+				`"\ufeffjan@acme.example" is not an e-mail-shaped UPN; write the user's company account, like jan.peeters@example.com`)}},
 		{name: "id too long", header: h("external_id", "authentication_id"), cells: h("E1", longUPN),
 			msgs: []Message{msg("authentication_id", `"`+strings.Repeat("a", 40)+`…" has 257 characters; at most 256 are allowed`)}},
 		{name: "blank id clears, full", modes: full, header: h("external_id", "authentication_type", "authentication_id"),
@@ -294,6 +333,9 @@ func TestRowEmail(t *testing.T) {
 		bad("jan", `"jan" is not a valid e-mail address`+valid),
 		bad("jan @example.com", `"jan @example.com" is not a valid e-mail address`+valid),
 		bad("jan@@example.com", `"jan@@example.com" is not a valid e-mail address`+valid),
+		bad("jan\u00a0peeters@example.com", `"jan\u00a0peeters@example.com" is not a valid e-mail address`+valid),
+		bad("jan@exa\u200bmple.com", `"jan@exa\u200bmple.com" is not a valid e-mail address`+valid),
+		bad("Jan <jan\u2028@example.com>", `"Jan <jan\u2028@example.com>" is not a valid e-mail address`+valid),
 		bad(`"jan peeters"@example.com`, `"\"jan peeters\"@example.com" is not a valid e-mail address`+valid),
 		{name: "blank keeps", modes: partial, header: h("external_id", "private_email"), cells: h("E1", "")},
 		{name: "blank clears", modes: full, header: h("external_id", "private_email"), cells: h("E1", ""),
@@ -378,11 +420,13 @@ func TestRowManager(t *testing.T) {
 		{name: "another user", header: h("external_id", "manager"), cells: h("E1", "E2"),
 			plain: map[string]string{"manager": "E2"}},
 		{name: "themself", header: h("external_id", "Manager"), cells: h("E1", "E1"),
-			msgs: []Message{msg("Manager", `Manager "E1" is the user themself; write the external_id of the user's manager`)}},
+			msgs: []Message{msg("Manager", `"E1" is the user themself; a user cannot be their own manager, so write the external_id of the person they report to`)}},
 		{name: "themself, canonical header", header: h("external_id", "manager"), cells: h("E1", "E1"),
-			msgs: []Message{msg("manager", `manager "E1" is the user themself; write the external_id of the user's manager`)}},
+			msgs: []Message{msg("manager", `"E1" is the user themself; a user cannot be their own manager, so write the external_id of the person they report to`)}},
 		{name: "leading zeros are another id", header: h("external_id", "manager"), cells: h("0017", "17"), id: "0017",
 			plain: map[string]string{"manager": "17"}},
+		{name: "invisible character", header: h("external_id", "manager"), cells: h("E1", "E\u00ad2"),
+			msgs: []Message{msg("manager", `"E\u00ad2" contains an invisible character (U+00AD); write the id without it`)}},
 		{name: "control character", header: h("external_id", "manager"), cells: h("E1", "E\n2"),
 			msgs: []Message{msg("manager", `"E\n2" contains a control character (a tab or a line break); write the id on one line, without them`)}},
 		{name: "too long", header: h("external_id", "manager"), cells: h("E1", strings.Repeat("9", 257)),
@@ -407,6 +451,12 @@ func TestRowFreeText(t *testing.T) {
 				"job_title":  {"fr": "Vendeur"},
 				"domain":     {"en": max},
 			}},
+		{name: "multi-line", header: h("external_id", "department_en"), cells: h("E1", "Sales\nEMEA\tNorth"),
+			loc: map[string]map[string]string{"department": {"en": "Sales\nEMEA\tNorth"}}},
+		{name: "localised control character", header: h("external_id", "Department EN"), cells: h("E1", "Sales\x00"),
+			msgs: []Message{msg("Department EN", `"Sales\x00" contains a control character; write plain text (line breaks and tabs are allowed)`)}},
+		{name: "default_site line break", header: h("external_id", "default_site"), cells: h("E1", "HQ\nAntwerp"),
+			msgs: []Message{msg("default_site", `"HQ\nAntwerp" contains a control character (a tab or a line break); write it on one line, without them`)}},
 		{name: "localised too long", header: h("external_id", "Zone EN"), cells: h("E1", max+"x"),
 			msgs: []Message{msg("Zone EN", `"`+strings.Repeat("x", 40)+`…" has 257 characters; at most 256 are allowed`)}},
 		{name: "blank keeps", modes: partial, header: h("external_id", "department_en", "default_site"), cells: h("E1", "", "")},
@@ -434,6 +484,10 @@ func TestRowTags(t *testing.T) {
 			msgs: []Message{msg("tags_en", `"team:": the item "team:" needs both an id and a value; write the tags like team:Sales,level:Senior`)}},
 		{name: "no id", header: h("external_id", "tags_en"), cells: h("E1", ":Sales"),
 			msgs: []Message{msg("tags_en", `":Sales": the item ":Sales" needs both an id and a value; write the tags like team:Sales,level:Senior`)}},
+		{name: "a line break between items", header: h("external_id", "tags_en"), cells: h("E1", "team:Sales,\nlevel:1"),
+			loc: map[string]map[string]string{"tags": {"en": "team:Sales,level:1"}}},
+		{name: "a control character in an item", header: h("external_id", "tags_en"), cells: h("E1", "te\nam:Sales"),
+			msgs: []Message{msg("tags_en", `"te\nam:Sales": the item "te\nam:Sales" contains a control character (a tab or a line break); write the tags like team:Sales,level:Senior`)}},
 		{name: "an id twice", header: h("external_id", "tags_en"), cells: h("E1", "team:Sales,level:1,team:HR"),
 			msgs: []Message{msg("tags_en", `"team:Sales,level:1,team:HR" has the id "team" more than once; each id may appear once`)}},
 		{name: "other order", header: h("external_id", "Tags EN", "Tags NL"), cells: h("E1", "team:Sales,level:1", "level:1,team:Verkoop"),
@@ -458,7 +512,8 @@ func TestRowTags(t *testing.T) {
 func TestRowArchivedAt(t *testing.T) {
 	brussels, err := time.LoadLocation("Europe/Brussels")
 	if err != nil {
-		t.Skip("no time zone database:", err)
+		t.Fatal(err) // time/tzdata is linked in by this file: this cannot happen
+
 	}
 	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	const advice = "; write YYYY-MM-DD or YYYY-MM-DD hh:mm:ss, like 2024-03-31 or 2024-03-31 17:30:00"
