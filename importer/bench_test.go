@@ -69,3 +69,35 @@ func BenchmarkImportResync(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkImportNew measures a first full sync: 20,000 users, all new, into
+// a fresh organisation each time.
+func BenchmarkImportNew(b *testing.B) {
+	const n = 20000
+	roster := benchRoster(n, 0)
+	for _, d := range storetest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			db := storetest.Open(b, d)
+			ctx := context.Background()
+			b.SetBytes(int64(len(roster)))
+			i := 0
+			for b.Loop() {
+				i++
+				org := store.NewOrg(fmt.Sprintf("bench%d", i), "Bench")
+				if err := store.OrgCreate(ctx, db, &org); err != nil {
+					b.Fatal(err)
+				}
+				im, err := importer.Accept(ctx, db, importer.AcceptParams{OrgID: org.ID, Door: store.DoorCLI, Mode: importer.ModeFull,
+					FileName: "roster.csv", File: strings.NewReader(roster)})
+				if err != nil {
+					b.Fatal(err)
+				}
+				out, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits})
+				if err != nil || out.Import.Created != n {
+					b.Fatalf("import: %v %+v", err, out)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}

@@ -18,6 +18,7 @@ const maxCheckRounds = 50
 // check runs the rules that need more than one row or the stored roster, in
 // an order where each sees the failures of the ones before.
 func (r *run) check(ctx context.Context) error {
+	t := time.Now()
 	if err := r.checkRepeatedIDs(ctx); err != nil {
 		return err
 	}
@@ -29,7 +30,7 @@ func (r *run) check(ctx context.Context) error {
 			return err
 		}
 	}
-	t := r.phase("id checks", time.Now())
+	t = r.phase("id checks", t)
 	if err := r.plan(ctx); err != nil {
 		return err
 	}
@@ -260,19 +261,31 @@ type edge struct{ child, parent int64 }
 // when the file changes a manager. The graph is held as integer pairs: 16
 // bytes a user, a few MiB even for a million.
 func (r *run) checkCycles(ctx context.Context) (int, error) {
-	var changed []int64
-	if err := r.tx.SelectContext(ctx, &changed, `SELECT p.line FROM `+validPlan+` WHERE p.manager_changed = 1 ORDER BY p.line`); err != nil {
+	var changed lineSet
+	var nChanged int
+	rows, err := r.tx.QueryContext(ctx, `SELECT p.line FROM `+validPlan+` WHERE p.manager_changed = 1`)
+	if err != nil {
 		return 0, fmt.Errorf("cycle check: %w", err)
 	}
-	if len(changed) == 0 {
-		return 0, nil
+	for rows.Next() {
+		var l int
+		if err := rows.Scan(&l); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("cycle check: %w", err)
+		}
+		changed.add(l)
+		nChanged++
 	}
-	rows, err := r.tx.QueryContext(ctx, r.tx.Rebind(`WITH eff AS (
+	rows.Close()
+	if err := rows.Err(); err != nil || nChanged == 0 {
+		return 0, err
+	}
+	const edgesSQL = `WITH eff AS (
 			SELECT s.line AS child, COALESCE(p.manager, u.manager) AS manager FROM stage_rows s
 			LEFT JOIN stage_plan p ON p.line = s.line
 			LEFT JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
 			WHERE s.failed = 0)
-		SELECT e.child, COALESCE(ms.line, -mu.id) FROM eff e
+		SELECT e.child AS child, COALESCE(ms.line, -mu.id) AS parent FROM eff e
 		LEFT JOIN stage_rows ms ON ms.external_id = e.manager AND ms.failed = 0
 		LEFT JOIN users mu ON mu.org_id = ? AND mu.external_id = e.manager
 		WHERE e.manager <> '' AND (ms.line IS NOT NULL OR mu.id IS NOT NULL)
@@ -282,11 +295,18 @@ func (r *run) checkCycles(ctx context.Context) (int, error) {
 		LEFT JOIN users mu ON mu.org_id = u.org_id AND mu.external_id = u.manager
 		WHERE u.org_id = ? AND u.manager <> ''
 		AND NOT EXISTS (SELECT 1 FROM stage_rows x WHERE x.external_id = u.external_id AND x.failed = 0)
-		AND (ms.line IS NOT NULL OR mu.id IS NOT NULL)`), r.org.ID, r.org.ID, r.org.ID)
+		AND (ms.line IS NOT NULL OR mu.id IS NOT NULL)`
+	var n int
+	if err := r.tx.GetContext(ctx, &n, r.tx.Rebind(`SELECT COUNT(*) FROM (`+edgesSQL+`) e`), r.org.ID, r.org.ID, r.org.ID); err != nil {
+		return 0, fmt.Errorf("cycle check: %w", err)
+	}
+	// Sorted by the database and sized exactly: the only large allocation
+	// is the edge list itself.
+	edges := make([]edge, 0, n)
+	rows, err = r.tx.QueryContext(ctx, r.tx.Rebind(`SELECT child, parent FROM (`+edgesSQL+`) e ORDER BY child`), r.org.ID, r.org.ID, r.org.ID)
 	if err != nil {
 		return 0, fmt.Errorf("cycle check: %w", err)
 	}
-	var edges []edge
 	for rows.Next() {
 		var e edge
 		if err := rows.Scan(&e.child, &e.parent); err != nil {
@@ -299,7 +319,7 @@ func (r *run) checkCycles(ctx context.Context) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("cycle check: %w", err)
 	}
-	cycles := findCycles(edges, changed)
+	cycles := findCycles(edges, changed.has)
 	if len(cycles) == 0 {
 		return 0, nil
 	}
@@ -307,7 +327,6 @@ func (r *run) checkCycles(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	isChanged := func(n int64) bool { _, ok := slices.BinarySearch(changed, n); return ok }
 	var msgs []Message
 	for _, c := range cycles {
 		path := make([]string, 0, len(c)+1)
@@ -316,7 +335,7 @@ func (r *run) checkCycles(ctx context.Context) (int, error) {
 		}
 		path = append(path, names[c[0]])
 		for i, n := range c {
-			if n > 0 && isChanged(n) {
+			if n > 0 && changed.has(n) {
 				parent := c[(i+1)%len(c)]
 				msgs = append(msgs, Message{Line: int(n), Column: r.colName("manager"), Text: fmt.Sprintf(
 					"%s would make a loop of managers (%s); a user cannot manage, even indirectly, their own manager",
@@ -327,12 +346,29 @@ func (r *run) checkCycles(ctx context.Context) (int, error) {
 	return len(msgs), r.fail(ctx, msgs)
 }
 
+// lineSet is a set of file lines as a bitmap: 125 KiB for a million lines.
+type lineSet []uint64
+
+func (s *lineSet) add(line int) {
+	for len(*s) <= line/64 {
+		*s = append(*s, 0)
+	}
+	(*s)[line/64] |= 1 << (line % 64)
+}
+
+func (s lineSet) has(n int64) bool {
+	if n <= 0 || int(n/64) >= len(s) {
+		return false
+	}
+	return s[n/64]&(1<<(n%64)) != 0
+}
+
 // findCycles returns each loop of the reports-to graph that a changed node
-// leads into, as the list of its nodes in reports-to order. Every node has at
-// most one parent, so a walk up from each start meets at most one loop. The
-// walk state is one byte per edge, indexed like the sorted edges.
-func findCycles(edges []edge, starts []int64) [][]int64 {
-	slices.SortFunc(edges, func(a, b edge) int { return cmp.Compare(a.child, b.child) })
+// leads into, as the list of its nodes in reports-to order. edges must be
+// sorted by child. Every node has at most one parent, so a walk up from each
+// changed node meets at most one loop. The walk state is one byte per edge,
+// indexed like the edges.
+func findCycles(edges []edge, changed func(int64) bool) [][]int64 {
 	index := func(n int64) int {
 		i, ok := slices.BinarySearchFunc(edges, n, func(e edge, n int64) int { return cmp.Compare(e.child, n) })
 		if !ok {
@@ -346,9 +382,13 @@ func findCycles(edges []edge, starts []int64) [][]int64 {
 	)
 	state := make([]uint8, len(edges))
 	var cycles [][]int64
-	for _, s := range starts {
-		var path []int
-		i := index(s)
+	var path []int
+	for start := range edges {
+		if state[start] != 0 || !changed(edges[start].child) {
+			continue
+		}
+		path = path[:0]
+		i := start
 		for i >= 0 && state[i] == 0 {
 			state[i] = onPath
 			path = append(path, i)

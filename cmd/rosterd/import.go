@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"text/tabwriter"
 	"time"
 
@@ -111,6 +112,12 @@ and the import id is printed alone; follow it with "rosterd import show ID". Exi
 // runImport processes a recorded import here, reports it and exits with the
 // code of its outcome.
 func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJSON bool, errorsOut string) error {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The import streams, so its live heap is small; a soft limit makes
+		// the collector keep the process near it instead of letting the
+		// heap double between collections (GOMEMLIMIT overrides).
+		debug.SetMemoryLimit(importMemoryLimit)
+	}
 	var bar *progressbar.ProgressBar
 	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar = progressbar.DefaultBytes(im.SizeBytes, "importing "+im.FileName)
@@ -242,6 +249,9 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 		fmt.Fprintf(w, "To apply it: rosterd import approve %s    To drop it: rosterd import cancel %s\n", im.ID, im.ID)
 	}
 }
+
+// importMemoryLimit is the soft heap limit of an in-process import.
+const importMemoryLimit = 40 << 20
 
 // busyWait is how long an in-process import waits for another import of
 // the same organisation (applied by a daemon) to finish.
