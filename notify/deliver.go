@@ -90,4 +90,3 @@ type Worker struct {
 func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.NotifyArgs]) error {
 	return w.Deliverer.Deliver(ctx, job.Args.NotificationID)
 }
-
