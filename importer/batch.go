@@ -2,10 +2,10 @@ package importer
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"rosterd/store"
@@ -16,7 +16,7 @@ import (
 // flat however large the file.
 type batchInserter struct {
 	ctx     context.Context
-	tx      *sqlx.Tx
+	tx      stagingConn
 	dialect store.Dialect
 	table   string
 	cols    []string
@@ -25,8 +25,15 @@ type batchInserter struct {
 	stmt    string // SQLite: the full-batch INSERT
 }
 
-func newBatchInserter(ctx context.Context, tx *sqlx.Tx, table string, cols []string) *batchInserter {
-	b := &batchInserter{ctx: ctx, tx: tx, dialect: store.DialectOf(tx), table: table, cols: cols}
+// stagingConn is where staging tables are written: the import's transaction,
+// or on SQLite the connection it later begins on.
+type stagingConn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+func newBatchInserter(ctx context.Context, tx stagingConn, dialect store.Dialect, table string, cols []string) *batchInserter {
+	b := &batchInserter{ctx: ctx, tx: tx, dialect: dialect, table: table, cols: cols}
 	b.size = 5000
 	if b.dialect == store.SQLite {
 		// SQLite allows 32766 host parameters a statement.

@@ -43,7 +43,7 @@ func planColumns() []string {
 // stream in pages: a server-side cursor on PostgreSQL (one hash join, no
 // per-page lookups), keyset pages on SQLite. Memory stays flat either way.
 func (r *run) plan(ctx context.Context) error {
-	plan := newBatchInserter(ctx, r.tx, "stage_plan", planColumns())
+	plan := newBatchInserter(ctx, r.tx, r.db.Dialect, "stage_plan", planColumns())
 	next, closeCursor, err := r.planRows(ctx)
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func (r *run) plan(ctx context.Context) error {
 			return fmt.Errorf("index plan: %w", err)
 		}
 	}
-	return analyze(ctx, r.tx, "stage_plan")
+	return analyze(ctx, r.tx, r.db.Dialect, "stage_plan")
 }
 
 // maybeChanged is the SQL condition, over stage_rows s LEFT JOIN users u, of

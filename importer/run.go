@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -65,16 +66,23 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 	progress := newProgressWriter(ctx, db, im.ID, p.Progress)
 	p.Progress = progress.report
 	r := &run{p: p, db: db, org: org, im: im, mode: Mode(im.Mode)}
-	err = db.InTx(ctx, func(tx *sqlx.Tx) error {
-		r.tx = tx
-		if err := guard(ctx, tx, im); err != nil {
-			return err
-		}
-		if err := r.process(ctx); err != nil {
-			return err
-		}
-		return r.finish(ctx, tx)
-	})
+	if db.Dialect == store.SQLite {
+		err = r.processSQLite(ctx)
+	} else {
+		err = db.InTx(ctx, func(tx *sqlx.Tx) error {
+			r.tx, r.staging = tx, tx
+			if err := guard(ctx, tx, im); err != nil {
+				return err
+			}
+			if err := r.prepare(ctx); err != nil {
+				return err
+			}
+			if err := r.process(ctx); err != nil {
+				return err
+			}
+			return r.finish(ctx, tx)
+		})
+	}
 	progress.stop()
 	var fatal *FatalError
 	switch {
@@ -98,6 +106,56 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		"created", im.Created, "updated", im.Updated, "unchanged", im.Unchanged, "archived", im.Archived,
 		"restored", im.Restored, "failed", im.Failed)
 	return &Outcome{Import: im, FirstErrors: r.firstErrors}, nil
+}
+
+// processSQLite reads and stages the file before it begins the import's
+// transaction, on the connection that transaction then runs on: staging
+// tables are TEMP tables, and writing them takes no lock on the main
+// database, so progress updates and other writers go on while a large file
+// is read. SQLite's write transaction (BEGIN IMMEDIATE) then covers the
+// checks, the plan and the apply.
+func (r *run) processSQLite(ctx context.Context) error {
+	conn, err := r.db.Connx(ctx)
+	if err != nil {
+		return fmt.Errorf("import connection: %w", err)
+	}
+	defer conn.Close()
+	r.staging = stagingOn{conn}
+	defer func() { _ = dropStaging(context.WithoutCancel(ctx), r.staging, store.SQLite) }()
+	if err := r.prepare(ctx); err != nil {
+		return err
+	}
+	tx, err := conn.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	r.tx = tx
+	err = guard(ctx, tx, r.im)
+	if err == nil {
+		err = r.process(ctx)
+	}
+	if err == nil {
+		err = r.finish(ctx, tx)
+	}
+	if err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// stagingOn adapts a pinned connection to stagingConn.
+type stagingOn struct{ c *sqlx.Conn }
+
+func (s stagingOn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return s.c.ExecContext(ctx, q, args...)
+}
+
+func (s stagingOn) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return s.c.PrepareContext(ctx, q)
 }
 
 // ErrImportBusy means another worker is applying an import of the same
@@ -163,6 +221,7 @@ type run struct {
 	p           RunParams
 	db          *store.DB
 	tx          *sqlx.Tx
+	staging     stagingConn // where the file is staged: tx, or on SQLite its connection before tx begins
 	org         *store.Org
 	im          *store.Import
 	mode        Mode
@@ -200,18 +259,26 @@ func (r *run) phase(name string, start time.Time) time.Time {
 	return now
 }
 
-func (r *run) process(ctx context.Context) error {
+// prepare creates the staging tables and reads the file into them.
+func (r *run) prepare(ctx context.Context) error {
 	t := time.Now()
-	if _, err := store.UsersArchiveDue(ctx, r.tx, r.org.ID, r.p.Now); err != nil {
-		return err
-	}
-	if err := createStaging(ctx, r.tx); err != nil {
+	if err := createStaging(ctx, r.staging, r.db.Dialect); err != nil {
 		return err
 	}
 	if err := r.stage(ctx); err != nil {
 		return err
 	}
-	t = r.phase("read and validate", t)
+	r.phase("read and validate", t)
+	return nil
+}
+
+// process checks, plans and (unless dry run or held) applies the staged file
+// in the import's transaction.
+func (r *run) process(ctx context.Context) error {
+	t := time.Now()
+	if _, err := store.UsersArchiveDue(ctx, r.tx, r.org.ID, r.p.Now); err != nil {
+		return err
+	}
 	if err := r.check(ctx); err != nil {
 		return err
 	}
@@ -250,9 +317,6 @@ func (r *run) process(ctx context.Context) error {
 	if err := r.tx.SelectContext(ctx, &r.firstErrors, r.tx.Rebind(`SELECT 'line ' || line || ': ' || message
 		FROM stage_errors ORDER BY line, seq LIMIT ?`), firstErrorsShown); err != nil {
 		return fmt.Errorf("read errors: %w", err)
-	}
-	if err := dropStaging(ctx, r.tx); err != nil {
-		return err
 	}
 
 	finished := time.Now().UTC()

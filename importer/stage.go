@@ -12,8 +12,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
-
 	"rosterd/store"
 )
 
@@ -52,8 +50,8 @@ func stagingDDL(d store.Dialect) []string {
 	}
 }
 
-func createStaging(ctx context.Context, tx *sqlx.Tx) error {
-	for _, q := range stagingDDL(store.DialectOf(tx)) {
+func createStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
+	for _, q := range stagingDDL(d) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("create staging: %w", err)
 		}
@@ -63,7 +61,7 @@ func createStaging(ctx context.Context, tx *sqlx.Tx) error {
 
 // indexStaging adds the indexes the cross-row checks need, once the rows are
 // in (building them afterwards is cheaper than maintaining them per row).
-func indexStaging(ctx context.Context, tx *sqlx.Tx) error {
+func indexStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 	for _, q := range []string{
 		`CREATE INDEX stage_rows_external_id ON stage_rows (external_id)`,
 		`CREATE INDEX stage_rows_id_key ON stage_rows (id_key)`,
@@ -72,14 +70,14 @@ func indexStaging(ctx context.Context, tx *sqlx.Tx) error {
 			return fmt.Errorf("index staging: %w", err)
 		}
 	}
-	return analyze(ctx, tx, "stage_rows")
+	return analyze(ctx, tx, d, "stage_rows")
 }
 
 // analyze gives PostgreSQL's planner row counts for a temp table, which
 // autovacuum never analyses; without them it picks nested loops over a
 // million rows.
-func analyze(ctx context.Context, tx *sqlx.Tx, table string) error {
-	if store.DialectOf(tx) != store.Postgres {
+func analyze(ctx context.Context, tx stagingConn, d store.Dialect, table string) error {
+	if d != store.Postgres {
 		return nil
 	}
 	if _, err := tx.ExecContext(ctx, `ANALYZE `+table); err != nil {
@@ -88,8 +86,8 @@ func analyze(ctx context.Context, tx *sqlx.Tx, table string) error {
 	return nil
 }
 
-func dropStaging(ctx context.Context, tx *sqlx.Tx) error {
-	if store.DialectOf(tx) == store.Postgres {
+func dropStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
+	if d == store.Postgres {
 		return nil // ON COMMIT DROP
 	}
 	for _, t := range []string{"stage_plan", "stage_errors", "stage_rows"} {
@@ -191,7 +189,7 @@ func (r *run) stage(ctx context.Context) error {
 	if r.im.RowsRead == 0 {
 		return Fatalf(0, "the file holds no users")
 	}
-	return indexStaging(ctx, r.tx)
+	return indexStaging(ctx, r.staging, r.db.Dialect)
 }
 
 // stageWorkers validate pages in parallel; stagePageSize records make a page.
@@ -229,8 +227,8 @@ func (p *stagePage) validate(v *Validator) {
 
 // writePages stages validated pages in file order.
 func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
-	rows := newBatchInserter(ctx, r.tx, "stage_rows", stageRowColumns())
-	errs := newBatchInserter(ctx, r.tx, "stage_errors", []string{"line", "seq", "message"})
+	rows := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_rows", stageRowColumns())
+	errs := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_errors", []string{"line", "seq", "message"})
 	waiting := map[int]*stagePage{}
 	next := 0
 	var n int64

@@ -175,16 +175,10 @@ func TestCrashRecovery(t *testing.T) {
 		t.Run("killed while applying", func(t *testing.T) {
 			d := c.serve()
 			id := strings.TrimSpace(c.ok("import", "--org", "acme", "--detach", file))
-			if c.dialect == store.Postgres {
-				// Progress is visible to other connections while the import's
-				// transaction is open (on SQLite it waits for the write lock).
-				waitImport(t, db, id, 30*time.Second, func(im *store.Import) bool {
-					return im.Status == store.ImportProcessing && im.RowsRead > 0 && im.BytesRead > 0
-				})
-			} else {
-				waitImport(t, db, id, 30*time.Second, func(im *store.Import) bool { return im.Status == store.ImportProcessing })
-				time.Sleep(700 * time.Millisecond) // well into reading and staging
-			}
+			// Progress is visible to other connections while the import runs.
+			waitImport(t, db, id, 30*time.Second, func(im *store.Import) bool {
+				return im.Status == store.ImportProcessing && im.RowsRead > 0 && im.BytesRead > 0
+			})
 			d.kill()
 			if im, _ := store.ImportGet(context.Background(), db, 0, id); im.Status != store.ImportProcessing {
 				t.Fatalf("the kill came too late: import already %s", im.Status)
