@@ -1,0 +1,508 @@
+#!/usr/bin/env bash
+# End-to-end import benchmark against PostgreSQL.
+#
+# For each roster size it times three rosterd imports, in a fresh schema and
+# a fresh organisation:
+#   empty    --mode full into an empty organisation (every row created)
+#   re-sync  the same file again (every row unchanged, nothing written)
+#   1%       a copy with 1% of the rows changed (N/100 updated)
+# and, as the yardstick, what PostgreSQL alone needs for the same three loads
+# into the same users table: psql \copy into a staging table and one
+# INSERT … ON CONFLICT … DO UPDATE merge.
+#
+# It prints a Markdown table, checks the targets of the issue (reported as
+# PASS/MISS, never failing the script: this is a measurement), and writes the
+# table, the machine and the rosterd phase timings of the largest size to
+# scripts/bench/results.md.
+#
+# Environment:
+#   SIZES         roster sizes, default "100000 1000000"
+#   BENCH_PG_URL  PostgreSQL URL without search_path,
+#                 default postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+#   RESULTS       the report to write, default scripts/bench/results.md
+#   REV           build this git revision instead of the working tree (REV=HEAD)
+#   QUIET_WAIT    seconds to wait for an idle machine before each run, default 120
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."   # the repository root: go build paths are relative to it
+
+SIZES=${SIZES:-100000 1000000}
+PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+RESULTS=${RESULTS:-scripts/bench/results.md}
+
+# Targets of the issue.
+TARGET_RATIO=1.5          # rosterd wall time ≤ 1.5 × the baseline's
+TARGET_RESYNC_RPS=100000  # identical re-sync ≥ 100k rows/s
+TARGET_RSS_MIB=64         # peak RSS ≤ 64 MiB …
+TARGET_RSS_ROWS=1000000   # … at 1M rows
+
+CASES=(empty resync changed)
+declare -A CASE_NAME=([empty]="empty org" [resync]="identical re-sync" [changed]="1% changed")
+
+WORK=$(mktemp -d -t rosterd-bench.XXXXXX)
+SCHEMAS=()   # created by this run, dropped on exit
+
+# Measurements, keyed "SIZE:CASE".
+declare -A R_WALL R_RSS R_CPU R_PG R_OTHER B_WALL B_PG B_OTHER
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'import.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- set-up
+
+ensure_tools() {
+	# /usr/bin/time (Debian package "time", not the shell keyword) reports the
+	# peak RSS; psql runs the baseline.
+	if [[ -x /usr/bin/time ]] && command -v psql >/dev/null; then
+		return
+	fi
+	log "installing time and postgresql-client"
+	local sudo=""
+	[[ $(id -u) == 0 ]] || sudo=sudo
+	$sudo apt-get update -qq
+	$sudo apt-get install -y -qq time postgresql-client >/dev/null
+}
+
+# build compiles the working tree, or with REV the committed revision REV
+# (exported with git archive, so edits in progress neither break the build nor
+# blur the figures).
+build() {
+	local src=.
+	if [[ -n ${REV:-} ]]; then
+		src=$WORK/src
+		mkdir "$src"
+		git archive "$REV" | tar -x -C "$src"
+	fi
+	log "building rosterd and genroster ($(built_from)) into $WORK"
+	(cd "$src" && go build -o "$WORK/rosterd" ./cmd/rosterd && go build -o "$WORK/genroster" ./scripts/bench/genroster)
+	ROSTERD=$WORK/rosterd
+}
+
+built_from() {
+	if [[ -n ${REV:-} ]]; then
+		echo "commit $(git rev-parse --short "$REV")"
+	else
+		echo "working tree $(git describe --always --dirty 2>/dev/null || echo '(no git)')"
+	fi
+}
+
+# url_with SCHEMA FLAVOUR: the database URL with the schema as search_path.
+# lib/pq (rosterd) passes search_path through as a run-time parameter; libpq
+# (psql) rejects unknown URL parameters and needs it in "options".
+url_with() {
+	local sep='?'
+	[[ $PG_URL == *\?* ]] && sep='&'
+	case $2 in
+	rosterd) printf '%s%ssearch_path=%s' "$PG_URL" "$sep" "$1" ;;
+	psql) printf '%s%soptions=-csearch_path%%3D%s' "$PG_URL" "$sep" "$1" ;;
+	esac
+}
+
+pg() { psql -X -q -v ON_ERROR_STOP=1 -At "$PG_URL" "$@"; }
+
+check_postgres() {
+	if ! pg -c 'SELECT 1' >/dev/null 2>"$WORK/pg.err"; then
+		cat "$WORK/pg.err" >&2
+		die "PostgreSQL is not reachable at $PG_URL.
+Start it with:  pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start
+or point BENCH_PG_URL at a server you may create schemas in."
+	fi
+}
+
+# new_schema NAME: an empty schema, dropped again on exit.
+new_schema() {
+	pg -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS $1 CASCADE" -c "CREATE SCHEMA $1"
+	SCHEMAS+=("$1")
+}
+
+cleanup() {
+	local s
+	for s in "${SCHEMAS[@]}"; do
+		pg -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS $s CASCADE" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+
+# settle SCHEMA: the same starting point for every timed run. CHECKPOINT so a
+# run does not pay for flushing the previous one's dirty pages; VACUUM ANALYZE
+# so both sides see what autovacuum would have left between two daily syncs
+# (statistics, hint bits, visibility map) instead of whatever it got round to.
+settle() {
+	psql -X -q -v ON_ERROR_STOP=1 "$(url_with "$1" psql)" -c 'VACUUM (ANALYZE) users' -c 'CHECKPOINT'
+}
+
+# ------------------------------------------------------------- measuring
+
+# busy_seconds: CPU time the whole machine has spent busy, all cores.
+busy_seconds() {
+	awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.2f", ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat
+}
+
+# pg_seconds: CPU time of the local PostgreSQL: its live processes, plus what
+# the postmaster has reaped (cutime/cstime), which covers the backends of
+# connections that ended during a run. 0 when PostgreSQL is not local.
+pg_seconds() {
+	local pm p
+	pm=$(pgrep -o -x postgres) || { echo 0; return; }
+	for p in $(pgrep -x postgres); do
+		cat "/proc/$p/stat" 2>/dev/null || true # it may have just ended
+	done | awk -v pm="$pm" -v hz="$(getconf CLK_TCK)" '
+		{ t += $14 + $15; if ($1 == pm) t += $16 + $17 }
+		END { printf "%.2f", t / hz }'
+}
+
+# wait_quiet: before a timed run, wait (at most QUIET_WAIT seconds) for a
+# second in which the machine is under 15% busy, so that a build or test
+# suite running alongside does not land on the clock. What still overlaps
+# shows in the "other CPU" figures.
+wait_quiet() {
+	local deadline=$((SECONDS + ${QUIET_WAIT:-120})) a b
+	while :; do
+		a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat)
+		sleep 1
+		b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat)
+		awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y); busy = y[1] - x[1]; idle = y[2] - x[2]
+			exit !(busy <= 0.15 * (busy + idle)) }' && return
+		if ((SECONDS >= deadline)); then
+			log "the machine stayed busy for ${QUIET_WAIT:-120}s; measuring anyway (see the other CPU column)"
+			return
+		fi
+	done
+}
+
+# measure LABEL CMD…: runs CMD under /usr/bin/time -v, its output in
+# $WORK/LABEL.{out,err}, and sets M_WALL (s), M_RSS (MiB), M_CPU (the
+# command's user+sys s), M_PG (PostgreSQL's CPU s meanwhile) and M_OTHER (CPU
+# s anything else on the machine took meanwhile: noise when it is not ~0).
+measure() {
+	local label=$1
+	shift
+	local busy0 busy1 pg0 pg1 status=0
+	wait_quiet
+	pg0=$(pg_seconds) busy0=$(busy_seconds) # the probes themselves outside the window
+	/usr/bin/time -v -o "$WORK/$label.time" "$@" >"$WORK/$label.out" 2>"$WORK/$label.err" || status=$?
+	busy1=$(busy_seconds) pg1=$(pg_seconds)
+	if ((status != 0)); then
+		cat "$WORK/$label.out" "$WORK/$label.err" >&2
+		die "$label: exit status $status"
+	fi
+	read -r M_WALL M_RSS M_CPU < <(awk -F': ' '
+		/Elapsed \(wall clock\)/ { n = split($2, p, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + p[i] }
+		/Maximum resident set size/ { rss = $2 / 1024 }
+		/User time|System time/ { cpu += $2 }
+		END { printf "%.2f %.1f %.2f\n", w, rss, cpu }' "$WORK/$label.time")
+	read -r M_PG M_OTHER < <(awk -v b0="$busy0" -v b1="$busy1" -v p0="$pg0" -v p1="$pg1" -v c="$M_CPU" 'BEGIN {
+		pg = p1 - p0; o = b1 - b0 - pg - c
+		printf "%.2f %.2f\n", pg, (o < 0 ? 0 : o) }')
+	log "$label: ${M_WALL}s, peak RSS ${M_RSS} MiB, CPU: own ${M_CPU}s, PostgreSQL ${M_PG}s, other ${M_OTHER}s"
+}
+
+# expect_counts LABEL ROWS CREATED UPDATED UNCHANGED: the rosterd summary
+# must say exactly this, with nothing failed, archived or restored.
+expect_counts() {
+	local label=$1 want got
+	want="rows=$2 created=$3 updated=$4 unchanged=$5 archived=0 restored=0 failed=0"
+	got=$(awk '$1 ~ /^(rows|created|updated|unchanged|archived|restored|failed)$/ { printf "%s%s=%s", sep, $1, $2; sep = " " }' \
+		"$WORK/$label.out")
+	if [[ $got != "$want" ]]; then
+		cat "$WORK/$label.out" >&2
+		die "$label: summary says \"$got\", expected \"$want\""
+	fi
+}
+
+# ------------------------------------------------------------- the runs
+
+# bench_rosterd SIZE FILE CHANGED_FILE: the three imports in a fresh schema
+# and organisation, one after the other (each case starts from the last).
+bench_rosterd() {
+	local n=$1 file=$2 changed=$3 schema="bench_rosterd_$1"
+	new_schema "$schema"
+	export ROSTERD_DATABASE_URL
+	ROSTERD_DATABASE_URL=$(url_with "$schema" rosterd)
+	"$ROSTERD" org create bench --name Bench >/dev/null # also applies the migrations
+
+	local c f label
+	for c in "${CASES[@]}"; do
+		f=$file
+		[[ $c == changed ]] && f=$changed
+		label="rosterd-$n-$c"
+		settle "$schema"
+		measure "$label" "$ROSTERD" import --org bench --mode full --log-level debug "$f"
+		case $c in
+		empty) expect_counts "$label" "$n" "$n" 0 0 ;;
+		resync) expect_counts "$label" "$n" 0 0 "$n" ;;
+		changed) expect_counts "$label" "$n" 0 $((n / 100)) $((n - n / 100)) ;;
+		esac
+		R_WALL[$n:$c]=$M_WALL R_RSS[$n:$c]=$M_RSS R_CPU[$n:$c]=$M_CPU R_PG[$n:$c]=$M_PG R_OTHER[$n:$c]=$M_OTHER
+	done
+}
+
+# The baseline loads the columns genroster writes; stop if they change.
+GEN_HEADER="external_id;first_name;last_name;country;preferred_language;authentication_type;business_email;business_mobile_phone;manager;default_site;department_en;department_nl;job_title_en"
+
+# merge_sql FILE ORG_ID: the baseline's load, one transaction. It writes what
+# rosterd writes for these columns (canonical case, E.164-ish phones, the
+# localised fields as JSON, an id_key and a row hash), and like rosterd writes
+# no row whose data is unchanged, so a re-sync is compared with a re-sync.
+merge_sql() {
+	local data="first_name, last_name, country, preferred_language, authentication_type, business_email,
+		business_mobile_phone, manager, default_site, department, job_title"
+	local set="" c
+	for c in ${data//,/ } id_key row_hash updated_at; do
+		set+="${set:+, }$c = excluded.$c"
+	done
+	cat <<-SQL
+		BEGIN;
+		CREATE TEMP TABLE staging (external_id text, first_name text, last_name text, country text,
+			preferred_language text, authentication_type text, business_email text, business_mobile_phone text,
+			manager text, default_site text, department_en text, department_nl text, job_title_en text) ON COMMIT DROP;
+		\\copy staging FROM '$1' (FORMAT csv, DELIMITER ';', HEADER true)
+		INSERT INTO users (org_id, external_id, id_key, $data, status, row_hash, created_at, updated_at)
+		SELECT $2, external_id, id_key, $data, 'active',
+			md5(concat_ws(chr(31), $data)), now(), now()
+		FROM (SELECT s.external_id,
+				CASE WHEN s.external_id ~ '^[0-9]+\$' THEN coalesce(nullif(ltrim(s.external_id, '0'), ''), '0')
+					ELSE s.external_id END AS id_key,
+				s.first_name, s.last_name, upper(s.country) AS country, s.preferred_language,
+				coalesce(s.authentication_type, 'username_password') AS authentication_type,
+				lower(s.business_email) AS business_email,
+				regexp_replace(s.business_mobile_phone, '[^+0-9]', '', 'g') AS business_mobile_phone,
+				coalesce(s.manager, '') AS manager, s.default_site,
+				jsonb_build_object('en', s.department_en, 'nl', s.department_nl)::text AS department,
+				jsonb_build_object('en', s.job_title_en)::text AS job_title
+			FROM staging s) v
+		ON CONFLICT (org_id, external_id) DO UPDATE SET $set
+		WHERE users.row_hash IS DISTINCT FROM excluded.row_hash;
+		COMMIT;
+	SQL
+}
+
+# bench_baseline SIZE FILE CHANGED_FILE: the same three loads by PostgreSQL
+# alone. rosterd's own migrations make the schema, so the users table has the
+# very same columns, foreign key, unique (org_id, external_id) and indexes.
+bench_baseline() {
+	local n=$1 file=$2 changed=$3 schema="bench_base_$1" url org
+	new_schema "$schema"
+	url=$(url_with "$schema" psql)
+	ROSTERD_DATABASE_URL=$(url_with "$schema" rosterd) "$ROSTERD" org create bench --name Bench >/dev/null
+	org=$(psql -X -At "$url" -c "SELECT id FROM organisations WHERE slug = 'bench'")
+
+	local c f label want
+	for c in "${CASES[@]}"; do
+		f=$file want=$n
+		case $c in
+		resync) want=0 ;;
+		changed) f=$changed want=$((n / 100)) ;;
+		esac
+		label="baseline-$n-$c"
+		merge_sql "$f" "$org" >"$WORK/$label.sql"
+		settle "$schema"
+		measure "$label" psql -X -v ON_ERROR_STOP=1 "$url" -f "$WORK/$label.sql"
+		# The command tag says how many rows the merge wrote.
+		grep -qx "INSERT 0 $want" "$WORK/$label.out" ||
+			die "$label: the merge wrote $(grep '^INSERT' "$WORK/$label.out"), expected $want rows"
+		B_WALL[$n:$c]=$M_WALL B_PG[$n:$c]=$M_PG B_OTHER[$n:$c]=$M_OTHER
+	done
+}
+
+# ------------------------------------------------------------- reporting
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+rps() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+verdict() { if "$@"; then echo PASS; else echo MISS; fi; }
+
+results_table() {
+	local n c
+	echo "| size | case | rosterd s | rows/s | peak RSS MiB | baseline s | rosterd/baseline |"
+	echo "|---:|---|---:|---:|---:|---:|---:|"
+	for n in $SIZES; do
+		for c in "${CASES[@]}"; do
+			printf '| %s | %s | %s | %s | %s | %s | %s× |\n' "$n" "${CASE_NAME[$c]}" "${R_WALL[$n:$c]}" \
+				"$(rps "$n" "${R_WALL[$n:$c]}")" "${R_RSS[$n:$c]}" "${B_WALL[$n:$c]}" \
+				"$(ratio "${R_WALL[$n:$c]}" "${B_WALL[$n:$c]}")"
+		done
+	done
+}
+
+cpu_table() {
+	local n c
+	echo "| size | case | rosterd wall s | rosterd CPU s | PostgreSQL CPU s | other CPU s | baseline wall s | PostgreSQL CPU s | other CPU s |"
+	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+	for n in $SIZES; do
+		for c in "${CASES[@]}"; do
+			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "${CASE_NAME[$c]}" "${R_WALL[$n:$c]}" \
+				"${R_CPU[$n:$c]}" "${R_PG[$n:$c]}" "${R_OTHER[$n:$c]}" "${B_WALL[$n:$c]}" "${B_PG[$n:$c]}" "${B_OTHER[$n:$c]}"
+		done
+	done
+}
+
+targets() {
+	local n c worst
+	echo "| target | size | case | measured | verdict |"
+	echo "|---|---:|---|---:|---|"
+	for n in $SIZES; do
+		for c in "${CASES[@]}"; do
+			local r
+			r=$(ratio "${R_WALL[$n:$c]}" "${B_WALL[$n:$c]}")
+			echo "| full pipeline ≤ ${TARGET_RATIO}× baseline | $n | ${CASE_NAME[$c]} | ${r}× | $(verdict le "$r" "$TARGET_RATIO") |"
+		done
+	done
+	for n in $SIZES; do
+		local v
+		v=$(rps "$n" "${R_WALL[$n:resync]}")
+		echo "| identical re-sync ≥ $TARGET_RESYNC_RPS rows/s | $n | ${CASE_NAME[resync]} | $v rows/s | $(verdict le "$TARGET_RESYNC_RPS" "$v") |"
+	done
+	local measured=0
+	for n in $SIZES; do
+		((n >= TARGET_RSS_ROWS)) || continue
+		measured=1
+		worst=0
+		for c in "${CASES[@]}"; do
+			le "${R_RSS[$n:$c]}" "$worst" || worst=${R_RSS[$n:$c]}
+		done
+		echo "| peak RSS ≤ $TARGET_RSS_MIB MiB at 1M rows | $n | worst case | $worst MiB | $(verdict le "$worst" "$TARGET_RSS_MIB") |"
+	done
+	((measured)) || echo "| peak RSS ≤ $TARGET_RSS_MIB MiB at 1M rows | – | – | not measured: no size ≥ $TARGET_RSS_ROWS in SIZES | – |"
+}
+
+# dur_seconds: a Go duration as logged (850ms, 1.387s, 1m2.5s) in seconds.
+dur_seconds() {
+	awk -v d="$1" 'BEGIN {
+		s = 0
+		while (match(d, /^[0-9.]+(h|ms|µs|us|ns|m|s)/)) {
+			tok = substr(d, 1, RLENGTH); d = substr(d, RLENGTH + 1)
+			match(tok, /[a-zµ]+$/); u = substr(tok, RSTART); v = substr(tok, 1, RSTART - 1) + 0
+			s += v * (u == "h" ? 3600 : u == "m" ? 60 : u == "s" ? 1 : u == "ms" ? 1e-3 : u == "ns" ? 1e-9 : 1e-6)
+		}
+		printf "%.3f", s }'
+}
+
+# phase_took LABEL PHASE: the duration rosterd logged for one phase.
+phase_took() {
+	grep 'msg="import phase"' "$WORK/$1.err" |
+		sed -n "s/.* phase=\"\{0,1\}$2\"\{0,1\} took=\([^ ]*\).*/\1/p" | head -n 1
+}
+
+# phases_table SIZE: where the time of each rosterd run went. The top-level
+# phases of importer.Run add up to its processing time; the sub-phases break
+# down "cross-row checks and plan"; what is left of the wall time is start-up,
+# storing the file (Accept) and the commit.
+phases_table() {
+	local n=$1 c p
+	local top=("read and validate" "cross-row checks and plan" "count and errors CSV" "apply")
+	local sub=("id checks" "plan" "e-mail, manager and loop checks")
+	printf '| phase |'
+	for c in "${CASES[@]}"; do printf ' %s |' "${CASE_NAME[$c]}"; done
+	printf '\n|---|'
+	for c in "${CASES[@]}"; do printf -- '---:|'; done
+	echo
+	for p in "${top[@]}"; do
+		printf '| %s |' "$p"
+		for c in "${CASES[@]}"; do printf ' %s |' "$(dur_seconds "$(phase_took "rosterd-$n-$c" "$p")")"; done
+		echo
+		if [[ $p == "cross-row checks and plan" ]]; then
+			local s
+			for s in "${sub[@]}"; do
+				printf '| &nbsp;&nbsp;↳ %s |' "$s"
+				for c in "${CASES[@]}"; do printf ' %s |' "$(dur_seconds "$(phase_took "rosterd-$n-$c" "$s")")"; done
+				echo
+			done
+		fi
+	done
+	printf '| outside the phases (start-up, storing the file, commit) |'
+	for c in "${CASES[@]}"; do
+		local sum=0
+		for p in "${top[@]}"; do
+			sum=$(awk -v a="$sum" -v b="$(dur_seconds "$(phase_took "rosterd-$n-$c" "$p")")" 'BEGIN { print a + b }')
+		done
+		printf ' %s |' "$(awk -v w="${R_WALL[$n:$c]}" -v s="$sum" 'BEGIN { printf "%.3f", w - s }')"
+	done
+	printf '\n| **wall clock** |'
+	for c in "${CASES[@]}"; do printf ' **%s** |' "${R_WALL[$n:$c]}"; done
+	echo
+}
+
+write_results() {
+	local largest=0 n
+	for n in $SIZES; do ((n > largest)) && largest=$n; done
+	{
+		echo "# rosterd import benchmark"
+		echo
+		echo "Written by \`scripts/bench/import.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), rosterd built from $(built_from)."
+		echo
+		echo "## Machine"
+		echo
+		echo "- CPU: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)"
+		echo "- PostgreSQL: $(pg -c 'SELECT version()')"
+		echo "  (shared_buffers $(pg -c 'SHOW shared_buffers'), synchronous_commit $(pg -c 'SHOW synchronous_commit'), max_wal_size $(pg -c 'SHOW max_wal_size'))"
+		echo "- $(go version)"
+		echo "- memory (\`free -g\`):"
+		echo
+		echo '```'
+		free -g
+		echo '```'
+		echo
+		echo "## Results"
+		echo
+		echo "rosterd: \`rosterd import --mode full\`, the whole process timed (start-up, storing the file," \
+			"validation, planning, apply, commit). Baseline: \`psql\` \`\\copy\` into a temp staging table and one" \
+			"\`INSERT … SELECT … ON CONFLICT (org_id, external_id) DO UPDATE … WHERE row_hash IS DISTINCT FROM …\`" \
+			"into the same users table (made by rosterd's migrations: same columns, foreign key and indexes), in one" \
+			"transaction. The baseline neither validates nor archives users missing from the file."
+		echo "Before every timed run: \`VACUUM (ANALYZE) users\` and \`CHECKPOINT\`."
+		echo
+		results_table
+		echo
+		echo "### Targets"
+		echo
+		targets
+		echo
+		echo "### CPU"
+		echo
+		echo "rosterd CPU: the process's user+sys time. PostgreSQL CPU: the server's processes, backends that" \
+			"ended included (psql's own few hundredths are left out of the baseline); it would include another" \
+			"client's queries run meanwhile. Other: whatever else kept the machine busy meanwhile; well above 0" \
+			"means another workload competed with that run and its wall time is pessimistic." \
+			"On $(nproc) cores the CPU columns of a run add up to at most $(nproc)× its wall time."
+		echo
+		cpu_table
+		echo
+		echo "## rosterd phases at $largest rows (seconds, from \`--log-level debug\`)"
+		echo
+		phases_table "$largest"
+	} >"$RESULTS"
+}
+
+# ------------------------------------------------------------------ main
+
+main() {
+	trap cleanup EXIT
+	ensure_tools
+	build
+	check_postgres
+
+	local n file changed
+	for n in $SIZES; do
+		[[ $n =~ ^[0-9]+$ ]] && ((n >= 100)) || die "SIZES: \"$n\" is not a number of rows ≥ 100"
+		log "size $n: generating rosters"
+		file=$WORK/roster-$n.csv changed=$WORK/roster-$n-changed.csv
+		"$WORK/genroster" -n "$n" >"$file"
+		"$WORK/genroster" -n "$n" -change 1 >"$changed"
+		[[ $(head -n 1 "$file") == "$GEN_HEADER" ]] ||
+			die "genroster's header changed; update the baseline's staging table and merge in import.sh"
+		bench_rosterd "$n" "$file" "$changed"
+		bench_baseline "$n" "$file" "$changed"
+		rm -f "$file" "$changed"
+	done
+
+	write_results
+	echo
+	results_table
+	echo
+	targets
+	echo
+	echo "Written to $RESULTS (with CPU split and rosterd phase timings)."
+}
+
+main "$@"
