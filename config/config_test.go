@@ -455,7 +455,7 @@ func TestOtherDefaultsAndNormalisation(t *testing.T) {
 		MailFrom: "rosterd@localhost", MaxUploadBytes: 200 << 20, MaxRows: 2_000_000, MaxCellChars: 1024,
 		Workers: c.Workers, SFTPHostKey: filepath.Join("data", "sftp_host_key"), SFTPBanThreshold: 5,
 		SFTPBanWindow: 10 * time.Minute, SFTPBanDuration: 15 * time.Minute, LogLevel: "info",
-		ShutdownGrace: 30 * time.Second, JobRescueAfter: 5 * time.Minute, JobPollInterval: time.Second,
+		ShutdownGrace: 30 * time.Second, JobRescueAfter: 30 * time.Minute, JobPollInterval: time.Second,
 	}
 	if *c != want {
 		t.Errorf("defaults:\n%+v\nwant:\n%+v", *c, want)

@@ -9,12 +9,6 @@ import (
 	"time"
 )
 
-// maxCheckRounds bounds the cross-row checks. A row that fails can make
-// another fail (its users' manager no longer exists), so they repeat until
-// nothing new fails; each round fails at least one row, and real files settle
-// in one or two.
-const maxCheckRounds = 50
-
 // check runs the rules that need more than one row or the stored roster, in
 // an order where each sees the failures of the ones before.
 func (r *run) check(ctx context.Context) error {
@@ -36,7 +30,11 @@ func (r *run) check(ctx context.Context) error {
 	}
 	t = r.phase("plan", t)
 	defer r.phase("e-mail, manager and loop checks", t)
-	for range maxCheckRounds {
+	// A row that fails can make another fail (the manager of its reports is
+	// gone), so the checks repeat until nothing new fails. Each round that
+	// goes on has failed at least one more row, so it ends; real files settle
+	// in one or two rounds.
+	for {
 		n := 0
 		for _, check := range []func(context.Context) (int, error){r.checkEmails, r.checkManagers, r.checkCycles} {
 			failed, err := check(ctx)
@@ -49,7 +47,6 @@ func (r *run) check(ctx context.Context) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("cross-row checks did not settle after %d rounds", maxCheckRounds)
 }
 
 // fail records messages and marks their rows failed, set-wise.
@@ -148,7 +145,7 @@ func (r *run) checkRepeatedIDs(ctx context.Context) error {
 // zeros a spreadsheet drops; in a full sync that stored user counts as present.
 func (r *run) checkLookalikeIDs(ctx context.Context) error {
 	found, err := r.queryLines(ctx, `SELECT s.line, s.external_id, MIN(u.external_id) FROM stage_rows s
-		JOIN users u ON u.org_id = ? AND u.id_key = s.id_key AND u.external_id <> s.external_id
+		JOIN users u ON u.org_id = ? AND u.id_key = s.id_key AND LENGTH(s.external_id) < LENGTH(u.external_id)
 		WHERE NOT EXISTS (SELECT 1 FROM users x WHERE x.org_id = ? AND x.external_id = s.external_id)
 		GROUP BY s.line, s.external_id ORDER BY s.line`, r.org.ID, r.org.ID)
 	if err != nil {

@@ -181,6 +181,27 @@ func TestCrossRowRules(t *testing.T) {
 			}
 		})
 
+		t.Run("a failed manager fails a long chain of reports", func(t *testing.T) {
+			var b strings.Builder
+			b.WriteString(h + "C0;A;B;BE;nl;not-an-email;\n")
+			for i := 1; i <= 60; i++ {
+				fmt.Fprintf(&b, "C%d;A;B;BE;nl;c%d@x.test;C%d\n", i, i, i-1)
+			}
+			im := e.importFile(importer.ModePartial, b.String())
+			if im.Status != store.ImportCompletedWithErrors || im.Failed != 61 || im.Created != 0 {
+				t.Errorf("chain import = %s %+v %s", im.Status, im.Counts, im.Error)
+			}
+		})
+
+		t.Run("a new id with more leading zeros than a stored one is a new user", func(t *testing.T) {
+			if im := e.importFile(importer.ModePartial, h+"7788;Sev;En;BE;nl;s1@x.test;\n"); im.Created != 1 {
+				t.Fatalf("create 7788: %+v %s", im.Counts, e.errorsCSV(im))
+			}
+			if im := e.importFile(importer.ModePartial, h+"0007788;Sev;En;BE;nl;s2@x.test;\n"); im.Created != 1 || im.Failed != 0 {
+				t.Errorf("0007788 next to stored 7788: %+v\n%s", im.Counts, e.errorsCSV(im))
+			}
+		})
+
 		t.Run("leading zeros lost by a spreadsheet", func(t *testing.T) {
 			if im := e.importFile(importer.ModePartial, h+"004512;Zed;Zero;BE;nl;z@x.test;\n"); im.Created != 1 {
 				t.Fatalf("create 004512: %+v %s", im.Counts, e.errorsCSV(im))

@@ -53,6 +53,12 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Leavers whose last day has passed are archived first, on their own:
+	// that is time passing, not this import (a dry run does it too), and the
+	// import must see them as they are now.
+	if _, err := store.UsersArchiveDue(ctx, db, org.ID, p.Now); err != nil {
+		return nil, err
+	}
 	started := time.Now().UTC()
 	if err := store.ImportStart(ctx, db, im.ID, started); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -276,9 +282,6 @@ func (r *run) prepare(ctx context.Context) error {
 // in the import's transaction.
 func (r *run) process(ctx context.Context) error {
 	t := time.Now()
-	if _, err := store.UsersArchiveDue(ctx, r.tx, r.org.ID, r.p.Now); err != nil {
-		return err
-	}
 	if err := r.check(ctx); err != nil {
 		return err
 	}

@@ -90,12 +90,13 @@ func dropStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 	if d == store.Postgres {
 		return nil // ON COMMIT DROP
 	}
+	var first error
 	for _, t := range []string{"stage_plan", "stage_errors", "stage_rows"} {
-		if _, err := tx.ExecContext(ctx, `DROP TABLE temp.`+t); err != nil {
-			return fmt.Errorf("drop staging: %w", err)
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS temp.`+t); err != nil && first == nil {
+			first = fmt.Errorf("drop staging: %w", err)
 		}
 	}
-	return nil
+	return first
 }
 
 func stageRowColumns() []string {

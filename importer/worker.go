@@ -22,13 +22,15 @@ type Worker struct {
 	DB     *store.DB
 	Limits Limits
 	Logger *slog.Logger
-	// OnFinish, when set, is told of every import this worker ends (tests).
-	OnFinish func(*store.Import)
+	// MaxDuration bounds one run of an import (job_rescue_after). River's
+	// rescuer only runs again jobs whose time is up, so it is also how long
+	// an import cut off by a daemon that never came back waits.
+	MaxDuration time.Duration
 }
 
-// Timeout is none: a large import takes as long as it takes, and an import
-// cut off by a crash is picked up again by River's rescuer.
-func (w *Worker) Timeout(*river.Job[jobs.ImportArgs]) time.Duration { return -1 }
+// Timeout is MaxDuration: long enough for the largest file, finite so that
+// the work of a vanished daemon is rescued.
+func (w *Worker) Timeout(*river.Job[jobs.ImportArgs]) time.Duration { return w.MaxDuration }
 
 // Work processes one import, in the order the organisation's files were
 // accepted: while an older import of the organisation is still waiting or
@@ -44,18 +46,15 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.ImportArgs]) erro
 	if im.Finished() {
 		return nil
 	}
-	var older int
-	if err := w.DB.GetContext(ctx, &older, w.DB.Rebind(`SELECT COUNT(*) FROM imports
-		WHERE org_id = ? AND id < ? AND status IN ('queued', 'processing')`), im.OrgID, im.ID); err != nil {
-		return fmt.Errorf("check import order: %w", err)
-	}
-	if older > 0 {
+	if older, err := OlderPending(ctx, w.DB, im); err != nil {
+		return err
+	} else if older {
 		return river.JobSnooze(time.Second)
 	}
 	client := river.ClientFromContext[*sql.Tx](ctx)
-	out, err := Run(ctx, w.DB, RunParams{Import: im, Limits: w.Limits, Logger: w.Logger,
+	_, err = Run(ctx, w.DB, RunParams{Import: im, Limits: w.Limits, Logger: w.Logger,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
-			_, err := notify.EnqueueTx(ctx, tx, client, im)
+			_, err := notify.EnqueueTx(ctx, tx, client, im, 0)
 			return err
 		}})
 	switch {
@@ -63,11 +62,42 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.ImportArgs]) erro
 		return river.JobSnooze(2 * time.Second)
 	case errors.Is(err, ErrImportFinished):
 		return nil
+	case err != nil && job.Attempt >= job.MaxAttempts:
+		// The last attempt: end the import as failed rather than leave it
+		// (and every later import of the organisation) waiting forever.
+		return w.giveUp(ctx, client, im, err)
 	case err != nil:
 		return err
 	}
-	if w.OnFinish != nil {
-		w.OnFinish(out.Import)
-	}
 	return nil
+}
+
+// giveUp records an import that could not be processed at all as failed,
+// with its e-mail.
+func (w *Worker) giveUp(ctx context.Context, client *river.Client[*sql.Tx], im *store.Import, cause error) error {
+	now := time.Now().UTC()
+	im.Status, im.FinishedAt = store.ImportFailed, &now
+	im.Error = fmt.Sprintf("rosterd could not process this import after several attempts (%v); nothing was applied. Send the file again, and tell support the import id if it happens again", cause)
+	im.Counts = store.Counts{}
+	return w.DB.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := store.ImportFinishFrom(ctx, tx, im, store.ImportQueued, store.ImportProcessing); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		_, err := notify.EnqueueTx(ctx, tx, client, im, 0)
+		return err
+	})
+}
+
+// OlderPending reports whether an import of the same organisation accepted
+// before im is still waiting or running: imports apply in acceptance order.
+func OlderPending(ctx context.Context, db *store.DB, im *store.Import) (bool, error) {
+	var older int
+	if err := db.GetContext(ctx, &older, db.Rebind(`SELECT COUNT(*) FROM imports
+		WHERE org_id = ? AND id < ? AND status IN ('queued', 'processing')`), im.OrgID, im.ID); err != nil {
+		return false, fmt.Errorf("check import order: %w", err)
+	}
+	return older > 0, nil
 }

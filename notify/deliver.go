@@ -18,8 +18,10 @@ import (
 // job that delivers it, in the caller's transaction: the outcome and its
 // e-mail commit together or not at all. An organisation without
 // notification addresses gets none; a cancelled or superseded import sends
-// nothing either (nobody waits for it).
-func EnqueueTx(ctx context.Context, tx *sqlx.Tx, client *jobs.Client, im *store.Import) (*store.Notification, error) {
+// nothing either (nobody waits for it). The job is due after delay: a process
+// that delivers the e-mail itself right away (the command line) gives the
+// queue a delay, so that a daemon only steps in if that delivery failed.
+func EnqueueTx(ctx context.Context, tx *sqlx.Tx, client *jobs.Client, im *store.Import, delay time.Duration) (*store.Notification, error) {
 	switch im.Status {
 	case store.ImportSucceeded, store.ImportCompletedWithErrors, store.ImportFailed, store.ImportHeld:
 	default:
@@ -29,10 +31,10 @@ func EnqueueTx(ctx context.Context, tx *sqlx.Tx, client *jobs.Client, im *store.
 	if err != nil {
 		return nil, err
 	}
-	return enqueue(ctx, tx, client, org, &store.Notification{OrgID: org.ID, ImportID: &im.ID, Kind: store.NotifyImport})
+	return enqueue(ctx, tx, client, org, &store.Notification{OrgID: org.ID, ImportID: &im.ID, Kind: store.NotifyImport}, delay)
 }
 
-func enqueue(ctx context.Context, tx *sqlx.Tx, client *jobs.Client, org *store.Org, n *store.Notification) (*store.Notification, error) {
+func enqueue(ctx context.Context, tx *sqlx.Tx, client *jobs.Client, org *store.Org, n *store.Notification, delay time.Duration) (*store.Notification, error) {
 	if len(org.NotificationEmails()) == 0 {
 		return nil, nil
 	}
@@ -40,7 +42,11 @@ func enqueue(ctx context.Context, tx *sqlx.Tx, client *jobs.Client, org *store.O
 	if err := store.NotificationCreate(ctx, tx, n); err != nil {
 		return nil, err
 	}
-	if _, err := client.InsertTx(ctx, tx.Tx, jobs.NotifyArgs{NotificationID: n.ID}, &river.InsertOpts{MaxAttempts: 100}); err != nil {
+	opts := &river.InsertOpts{MaxAttempts: 100}
+	if delay > 0 {
+		opts.ScheduledAt = time.Now().Add(delay)
+	}
+	if _, err := client.InsertTx(ctx, tx.Tx, jobs.NotifyArgs{NotificationID: n.ID}, opts); err != nil {
 		return nil, fmt.Errorf("queue notification: %w", err)
 	}
 	return n, nil

@@ -40,7 +40,7 @@ Warnings:
 {{- if .HasErrors}}
 
 {{if .Attached}}The attached {{.ID}}.csv{{else}}The file {{.ErrorsLink}}{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an "errors" column at the end saying what is wrong in each.
-How to fix them: correct the cells in that file (leave the errors column where it is; it is ignored) and upload the file again as it is. The rows that succeeded are already applied.
+How to fix them: correct the cells in that file (leave the errors column where it is; it is ignored) and upload the file again as it is.{{if and (not .DryRun) (ne .Status "held")}} The rows that succeeded are already applied.{{end}}
 {{- end}}
 
 Details: {{.Link}}
@@ -65,7 +65,7 @@ Door: {{.Door}}, {{.Mode}} mode{{if .DryRun}}, dry run: nothing was applied{{end
 {{if .Held}}<p><strong>{{.Held}}.</strong><br>To apply it, open the import and choose Approve (or run <code>rosterd import approve {{.ID}}</code>). To drop it, choose Cancel (or run <code>rosterd import cancel {{.ID}}</code>); a newer file also replaces it.</p>{{end}}
 {{if .Warnings}}<p>Warnings:</p><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{if .HasErrors}}<p>{{if .Attached}}The attached <code>{{.ID}}.csv</code>{{else}}<a href="{{.ErrorsLink}}">This file</a>{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an <code>errors</code> column at the end saying what is wrong in each.
-Correct the cells in that file (leave the errors column where it is; it is ignored) and upload the file again as it is. The rows that succeeded are already applied.</p>{{end}}
+Correct the cells in that file (leave the errors column where it is; it is ignored) and upload the file again as it is.{{if and (not .DryRun) (ne .Status "held")}} The rows that succeeded are already applied.{{end}}</p>{{end}}
 <p><a href="{{.Link}}">Open the import</a></p>
 </body></html>
 `))

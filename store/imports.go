@@ -262,11 +262,20 @@ func ImportStart(ctx context.Context, q Querier, id string, at time.Time) error 
 // of two runs of one import, exactly one records an outcome (ErrNotFound for
 // the other).
 func ImportFinish(ctx context.Context, q Querier, im *Import) error {
+	return ImportFinishFrom(ctx, q, im, ImportProcessing)
+}
+
+// ImportFinishFrom is ImportFinish from any of the given statuses.
+func ImportFinishFrom(ctx context.Context, q Querier, im *Import, from ...string) error {
+	args := []any{im.Status, im.Error, im.WarningsJSON, im.Rows, im.Created, im.Updated, im.Unchanged, im.Archived, im.Restored,
+		im.Failed, im.RowsRead, im.BytesRead, im.ErrorsFileID, im.FinishedAt, im.ID}
+	for _, f := range from {
+		args = append(args, f)
+	}
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = ?, error = ?, warnings = ?, rows_total = ?,
 		created = ?, updated = ?, unchanged = ?, archived = ?, restored = ?, failed = ?, rows_read = ?, bytes_read = ?,
-		errors_file_id = ?, finished_at = ? WHERE id = ? AND status = 'processing'`),
-		im.Status, im.Error, im.WarningsJSON, im.Rows, im.Created, im.Updated, im.Unchanged, im.Archived, im.Restored,
-		im.Failed, im.RowsRead, im.BytesRead, im.ErrorsFileID, im.FinishedAt, im.ID)
+		errors_file_id = ?, finished_at = ? WHERE id = ? AND status IN (`+strings.TrimSuffix(strings.Repeat("?,", len(from)), ",")+`)`),
+		args...)
 	if err != nil {
 		return fmt.Errorf("finish import %s: %w", im.ID, err)
 	}

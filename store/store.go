@@ -84,6 +84,15 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	return &DB{DB: db, Dialect: d}, nil
 }
 
+// SizePool makes room for `workers` imports at once: each holds one
+// connection for its transaction and reads its stored file on another, and
+// the job queue and progress updates need a few more. Too small a pool would
+// leave every import waiting for a connection held by another.
+func (db *DB) SizePool(workers int) {
+	db.SetMaxOpenConns(2*workers + 8)
+	db.SetMaxIdleConns(workers + 4)
+}
+
 // InTx runs fn in one transaction, committed when fn returns nil.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := db.BeginTxx(ctx, nil)

@@ -134,7 +134,7 @@ func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJS
 	params := importer.RunParams{
 		Import: im, Logger: logger,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
-			n, err := notify.EnqueueTx(ctx, tx, q, im)
+			n, err := notify.EnqueueTx(ctx, tx, q, im, notifyFallback)
 			notification = n
 			return err
 		},
@@ -144,6 +144,28 @@ func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJS
 				_ = bar.Set64(bytes)
 			}
 		},
+	}
+	// Imports of an organisation apply in the order they were accepted: wait
+	// for older ones a daemon has yet to finish.
+	for waited := time.Duration(0); ; waited += time.Second {
+		older, err := importer.OlderPending(cmd.Context(), a.db, im)
+		if err != nil {
+			return err
+		}
+		if !older {
+			break
+		}
+		if waited >= busyWait {
+			return fmt.Errorf("older imports of %s are still waiting for a daemon; import %s stays queued for it", o.Slug, im.ID)
+		}
+		if waited == 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "waiting for older imports of %s to finish…\n", o.Slug)
+		}
+		select {
+		case <-cmd.Context().Done():
+			return cmd.Context().Err()
+		case <-time.After(time.Second):
+		}
 	}
 	out, err := importer.Run(cmd.Context(), a.db, params)
 	for waited := time.Duration(0); errors.Is(err, importer.ErrImportBusy) && waited < busyWait; waited += time.Second {
@@ -256,6 +278,10 @@ const importMemoryLimit = 40 << 20
 // busyWait is how long an in-process import waits for another import of
 // the same organisation (applied by a daemon) to finish.
 const busyWait = 10 * time.Minute
+
+// notifyFallback is when a daemon sends the outcome e-mail of an in-process
+// import, should this command fail to (it tries at once).
+const notifyFallback = 5 * time.Minute
 
 // inProcessFallback is when a daemon takes over an import this command is
 // processing itself, should the command die before it ends.

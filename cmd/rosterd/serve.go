@@ -35,12 +35,13 @@ again after the next start.`,
 				return err
 			}
 			a.log.Info("rosterd starting", "version", version, "config", a.cfg)
+			a.db.SizePool(a.cfg.Workers)
 			d, err := a.deliverer()
 			if err != nil {
 				return err
 			}
 			workers := river.NewWorkers()
-			river.AddWorker(workers, &importer.Worker{DB: a.db, Logger: a.log, Limits: importer.Limits{
+			river.AddWorker(workers, &importer.Worker{DB: a.db, Logger: a.log, MaxDuration: a.cfg.JobRescueAfter, Limits: importer.Limits{
 				MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
 			river.AddWorker(workers, &notify.Worker{Deliverer: d})
 			id := daemonID(a)
