@@ -93,10 +93,13 @@ func New(db *store.DB, p Params) (*Client, error) {
 		ID:                   p.ID,
 		Logger:               p.Logger,
 		RetryPolicy:          backoff{},
-		JobTimeout:           time.Minute,
+		JobTimeout:           time.Minute, // e-mails; imports set their own (Worker.Timeout)
 		RescueStuckJobsAfter: p.RescueAfter,
 		FetchPollInterval:    p.PollInterval,
 		FetchCooldown:        min(p.PollInterval, 100*time.Millisecond),
+	}
+	if p.RescueAfter > 0 && p.RescueAfter < cfg.JobTimeout {
+		cfg.JobTimeout = p.RescueAfter // River wants rescue no sooner than a timeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

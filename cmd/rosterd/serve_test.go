@@ -22,11 +22,12 @@ import (
 
 // daemon is a `rosterd serve` subprocess.
 type daemon struct {
-	t    *testing.T
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	log  strings.Builder
-	done chan error
+	t      *testing.T
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	log    strings.Builder
+	ended  chan struct{} // closed when the process has exited
+	result error
 }
 
 // serve starts rosterd serve with the CLI's environment plus env, and waits
@@ -41,7 +42,7 @@ func (c *cli) serve(env ...string) *daemon {
 		c.t.Fatal(err)
 	}
 	cmd.Stdout = io.Discard
-	d := &daemon{t: c.t, cmd: cmd, done: make(chan error, 1)}
+	d := &daemon{t: c.t, cmd: cmd, ended: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
@@ -57,13 +58,14 @@ func (c *cli) serve(env ...string) *daemon {
 				once.Do(func() { close(ready) })
 			}
 		}
-		d.done <- cmd.Wait()
+		d.result = cmd.Wait()
+		close(d.ended)
 	}()
-	c.t.Cleanup(func() { _ = cmd.Process.Kill(); <-d.exited() })
+	c.t.Cleanup(func() { _ = cmd.Process.Kill(); <-d.ended })
 	select {
 	case <-ready:
-	case err := <-d.done:
-		c.t.Fatalf("rosterd serve exited before it was ready: %v\n%s", err, d.output())
+	case <-d.ended:
+		c.t.Fatalf("rosterd serve exited before it was ready: %v\n%s", d.result, d.output())
 	case <-time.After(30 * time.Second):
 		c.t.Fatalf("rosterd serve not ready within 30s:\n%s", d.output())
 	}
@@ -76,18 +78,8 @@ func (d *daemon) output() string {
 	return d.log.String()
 }
 
-// exited is closed once the process has ended (repeatable).
-func (d *daemon) exited() <-chan struct{} {
-	ch := make(chan struct{})
-	go func() {
-		if d.done != nil {
-			err := <-d.done
-			d.done <- err
-		}
-		close(ch)
-	}()
-	return ch
-}
+// exited is closed once the process has ended.
+func (d *daemon) exited() <-chan struct{} { return d.ended }
 
 func (d *daemon) kill() {
 	d.t.Helper()
@@ -331,4 +323,29 @@ func TestTwoDaemonsShareOnePostgres(t *testing.T) {
 	}
 	_ = os.Getenv
 	_ = storetest.Dialects
+}
+
+// TestVanishedDaemonIsRescued: a daemon dies mid-import and never comes
+// back; another daemon on the same PostgreSQL finishes the import once
+// job_rescue_after has passed.
+func TestVanishedDaemonIsRescued(t *testing.T) {
+	c := newCLI(t, store.Postgres)
+	mail := mailtest.Start(t)
+	c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL(), "ROSTERD_JOB_RESCUE_AFTER=8s")
+	c.ok("org", "create", "acme", "--name", "Acme", "--notify", "hr@acme.test")
+	db := c.db()
+	first := c.serve("ROSTERD_DATA_DIR=" + filepath.Join(c.dir, "node1"))
+	id := strings.TrimSpace(c.ok("import", "--org", "acme", "--detach", c.write("big.csv", roster(20000, "Gone"))))
+	waitImport(t, db, id, 30*time.Second, func(im *store.Import) bool { return im.Status == store.ImportProcessing && im.RowsRead > 0 })
+	first.kill()
+	c.serve("ROSTERD_DATA_DIR=" + filepath.Join(c.dir, "node2"))
+	im := waitImport(t, db, id, 120*time.Second, finished)
+	if im.Status != store.ImportSucceeded || im.Created != 20000 {
+		t.Fatalf("rescued import: %s %+v %s", im.Status, im.Counts, im.Error)
+	}
+	mail.Wait(1, 30*time.Second)
+	time.Sleep(time.Second)
+	if got := len(mail.Messages()); got != 1 {
+		t.Errorf("%d e-mails, want exactly 1", got)
+	}
 }
