@@ -28,7 +28,9 @@ func newUsersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return importer.ExportCSV(cmd.Context(), a.db, importer.ExportParams{Org: o, Status: status}, cmd.OutOrStdout())
+			return a.db.InSnapshot(cmd.Context(), func(q store.Querier) error {
+				return importer.ExportCSV(cmd.Context(), q, importer.ExportParams{Org: o, Status: status}, cmd.OutOrStdout())
+			})
 		},
 	}
 	export.Flags().StringVar(&orgSlug, "org", "", "organisation id")
