@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"rosterd/importer"
+	"rosterd/jobs"
 	"rosterd/notify"
 	"rosterd/store"
 )
@@ -72,13 +73,9 @@ and the import id is printed alone; follow it with "rosterd import show ID". Exi
 				return err
 			}
 			defer f.Close()
-			q, err := a.queue()
+			q, delay, err := a.importQueue(detach)
 			if err != nil {
 				return err
-			}
-			delay := inProcessFallback
-			if detach {
-				delay = 0
 			}
 			im, err := importer.Accept(cmd.Context(), a.db, importer.AcceptParams{OrgID: o.ID, Door: store.DoorCLI, Mode: m,
 				DryRun: dryRun, FileName: filepath.Base(args[0]), File: f, MaxBytes: a.cfg.MaxUploadBytes,
@@ -286,6 +283,17 @@ const notifyFallback = 5 * time.Minute
 // inProcessFallback is when a daemon takes over an import this command is
 // processing itself, should the command die before it ends.
 const inProcessFallback = 15 * time.Minute
+
+// importQueue is the queue an import's job goes to, and when it is due: now
+// for a daemon (--detach), or after inProcessFallback when this process
+// applies the import itself.
+func (a *app) importQueue(detach bool) (*jobs.Client, time.Duration, error) {
+	q, err := a.queue()
+	if detach {
+		return q, 0, err
+	}
+	return q, inProcessFallback, err
+}
 
 // deliverNow sends the outcome e-mail from this process; if that fails, the
 // queued notification job delivers it from a running daemon.

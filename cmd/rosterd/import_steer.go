@@ -96,13 +96,9 @@ func newImportApproveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q, err := a.queue()
+			q, delay, err := a.importQueue(detach)
 			if err != nil {
 				return err
-			}
-			delay := inProcessFallback
-			if detach {
-				delay = 0
 			}
 			err = a.db.InTx(cmd.Context(), func(tx *sqlx.Tx) error {
 				if err := store.ImportApprove(cmd.Context(), tx, im.OrgID, im.ID); err != nil {
