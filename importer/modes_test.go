@@ -301,6 +301,21 @@ func TestFullModeRules(t *testing.T) {
 			}
 		})
 
+		t.Run("a dry run writes nothing, not even a leaver's due archive", func(t *testing.T) {
+			// E2 is scheduled to leave on 2026-12-31; a dry run after that day
+			// leaves them active, the next real import archives them.
+			later := *e
+			later.now = time.Date(2027, 1, 2, 9, 0, 0, 0, time.UTC)
+			im := later.importFile(importer.ModePartial, "external_id;last_name\nE3;Dry\n", func(im *store.Import) { im.DryRun = true })
+			if im.Updated != 1 || e.user("E2").Status != store.StatusActive || e.user("E3").Plain["last_name"] == "Dry" {
+				t.Fatalf("dry run: %+v; E2 %s, E3 %v", im.Counts, e.user("E2").Status, e.user("E3").Plain)
+			}
+			later.importFile(importer.ModePartial, "external_id;last_name\nE3;Last3\n")
+			if u := e.user("E2"); u.Status != store.StatusArchived {
+				t.Errorf("after the leaver's last day a real import left E2 %s", u.Status)
+			}
+		})
+
 		t.Run("a blank cell clears the field", func(t *testing.T) {
 			im := e.importFile(importer.ModeFull, "external_id;first_name;last_name;country;preferred_language;business_email;private_email\n"+
 				strings.ReplaceAll(strings.SplitN(fullRoster(3, 20), "\n", 2)[1], "\n", ";\n")+"E1;First1;Last1;BE;nl;;p@x.test\n")

@@ -54,10 +54,13 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		return nil, err
 	}
 	// Leavers whose last day has passed are archived first, on their own:
-	// that is time passing, not this import (a dry run does it too), and the
-	// import must see them as they are now.
-	if _, err := store.UsersArchiveDue(ctx, db, org.ID, p.Now); err != nil {
-		return nil, err
+	// that is time passing, not this import, and the import must see them as
+	// they are now. A dry run writes nothing to the roster, so it leaves them
+	// for the next real import.
+	if !im.DryRun {
+		if _, err := store.UsersArchiveDue(ctx, db, org.ID, p.Now); err != nil {
+			return nil, err
+		}
 	}
 	started := time.Now().UTC()
 	if err := store.ImportStart(ctx, db, im.ID, started); err != nil {
