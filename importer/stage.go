@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"sync"
 
-	"database/sql"
 	"errors"
 	"fmt"
 	"golang.org/x/sync/errgroup"
@@ -303,6 +302,3 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
-
-// nullString reads a nullable text column.
-type nullString = sql.NullString
