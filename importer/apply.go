@@ -47,8 +47,7 @@ func (r *run) count(ctx context.Context) (c store.Counts, wouldArchive int, err 
 	c.Unchanged = c.Rows - c.Failed - planned
 	if r.mode == ModeFull {
 		var missing int
-		if err := r.tx.GetContext(ctx, &missing, r.tx.Rebind(`SELECT COUNT(*) FROM users u WHERE u.org_id = ? AND u.status = 'active'
-			AND NOT EXISTS (SELECT 1 FROM stage_rows s WHERE s.id_key = u.id_key)`), r.org.ID); err != nil {
+		if err := r.tx.GetContext(ctx, &missing, `SELECT COUNT(*) FROM stage_missing`); err != nil {
 			return c, 0, fmt.Errorf("count archives: %w", err)
 		}
 		c.Archived += missing
@@ -63,20 +62,32 @@ func (r *run) apply(ctx context.Context) error {
 	now := r.p.Now
 	data := append(append([]string{}, store.PlainColumns...), store.LocalizedColumns...)
 	var set []string
-	for _, c := range append(data, "id_key", "status", "archived_at", "row_hash", "updated_at") {
+	for _, c := range append(data, "id_key", "status", "archived_at", "row_hash", "source_hash", "updated_at") {
 		set = append(set, c+" = excluded."+c)
 	}
-	q := `INSERT INTO users (org_id, external_id, id_key, ` + strings.Join(data, ", ") + `, status, archived_at, row_hash, created_at, updated_at)
-		SELECT ?, p.external_id, p.id_key, p.` + strings.Join(data, ", p.") + `, p.status, p.archived_at, p.row_hash, ?, ?
+	q := `INSERT INTO users (org_id, external_id, id_key, ` + strings.Join(data, ", ") + `, status, archived_at, row_hash, source_hash, created_at, updated_at)
+		SELECT ?, p.external_id, p.id_key, p.` + strings.Join(data, ", p.") + `, p.status, p.archived_at, p.row_hash, p.source_hash, ?, ?
 		FROM ` + validPlan + ` WHERE true
 		ON CONFLICT (org_id, external_id) DO UPDATE SET ` + strings.Join(set, ", ")
 	if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), r.org.ID, now, now); err != nil {
 		return fmt.Errorf("apply changes: %w", err)
 	}
+	// A valid row that changed nothing records its fingerprint (once), so
+	// that the next sync skips it; the user's data and updated_at stay.
+	distinct := "IS DISTINCT FROM"
+	if r.db.Dialect == store.SQLite {
+		distinct = "IS NOT"
+	}
+	if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(`UPDATE users SET source_hash = s.fp FROM stage_rows s
+		WHERE users.org_id = ? AND users.external_id = s.external_id AND s.failed = 0 AND s.skip = 0
+		AND users.source_hash `+distinct+` s.fp
+		AND NOT EXISTS (SELECT 1 FROM stage_plan p WHERE p.line = s.line)`), r.org.ID); err != nil {
+		return fmt.Errorf("record fingerprints: %w", err)
+	}
 	if r.mode == ModeFull {
-		if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(`UPDATE users SET status = 'archived', archived_at = ?, updated_at = ?
-			WHERE org_id = ? AND status = 'active'
-			AND NOT EXISTS (SELECT 1 FROM stage_rows s WHERE s.id_key = users.id_key)`), now, now, r.org.ID); err != nil {
+		// Archived for being missing: no row describes them any more.
+		if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(`UPDATE users SET status = 'archived', archived_at = ?, source_hash = NULL, updated_at = ?
+			WHERE id IN (SELECT id FROM stage_missing)`), now, now); err != nil {
 			return fmt.Errorf("archive missing users: %w", err)
 		}
 	}

@@ -13,6 +13,9 @@ import (
 // an order where each sees the failures of the ones before.
 func (r *run) check(ctx context.Context) error {
 	t := time.Now()
+	if err := r.findMissing(ctx); err != nil {
+		return err
+	}
 	if err := r.checkRepeatedIDs(ctx); err != nil {
 		return err
 	}
@@ -130,10 +133,28 @@ func groupRepeats(found []lineValue, column, what string) []Message {
 	return msgs
 }
 
+// findMissing lists, in a full sync, the active users the file does not
+// name (nor names with its leading zeros lost): the sync archives them.
+// A row that fails still names its user, who is then kept.
+func (r *run) findMissing(ctx context.Context) error {
+	if r.mode != ModeFull {
+		return nil
+	}
+	if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(`INSERT INTO stage_missing (id, external_id)
+		SELECT u.id, u.external_id FROM users u WHERE u.org_id = ? AND u.status = 'active'
+		AND NOT EXISTS (SELECT 1 FROM stage_rows s WHERE s.id_key = u.id_key)`), r.org.ID); err != nil {
+		return fmt.Errorf("find missing users: %w", err)
+	}
+	return analyze(ctx, r.tx, r.db.Dialect, "stage_missing")
+}
+
 // checkRepeatedIDs fails every row whose external_id another row repeats.
+// Rows skipped as known never repeat each other (each stands for another
+// stored user), so every repeat involves a row that was not skipped.
 func (r *run) checkRepeatedIDs(ctx context.Context) error {
 	found, err := r.queryLines(ctx, `SELECT line, external_id FROM stage_rows WHERE external_id IN (
-		SELECT external_id FROM stage_rows WHERE external_id <> '' GROUP BY external_id HAVING COUNT(*) > 1)
+		SELECT s.external_id FROM stage_rows s WHERE s.skip = 0 AND s.external_id <> ''
+		AND EXISTS (SELECT 1 FROM stage_rows t WHERE t.external_id = s.external_id AND t.line <> s.line))
 		ORDER BY external_id, line`)
 	if err != nil {
 		return err
@@ -146,7 +167,7 @@ func (r *run) checkRepeatedIDs(ctx context.Context) error {
 func (r *run) checkLookalikeIDs(ctx context.Context) error {
 	found, err := r.queryLines(ctx, `SELECT s.line, s.external_id, MIN(u.external_id) FROM stage_rows s
 		JOIN users u ON u.org_id = ? AND u.id_key = s.id_key AND LENGTH(s.external_id) < LENGTH(u.external_id)
-		WHERE NOT EXISTS (SELECT 1 FROM users x WHERE x.org_id = ? AND x.external_id = s.external_id)
+		WHERE s.skip = 0 AND NOT EXISTS (SELECT 1 FROM users x WHERE x.org_id = ? AND x.external_id = s.external_id)
 		GROUP BY s.line, s.external_id ORDER BY s.line`, r.org.ID, r.org.ID)
 	if err != nil {
 		return err
@@ -165,7 +186,7 @@ func (r *run) checkLookalikeIDs(ctx context.Context) error {
 func (r *run) checkArchivedInPartial(ctx context.Context) error {
 	found, err := r.queryLines(ctx, `SELECT s.line, s.external_id FROM stage_rows s
 		JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
-		WHERE u.status = 'archived' ORDER BY s.line`, r.org.ID)
+		WHERE s.skip = 0 AND u.status = 'archived' ORDER BY s.line`, r.org.ID)
 	if err != nil {
 		return err
 	}
@@ -214,12 +235,25 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 // checkManagers fails rows whose manager will not be an active user after the
 // import: a valid row of the file, or a stored active user the import keeps
 // (in a full sync, stored users missing from the file are archived).
+//
+// A row skipped as known keeps its stored manager, who was valid when it was
+// stored; it can only have become invalid through a row of this file that
+// was not skipped, a user no longer active, or one this sync archives. Only
+// skipped rows under such a manager are looked at, so an unchanged roster
+// costs no join over all its users.
 func (r *run) checkManagers(ctx context.Context) (int, error) {
 	found, err := r.queryLines(ctx, `WITH eff AS (
 			SELECT s.line, COALESCE(p.manager, u.manager) AS manager FROM stage_rows s
 			LEFT JOIN stage_plan p ON p.line = s.line
 			LEFT JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
-			WHERE s.failed = 0)
+			WHERE s.failed = 0 AND s.skip = 0
+			UNION ALL
+			SELECT s.line, u.manager FROM users u
+			JOIN stage_rows s ON s.external_id = u.external_id AND s.skip = 1 AND s.failed = 0
+			WHERE u.org_id = ? AND u.manager IN (
+				SELECT external_id FROM stage_rows WHERE skip = 0
+				UNION ALL SELECT external_id FROM users WHERE org_id = ? AND status <> 'active'
+				UNION ALL SELECT external_id FROM stage_missing))
 		SELECT e.line, e.manager FROM eff e
 		WHERE e.manager IS NOT NULL AND e.manager <> ''
 		AND NOT EXISTS (
@@ -233,7 +267,7 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 			SELECT 1 FROM users su WHERE su.org_id = ? AND su.external_id = e.manager AND su.status = 'active'
 			AND NOT EXISTS (SELECT 1 FROM stage_rows x WHERE x.external_id = su.external_id)
 			AND (? = 'partial' OR EXISTS (SELECT 1 FROM stage_rows y WHERE y.id_key = su.id_key)))
-		ORDER BY e.line`, r.org.ID, r.org.ID, r.org.ID, string(r.mode))
+		ORDER BY e.line`, r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID, string(r.mode))
 	if err != nil {
 		return 0, err
 	}

@@ -42,7 +42,9 @@ type Header struct {
 }
 
 // Record is one non-blank data row. Cells and Raw are the caller's to keep:
-// the reader never reuses their memory.
+// the reader never reuses their memory. A cell may share Raw's memory, so a
+// caller that keeps a few cells of many rows for long, and not the rows,
+// should strings.Clone them.
 type Record struct {
 	Line int // the file line where the record starts (header = line 1)
 	// Cells are the row's cells, trimmed of white space (U+00A0 NBSP and
@@ -103,8 +105,21 @@ type Record struct {
 // a record after a quoted cell holding two line breaks starts two lines later.
 // A record whose cells are all empty after trimming (a blank line, or ";;;")
 // is skipped.
+//
+// Reading rune by rune through that state machine costs a call per
+// character and a string per cell, several times the parsing itself. So a
+// data record that is one line already in the read buffer,
+// ending in LF or CRLF, with no lone CR, no quoted line break, no quote
+// error, no invalid byte in a UTF-8 file and within the limits (nearly every
+// row of a real roster, in any of the encodings) is taken a whole line at a
+// time: Raw is one allocation and the cells are slices of it. Anything else,
+// and the header, goes through the state machine, which decides every error
+// and warning. The two ways give the same records, errors, warnings and
+// BytesRead: the fast path never reads from the file itself, and tests
+// compare both on many inputs.
 type CSVReader struct {
 	opts     ReaderOptions
+	cfg      readerConfig
 	counter  *csvByteCounter
 	dec      *runeDecoder
 	lex      *csvLexer
@@ -131,10 +146,30 @@ var csvDelimiters = []rune{';', ',', '\t'}
 // endless line of delimiters or spaces would otherwise be held whole. Both are
 // off when MaxCellChars is 0.
 func NewCSVReader(r io.Reader, opts ReaderOptions) (*CSVReader, error) {
+	return newCSVReader(r, opts, readerConfig{})
+}
+
+// readerConfig holds what only tests change; NewCSVReader uses its zero
+// value.
+type readerConfig struct {
+	// slowOnly turns the line fast path off: every record is read rune by
+	// rune. The differential tests compare both ways of reading.
+	slowOnly bool
+	// bufSize is the read buffer, and so the sniffed window, in bytes (at
+	// least 16); 0 means csvSniffSize. Small buffers put many lines across
+	// the buffer's end.
+	bufSize int
+}
+
+func newCSVReader(r io.Reader, opts ReaderOptions, cfg readerConfig) (*CSVReader, error) {
+	size := csvSniffSize
+	if cfg.bufSize > 0 {
+		size = max(cfg.bufSize, 16)
+	}
 	counter := &csvByteCounter{r: r, max: opts.Limits.MaxBytes}
-	br := bufio.NewReaderSize(counter, csvSniffSize)
-	kind, encName, bom := sniffEncoding(br)
-	cr := &CSVReader{opts: opts, counter: counter, dec: newRuneDecoder(br, kind)}
+	br := bufio.NewReaderSize(counter, size)
+	kind, encName, bom := sniffEncoding(br, size)
+	cr := &CSVReader{opts: opts, cfg: cfg, counter: counter, dec: newRuneDecoder(br, kind)}
 	cr.header.Encoding = encName
 	cr.header.BOM = bom
 	if kind == encWindows1252 {
@@ -219,6 +254,9 @@ func (r *CSVReader) readHeader() error {
 			line:    lineLex.line,
 			maxCell: maxCell,
 			ncols:   len(bestCells),
+		}
+		if !r.cfg.slowOnly {
+			r.lex.class = csvClasses(r.lex.delim)
 		}
 		if maxCell > 0 {
 			r.lex.maxRecord = 4 * maxCell * (len(bestCells) + 8)
@@ -361,7 +399,9 @@ func csvAllEmpty(cells []string) bool {
 }
 
 // csvLexer is the CSV state machine. It reads runes from dec and tracks the
-// physical line number; its buffers are reused from record to record.
+// physical line number; its buffers are reused from record to record. With
+// class set, readRecord first tries readLineRecord, which takes a common
+// record a whole line at a time.
 type csvLexer struct {
 	dec       *runeDecoder
 	delim     rune
@@ -370,6 +410,10 @@ type csvLexer struct {
 	maxRecord int // runes in one record's raw text; 0: no limit
 	maxLine   int // runes in one line read by readLine; 0: no limit
 	ncols     int // cells of the header, for messages and capacity
+	// class holds the byte classes of the fast path (see readLineRecord);
+	// nil turns it off.
+	class     *[256]uint8
+	fastLines int // records taken by readLineRecord, for tests
 
 	raw      []byte
 	rawRunes int
@@ -512,6 +556,11 @@ func (l *csvLexer) startCell() {
 // readRecord reads one record, blank or not. It returns io.EOF when the input
 // holds no rune more, and a *FatalError for an unterminated quote or a limit.
 func (l *csvLexer) readRecord() (csvRawRecord, error) {
+	if l.class != nil {
+		if rec, ok := l.readLineRecord(); ok {
+			return rec, nil
+		}
+	}
 	rec := csvRawRecord{line: l.line}
 	l.raw = l.raw[:0]
 	l.rawRunes = 0
@@ -624,4 +673,167 @@ func (l *csvLexer) readRecord() (csvRawRecord, error) {
 			return rec, err
 		}
 	}
+}
+
+// Byte classes of the fast path (csvLexer.class). The order matters: the
+// classes below csvClassDelim never end an unquoted cell.
+const (
+	csvClassPlain = iota // ASCII, neither white space, delimiter nor '"'
+	csvClassSpace        // ASCII white space (csvIsSpace)
+	csvClassHigh         // a byte of a multi-byte rune
+	csvClassDelim        // the delimiter
+	csvClassQuote        // '"'
+)
+
+// csvClasses returns the byte classes for delim, or nil when the fast path
+// cannot split on it (it is always ';', ',' or tab).
+func csvClasses(delim rune) *[256]uint8 {
+	if delim >= utf8.RuneSelf || delim == '"' || delim == '\r' || delim == '\n' {
+		return nil
+	}
+	var c [256]uint8
+	for b := range 256 {
+		switch {
+		case b >= utf8.RuneSelf:
+			c[b] = csvClassHigh
+		case b == int(delim):
+			c[b] = csvClassDelim
+		case b == '"':
+			c[b] = csvClassQuote
+		case b == ' ', '\t' <= b && b <= '\r':
+			c[b] = csvClassSpace
+		}
+	}
+	return &c
+}
+
+// readLineRecord is the fast path of readRecord. When the next record is one
+// physical line that the decoder can hand over whole (see
+// runeDecoder.peekLine), whose quotes, if any, open and close on that line
+// without a row problem, and which is within the limits, it reads it and
+// reports true: the record is exactly what the state machine of readRecord
+// would return, but Raw is one allocation and the cells are slices of it
+// (or, for a cell with "", a copy with each "" made one quote). Otherwise it
+// consumes nothing and reports false, and readRecord reads the record rune
+// by rune: lines that cross the buffer's end or the end of the file, quoted
+// line breaks, lone CRs, invalid bytes in a UTF-8 file, row problems and
+// limit errors all take that way.
+func (l *csvLexer) readLineRecord() (csvRawRecord, bool) {
+	text, size, ok := l.dec.peekLine()
+	if !ok {
+		return csvRawRecord{}, false
+	}
+	if l.maxRecord > 0 && len(text) > l.maxRecord && utf8.RuneCount(text) > l.maxRecord {
+		return csvRawRecord{}, false
+	}
+	if bytes.Count(text, []byte{'"'})%2 != 0 {
+		// A quote runs on to the next line, or a quote error: the state
+		// machine's work, and not worth an allocation here.
+		return csvRawRecord{}, false
+	}
+	raw := string(text)
+	cells, lastCell, ok := l.splitLine(raw)
+	if !ok {
+		return csvRawRecord{}, false
+	}
+	l.dec.skip(size)
+	rec := csvRawRecord{line: l.line, cells: cells, raw: raw, lastCell: lastCell}
+	l.line++
+	l.fastLines++
+	return rec, true
+}
+
+// splitLine splits raw, one line with no line break in it, into trimmed
+// cells as the state machine of readRecord would, and returns the byte
+// offset where the last cell starts. It reports false for what it leaves to
+// that state machine: a quote still open at the end of the line, a '"' in an
+// unquoted cell, text after a closing quote, and a cell past the limit.
+func (l *csvLexer) splitLine(raw string) (cells []string, lastCell int, ok bool) {
+	class := l.class
+	cells = make([]string, 0, l.ncols)
+	n := len(raw)
+	for i := 0; ; i++ { // i++ steps over the delimiter
+		cellStart := i
+		if i < n && class[raw[i]] != csvClassPlain {
+			i = l.skipSpace(raw, i)
+		}
+		var cell string
+		switch {
+		case i == n || class[raw[i]] == csvClassDelim:
+		case raw[i] == '"':
+			j := i + 1 // the closing quote
+			quotes := false
+			for {
+				k := strings.IndexByte(raw[j:], '"')
+				if k < 0 {
+					return nil, 0, false // the quote runs on to the next line
+				}
+				j += k
+				if j+1 < n && raw[j+1] == '"' {
+					quotes = true
+					j += 2
+					continue
+				}
+				break
+			}
+			cell = csvTrim(raw[i+1:j], class)
+			if quotes {
+				cell = strings.ReplaceAll(cell, `""`, `"`)
+			}
+			if i = j + 1; i < n && class[raw[i]] != csvClassDelim {
+				if i = l.skipSpace(raw, i); i < n && class[raw[i]] != csvClassDelim {
+					return nil, 0, false // text after the closing quote
+				}
+			}
+		default:
+			// Cells are short: a loop over the classes beats bytes.IndexByte.
+			end := i + 1
+			for end < n && class[raw[end]] < csvClassDelim {
+				end++
+			}
+			if end < n && raw[end] == '"' {
+				return nil, 0, false // a quote inside an unquoted cell
+			}
+			cell = raw[i:end]
+			if class[raw[end-1]] != csvClassPlain {
+				cell = strings.TrimRightFunc(cell, csvIsSpace)
+			}
+			i = end
+		}
+		if l.maxCell > 0 && len(cell) > l.maxCell && utf8.RuneCountInString(cell) > l.maxCell {
+			return nil, 0, false
+		}
+		cells = append(cells, cell)
+		if i == n {
+			return cells, cellStart, true
+		}
+	}
+}
+
+// skipSpace returns the offset of the first rune at or after i in raw that
+// is not csvIsSpace, or is the delimiter.
+func (l *csvLexer) skipSpace(raw string, i int) int {
+	for i < len(raw) {
+		switch l.class[raw[i]] {
+		case csvClassSpace:
+			i++
+			continue
+		case csvClassHigh:
+			if r, size := utf8.DecodeRuneInString(raw[i:]); csvIsSpace(r) {
+				i += size
+				continue
+			}
+		}
+		break
+	}
+	return i
+}
+
+// csvTrim is strings.TrimFunc(s, csvIsSpace), quicker when s starts and ends
+// with plain ASCII.
+func csvTrim(s string, class *[256]uint8) string {
+	if s == "" || class[s[0]] == csvClassPlain && class[s[len(s)-1]] == csvClassPlain {
+		return s
+	}
+	return strings.TrimFunc(s, csvIsSpace)
 }

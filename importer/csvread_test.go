@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -227,18 +230,22 @@ func TestReadCSVRaw(t *testing.T) {
 	}
 }
 
-func TestReadCSVRules(t *testing.T) {
+// readCSVRulesCase is a case of TestReadCSVRules; TestReadCSVFastPathMatches
+// reads the same inputs.
+type readCSVRulesCase struct {
+	name     string
+	in       string
+	opts     *ReaderOptions // nil: rosterOpts
+	header   *Header        // compared when set (Raw and Names included)
+	records  []Record
+	err      string // the error's text, exactly
+	warnings []string
+}
+
+func readCSVRulesCases() []readCSVRulesCase {
 	const hdr3 = "external_id;first_name;last_name\n"
 	nbsp := "\u00a0"
-	tests := []struct {
-		name     string
-		in       string
-		opts     *ReaderOptions // nil: rosterOpts
-		header   *Header        // compared when set (Raw and Names included)
-		records  []Record
-		err      string // the error's text, exactly
-		warnings []string
-	}{
+	return []readCSVRulesCase{
 		// Delimiter detection
 		{
 			name:    "comma",
@@ -473,7 +480,10 @@ func TestReadCSVRules(t *testing.T) {
 			warnings: []string{"file is not UTF-8; it was read as Windows-1252"},
 		},
 	}
-	for _, tt := range tests {
+}
+
+func TestReadCSVRules(t *testing.T) {
+	for _, tt := range readCSVRulesCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := rosterOpts
 			if tt.opts != nil {
@@ -590,7 +600,17 @@ func TestReadCSVEncodingSniffWindow(t *testing.T) {
 	}
 }
 
-func TestReadCSVLimits(t *testing.T) {
+// readCSVLimitsCase is a case of TestReadCSVLimits; TestReadCSVFastPathMatches
+// reads the same inputs.
+type readCSVLimitsCase struct {
+	name    string
+	in      string
+	limits  Limits
+	records int    // records read before the error
+	err     string // exact; "" for none
+}
+
+func readCSVLimitsCases() []readCSVLimitsCase {
 	hdr := "id;first;last\n"
 	rows := func(n int) string {
 		var b strings.Builder
@@ -606,13 +626,7 @@ func TestReadCSVLimits(t *testing.T) {
 		return b.String()
 	}
 	in10 := rows(10)
-	tests := []struct {
-		name    string
-		in      string
-		limits  Limits
-		records int    // records read before the error
-		err     string // exact; "" for none
-	}{
+	return []readCSVLimitsCase{
 		{name: "rows at the limit", in: in10, limits: Limits{MaxRows: 10}, records: 10},
 		{name: "rows over the limit", in: in10, limits: Limits{MaxRows: 9}, records: 9,
 			err: "the file holds more than 9 rows (the limit)"},
@@ -654,7 +668,10 @@ func TestReadCSVLimits(t *testing.T) {
 			limits: Limits{MaxCellChars: 8},
 			err:    "line 1: the header line is longer than 8,192 characters (the limit)"},
 	}
-	for _, tt := range tests {
+}
+
+func TestReadCSVLimits(t *testing.T) {
+	for _, tt := range readCSVLimitsCases() {
 		t.Run(tt.name, func(t *testing.T) {
 			res := readAll(t, strings.NewReader(tt.in), ReaderOptions{Limits: tt.limits, KnownColumn: knownColumn})
 			if got := errText(res.err); got != tt.err {
@@ -867,13 +884,7 @@ func FuzzReadCSV(f *testing.F) {
 		}
 		f.Add(data)
 	}
-	for _, s := range []string{
-		"", "\xEF\xBB\xBF", "\xFF\xFE", "\xFE\xFF\x00a", "a;b\n\"", "a;b\n\"\"\"",
-		"a;b\n\"x\"y;z\n", "a;b\nx\"y;z\n", "a;b\r\r\n\r\"\r\";\"\n\"",
-		"a,b\n\"1,2\",3\n", "a\tb\n\"\t\"\t\"\"\n", " \"a\" ; \"b\" \n1;2",
-		"a;b\n\u00a0;\u00a0\n;;\n\"\";\"\"\n", "a;b\nM\xfcller;\xe9\n", "a;b\n1;2\r",
-		"\"a\n;b\";c\nd;e;f\n", "a;b\n\"x\"\"\";y\n", "\xFF\xFEa\x00;\x00b\x00\n\x00\x00\xD8;\x00",
-	} {
+	for _, s := range fuzzReadCSVSeeds() {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -957,4 +968,449 @@ func FuzzReadCSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzReadCSVSeeds are inputs of FuzzReadCSV and FuzzReadCSVFastPath
+// beside the files under testdata.
+func fuzzReadCSVSeeds() []string {
+	return []string{
+		"", "\xEF\xBB\xBF", "\xFF\xFE", "\xFE\xFF\x00a", "a;b\n\"", "a;b\n\"\"\"",
+		"a;b\n\"x\"y;z\n", "a;b\nx\"y;z\n", "a;b\r\r\n\r\"\r\";\"\n\"",
+		"a,b\n\"1,2\",3\n", "a\tb\n\"\t\"\t\"\"\n", " \"a\" ; \"b\" \n1;2",
+		"a;b\n\u00a0;\u00a0\n;;\n\"\";\"\"\n", "a;b\nM\xfcller;\xe9\n", "a;b\n1;2\r",
+		"\"a\n;b\";c\nd;e;f\n", "a;b\n\"x\"\"\";y\n", "\xFF\xFEa\x00;\x00b\x00\n\x00\x00\xD8;\x00",
+	}
+}
+
+// csvStep is what one call of a CSVReader shows its caller: the record (or
+// the error) and the progress and warnings right after the call.
+type csvStep struct {
+	Rec      Record
+	Err      string // the error's text; "EOF" for io.EOF
+	ErrType  string
+	Bytes    int64
+	Warnings []string
+}
+
+// csvTrace is everything a CSVReader shows while a file is read to its end:
+// NewCSVReader's step, then one step for each call of Next up to the first
+// error (io.EOF included) and one more call, which must repeat the error.
+type csvTrace struct {
+	Header Header
+	Steps  []csvStep
+}
+
+// traceCSV reads in to its end and returns the trace and how many records
+// the fast path took.
+func traceCSV(in io.Reader, opts ReaderOptions, cfg readerConfig) (csvTrace, int) {
+	var tr csvTrace
+	step := func(r *CSVReader, rec Record, err error) csvStep {
+		st := csvStep{Rec: rec}
+		if err != nil {
+			st.Err, st.ErrType = err.Error(), reflect.TypeOf(err).String()
+		}
+		if r != nil {
+			st.Bytes, st.Warnings = r.BytesRead(), r.Warnings()
+		}
+		return st
+	}
+	r, err := newCSVReader(in, opts, cfg)
+	tr.Steps = append(tr.Steps, step(r, Record{}, err))
+	if err != nil {
+		return tr, 0
+	}
+	tr.Header = r.Header()
+	for errs := 0; errs < 2; {
+		rec, err := r.Next()
+		tr.Steps = append(tr.Steps, step(r, rec, err))
+		if err != nil {
+			errs++
+		}
+	}
+	return tr, r.lex.fastLines
+}
+
+// chunkReader hands data out n bytes a Read at most (all of it when n is 0),
+// then err (io.EOF when nil); with eofWithData the last bytes come with err.
+type chunkReader struct {
+	data        []byte
+	n           int
+	err         error
+	eofWithData bool
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	err := c.err
+	if err == nil {
+		err = io.EOF
+	}
+	if len(c.data) == 0 {
+		return 0, err
+	}
+	m := len(p)
+	if c.n > 0 {
+		m = min(m, c.n)
+	}
+	m = copy(p, c.data[:min(m, len(c.data))])
+	c.data = c.data[m:]
+	if c.eofWithData && len(c.data) == 0 {
+		return m, err
+	}
+	return m, nil
+}
+
+// compareFastPath reads the input that newReader makes, once with the fast
+// path off and once with it on, and fails the test where the two differ. It
+// returns how many records the fast path took.
+func compareFastPath(t testing.TB, name string, newReader func() io.Reader, opts ReaderOptions, cfg readerConfig) int {
+	t.Helper()
+	slowCfg := cfg
+	slowCfg.slowOnly = true
+	want, n := traceCSV(newReader(), opts, slowCfg)
+	if n != 0 {
+		t.Fatalf("%s: the fast path took %d records while off", name, n)
+	}
+	got, n := traceCSV(newReader(), opts, cfg)
+	if reflect.DeepEqual(got, want) {
+		return n
+	}
+	if !reflect.DeepEqual(got.Header, want.Header) {
+		t.Fatalf("%s: header with the fast path:\n got %#v\nwant %#v", name, got.Header, want.Header)
+	}
+	for i := range max(len(got.Steps), len(want.Steps)) {
+		var g, w csvStep
+		if i < len(got.Steps) {
+			g = got.Steps[i]
+		}
+		if i < len(want.Steps) {
+			w = want.Steps[i]
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Fatalf("%s: call %d with the fast path:\n got %#v\nwant %#v", name, i, g, w)
+		}
+	}
+	t.Fatalf("%s: the traces differ", name)
+	return n
+}
+
+// fastPathReaders are the ways compareFastPath's inputs are handed to the
+// reader: whole, in small chunks (so that lines cross the read buffer's end
+// however large it is), with io.EOF along the last bytes, and with a read
+// error at the end.
+var fastPathReaders = []struct {
+	name string
+	make func(data []byte) io.Reader
+}{
+	{"whole", func(d []byte) io.Reader { return bytes.NewReader(d) }},
+	{"chunks of 1", func(d []byte) io.Reader { return &chunkReader{data: d, n: 1} }},
+	{"chunks of 7", func(d []byte) io.Reader { return &chunkReader{data: d, n: 7} }},
+	{"EOF with the data", func(d []byte) io.Reader { return &chunkReader{data: d, n: 1000, eofWithData: true} }},
+	{"read error", func(d []byte) io.Reader { return &chunkReader{data: d, n: 13, err: errDisk} }},
+}
+
+// compareFastPathAll runs compareFastPath with every reader of
+// fastPathReaders and several read buffer sizes (the smallest put most lines
+// across the buffer's end), and returns the records the fast path took.
+func compareFastPathAll(t testing.TB, name string, data []byte, opts ReaderOptions) int {
+	t.Helper()
+	bufSizes := []int{0, 16, 23, 64, 257}
+	readers := fastPathReaders
+	switch {
+	case testing.Short() && len(data) > 64<<10:
+		bufSizes, readers = bufSizes[:1], readers[:1]
+	case len(data) > 512<<10:
+		bufSizes = []int{0, 16}
+		readers = []struct {
+			name string
+			make func(data []byte) io.Reader
+		}{fastPathReaders[0], fastPathReaders[2]}
+	case len(data) > 64<<10:
+		bufSizes = []int{0, 16, 1000}
+		readers = readers[:3:3]
+	}
+	n := 0
+	for _, rd := range readers {
+		for _, size := range bufSizes {
+			n += compareFastPath(t, fmt.Sprintf("%s, %s, buffer %d", name, rd.name, size),
+				func() io.Reader { return rd.make(data) }, opts, readerConfig{bufSize: size})
+		}
+	}
+	return n
+}
+
+// csvMixGen writes random CSV text from pieces that exercise the reader:
+// quotes, doubled quotes, every line ending, white space the cells are
+// trimmed of (NBSP, NEL, U+FEFF), multi-byte runes and invalid bytes.
+func csvMixGen(rng *rand.Rand, pieces int) []byte {
+	alphabet := []string{
+		"a", "Ann", "E1", "é", "😀", " ", "  ", "\t", "\u00a0", "\u0085", "\ufeff", "\u2028",
+		";", ";", ";", ",", "\"", "\"", "\"\"", "\n", "\n", "\r\n", "\r", "\xe9", "\xff", "\xc3",
+		"\x00", strings.Repeat("x", 40),
+	}
+	var b []byte
+	if rng.IntN(2) == 0 {
+		b = append(b, "external_id;first_name;last_name\n"...)
+	}
+	for range pieces {
+		b = append(b, alphabet[rng.IntN(len(alphabet))]...)
+	}
+	return b
+}
+
+// utf16File encodes s as UTF-16 with a BOM.
+func utf16File(s string, bigEndian bool) []byte {
+	b := []byte{0xFF, 0xFE}
+	if bigEndian {
+		b = []byte{0xFE, 0xFF}
+	}
+	for _, u := range utf16.Encode([]rune(s)) {
+		if bigEndian {
+			b = append(b, byte(u>>8), byte(u))
+		} else {
+			b = append(b, byte(u), byte(u>>8))
+		}
+	}
+	return b
+}
+
+// fastPathInputs are the named inputs of TestReadCSVFastPathMatches, each
+// with the options it is read with.
+func fastPathInputs(t testing.TB) []struct {
+	name string
+	data []byte
+	opts ReaderOptions
+} {
+	type input = struct {
+		name string
+		data []byte
+		opts ReaderOptions
+	}
+	var ins []input
+	add := func(name string, data []byte, opts ReaderOptions) {
+		ins = append(ins, input{name, data, opts})
+	}
+	var files []string
+	for _, pattern := range []string{"*.*", "bad/*", "golden/*"} {
+		m, _ := filepath.Glob(filepath.Join("testdata", pattern))
+		files = append(files, m...)
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		add(name, data, rosterOpts)
+		add(name+" (limits)", data, ReaderOptions{Limits: Limits{MaxCellChars: 5, MaxRows: 2}})
+	}
+	for _, tt := range readCSVRulesCases() {
+		opts := rosterOpts
+		if tt.opts != nil {
+			opts = *tt.opts
+		}
+		add("rules: "+tt.name, []byte(tt.in), opts)
+	}
+	for _, tt := range readCSVLimitsCases() {
+		add("limits: "+tt.name, []byte(tt.in), ReaderOptions{Limits: tt.limits, KnownColumn: knownColumn})
+	}
+	for i, s := range fuzzReadCSVSeeds() {
+		add(fmt.Sprintf("seed %d", i), []byte(s), ReaderOptions{KnownColumn: knownColumn})
+	}
+
+	// Files larger than the read buffer, in every encoding.
+	var roster bytes.Buffer
+	_, _ = io.Copy(&roster, &rosterGen{rows: 3000})
+	add("generated roster", roster.Bytes(), rosterOpts)
+	var rows strings.Builder
+	rows.WriteString("external_id;first_name;last_name;department_en\r\n")
+	// Characters at the edges of cells: white space that is trimmed, and
+	// some that is not.
+	edges := []string{" ", "\v", "\f", "\u00a0", "\u0085", "\u2000", "\u2028", "\u3000", "\ufeff", "\u200b", "\u180e", "é", "😀", ""}
+	for i := range 2500 {
+		e1, e2 := edges[i%len(edges)], edges[i/len(edges)%len(edges)]
+		fmt.Fprintf(&rows, "E%d;%sZoë%s;\"%sGroß \"\"Jr.\"\"%s\"%s;\u00a0Ventes 😀\u2028%d\u0085\r\n", i, e1, e2, e2, e1, e1, i)
+		switch i % 500 {
+		case 7:
+			rows.WriteString("E;\"two\r\nlines\";x;y\r\n")
+		case 8:
+			rows.WriteString("E;lone\rCR;x;y\r\n\r\n;;;\r\n")
+		case 9:
+			rows.WriteString("E;a\"b;\"c\" d;\ufeff\r\n")
+		}
+	}
+	text := rows.String()
+	add("UTF-8 rows", []byte(text), rosterOpts)
+	add("UTF-8 rows with a BOM", append([]byte("\xEF\xBB\xBF"), text...), rosterOpts)
+	add("UTF-8 rows, an invalid byte late", []byte(text+"E;M\xfcller;x;y\r\n"+text[:5000]), rosterOpts)
+	add("UTF-16LE rows", utf16File(text, false), rosterOpts)
+	add("UTF-16BE rows", utf16File(text, true), rosterOpts)
+	var w1252 strings.Builder
+	for i := range 3000 {
+		fmt.Fprintf(&w1252, "E%d;M\xfcller \x80;\"Fran\xe7ois\";\xa0x\xa0\r\n", i)
+	}
+	add("Windows-1252 rows", []byte("external_id;last_name;first_name;department_en\r\n"+w1252.String()), rosterOpts)
+	add("Windows-1252 rows over limits", []byte("external_id;last_name;first_name;department_en\r\n"+w1252.String()),
+		ReaderOptions{Limits: Limits{MaxCellChars: 7, MaxRows: 2000, MaxBytes: 70000}, KnownColumn: knownColumn})
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	mixes := 300
+	if testing.Short() {
+		mixes = 60
+	}
+	for i := range mixes {
+		data := csvMixGen(rng, 1+rng.IntN(200))
+		add(fmt.Sprintf("mix %d", i), data, ReaderOptions{KnownColumn: knownColumn})
+		add(fmt.Sprintf("mix %d (limits)", i), data, ReaderOptions{Limits: Limits{MaxCellChars: 1 + i%6}})
+		if i%3 == 0 {
+			// UTF-16 with unpaired surrogates and an odd byte at the end.
+			units := utf16.Encode([]rune(strings.ToValidUTF8(string(data), "\uFFFD")))
+			for range rng.IntN(10) {
+				surrogates := []uint16{0xD800, 0xDBFF, 0xDC00, 0xDFFF, 0xD800, 0xDC00, 0xDBFF, 0xDFFF}
+				at := rng.IntN(len(units) + 1)
+				units = slices.Insert(units, at, surrogates[rng.IntN(len(surrogates)):]...)
+			}
+			text := "\xFF\xFE" + utf16LERaw(units)
+			if i%2 == 0 {
+				text = "\xFE\xFF"
+				for _, u := range units {
+					text += string([]byte{byte(u >> 8), byte(u)})
+				}
+			}
+			if rng.IntN(4) == 0 {
+				text += "x"
+			}
+			add(fmt.Sprintf("mix %d UTF-16", i), []byte(text), ReaderOptions{KnownColumn: knownColumn})
+		}
+	}
+	return ins
+}
+
+// The fast path of the reader changes nothing a caller can see: records,
+// errors, warnings and bytes read, call by call, are those of the reader
+// that reads every record rune by rune.
+func TestReadCSVFastPathMatches(t *testing.T) {
+	fast := map[string]int{}
+	for _, in := range fastPathInputs(t) {
+		n := compareFastPathAll(t, in.name, in.data, in.opts)
+		fast[in.name] = n
+	}
+	// The fast path is taken, in every encoding.
+	for _, name := range []string{"generated roster", "UTF-8 rows", "UTF-8 rows with a BOM", "UTF-8 rows, an invalid byte late",
+		"UTF-16LE rows", "UTF-16BE rows", "Windows-1252 rows", filepath.Join("testdata", "excel_semicolon_bom.csv")} {
+		if fast[name] == 0 {
+			t.Errorf("%s: no record took the fast path", name)
+		}
+	}
+
+	// A runaway quoted cell or row, or endless blank lines, stop at the same
+	// limit either way.
+	limits := DefaultLimits
+	limits.MaxBytes = 1 << 20
+	for _, tc := range []struct {
+		prefix string
+		fill   byte
+	}{
+		{"external_id;first_name\nE1;\"Ann\n", 'x'},
+		{"external_id;first_name\nE1;\"Ann\n", '\n'},
+		{"external_id;first_name\nE1;", ';'},
+		{"external_id;first_name\n", '\n'},
+		{"external_id;first_name\n", ' '},
+	} {
+		for _, size := range []int{0, 16, 100} {
+			compareFastPath(t, fmt.Sprintf("endless %q then %q, buffer %d", tc.prefix, tc.fill, size),
+				func() io.Reader { return &endless{prefix: []byte(tc.prefix), fill: tc.fill} },
+				ReaderOptions{Limits: limits, KnownColumn: knownColumn}, readerConfig{bufSize: size})
+		}
+	}
+}
+
+// A row read by the fast path costs its Raw and its Cells slice, and one
+// more string for a cell with a doubled quote.
+func TestReadCSVFastPathAllocs(t *testing.T) {
+	if testing.CoverMode() != "" {
+		t.Skip("allocations are not counted under -cover")
+	}
+	const rows = 2000
+	var buf bytes.Buffer
+	_, _ = io.Copy(&buf, &rosterGen{rows: rows})
+	data := buf.Bytes()
+	fastLines := 0
+	allocs := testing.AllocsPerRun(5, func() {
+		r, err := NewCSVReader(bytes.NewReader(data), rosterOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := r.Next(); err != nil {
+				if err != io.EOF {
+					t.Fatal(err)
+				}
+				break
+			}
+		}
+		fastLines = r.lex.fastLines
+	})
+	if fastLines < rows-rows/100 {
+		t.Errorf("the fast path took %d records of %d", fastLines, rows)
+	}
+	if perRow := allocs / rows; perRow > 2.1 {
+		t.Errorf("%.2f allocations a row, want 2", perRow)
+	}
+}
+
+// FuzzReadCSVFastPath checks that the fast path of the reader changes
+// nothing a caller can see (as TestReadCSVFastPathMatches), on any input:
+// once read as an import reads it, once with a small read buffer, the input
+// handed over in chunks, small limits and perhaps a read error at the end.
+func FuzzReadCSVFastPath(f *testing.F) {
+	for _, in := range fastPathInputs(f) {
+		if len(in.data) <= 4<<10 {
+			f.Add(in.data, uint16(0), uint8(0), uint8(0))
+			f.Add(in.data, uint16(len(in.data)%97), uint8(len(in.data)%5), uint8(len(in.data)))
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte, buf uint16, chunk uint8, lim uint8) {
+		compareFastPath(t, "as imported", func() io.Reader { return bytes.NewReader(data) },
+			ReaderOptions{Limits: DefaultLimits, KnownColumn: knownColumn}, readerConfig{})
+
+		opts := ReaderOptions{Limits: Limits{MaxCellChars: int(lim >> 1 & 7), MaxRows: int(lim >> 4 & 3)}}
+		if lim&1 != 0 {
+			opts.KnownColumn = knownColumn
+		}
+		if lim&0x40 != 0 {
+			opts.Limits.MaxBytes = int64(len(data)) * 3 / 4
+		}
+		var readErr error
+		if lim&0x80 != 0 {
+			readErr = errDisk
+		}
+		compareFastPath(t, "small buffer", func() io.Reader {
+			return &chunkReader{data: data, n: int(chunk), err: readErr, eofWithData: chunk&1 != 0}
+		}, opts, readerConfig{bufSize: 16 + int(buf%256)})
+	})
+}
+
+// The fast path's byte classes agree with csvIsSpace and the delimiter.
+func TestCSVClasses(t *testing.T) {
+	for _, delim := range csvDelimiters {
+		c := csvClasses(delim)
+		for b := range 256 {
+			want := csvClassPlain
+			switch {
+			case b >= utf8.RuneSelf:
+				want = csvClassHigh
+			case rune(b) == delim:
+				want = csvClassDelim
+			case b == '"':
+				want = csvClassQuote
+			case csvIsSpace(rune(b)):
+				want = csvClassSpace
+			}
+			if int(c[b]) != want {
+				t.Errorf("delimiter %q: byte %#x has class %d, want %d", delim, b, c[b], want)
+			}
+		}
+	}
+	if csvClasses('"') != nil || csvClasses('é') != nil {
+		t.Errorf("csvClasses accepts a delimiter it cannot split on")
+	}
 }

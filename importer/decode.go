@@ -68,8 +68,9 @@ const (
 	encUTF16BE
 )
 
-// runeDecoder turns the file's bytes into runes, one at a time, without ever
-// holding more than bufio's buffer.
+// runeDecoder turns the file's bytes into runes, one at a time (next), or a
+// whole line at a time when the line is already in the buffer (peekLine),
+// without ever holding more than bufio's buffer.
 //
 // It applies the encoding choice described on CSVReader.
 type runeDecoder struct {
@@ -78,13 +79,14 @@ type runeDecoder struct {
 	back     []rune // runes pushed back by unread, last one first out
 	unit     int    // a UTF-16 code unit read ahead, or -1
 	fellBack bool   // a byte was not valid UTF-8 and was read as Windows-1252
+	line     []byte // peekLine's decoded text, reused (not for UTF-8)
 }
 
-// sniffEncoding inspects the start of br, consumes a byte-order mark, and
-// returns the encoding, its name for Header.Encoding and whether a BOM was
-// there.
-func sniffEncoding(br *bufio.Reader) (encodingKind, string, bool) {
-	head, err := br.Peek(csvSniffSize)
+// sniffEncoding inspects the first window bytes of br (at most its size),
+// consumes a byte-order mark, and returns the encoding, its name for
+// Header.Encoding and whether a BOM was there.
+func sniffEncoding(br *bufio.Reader, window int) (encodingKind, string, bool) {
+	head, err := br.Peek(window)
 	switch {
 	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
 		br.Discard(3)
@@ -217,4 +219,112 @@ func (d *runeDecoder) nextUTF16() (rune, error) {
 		return utf8.RuneError, nil
 	}
 	return 0x10000 + rune(u-0xD800)<<10 + rune(u2-0xDC00), nil
+}
+
+// peekLine returns the next physical line, decoded to UTF-8 and without its
+// line ending, and the bytes it takes in the file with its line ending, when
+// the decoder can hand the whole line over at once:
+//
+//   - no rune is pushed back and no UTF-16 unit is read ahead;
+//   - the line and its ending ("\n" or "\r\n") are already in bufio's
+//     buffer: peekLine never reads from the underlying reader, so what is
+//     read from it, and when, is what next alone would read;
+//   - the line holds no '\r' but the one of a CRLF ending (a lone CR ends a
+//     line too: next and lineBreak deal with it);
+//   - in a UTF-8 file, the line is valid UTF-8 (an invalid byte takes next,
+//     which reads it as Windows-1252 and sets fellBack).
+//
+// The text is what next would return rune by rune up to the line break. It
+// is only valid until the decoder is used again and may alias bufio's
+// buffer. Nothing is consumed: skip(size) does that. ok is false when the
+// line must be read with next.
+func (d *runeDecoder) peekLine() (text []byte, size int, ok bool) {
+	if len(d.back) > 0 || d.unit >= 0 {
+		return nil, 0, false
+	}
+	buf, _ := d.br.Peek(d.br.Buffered()) // never fills the buffer
+	if d.kind == encUTF16LE || d.kind == encUTF16BE {
+		return d.peekLineUTF16(buf)
+	}
+	// A search that finds no '\n' is over the rest of the buffer, but it
+	// happens once for each time the buffer is filled (the line that crosses
+	// its end) or for a line longer than the buffer: in a file of lone CRs,
+	// each line starts with the rune that lineBreak pushed back.
+	end := bytes.IndexByte(buf, '\n')
+	if end < 0 {
+		return nil, 0, false
+	}
+	text = buf[:end]
+	if n := len(text); n > 0 && text[n-1] == '\r' {
+		text = text[:n-1]
+	}
+	if bytes.IndexByte(text, '\r') >= 0 {
+		return nil, 0, false
+	}
+	if d.kind == encWindows1252 {
+		out := d.line[:0]
+		for _, b := range text {
+			if b < utf8.RuneSelf {
+				out = append(out, b)
+			} else {
+				out = utf8.AppendRune(out, charmap.Windows1252.DecodeByte(b))
+			}
+		}
+		d.line = out
+		return out, end + 1, true
+	}
+	if !utf8.Valid(text) {
+		return nil, 0, false
+	}
+	return text, end + 1, true
+}
+
+// peekLineUTF16 is peekLine for UTF-16: it decodes buf unit by unit as
+// nextUTF16 would, up to a '\n' unit or a '\r' unit followed by one.
+func (d *runeDecoder) peekLineUTF16(buf []byte) ([]byte, int, bool) {
+	be := d.kind == encUTF16BE
+	unit := func(i int) int {
+		if be {
+			return int(buf[i])<<8 | int(buf[i+1])
+		}
+		return int(buf[i]) | int(buf[i+1])<<8
+	}
+	out := d.line[:0]
+	for i := 0; i+1 < len(buf); {
+		u := unit(i)
+		i += 2
+		switch {
+		case u == '\n':
+			d.line = out
+			return out, i, true
+		case u == '\r':
+			if i+1 < len(buf) && unit(i) == '\n' {
+				d.line = out
+				return out, i + 2, true
+			}
+			return nil, 0, false // a lone CR, or one whose next unit is not buffered
+		case u < 0xD800 || u > 0xDFFF:
+			out = utf8.AppendRune(out, rune(u))
+		case u >= 0xDC00: // a low surrogate alone
+			out = utf8.AppendRune(out, utf8.RuneError)
+		case i+1 >= len(buf):
+			return nil, 0, false // the unit after a high surrogate is not buffered
+		default:
+			u2 := unit(i)
+			if u2 < 0xDC00 || u2 > 0xDFFF {
+				out = utf8.AppendRune(out, utf8.RuneError) // u2 is read next
+				continue
+			}
+			i += 2
+			out = utf8.AppendRune(out, 0x10000+rune(u-0xD800)<<10+rune(u2-0xDC00))
+		}
+	}
+	return nil, 0, false
+}
+
+// skip consumes size bytes that peekLine has seen in the buffer.
+func (d *runeDecoder) skip(size int) {
+	if _, err := d.br.Discard(size); err != nil {
+		panic("importer: runeDecoder.skip past the buffer: " + err.Error())
+	}
 }

@@ -30,7 +30,7 @@ func planColumns() []string {
 	cols := []string{"line", "external_id", "id_key", "action", "manager_changed"}
 	cols = append(cols, store.PlainColumns...)
 	cols = append(cols, store.LocalizedColumns...)
-	return append(cols, "status", "archived_at", "row_hash")
+	return append(cols, "status", "archived_at", "row_hash", "source_hash")
 }
 
 // plan merges every valid staged row onto the stored user (or a new one),
@@ -43,6 +43,9 @@ func planColumns() []string {
 // stream in pages: a server-side cursor on PostgreSQL (one hash join, no
 // per-page lookups), keyset pages on SQLite. Memory stays flat either way.
 func (r *run) plan(ctx context.Context) error {
+	if err := r.planCreates(ctx); err != nil {
+		return err
+	}
 	plan := newBatchInserter(ctx, r.tx, r.db.Dialect, "stage_plan", planColumns())
 	next, closeCursor, err := r.planRows(ctx)
 	if err != nil {
@@ -95,7 +98,36 @@ func (r *run) plan(ctx context.Context) error {
 	return analyze(ctx, r.tx, r.db.Dialect, "stage_plan")
 }
 
-// maybeChanged is the SQL condition, over stage_rows s LEFT JOIN users u, of
+// planCreates plans, in one statement, the rows that create a user and were
+// found creatable when they were validated (stage_patch.n_hash, see
+// run.newUser): with no stored user to merge, the database builds their plan
+// rows itself, and a first import of a million users never sends them
+// through Go again.
+func (r *run) planCreates(ctx context.Context) error {
+	sel := []string{"k.line", "k.external_id", "k.id_key", "'" + actionCreate + "'",
+		"CASE WHEN COALESCE(s.p_manager, '') <> '' THEN 1 ELSE 0 END"}
+	for _, c := range store.PlainColumns {
+		if c == "authentication_type" {
+			sel = append(sel, "COALESCE(NULLIF(s.p_authentication_type, ''), '"+authUserPassword+"')")
+		} else {
+			sel = append(sel, "COALESCE(s.p_"+c+", '')")
+		}
+	}
+	for _, c := range store.LocalizedColumns {
+		sel = append(sel, "COALESCE(s.l_"+c+", '')")
+	}
+	sel = append(sel, "'"+store.StatusActive+"'", "NULL", "s.n_hash", "k.fp")
+	q := `INSERT INTO stage_plan (` + strings.Join(planColumns(), ", ") + `) SELECT ` + strings.Join(sel, ", ") + `
+		FROM stage_rows k JOIN stage_patch s ON s.line = k.line
+		WHERE k.failed = 0 AND s.n_hash IS NOT NULL
+		AND NOT EXISTS (SELECT 1 FROM users u WHERE u.org_id = ? AND u.external_id = k.external_id)`
+	if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), r.org.ID); err != nil {
+		return fmt.Errorf("plan new users: %w", err)
+	}
+	return nil
+}
+
+// maybeChanged is the SQL condition, over stage_patch s LEFT JOIN users u, of
 // a row that may change its user. It is conservative: a row it lets through
 // may still turn out unchanged in Go, but a row it filters out never changes.
 func maybeChanged() string {
@@ -111,14 +143,17 @@ func maybeChanged() string {
 
 // planRows returns a function giving the next page of rows that may change.
 func (r *run) planRows(ctx context.Context) (next func() ([]stagedRow, error), closeCursor func(), err error) {
-	cols := "s." + strings.Join(stageRowColumns(), ", s.") + ", u.id"
-	from := ` FROM stage_rows s LEFT JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
-		WHERE s.failed = 0 AND ` + maybeChanged()
+	patch := stagePatchColumns()
+	patch = patch[1 : len(patch)-1] // without line and n_hash
+	cols := "k.line, k.external_id, k.id_key, k.fp, s." + strings.Join(patch, ", s.") + ", u.id"
+	from := ` FROM stage_rows k JOIN stage_patch s ON s.line = k.line
+		LEFT JOIN users u ON u.org_id = ? AND u.external_id = k.external_id
+		WHERE k.failed = 0 AND NOT (u.id IS NULL AND s.n_hash IS NOT NULL) AND ` + maybeChanged()
 	if store.DialectOf(r.tx) == store.Postgres {
 		// The org id is an integer of ours, inlined: a cursor declared over
 		// the simple protocol takes no bound parameters.
 		_, err := r.tx.ExecContext(ctx, `DECLARE plan_rows NO SCROLL CURSOR FOR SELECT `+cols+
-			strings.Replace(from, "?", fmt.Sprint(r.org.ID), 1)+` ORDER BY s.line`)
+			strings.Replace(from, "?", fmt.Sprint(r.org.ID), 1)+` ORDER BY k.line`)
 		if err != nil {
 			return nil, nil, fmt.Errorf("plan: %w", err)
 		}
@@ -129,7 +164,7 @@ func (r *run) planRows(ctx context.Context) (next func() ([]stagedRow, error), c
 		return next, closeCursor, nil
 	}
 	after := 0
-	query := r.tx.Rebind(`SELECT ` + cols + from + ` AND s.line > ? ORDER BY s.line LIMIT ?`)
+	query := r.tx.Rebind(`SELECT ` + cols + from + ` AND k.line > ? ORDER BY k.line LIMIT ?`)
 	next = func() ([]stagedRow, error) {
 		batch, err := r.readStaged(ctx, query, r.org.ID, after, planBatch)
 		if len(batch) > 0 {
@@ -140,11 +175,12 @@ func (r *run) planRows(ctx context.Context) (next func() ([]stagedRow, error), c
 	return next, func() {}, nil
 }
 
-// stagedRow is one row of stage_rows: a valid row's patch.
+// stagedRow is a valid row's patch (stage_rows joined with stage_patch).
 type stagedRow struct {
 	line       int
 	externalID string
 	idKey      string
+	fp         sql.NullString // the fingerprint to record with the user
 	plain      []sql.NullString
 	localized  []sql.NullString
 	archSet    bool
@@ -162,8 +198,8 @@ func (r *run) readStaged(ctx context.Context, query string, args ...any) ([]stag
 	for rows.Next() {
 		sr := stagedRow{plain: make([]sql.NullString, len(store.PlainColumns)),
 			localized: make([]sql.NullString, len(store.LocalizedColumns))}
-		var failed, archSet int
-		dest := []any{&sr.line, &sr.externalID, &sr.idKey, &failed}
+		var archSet int
+		dest := []any{&sr.line, &sr.externalID, &sr.idKey, &sr.fp}
 		for i := range sr.plain {
 			dest = append(dest, &sr.plain[i])
 		}
@@ -241,23 +277,78 @@ func (r *run) merge(stored *store.User, sr stagedRow) (u *store.User, action str
 		if err != nil {
 			return nil, "", false, []Message{{Line: sr.line, Text: err.Error()}}
 		}
-		m := u.Localized[c]
-		if m == nil {
-			m = map[string]string{}
-		}
-		for lang, v := range set {
-			if v != "" {
-				m[lang] = v
-			} else {
-				delete(m, lang)
-			}
-		}
-		if len(m) == 0 {
-			delete(u.Localized, c)
+		setLocalized(u, c, set)
+	}
+	var at *time.Time
+	if sr.archAt.Valid {
+		t := sr.archAt.Time.UTC()
+		at = &t
+	}
+	action, managerChanged, msgs = r.settle(stored, u, sr.line, sr.archSet, at)
+	if len(msgs) > 0 {
+		return nil, "", false, msgs
+	}
+	return u, action, managerChanged, nil
+}
+
+// setLocalized applies the languages a row sets for one localised field: a
+// value sets that language, a blank clears it.
+func setLocalized(u *store.User, field string, set map[string]string) {
+	m := u.Localized[field]
+	if m == nil {
+		m = map[string]string{}
+	}
+	for lang, v := range set {
+		if v != "" {
+			m[lang] = v
 		} else {
-			u.Localized[c] = m
+			delete(m, lang)
 		}
 	}
+	if len(m) == 0 {
+		delete(u.Localized, field)
+	} else {
+		u.Localized[field] = m
+	}
+}
+
+// newUser is the user a valid row creates when its id is not stored, for
+// the set-wise create of the plan (see planCreates): the row hash such a user
+// gets, or "" when the row cannot be created that way — creating it would
+// fail a rule, or it needs what only merge does (a blank language to drop,
+// an archive date).
+func (r *run) newUser(p Patch) string {
+	if p.ArchivedAtSet && p.ArchivedAt != nil {
+		return ""
+	}
+	u := &store.User{ExternalID: p.ExternalID, Status: store.StatusActive,
+		Plain: make(map[string]string, len(p.Plain)), Localized: make(map[string]map[string]string, len(p.Localized))}
+	for c, v := range p.Plain {
+		if v != "" {
+			u.Plain[c] = v
+		}
+	}
+	for c, set := range p.Localized {
+		if len(set) == 0 {
+			return ""
+		}
+		for _, v := range set {
+			if v == "" {
+				return ""
+			}
+		}
+		u.Localized[c] = set
+	}
+	if _, _, msgs := r.settle(nil, u, p.Line, p.ArchivedAtSet, nil); len(msgs) > 0 || u.Status != store.StatusActive {
+		return ""
+	}
+	return u.RowHash
+}
+
+// settle completes a merged user: the status rules of a full roster, the
+// rules on the user as a whole (create-required fields, a contact, the
+// company account), its row hash and the action it takes.
+func (r *run) settle(stored, u *store.User, line int, archSet bool, archAt *time.Time) (action string, managerChanged bool, msgs []Message) {
 	if u.Plain["authentication_type"] == "" {
 		u.Plain["authentication_type"] = "username_password"
 	}
@@ -266,15 +357,15 @@ func (r *run) merge(stored *store.User, sr stagedRow) (u *store.User, action str
 	// archived_at column archives or schedules (SPEC §3).
 	if r.mode == ModeFull {
 		switch {
-		case sr.archSet && sr.archAt.Valid:
-			at := sr.archAt.Time.UTC()
+		case archSet && archAt != nil:
+			at := *archAt
 			u.ArchivedAt = &at
 			if !at.After(r.p.Now) {
 				u.Status = store.StatusArchived
 			} else {
 				u.Status = store.StatusActive
 			}
-		case sr.archSet || u.Status == store.StatusArchived:
+		case archSet || u.Status == store.StatusArchived:
 			u.Status, u.ArchivedAt = store.StatusActive, nil
 		}
 		if stored != nil && stored.Status == store.StatusArchived && u.Status == store.StatusArchived &&
@@ -287,7 +378,7 @@ func (r *run) merge(stored *store.User, sr stagedRow) (u *store.User, action str
 	if stored == nil {
 		for _, c := range createRequired {
 			if u.Plain[c] == "" {
-				msgs = append(msgs, r.missingForCreate(sr, c))
+				msgs = append(msgs, r.missingForCreate(line, u.ExternalID, c))
 			}
 		}
 	}
@@ -296,42 +387,42 @@ func (r *run) merge(stored *store.User, sr stagedRow) (u *store.User, action str
 		for _, c := range contactColumns {
 			names = append(names, r.colName(c))
 		}
-		msgs = append(msgs, Message{Line: sr.line, Text: fmt.Sprintf(
+		msgs = append(msgs, Message{Line: line, Text: fmt.Sprintf(
 			"user %s would have no contact left; give at least one of %s, so that they can receive a one-time code",
-			quote(sr.externalID), strings.Join(names, ", "))})
+			quote(u.ExternalID), strings.Join(names, ", "))})
 	}
 	if u.Plain["authentication_type"] == "company_account" && u.Plain["authentication_id"] == "" {
-		msgs = append(msgs, Message{Line: sr.line, Column: r.colName("authentication_id"),
+		msgs = append(msgs, Message{Line: line, Column: r.colName("authentication_id"),
 			Text: "is required when authentication_type is company_account; give the user's company account (an e-mail-shaped UPN)"})
 	}
 	if len(msgs) > 0 {
-		return nil, "", false, msgs
+		return "", false, msgs
 	}
 
 	u.RowHash = u.Hash()
 	if stored == nil {
-		return u, actionCreate, u.Plain["manager"] != "", nil
+		return actionCreate, u.Plain["manager"] != "", nil
 	}
 	managerChanged = u.Plain["manager"] != stored.Plain["manager"] && u.Plain["manager"] != ""
 	switch {
 	case stored.Status == store.StatusArchived && u.Status == store.StatusActive:
-		return u, actionRestore, managerChanged, nil
+		return actionRestore, managerChanged, nil
 	case stored.Status == store.StatusActive && u.Status == store.StatusArchived:
-		return u, actionArchive, managerChanged, nil
+		return actionArchive, managerChanged, nil
 	case u.RowHash != stored.RowHash || !sameTime(u.ArchivedAt, stored.ArchivedAt):
-		return u, actionUpdate, managerChanged, nil
+		return actionUpdate, managerChanged, nil
 	}
-	return u, "", false, nil
+	return "", false, nil
 }
 
-func (r *run) missingForCreate(sr stagedRow, c string) Message {
+func (r *run) missingForCreate(line int, externalID, c string) Message {
 	what := strings.ReplaceAll(c, "_", " ")
 	if name := r.cols.Name(c); name != "" {
-		return Message{Line: sr.line, Column: name,
-			Text: fmt.Sprintf("is blank, and user %s is new: a new user needs a %s", quote(sr.externalID), what)}
+		return Message{Line: line, Column: name,
+			Text: fmt.Sprintf("is blank, and user %s is new: a new user needs a %s", quote(externalID), what)}
 	}
-	return Message{Line: sr.line, Column: c,
-		Text: fmt.Sprintf("the file has no %s column, and user %s is new: a new user needs a %s", c, quote(sr.externalID), what)}
+	return Message{Line: line, Column: c,
+		Text: fmt.Sprintf("the file has no %s column, and user %s is new: a new user needs a %s", c, quote(externalID), what)}
 }
 
 // colName is the column as the file wrote it, or its canonical name when the
@@ -372,5 +463,5 @@ func planValues(sr stagedRow, u *store.User, action string, managerChanged bool)
 	if u.ArchivedAt != nil {
 		at = u.ArchivedAt.UTC()
 	}
-	return append(vals, u.Status, at, u.RowHash)
+	return append(vals, u.Status, at, u.RowHash, sr.fp)
 }

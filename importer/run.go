@@ -113,7 +113,7 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 	}
 	p.Logger.Info("import finished", "import", im.ID, "status", im.Status, "rows", im.Rows,
 		"created", im.Created, "updated", im.Updated, "unchanged", im.Unchanged, "archived", im.Archived,
-		"restored", im.Restored, "failed", im.Failed)
+		"restored", im.Restored, "failed", im.Failed, "known_rows_skipped", r.skipped)
 	return &Outcome{Import: im, FirstErrors: r.firstErrors}, nil
 }
 
@@ -130,7 +130,7 @@ func (r *run) processSQLite(ctx context.Context) error {
 	}
 	defer conn.Close()
 	r.staging = stagingOn{conn}
-	defer func() { _ = dropStaging(context.WithoutCancel(ctx), r.staging, store.SQLite) }()
+	defer func() { _ = dropStaging(context.WithoutCancel(ctx), stagingOn{conn}) }()
 	if err := r.prepare(ctx); err != nil {
 		return err
 	}
@@ -238,6 +238,7 @@ type run struct {
 	header      Header
 	warnings    []string
 	dropped     int // warnings past maxWarnings
+	skipped     int // rows skipped as known (see fingerprint)
 	seq         int // orders the messages of cross-row checks after a row's own
 	firstErrors []string
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,9 @@ type env struct {
 	db  *store.DB
 	org *store.Org
 	now time.Time
+	// log and progress, when set, go into RunParams.
+	log      *slog.Logger
+	progress func(rows, bytes int64)
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {
@@ -47,7 +51,8 @@ func (e *env) importFile(mode importer.Mode, content string, opts ...func(*store
 	if err := store.ImportCreate(ctx, e.db, im); err != nil {
 		e.t.Fatal(err)
 	}
-	out, err := importer.Run(ctx, e.db, importer.RunParams{Import: im, Limits: importer.DefaultLimits, Now: e.now})
+	out, err := importer.Run(ctx, e.db, importer.RunParams{Import: im, Limits: importer.DefaultLimits, Now: e.now,
+		Logger: e.log, Progress: e.progress})
 	if err != nil {
 		e.t.Fatalf("run import: %v", err)
 	}

@@ -2,14 +2,16 @@ package importer
 
 import (
 	"context"
-	"runtime"
-	"sync"
-
 	"errors"
 	"fmt"
-	"golang.org/x/sync/errgroup"
+	"hash"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"rosterd/store"
 )
@@ -17,12 +19,18 @@ import (
 // The staging tables live for one import inside its transaction: TEMP tables,
 // so PostgreSQL writes no WAL for them and nothing is left after a crash.
 //
-//   - stage_rows: one row per data row of the file: the patch (p_* plain
+//   - stage_rows: one narrow row per data row of the file: its id, whether it
+//     failed, whether it was skipped as known (its fingerprint matched the
+//     user's, see fingerprint), and the fingerprint to record.
+//   - stage_patch: the patch of each valid row that was not skipped (p_* plain
 //     fields, NULL when the row keeps the field; l_* localised fields as JSON
-//     of the languages it sets), and whether it failed.
+//     of the languages it sets), and the row hash of the user it makes if its
+//     id is new and it can be created set-wise (see run.newUser).
 //   - stage_errors: the messages of failed rows, in order.
 //   - stage_plan: the merged user each valid, changed row leads to, with the
 //     action it takes; merged into users with one statement.
+//   - stage_missing: in a full sync, the active users the file does not list
+//     (they are archived), found once for the checks, the counts and the apply.
 func stagingDDL(d store.Dialect) []string {
 	ts, suffix := "TIMESTAMP", ""
 	if d == store.Postgres {
@@ -39,15 +47,20 @@ func stagingDDL(d store.Dialect) []string {
 	}
 	return []string{
 		`CREATE TEMP TABLE stage_rows (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
-			failed INTEGER NOT NULL, ` + strings.Join(pplain, ", ") + `, ` + strings.Join(ploc, ", ") + `,
-			a_set INTEGER NOT NULL, a_at ` + ts + `)` + suffix,
+			failed INTEGER NOT NULL, skip INTEGER NOT NULL, fp TEXT)` + suffix,
+		`CREATE TEMP TABLE stage_patch (line INTEGER PRIMARY KEY, ` + strings.Join(pplain, ", ") + `, ` + strings.Join(ploc, ", ") + `,
+			a_set INTEGER NOT NULL, a_at ` + ts + `, n_hash TEXT)` + suffix,
 		`CREATE TEMP TABLE stage_errors (line INTEGER NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL,
 			PRIMARY KEY (line, seq))` + suffix,
 		`CREATE TEMP TABLE stage_plan (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
 			action TEXT NOT NULL, manager_changed INTEGER NOT NULL, ` + strings.Join(plain, ", ") + `, ` + strings.Join(loc, ", ") + `,
-			status TEXT NOT NULL, archived_at ` + ts + `, row_hash TEXT NOT NULL)` + suffix,
+			status TEXT NOT NULL, archived_at ` + ts + `, row_hash TEXT NOT NULL, source_hash TEXT)` + suffix,
+		`CREATE TEMP TABLE stage_missing (id BIGINT PRIMARY KEY, external_id TEXT NOT NULL)` + suffix,
 	}
 }
+
+// stagingTables are the staging tables, in the order they are dropped.
+var stagingTables = []string{"stage_missing", "stage_plan", "stage_errors", "stage_patch", "stage_rows"}
 
 func createStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 	for _, q := range stagingDDL(d) {
@@ -69,7 +82,10 @@ func indexStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 			return fmt.Errorf("index staging: %w", err)
 		}
 	}
-	return analyze(ctx, tx, d, "stage_rows")
+	if err := analyze(ctx, tx, d, "stage_rows"); err != nil {
+		return err
+	}
+	return analyze(ctx, tx, d, "stage_patch")
 }
 
 // analyze gives PostgreSQL's planner row counts for a temp table, which
@@ -85,13 +101,12 @@ func analyze(ctx context.Context, tx stagingConn, d store.Dialect, table string)
 	return nil
 }
 
-func dropStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
-	if d == store.Postgres {
-		return nil // ON COMMIT DROP
-	}
+// dropStaging removes the staging tables; PostgreSQL drops them at commit
+// anyway, so it is needed there only to stage the file again.
+func dropStaging(ctx context.Context, tx stagingConn) error {
 	var first error
-	for _, t := range []string{"stage_plan", "stage_errors", "stage_rows"} {
-		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS temp.`+t); err != nil && first == nil {
+	for _, t := range stagingTables {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+t); err != nil && first == nil {
 			first = fmt.Errorf("drop staging: %w", err)
 		}
 	}
@@ -99,14 +114,18 @@ func dropStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 }
 
 func stageRowColumns() []string {
-	cols := []string{"line", "external_id", "id_key", "failed"}
+	return []string{"line", "external_id", "id_key", "failed", "skip", "fp"}
+}
+
+func stagePatchColumns() []string {
+	cols := []string{"line"}
 	for _, c := range store.PlainColumns {
 		cols = append(cols, "p_"+c)
 	}
 	for _, c := range store.LocalizedColumns {
 		cols = append(cols, "l_"+c)
 	}
-	return append(cols, "a_set", "a_at")
+	return append(cols, "a_set", "a_at", "n_hash")
 }
 
 // stage reads the whole file once, validates every row on its own and writes
@@ -133,6 +152,14 @@ func (r *run) stage(ctx context.Context) error {
 	v := NewValidator(cols, ValidateOptions{
 		Mode: r.mode, DefaultRegion: r.org.DefaultPhoneRegion, Location: r.org.Location(), Now: r.p.Now,
 	})
+	fpr := newFingerprinter(cols, r.mode, r.org.DefaultPhoneRegion, r.org.Location().String())
+	t := time.Now()
+	known, err := loadKnownRows(ctx, r.db, r.org.ID, r.p.Now)
+	if err != nil {
+		return err
+	}
+	r.phase("read fingerprints", t)
+	idIdx := cols.index("external_id")
 
 	g, gctx := errgroup.WithContext(ctx)
 	pages := make(chan *stagePage, stageWorkers)
@@ -171,8 +198,9 @@ func (r *run) stage(ctx context.Context) error {
 	var workers sync.WaitGroup
 	for range stageWorkers {
 		workers.Go(func() {
+			h := fpr.newHasher()
 			for p := range pages {
-				p.validate(v)
+				p.validate(v, fpr, h, known, idIdx, r.newUser)
 				select {
 				case done <- p:
 				case <-gctx.Done():
@@ -189,6 +217,8 @@ func (r *run) stage(ctx context.Context) error {
 	if r.im.RowsRead == 0 {
 		return Fatalf(0, "the file holds no users")
 	}
+	t = time.Now()
+	defer r.phase("index staging", t)
 	return indexStaging(ctx, r.staging, r.db.Dialect)
 }
 
@@ -207,18 +237,43 @@ type stagePage struct {
 	patches        []Patch
 	msgs           [][]Message
 	warnings       []string
+	skip           []bool   // known row: nothing to validate or merge
+	fps            []string // fingerprint to record with the user, "" for none
+	newHashes      []string // see run.newUser
 }
 
-func (p *stagePage) validate(v *Validator) {
+// validate checks each record of the page on its own. A record whose
+// fingerprint is known (see fingerprint) is skipped: it would change nothing.
+// A valid record gets its fingerprint recorded unless it raised a warning: a
+// row that warns is looked at every time, so that every import repeats the
+// warning.
+func (p *stagePage) validate(v *Validator, fpr *fingerprinter, h hash.Hash, known *knownRows, idIdx int, newUser func(Patch) string) {
 	p.patches = make([]Patch, len(p.recs))
+	p.newHashes = make([]string, len(p.recs))
 	p.msgs = make([][]Message, len(p.recs))
+	p.skip = make([]bool, len(p.recs))
+	p.fps = make([]string, len(p.recs))
 	for i, rec := range p.recs {
+		var fp fingerprint
+		if rec.Problem == "" {
+			fp = fpr.row(h, rec.Cells)
+			if known.claim(fp) {
+				p.patches[i] = Patch{Line: rec.Line, ExternalID: rec.Cells[idIdx]}
+				p.skip[i], p.fps[i] = true, fp.String()
+				continue
+			}
+		}
 		patch, msgs, warns := v.Row(rec.Line, rec.Cells)
 		if rec.Problem != "" {
 			// The cells are not where the header says: their messages would
 			// mislead, but the id still keeps a full sync from archiving the user.
 			msgs = []Message{{Line: rec.Line, Text: rec.Problem}}
 			warns = nil
+		} else if len(msgs) == 0 {
+			p.newHashes[i] = newUser(patch)
+			if len(warns) == 0 {
+				p.fps[i] = fp.String()
+			}
 		}
 		p.patches[i], p.msgs[i] = patch, msgs
 		p.warnings = append(p.warnings, warns...)
@@ -228,6 +283,7 @@ func (p *stagePage) validate(v *Validator) {
 // writePages stages validated pages in file order.
 func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 	rows := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_rows", stageRowColumns())
+	patches := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_patch", stagePatchColumns())
 	errs := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_errors", []string{"line", "seq", "message"})
 	waiting := map[int]*stagePage{}
 	next := 0
@@ -246,7 +302,22 @@ func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 						return err
 					}
 				}
-				if err := rows.Add(stageRowValues(p.patches[i], rec.Line, len(p.msgs[i]) > 0)...); err != nil {
+				failed := len(p.msgs[i]) > 0
+				var fp any
+				if p.fps[i] != "" {
+					fp = p.fps[i]
+				}
+				id := p.patches[i].ExternalID
+				if err := rows.Add(rec.Line, id, IDKey(id), boolInt(failed), boolInt(p.skip[i]), fp); err != nil {
+					return err
+				}
+				if p.skip[i] {
+					r.skipped++
+				}
+				if failed || p.skip[i] {
+					continue
+				}
+				if err := patches.Add(stagePatchValues(p.patches[i], rec.Line, p.newHashes[i])...); err != nil {
 					return err
 				}
 			}
@@ -260,12 +331,15 @@ func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 	if err := rows.Flush(); err != nil {
 		return err
 	}
+	if err := patches.Flush(); err != nil {
+		return err
+	}
 	return errs.Flush()
 }
 
-func stageRowValues(p Patch, line int, failed bool) []any {
-	vals := make([]any, 0, 6+len(store.PlainColumns)+len(store.LocalizedColumns))
-	vals = append(vals, line, p.ExternalID, IDKey(p.ExternalID), boolInt(failed))
+func stagePatchValues(p Patch, line int, newHash string) []any {
+	vals := make([]any, 0, 3+len(store.PlainColumns)+len(store.LocalizedColumns))
+	vals = append(vals, line)
 	for _, c := range store.PlainColumns {
 		if v, ok := p.Plain[c]; ok {
 			vals = append(vals, v)
@@ -284,7 +358,11 @@ func stageRowValues(p Patch, line int, failed bool) []any {
 	if p.ArchivedAt != nil {
 		at = p.ArchivedAt.UTC()
 	}
-	return append(vals, boolInt(p.ArchivedAtSet), at)
+	var nh any
+	if newHash != "" {
+		nh = newHash
+	}
+	return append(vals, boolInt(p.ArchivedAtSet), at, nh)
 }
 
 // encodePatchLocalized keeps the languages a row sets, blanks included (a

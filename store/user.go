@@ -223,9 +223,11 @@ func UserList(ctx context.Context, q Querier, p UserListParams) ([]*User, error)
 }
 
 // UsersArchiveDue archives the organisation's active users whose scheduled
-// archive time (a leaver's last day, set by a full sync) has passed.
+// archive time (a leaver's last day, set by a full sync) has passed. The
+// user's source_hash is cleared: the row that scheduled the archive no longer
+// describes the user, so the next sync must look at it again.
 func UsersArchiveDue(ctx context.Context, q Querier, orgID int64, now time.Time) (int64, error) {
-	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE users SET status = 'archived', updated_at = ?
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE users SET status = 'archived', source_hash = NULL, updated_at = ?
 		WHERE org_id = ? AND status = 'active' AND archived_at IS NOT NULL AND archived_at <= ?`), now, orgID, now)
 	if err != nil {
 		return 0, fmt.Errorf("archive due users: %w", err)
