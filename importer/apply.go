@@ -55,9 +55,12 @@ func (r *run) count(ctx context.Context) (c store.Counts, wouldArchive int, err 
 	return c, c.Archived, nil
 }
 
-// apply writes the plan: one merge statement for every created, updated,
-// restored and archived row, and in a full sync one statement archiving the
-// users missing from the file. Unchanged rows are written to nobody.
+// apply writes the plan: one plain INSERT for the created users (nobody can
+// have taken their ids meanwhile: the import holds the organisation, and a
+// clash would only fail the whole import, to be run again), one merge
+// statement for every updated, restored and archived row, and in a full sync
+// one statement archiving the users missing from the file. Unchanged rows are
+// written to nobody.
 func (r *run) apply(ctx context.Context) error {
 	now := r.p.Now
 	data := append(append([]string{}, store.PlainColumns...), store.LocalizedColumns...)
@@ -65,12 +68,17 @@ func (r *run) apply(ctx context.Context) error {
 	for _, c := range append(data, "id_key", "status", "archived_at", "row_hash", "source_hash", "updated_at") {
 		set = append(set, c+" = excluded."+c)
 	}
-	q := `INSERT INTO users (org_id, external_id, id_key, ` + strings.Join(data, ", ") + `, status, archived_at, row_hash, source_hash, created_at, updated_at)
+	insert := `INSERT INTO users (org_id, external_id, id_key, ` + strings.Join(data, ", ") + `, status, archived_at, row_hash, source_hash, created_at, updated_at)
 		SELECT ?, p.external_id, p.id_key, p.` + strings.Join(data, ", p.") + `, p.status, p.archived_at, p.row_hash, p.source_hash, ?, ?
-		FROM ` + validPlan + ` WHERE true
-		ON CONFLICT (org_id, external_id) DO UPDATE SET ` + strings.Join(set, ", ")
-	if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), r.org.ID, now, now); err != nil {
-		return fmt.Errorf("apply changes: %w", err)
+		FROM ` + validPlan
+	for _, q := range []string{
+		insert + ` WHERE p.action = '` + actionCreate + `'`,
+		insert + ` WHERE p.action <> '` + actionCreate + `'
+		ON CONFLICT (org_id, external_id) DO UPDATE SET ` + strings.Join(set, ", "),
+	} {
+		if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), r.org.ID, now, now); err != nil {
+			return fmt.Errorf("apply changes: %w", err)
+		}
 	}
 	// A valid row that changed nothing records its fingerprint (once), so
 	// that the next sync skips it; the user's data and updated_at stay.

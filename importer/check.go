@@ -76,9 +76,12 @@ func (r *run) fail(ctx context.Context, msgs []Message) error {
 		for i, l := range chunk {
 			args[i] = l
 		}
-		q := `UPDATE stage_rows SET failed = 1 WHERE line IN (` + strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",") + `)`
-		if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), args...); err != nil {
-			return fmt.Errorf("mark failed rows: %w", err)
+		in := `(` + strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",") + `)`
+		for _, q := range []string{`UPDATE stage_rows SET failed = 1 WHERE line IN ` + in,
+			`UPDATE stage_plan SET failed = 1 WHERE line IN ` + in} {
+			if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), args...); err != nil {
+				return fmt.Errorf("mark failed rows: %w", err)
+			}
 		}
 	}
 	return nil
@@ -198,8 +201,9 @@ func (r *run) checkArchivedInPartial(ctx context.Context) error {
 	return r.fail(ctx, msgs)
 }
 
-// validPlan is the join that keeps the plan rows of rows that have not failed.
-const validPlan = `stage_plan p JOIN stage_rows s ON s.line = p.line AND s.failed = 0`
+// validPlan is the plan rows of rows that have not failed (fail marks both
+// tables), as p.
+const validPlan = `(SELECT * FROM stage_plan WHERE failed = 0) p`
 
 // checkEmails keeps business_email unique among the organisation's users as
 // they will be after the import: two changed rows may not share one, and a
@@ -208,8 +212,8 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 	col := r.colName("business_email")
 	dups, err := r.queryLines(ctx, `SELECT p.line, p.business_email FROM `+validPlan+`
 		WHERE p.business_email <> '' AND p.business_email IN (
-			SELECT p2.business_email FROM stage_plan p2 JOIN stage_rows s2 ON s2.line = p2.line AND s2.failed = 0
-			WHERE p2.business_email <> '' GROUP BY p2.business_email HAVING COUNT(*) > 1)
+			SELECT p2.business_email FROM stage_plan p2
+			WHERE p2.failed = 0 AND p2.business_email <> '' GROUP BY p2.business_email HAVING COUNT(*) > 1)
 		ORDER BY p.business_email, p.line`)
 	if err != nil {
 		return 0, err
@@ -218,8 +222,7 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 	taken, err := r.queryLines(ctx, `SELECT p.line, p.business_email, MIN(u.external_id) FROM `+validPlan+`
 		JOIN users u ON u.org_id = ? AND u.business_email = p.business_email AND u.external_id <> p.external_id
 		WHERE p.business_email <> '' AND NOT EXISTS (
-			SELECT 1 FROM stage_plan p3 JOIN stage_rows s3 ON s3.line = p3.line AND s3.failed = 0
-			WHERE p3.external_id = u.external_id)
+			SELECT 1 FROM stage_plan p3 WHERE p3.failed = 0 AND p3.external_id = u.external_id)
 		GROUP BY p.line, p.business_email ORDER BY p.line`, r.org.ID)
 	if err != nil {
 		return 0, err

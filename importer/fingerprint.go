@@ -127,8 +127,8 @@ type knownRows struct {
 func loadKnownRows(ctx context.Context, q store.Querier, orgID int64, now time.Time) (*knownRows, error) {
 	k := &knownRows{}
 	var n int
-	if err := sqlx.GetContext(ctx, q, &n, q.Rebind(
-		`SELECT COUNT(*) FROM users WHERE org_id = ? AND source_hash IS NOT NULL`), orgID); err != nil {
+	// An upper bound, to size the table at once; (org_id, …) indexes answer it.
+	if err := sqlx.GetContext(ctx, q, &n, q.Rebind(`SELECT COUNT(*) FROM users WHERE org_id = ?`), orgID); err != nil {
 		return nil, fmt.Errorf("read fingerprints: %w", err)
 	}
 	k.fps = make([]fingerprint, 0, n)

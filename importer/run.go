@@ -83,6 +83,11 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 			if err := guard(ctx, tx, im); err != nil {
 				return err
 			}
+			// A million-row sync joins its staging tables whole: with the
+			// default 4 MB, those hash joins spill to disk in batches.
+			if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+				return fmt.Errorf("import settings: %w", err)
+			}
 			if err := r.prepare(ctx); err != nil {
 				return err
 			}

@@ -54,7 +54,8 @@ func stagingDDL(d store.Dialect) []string {
 			PRIMARY KEY (line, seq))` + suffix,
 		`CREATE TEMP TABLE stage_plan (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
 			action TEXT NOT NULL, manager_changed INTEGER NOT NULL, ` + strings.Join(plain, ", ") + `, ` + strings.Join(loc, ", ") + `,
-			status TEXT NOT NULL, archived_at ` + ts + `, row_hash TEXT NOT NULL, source_hash TEXT)` + suffix,
+			status TEXT NOT NULL, archived_at ` + ts + `, row_hash TEXT NOT NULL, source_hash TEXT,
+			failed INTEGER NOT NULL DEFAULT 0)` + suffix,
 		`CREATE TEMP TABLE stage_missing (id BIGINT PRIMARY KEY, external_id TEXT NOT NULL)` + suffix,
 	}
 }
@@ -75,8 +76,8 @@ func createStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 // in (building them afterwards is cheaper than maintaining them per row).
 func indexStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 	for _, q := range []string{
+		// id_key is only ever joined whole (hash joins): no index.
 		`CREATE INDEX stage_rows_external_id ON stage_rows (external_id)`,
-		`CREATE INDEX stage_rows_id_key ON stage_rows (id_key)`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("index staging: %w", err)
