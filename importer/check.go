@@ -139,8 +139,18 @@ func groupRepeats(found []lineValue, column, what string) []Message {
 // findMissing lists, in a full sync, the active users the file does not
 // name (nor names with its leading zeros lost): the sync archives them.
 // A row that fails still names its user, who is then kept.
+//
+// Each row skipped as known names another active user; when they name them
+// all, nobody is missing and the anti-join over the roster is not needed.
 func (r *run) findMissing(ctx context.Context) error {
 	if r.mode != ModeFull {
+		return nil
+	}
+	active, err := r.activeUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if r.skipped == active {
 		return nil
 	}
 	if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(`INSERT INTO stage_missing (id, external_id)
@@ -255,7 +265,7 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 			JOIN stage_rows s ON s.external_id = u.external_id AND s.skip = 1 AND s.failed = 0
 			WHERE u.org_id = ? AND u.manager IN (
 				SELECT external_id FROM stage_rows WHERE skip = 0
-				UNION ALL SELECT external_id FROM users WHERE org_id = ? AND status <> 'active'
+				UNION ALL SELECT external_id FROM users WHERE org_id = ? AND status = 'archived'
 				UNION ALL SELECT external_id FROM stage_missing))
 		SELECT e.line, e.manager FROM eff e
 		WHERE e.manager IS NOT NULL AND e.manager <> ''

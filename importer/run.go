@@ -74,7 +74,7 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 
 	progress := newProgressWriter(ctx, db, im.ID, p.Progress)
 	p.Progress = progress.report
-	r := &run{p: p, db: db, org: org, im: im, mode: Mode(im.Mode)}
+	r := &run{p: p, db: db, org: org, im: im, mode: Mode(im.Mode), active: -1}
 	if db.Dialect == store.SQLite {
 		err = r.processSQLite(ctx)
 	} else {
@@ -244,6 +244,7 @@ type run struct {
 	warnings    []string
 	dropped     int // warnings past maxWarnings
 	skipped     int // rows skipped as known (see fingerprint)
+	active      int // active users before the import, -1 until counted
 	seq         int // orders the messages of cross-row checks after a row's own
 	firstErrors []string
 }
@@ -345,11 +346,18 @@ func (r *run) process(ctx context.Context) error {
 	return nil
 }
 
-// activeUsers counts the organisation's active users before the import.
+// activeUsers counts the organisation's active users before the import
+// (asked once: nothing changes them before the apply).
 func (r *run) activeUsers(ctx context.Context) (int, error) {
+	if r.active >= 0 {
+		return r.active, nil
+	}
 	var n int
-	err := r.tx.GetContext(ctx, &n, r.tx.Rebind(`SELECT COUNT(*) FROM users WHERE org_id = ? AND status = 'active'`), r.org.ID)
-	return n, err
+	if err := r.tx.GetContext(ctx, &n, r.tx.Rebind(`SELECT COUNT(*) FROM users WHERE org_id = ? AND status = 'active'`), r.org.ID); err != nil {
+		return 0, fmt.Errorf("count active users: %w", err)
+	}
+	r.active = n
+	return n, nil
 }
 
 // overThreshold is the safety rule of SPEC §3: a sync is held when it would

@@ -4,5 +4,13 @@
 -- the user. A sync that sees the same row again skips it without validating.
 ALTER TABLE users ADD COLUMN source_hash TEXT;
 
+-- Small partial indexes for what every sync asks: which leavers' day has
+-- come, and which users are archived (a manager may not be one). They hold
+-- only those few users, so they cost the million-row import nothing.
+CREATE INDEX users_org_leaving ON users (org_id, archived_at) WHERE status = 'active' AND archived_at IS NOT NULL;
+CREATE INDEX users_org_archived ON users (org_id, external_id) WHERE status = 'archived';
+
 -- +goose Down
+DROP INDEX users_org_archived;
+DROP INDEX users_org_leaving;
 ALTER TABLE users DROP COLUMN source_hash;
