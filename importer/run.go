@@ -84,9 +84,14 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 				return err
 			}
 			// A million-row sync joins its staging tables whole: with the
-			// default 4 MB, those hash joins spill to disk in batches.
-			if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
-				return fmt.Errorf("import settings: %w", err)
+			// default 4 MB, those hash joins spill to disk in batches. And the
+			// planner's cost guesses for the checks' anti-joins are large
+			// enough to call the JIT compiler, which then spends a second
+			// compiling a query that reads a handful of rows.
+			for _, q := range []string{`SET LOCAL work_mem = '64MB'`, `SET LOCAL jit = off`} {
+				if _, err := tx.ExecContext(ctx, q); err != nil {
+					return fmt.Errorf("import settings: %w", err)
+				}
 			}
 			if err := r.prepare(ctx); err != nil {
 				return err
