@@ -1189,18 +1189,9 @@ func fastPathInputs(t testing.TB) []struct {
 	add := func(name string, data []byte, opts ReaderOptions) {
 		ins = append(ins, input{name, data, opts})
 	}
-	var files []string
-	for _, pattern := range []string{"*.*", "bad/*", "golden/*"} {
-		m, _ := filepath.Glob(filepath.Join("testdata", pattern))
-		files = append(files, m...)
-	}
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		add(name, data, rosterOpts)
-		add(name+" (limits)", data, ReaderOptions{Limits: Limits{MaxCellChars: 5, MaxRows: 2}})
+	for _, tf := range testdataFiles(t) {
+		add(tf.name, tf.data, rosterOpts)
+		add(tf.name+" (limits)", tf.data, ReaderOptions{Limits: Limits{MaxCellChars: 5, MaxRows: 2}})
 	}
 	for _, tt := range readCSVRulesCases() {
 		opts := rosterOpts

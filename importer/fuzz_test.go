@@ -36,18 +36,9 @@ import (
 //
 // FuzzReadCSV checks the reader on its own.
 func FuzzReadAndValidate(f *testing.F) {
-	var files []string
-	for _, pattern := range []string{"*.*", "bad/*", "golden/*"} {
-		m, _ := filepath.Glob(filepath.Join("testdata", pattern))
-		files = append(files, m...)
-	}
-	for _, name := range files {
-		data, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(data, false)
-		f.Add(data, true)
+	for _, tf := range testdataFiles(f) {
+		f.Add(tf.data, false)
+		f.Add(tf.data, true)
 	}
 	const full = "external_id;first_name;last_name;country;preferred_language"
 	for _, s := range []string{
@@ -221,4 +212,28 @@ func FuzzReadAndValidate(f *testing.F) {
 // character (zero-width space, soft hyphen, byte-order mark, bidi controls).
 func invisibleInID(r rune) bool {
 	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// testFile is one of the spreadsheet files under testdata.
+type testFile struct {
+	name string
+	data []byte
+}
+
+// testdataFiles reads every file under testdata (the Excel and LibreOffice
+// saves, the bad files and the golden errors CSVs), for seeds and tables.
+func testdataFiles(tb testing.TB) []testFile {
+	tb.Helper()
+	var out []testFile
+	for _, pattern := range []string{"*.*", "bad/*", "golden/*"} {
+		m, _ := filepath.Glob(filepath.Join("testdata", pattern))
+		for _, name := range m {
+			data, err := os.ReadFile(name)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			out = append(out, testFile{name, data})
+		}
+	}
+	return out
 }

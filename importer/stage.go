@@ -105,8 +105,8 @@ func analyze(ctx context.Context, tx stagingConn, d store.Dialect, table string)
 	return nil
 }
 
-// dropStaging removes the staging tables; PostgreSQL drops them at commit
-// anyway, so it is needed there only to stage the file again.
+// dropStaging removes a SQLite import's staging tables from its connection,
+// which goes back to the pool (PostgreSQL drops them at commit).
 func dropStaging(ctx context.Context, tx stagingConn) error {
 	var first error
 	for _, t := range stagingTables {
