@@ -27,6 +27,27 @@ type RunParams struct {
 	// Finalize runs in the transaction that records the outcome, so what it
 	// writes (the notification and its job) commits with it or not at all.
 	Finalize func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error
+	// Pause, when set, is called as the import reaches each Step; it may block.
+	// Tests use it to hold an import at the worst moment (to write the roster
+	// under it, or to kill its process); production leaves it nil.
+	Pause func(ctx context.Context, step Step)
+}
+
+// Step names a point in an import's run where RunParams.Pause is called.
+type Step string
+
+// The steps of a run, in order.
+const (
+	StepStaged     Step = "staged"     // the file is read and staged; nothing checked yet
+	StepPlanned    Step = "planned"    // checked and planned, nothing applied yet
+	StepApplied    Step = "applied"    // the roster is written, the transaction still open
+	StepCommitting Step = "committing" // the outcome is recorded; the commit comes next
+)
+
+func (r *run) pause(ctx context.Context, s Step) {
+	if r.p.Pause != nil {
+		r.p.Pause(ctx, s)
+	}
 }
 
 // maxWarnings bounds the warning list of one import: a file with a million
@@ -220,8 +241,11 @@ func (r *run) finish(ctx context.Context, tx *sqlx.Tx) error {
 		return err
 	}
 	if r.p.Finalize != nil {
-		return r.p.Finalize(ctx, tx, r.im)
+		if err := r.p.Finalize(ctx, tx, r.im); err != nil {
+			return err
+		}
 	}
+	r.pause(ctx, StepCommitting)
 	return nil
 }
 
@@ -290,6 +314,7 @@ func (r *run) prepare(ctx context.Context) error {
 		return err
 	}
 	r.phase("read and validate", t)
+	r.pause(ctx, StepStaged)
 	return nil
 }
 
@@ -326,11 +351,13 @@ func (r *run) process(ctx context.Context) error {
 	r.im.ErrorsFileID = errorsFile
 
 	t = r.phase("count and errors CSV", t)
+	r.pause(ctx, StepPlanned)
 	if !held && !r.im.DryRun {
 		if err := r.apply(ctx); err != nil {
 			return err
 		}
 	}
+	r.pause(ctx, StepApplied)
 	r.phase("apply", t)
 	if err := r.tx.SelectContext(ctx, &r.firstErrors, r.tx.Rebind(`SELECT 'line ' || line || ': ' || message
 		FROM stage_errors ORDER BY line, seq LIMIT ?`), firstErrorsShown); err != nil {
