@@ -249,8 +249,8 @@ func TestFullModeRules(t *testing.T) {
 			if im.Status != store.ImportHeld || im.Archived != 9 {
 				t.Fatalf("sync = %s %+v", im.Status, im.Counts)
 			}
-			if !strings.Contains(im.Warnings()[0], "would archive 9 of 19 active users") {
-				t.Errorf("held warning = %q", im.Warnings()[0])
+			if !strings.Contains(im.HoldReason, "would archive 9 of 19 active users") {
+				t.Errorf("hold reason = %q", im.HoldReason)
 			}
 			if e.user("E15").Status != store.StatusActive {
 				t.Fatal("a held sync archived E15")

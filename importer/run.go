@@ -50,6 +50,10 @@ func (r *run) pause(ctx context.Context, s Step) {
 	}
 }
 
+// dueArchiveLockWait is how long archiving due leavers waits for another
+// import of the organisation to commit before the run is retried later.
+const dueArchiveLockWait = 2 * time.Second
+
 // maxWarnings bounds the warning list of one import: a file with a million
 // mangled phone numbers must not produce a million-line e-mail.
 const maxWarnings = 100
@@ -79,7 +83,14 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 	// they are now. A dry run writes nothing to the roster, so it leaves them
 	// for the next real import.
 	if !im.DryRun {
-		if _, err := store.UsersArchiveDue(ctx, db, org.ID, p.Now); err != nil {
+		err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+			if err := store.OrgLock(ctx, tx, org.ID, dueArchiveLockWait); err != nil {
+				return err
+			}
+			_, err := store.UsersArchiveDue(ctx, tx, org.ID, p.Now)
+			return err
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -200,26 +211,24 @@ func (s stagingOn) PrepareContext(ctx context.Context, q string) (*sql.Stmt, err
 
 // ErrImportBusy means another worker is applying an import of the same
 // organisation right now; try again shortly.
-var ErrImportBusy = errors.New("another import of this organisation is being applied")
+var ErrImportBusy = store.ErrBusy
 
 // ErrImportFinished means the import was already processed (by another
 // worker, or before a crash cut off the job's own bookkeeping): nothing to do.
 var ErrImportFinished = errors.New("the import is already finished")
 
 // guard makes sure this is the only transaction applying an import of the
-// organisation, and that this import still needs applying. PostgreSQL takes
-// a transaction-scoped advisory lock per organisation (several daemons may
-// share it); SQLite's write transaction is exclusive already.
+// organisation, and that this import still needs applying. It takes the
+// organisation's roster lock (store.OrgTryLock), which every writer of its
+// users takes, so nothing writes the roster between this import's plan and
+// its apply.
 func guard(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
-	if store.DialectOf(tx) == store.Postgres {
-		var got bool
-		// Keyed by schema too: installations may share a database in schemas.
-		if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock(hashtext('rosterd-org:' || current_schema() || ':' || $1::text))`, im.OrgID); err != nil {
-			return fmt.Errorf("lock organisation: %w", err)
-		}
-		if !got {
-			return ErrImportBusy
-		}
+	got, err := store.OrgTryLock(ctx, tx, im.OrgID)
+	if err != nil {
+		return err
+	}
+	if !got {
+		return ErrImportBusy
 	}
 	var status string
 	if err := tx.GetContext(ctx, &status, tx.Rebind(`SELECT status FROM imports WHERE id = ?`), im.ID); err != nil {
@@ -239,6 +248,13 @@ func (r *run) finish(ctx context.Context, tx *sqlx.Tx) error {
 			return ErrImportFinished
 		}
 		return err
+	}
+	if r.mode == ModeFull && !r.im.DryRun && (r.im.Status == store.ImportSucceeded || r.im.Status == store.ImportCompletedWithErrors) {
+		// This roster is applied: an older one still waiting (held, or
+		// queued again after an approval) would roll the roster back.
+		if _, err := store.ImportsSupersede(ctx, tx, r.im.OrgID, r.im.ID, *r.im.FinishedAt); err != nil {
+			return err
+		}
 	}
 	if r.p.Finalize != nil {
 		if err := r.p.Finalize(ctx, tx, r.im); err != nil {
@@ -332,16 +348,9 @@ func (r *run) process(ctx context.Context) error {
 	}
 	r.im.Counts = counts
 
-	held := false
-	if r.mode == ModeFull && !r.im.ArchiveApproved {
-		active, err := r.activeUsers(ctx)
-		if err != nil {
-			return err
-		}
-		if overThreshold(wouldArchive, active, r.org) {
-			held = true
-			r.warnings = append([]string{heldMessage(wouldArchive, active, r.org)}, r.warnings...)
-		}
+	held, err := r.judgeArchives(ctx, wouldArchive)
+	if err != nil {
+		return err
 	}
 
 	errorsFile, err := r.writeErrorsCSV(ctx)
@@ -407,8 +416,8 @@ func heldMessage(archive, active int, org *store.Org) string {
 	if org.ArchiveThresholdMin == 1 {
 		users = "user"
 	}
-	return fmt.Sprintf("held: this sync would archive %d of %d active users (%.1f%%), more than the organisation's threshold "+
-		"of %d%% and %d %s; nothing was applied. Approve the import to apply it, or cancel it and send a corrected file",
+	return fmt.Sprintf("this sync would archive %d of %d active users (%.1f%%), more than the organisation's threshold "+
+		"of %d%% and %d %s",
 		archive, active, pct, org.ArchiveThresholdPercent, org.ArchiveThresholdMin, users)
 }
 

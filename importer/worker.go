@@ -36,7 +36,7 @@ func (w *Worker) Timeout(*river.Job[jobs.ImportArgs]) time.Duration { return w.M
 // accepted: while an older import of the organisation is still waiting or
 // running, this one waits its turn.
 func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.ImportArgs]) error {
-	im, err := store.ImportGet(ctx, w.DB, 0, job.Args.ImportID)
+	im, err := store.ImportLookup(ctx, w.DB, job.Args.ImportID)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(err)
 	}

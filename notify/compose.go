@@ -3,8 +3,10 @@ package notify
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"html/template"
+	"io"
 	"strings"
 	texttemplate "text/template"
 
@@ -64,7 +66,47 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 			v.Attached = true
 		}
 	}
+	if im.Status == store.ImportHeld {
+		// Whom the sync would archive, as the hold kept them: the list an
+		// approval applies. Written to memory: it is a few columns a user,
+		// and the attachment is bounded by the organisation's size.
+		var list bytes.Buffer
+		if err := WriteArchiveCSV(ctx, q, im.OrgID, im.ID, &list); err != nil {
+			return nil, "", err
+		}
+		if list.Len() <= MaxAttachmentBytes {
+			if err := msg.AttachReader(im.ID+"-archive.csv", &list,
+				mail.WithFileContentType(mail.ContentType("text/csv; charset=utf-8"))); err != nil {
+				return nil, "", fmt.Errorf("attach archive list: %w", err)
+			}
+			v.ArchiveAttached = true
+		}
+	}
 	return withBodies(msg, importText, importHTML, v, im.ID)
+}
+
+// WriteArchiveCSV writes whom a held sync would archive, as the hold kept
+// them, in the roster's CSV dialect (UTF-8, ";"): external_id, first_name,
+// last_name, business_email, by external id.
+func WriteArchiveCSV(ctx context.Context, q store.Querier, orgID int64, importID string, w io.Writer) error {
+	cw := csv.NewWriter(w)
+	cw.Comma = ';'
+	_ = cw.Write([]string{"external_id", "first_name", "last_name", "business_email"})
+	for after := ""; ; {
+		page, err := store.ImportArchiveList(ctx, q, orgID, importID, after, 1000)
+		if err != nil {
+			return err
+		}
+		for _, e := range page {
+			_ = cw.Write([]string{e.ExternalID, e.FirstName, e.LastName, e.BusinessEmail})
+		}
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].ExternalID
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 func withBodies(msg *mail.Msg, text *texttemplate.Template, html *template.Template, v any, name string) (*mail.Msg, string, error) {
@@ -91,6 +133,7 @@ type importView struct {
 	Warnings                           []string
 	Link, ErrorsLink                   string
 	HasErrors, Attached                bool
+	ArchiveAttached                    bool
 }
 
 func newImportView(org *store.Org, im *store.Import, publicURL string) importView {
@@ -98,13 +141,9 @@ func newImportView(org *store.Org, im *store.Import, publicURL string) importVie
 		Size: store.FormatBytes(im.SizeBytes), DryRun: im.DryRun, Counts: im.Counts, Error: im.Error,
 		Link: publicURL + "/imports/" + im.ID, HasErrors: im.ErrorsFileID != nil,
 		ErrorsLink: publicURL + "/api/v1/imports/" + im.ID + "/errors.csv"}
-	for _, w := range im.Warnings() {
-		if strings.HasPrefix(w, "held:") {
-			v.Held = strings.TrimSpace(strings.TrimPrefix(w, "held:"))
-			v.Held = strings.ToUpper(v.Held[:1]) + v.Held[1:]
-			continue
-		}
-		v.Warnings = append(v.Warnings, w)
+	v.Warnings = im.Warnings()
+	if im.Status == store.ImportHeld && im.HoldReason != "" {
+		v.Held = strings.ToUpper(im.HoldReason[:1]) + im.HoldReason[1:]
 	}
 	what := "import"
 	if im.Mode == "full" {

@@ -44,25 +44,29 @@ type Counts struct {
 
 // Import is one processing of one CSV file.
 type Import struct {
-	ID              string     `db:"id"`
-	OrgID           int64      `db:"org_id"`
-	Door            string     `db:"door"`
-	Mode            string     `db:"mode"`
-	DryRun          bool       `db:"dry_run"`
-	FileName        string     `db:"file_name"`
-	FileID          int64      `db:"file_id"`
-	FileSHA256      string     `db:"file_sha256"`
-	SizeBytes       int64      `db:"size_bytes"`
-	Status          string     `db:"status"`
-	Error           string     `db:"error"`
-	WarningsJSON    string     `db:"warnings"`
-	RowsRead        int64      `db:"rows_read"`
-	BytesRead       int64      `db:"bytes_read"`
-	ArchiveApproved bool       `db:"archive_approved"`
-	ErrorsFileID    *int64     `db:"errors_file_id"`
-	CreatedAt       time.Time  `db:"created_at"`
-	StartedAt       *time.Time `db:"started_at"`
-	FinishedAt      *time.Time `db:"finished_at"`
+	ID              string `db:"id"`
+	OrgID           int64  `db:"org_id"`
+	Door            string `db:"door"`
+	Mode            string `db:"mode"`
+	DryRun          bool   `db:"dry_run"`
+	FileName        string `db:"file_name"`
+	FileID          int64  `db:"file_id"`
+	FileSHA256      string `db:"file_sha256"`
+	SizeBytes       int64  `db:"size_bytes"`
+	Status          string `db:"status"`
+	Error           string `db:"error"`
+	WarningsJSON    string `db:"warnings"`
+	RowsRead        int64  `db:"rows_read"`
+	BytesRead       int64  `db:"bytes_read"`
+	ArchiveApproved bool   `db:"archive_approved"`
+	ErrorsFileID    *int64 `db:"errors_file_id"`
+	// HoldReason says, for a held sync, why it was held and how to go on.
+	HoldReason string `db:"hold_reason"`
+	// SupersededBy is the newer full import whose apply superseded this one.
+	SupersededBy string     `db:"superseded_by"`
+	CreatedAt    time.Time  `db:"created_at"`
+	StartedAt    *time.Time `db:"started_at"`
+	FinishedAt   *time.Time `db:"finished_at"`
 	Counts
 }
 
@@ -108,7 +112,7 @@ func NewImportID(now time.Time) string {
 
 const importColumns = `id, org_id, door, mode, dry_run, file_name, file_id, file_sha256, size_bytes, status, error, warnings,
 	rows_total, created, updated, unchanged, archived, restored, failed, rows_read, bytes_read, archive_approved,
-	errors_file_id, created_at, started_at, finished_at`
+	errors_file_id, hold_reason, superseded_by, created_at, started_at, finished_at`
 
 // ImportCreate records a new import; ID, Status and CreatedAt are filled when empty.
 func ImportCreate(ctx context.Context, q Querier, im *Import) error {
@@ -134,15 +138,24 @@ func ImportCreate(ctx context.Context, q Querier, im *Import) error {
 	return nil
 }
 
-// ImportGet reads one import. orgID 0 looks across organisations (the
-// command line); otherwise another organisation's import is not found.
+// ImportGet reads one import of the organisation; another organisation's
+// import is not found (ErrNotFound). orgID is required.
 func ImportGet(ctx context.Context, q Querier, orgID int64, id string) (*Import, error) {
-	query := `SELECT ` + importColumns + ` FROM imports WHERE id = ?`
-	args := []any{id}
-	if orgID != 0 {
-		query += ` AND org_id = ?`
-		args = append(args, orgID)
+	if orgID <= 0 {
+		return nil, fmt.Errorf("get import %q: no organisation given", id)
 	}
+	return importGet(ctx, q, `SELECT `+importColumns+` FROM imports WHERE id = ? AND org_id = ?`, id, orgID)
+}
+
+// ImportLookup reads an import by id alone, across organisations: for the
+// worker, whose job names only the import, and the operator's command line.
+// Doors use ImportGet with the caller's organisation.
+func ImportLookup(ctx context.Context, q Querier, id string) (*Import, error) {
+	return importGet(ctx, q, `SELECT `+importColumns+` FROM imports WHERE id = ?`, id)
+}
+
+func importGet(ctx context.Context, q Querier, query string, args ...any) (*Import, error) {
+	id := args[0]
 	var im Import
 	err := q.QueryRowxContext(ctx, q.Rebind(query), args...).StructScan(&im)
 	if isNoRows(err) {
@@ -232,7 +245,7 @@ func ImportCancel(ctx context.Context, q Querier, orgID int64, id string) error 
 // against the roster as it is by then. ErrNotFound unless it was held.
 func ImportApprove(ctx context.Context, q Querier, orgID int64, id string) error {
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'queued', archive_approved = ?
-		WHERE id = ? AND org_id = ? AND status = 'held'`), true, id, orgID)
+		WHERE id = ? AND org_id = ? AND status = 'held' AND dry_run = ?`), true, id, orgID, false)
 	if err != nil {
 		return fmt.Errorf("approve import: %w", err)
 	}
@@ -268,16 +281,76 @@ func ImportFinish(ctx context.Context, q Querier, im *Import) error {
 // ImportFinishFrom is ImportFinish from any of the given statuses.
 func ImportFinishFrom(ctx context.Context, q Querier, im *Import, from ...string) error {
 	args := []any{im.Status, im.Error, im.WarningsJSON, im.Rows, im.Created, im.Updated, im.Unchanged, im.Archived, im.Restored,
-		im.Failed, im.RowsRead, im.BytesRead, im.ErrorsFileID, im.FinishedAt, im.ID}
+		im.Failed, im.RowsRead, im.BytesRead, im.ErrorsFileID, im.HoldReason, im.FinishedAt, im.ID}
 	for _, f := range from {
 		args = append(args, f)
 	}
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = ?, error = ?, warnings = ?, rows_total = ?,
 		created = ?, updated = ?, unchanged = ?, archived = ?, restored = ?, failed = ?, rows_read = ?, bytes_read = ?,
-		errors_file_id = ?, finished_at = ? WHERE id = ? AND status IN (`+strings.TrimSuffix(strings.Repeat("?,", len(from)), ",")+`)`),
+		errors_file_id = ?, hold_reason = ?, finished_at = ? WHERE id = ? AND status IN (`+strings.TrimSuffix(strings.Repeat("?,", len(from)), ",")+`)`),
 		args...)
 	if err != nil {
 		return fmt.Errorf("finish import %s: %w", im.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ImportsSupersede turns every older held or queued full import of the
+// organisation into superseded by the full import `by`, which is being
+// applied: the newest roster wins, and an older one can no longer be
+// approved or run over it. Dry runs are left alone: they change nothing.
+func ImportsSupersede(ctx context.Context, q Querier, orgID int64, by string, at time.Time) (int64, error) {
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'superseded', superseded_by = ?, finished_at = ?
+		WHERE org_id = ? AND mode = 'full' AND dry_run = ? AND id < ? AND status IN ('held', 'queued')`), by, at, orgID, false, by)
+	if err != nil {
+		return 0, fmt.Errorf("supersede older imports: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// ArchiveEntry is one user a held sync would archive, as the hold showed them.
+type ArchiveEntry struct {
+	UserID        int64  `db:"user_id"`
+	ExternalID    string `db:"external_id"`
+	FirstName     string `db:"first_name"`
+	LastName      string `db:"last_name"`
+	BusinessEmail string `db:"business_email"`
+}
+
+// ImportArchiveCount says how many users the import's hold showed.
+func ImportArchiveCount(ctx context.Context, q Querier, orgID int64, importID string) (int, error) {
+	var n int
+	err := q.QueryRowxContext(ctx, q.Rebind(`SELECT COUNT(*) FROM import_archives a JOIN imports i ON i.id = a.import_id
+		WHERE a.import_id = ? AND i.org_id = ?`), importID, orgID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count import archive list: %w", err)
+	}
+	return n, nil
+}
+
+// ImportArchiveList reads the users the import's hold showed, by external
+// id, a page at a time: after is the last external id of the previous page.
+func ImportArchiveList(ctx context.Context, q Querier, orgID int64, importID, after string, limit int) ([]ArchiveEntry, error) {
+	var list []ArchiveEntry
+	err := sqlxSelect(ctx, q, &list, `SELECT a.user_id, a.external_id, a.first_name, a.last_name, a.business_email
+		FROM import_archives a JOIN imports i ON i.id = a.import_id
+		WHERE a.import_id = ? AND i.org_id = ? AND a.external_id > ? ORDER BY a.external_id LIMIT ?`, importID, orgID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read import archive list: %w", err)
+	}
+	return list, nil
+}
+
+// ImportSupersedeOne marks one waiting (queued or held) import superseded by
+// a newer one, as a compare-and-set: ErrNotFound when it is no longer waiting.
+func ImportSupersedeOne(ctx context.Context, q Querier, orgID int64, id, by string, at time.Time) error {
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'superseded', superseded_by = ?, finished_at = ?
+		WHERE id = ? AND org_id = ? AND status IN ('held', 'queued')`), by, at, id, orgID)
+	if err != nil {
+		return fmt.Errorf("supersede import: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound

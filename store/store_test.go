@@ -103,7 +103,7 @@ func TestImportRecordRoundTripAndListOrder(t *testing.T) {
 		if err := store.ImportSave(ctx, db, im); err != nil {
 			t.Fatal(err)
 		}
-		got, err := store.ImportGet(ctx, db, 0, ids[1])
+		got, err := store.ImportLookup(ctx, db, ids[1])
 		if err != nil {
 			t.Fatal(err)
 		}

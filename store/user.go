@@ -234,3 +234,30 @@ func UsersArchiveDue(ctx context.Context, q Querier, orgID int64, now time.Time)
 	}
 	return res.RowsAffected()
 }
+
+// UserArchive archives an active user by hand (the back office), as a
+// compare-and-set from active: ErrNotFound when no active user has that id.
+// A leaving day the file had set is replaced by now; the fingerprint is
+// cleared, so the next sync looks at the user's row again.
+func UserArchive(ctx context.Context, q Querier, orgID int64, externalID string, now time.Time) error {
+	return userSetStatus(ctx, q, `UPDATE users SET status = 'archived', archived_at = ?, source_hash = NULL, updated_at = ?
+		WHERE org_id = ? AND external_id = ? AND status = 'active'`, now, now, orgID, externalID)
+}
+
+// UserRestore makes an archived user active again, as a compare-and-set
+// from archived: ErrNotFound when no archived user has that id.
+func UserRestore(ctx context.Context, q Querier, orgID int64, externalID string, now time.Time) error {
+	return userSetStatus(ctx, q, `UPDATE users SET status = 'active', archived_at = NULL, source_hash = NULL, updated_at = ?
+		WHERE org_id = ? AND external_id = ? AND status = 'archived'`, now, orgID, externalID)
+}
+
+func userSetStatus(ctx context.Context, q Querier, query string, args ...any) error {
+	res, err := q.ExecContext(ctx, q.Rebind(query), args...)
+	if err != nil {
+		return fmt.Errorf("change user status: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

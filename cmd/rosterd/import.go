@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,14 +12,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"rosterd/importer"
-	"rosterd/jobs"
-	"rosterd/notify"
 	"rosterd/store"
 )
 
@@ -73,14 +69,13 @@ and the import id is printed alone; follow it with "rosterd import show ID". Exi
 				return err
 			}
 			defer f.Close()
-			q, delay, err := a.importQueue(detach)
+			svc, err := a.service()
 			if err != nil {
 				return err
 			}
-			im, err := importer.Accept(cmd.Context(), a.db, importer.AcceptParams{OrgID: o.ID, Door: store.DoorCLI, Mode: m,
-				DryRun: dryRun, FileName: filepath.Base(args[0]), File: f, MaxBytes: a.cfg.MaxUploadBytes,
-				Queue: q, Delay: delay})
-			var tooLarge *store.TooLargeError
+			im, err := svc.ImportAccept(cmd.Context(), importer.ImportAcceptParams{OrgID: o.ID, Door: store.DoorCLI, Mode: m,
+				DryRun: dryRun, FileName: filepath.Base(args[0]), File: f, Delay: importDelay(detach)})
+			var tooLarge *importer.TooLargeError
 			if errors.As(err, &tooLarge) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "rosterd:", err)
 				return exitError{exitFailed}
@@ -92,7 +87,7 @@ and the import id is printed alone; follow it with "rosterd import show ID". Exi
 				fmt.Fprintln(cmd.OutOrStdout(), im.ID)
 				return nil
 			}
-			return a.runImport(cmd, o, im, asJSON, errorsOut)
+			return a.runImport(cmd, svc, o, im, asJSON, errorsOut)
 		},
 	}
 	cmd.Flags().BoolVar(&detach, "detach", false, "record and queue the file for a running daemon, print the import id and exit")
@@ -106,9 +101,10 @@ and the import id is printed alone; follow it with "rosterd import show ID". Exi
 	return cmd
 }
 
-// runImport processes a recorded import here, reports it and exits with the
-// code of its outcome.
-func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJSON bool, errorsOut string) error {
+// runImport processes a recorded import here, through the import service
+// (which waits for older imports of the organisation), reports it and exits
+// with the code of its outcome.
+func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org, im *store.Import, asJSON bool, errorsOut string) error {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// The import streams, so its live heap is small; a soft limit makes
 		// the collector keep the process near it instead of letting the
@@ -123,73 +119,28 @@ func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJS
 	if a.cfg.LogLevel == "debug" {
 		logger = a.log // the summary says the rest; phases are for tuning
 	}
-	q, err := a.queue()
-	if err != nil {
-		return err
-	}
-	var notification *store.Notification
-	params := importer.RunParams{
-		Import: im, Logger: logger,
-		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
-			n, err := notify.EnqueueTx(ctx, tx, q, im, notifyFallback)
-			notification = n
-			return err
+	out, err := svc.ImportProcess(cmd.Context(), importer.ImportProcessParams{OrgID: o.ID, ID: im.ID, Logger: logger,
+		NotifyDelay: notifyFallback,
+		Waiting: func(what string) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "waiting for %s…\n", what)
 		},
-		Limits: importer.Limits{MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars},
 		Progress: func(_, bytes int64) {
 			if bar != nil {
 				_ = bar.Set64(bytes)
 			}
 		},
-	}
-	// Imports of an organisation apply in the order they were accepted: wait
-	// for older ones a daemon has yet to finish.
-	for waited := time.Duration(0); ; waited += time.Second {
-		older, err := importer.OlderPending(cmd.Context(), a.db, im)
-		if err != nil {
-			return err
-		}
-		if !older {
-			break
-		}
-		if waited >= busyWait {
-			return fmt.Errorf("older imports of %s are still waiting for a daemon; import %s stays queued for it", o.Slug, im.ID)
-		}
-		if waited == 0 {
-			fmt.Fprintf(cmd.ErrOrStderr(), "waiting for older imports of %s to finish…\n", o.Slug)
-		}
-		select {
-		case <-cmd.Context().Done():
-			return cmd.Context().Err()
-		case <-time.After(time.Second):
-		}
-	}
-	out, err := importer.Run(cmd.Context(), a.db, params)
-	for waited := time.Duration(0); errors.Is(err, importer.ErrImportBusy) && waited < busyWait; waited += time.Second {
-		if waited == 0 {
-			fmt.Fprintf(cmd.ErrOrStderr(), "waiting for another import of %s to finish…\n", o.Slug)
-		}
-		select {
-		case <-cmd.Context().Done():
-			return cmd.Context().Err()
-		case <-time.After(time.Second):
-		}
-		out, err = importer.Run(cmd.Context(), a.db, params)
-	}
+	})
 	if bar != nil {
 		_ = bar.Finish()
 		fmt.Fprintln(cmd.ErrOrStderr())
-	}
-	if errors.Is(err, importer.ErrImportBusy) {
-		return fmt.Errorf("another import of %s is being applied right now; try again in a moment", o.Slug)
 	}
 	if err != nil {
 		return err
 	}
 	im = out.Import
-	a.deliverNow(cmd, notification)
+	a.deliverNow(cmd, out.Notification)
 	if errorsOut != "" && im.ErrorsFileID != nil {
-		if err := a.writeErrorsFile(cmd, im, errorsOut); err != nil {
+		if err := a.writeErrorsFile(cmd, svc, im, errorsOut); err != nil {
 			return err
 		}
 	}
@@ -199,6 +150,7 @@ func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJS
 		}
 	} else {
 		printSummary(cmd.OutOrStdout(), im, out.FirstErrors, errorsOut)
+		a.printArchiveList(cmd, svc, im)
 	}
 	if code := exitCodeFor(im.Status); code != 0 {
 		return exitError{code}
@@ -206,12 +158,37 @@ func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJS
 	return nil
 }
 
-func (a *app) writeErrorsFile(cmd *cobra.Command, im *store.Import, path string) error {
+// printArchiveList shows, for a held sync, how many users it would archive
+// and the first of them: what an approval applies.
+func (a *app) printArchiveList(cmd *cobra.Command, svc *importer.Service, im *store.Import) {
+	if im.Status != store.ImportHeld {
+		return
+	}
+	list, err := svc.ImportArchiveList(cmd.Context(), importer.ImportRef{OrgID: im.OrgID, ID: im.ID}, 0)
+	if err != nil {
+		fmt.Fprintln(cmd.ErrOrStderr(), "rosterd:", err)
+		return
+	}
+	w := cmd.OutOrStdout()
+	fmt.Fprintf(w, "it would archive %d users (an approval archives no one else):\n", list.Total)
+	for _, e := range list.Items {
+		fmt.Fprintf(w, "  %s\t%s %s\t%s\n", e.ExternalID, e.FirstName, e.LastName, e.BusinessEmail)
+	}
+	if list.Total > len(list.Items) {
+		fmt.Fprintf(w, "  … and %d more\n", list.Total-len(list.Items))
+	}
+}
+
+func (a *app) writeErrorsFile(cmd *cobra.Command, svc *importer.Service, im *store.Import, path string) error {
+	r, err := svc.ImportErrorsCSV(cmd.Context(), importer.ImportRef{OrgID: im.OrgID, ID: im.ID})
+	if err != nil {
+		return err
+	}
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, store.FileOpen(cmd.Context(), a.db, *im.ErrorsFileID)); err != nil {
+	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -272,10 +249,6 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 // importMemoryLimit is the soft heap limit of an in-process import.
 const importMemoryLimit = 40 << 20
 
-// busyWait is how long an in-process import waits for another import of
-// the same organisation (applied by a daemon) to finish.
-const busyWait = 10 * time.Minute
-
 // notifyFallback is when a daemon sends the outcome e-mail of an in-process
 // import, should this command fail to (it tries at once).
 const notifyFallback = 5 * time.Minute
@@ -284,15 +257,13 @@ const notifyFallback = 5 * time.Minute
 // processing itself, should the command die before it ends.
 const inProcessFallback = 15 * time.Minute
 
-// importQueue is the queue an import's job goes to, and when it is due: now
-// for a daemon (--detach), or after inProcessFallback when this process
-// applies the import itself.
-func (a *app) importQueue(detach bool) (*jobs.Client, time.Duration, error) {
-	q, err := a.queue()
+// importDelay is when an import's job is due: now for a daemon (--detach),
+// or after inProcessFallback when this process applies the import itself.
+func importDelay(detach bool) time.Duration {
 	if detach {
-		return q, 0, err
+		return 0
 	}
-	return q, inProcessFallback, err
+	return inProcessFallback
 }
 
 // deliverNow sends the outcome e-mail from this process; if that fails, the

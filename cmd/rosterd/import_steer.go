@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"text/tabwriter"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/spf13/cobra"
 
 	"rosterd/importer"
@@ -24,8 +22,12 @@ func newImportShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			svc, err := a.service()
+			if err != nil {
+				return err
+			}
 			if errorsOut != "" && im.ErrorsFileID != nil {
-				if err := a.writeErrorsFile(cmd, im, errorsOut); err != nil {
+				if err := a.writeErrorsFile(cmd, svc, im, errorsOut); err != nil {
 					return err
 				}
 			}
@@ -33,6 +35,7 @@ func newImportShowCmd() *cobra.Command {
 				return a.printJSON(cmd.OutOrStdout(), importer.NewImportView(im, o.Slug, a.cfg.PublicURL))
 			}
 			printSummary(cmd.OutOrStdout(), im, nil, errorsOut)
+			a.printArchiveList(cmd, svc, im)
 			return nil
 		},
 	}
@@ -96,19 +99,11 @@ func newImportApproveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			q, delay, err := a.importQueue(detach)
+			svc, err := a.service()
 			if err != nil {
 				return err
 			}
-			err = a.db.InTx(cmd.Context(), func(tx *sqlx.Tx) error {
-				if err := store.ImportApprove(cmd.Context(), tx, im.OrgID, im.ID); err != nil {
-					return err
-				}
-				return importer.QueueTx(cmd.Context(), tx, q, im.ID, delay)
-			})
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("import %s is %s; only a held import can be approved", im.ID, im.Status)
-			}
+			im, err = svc.ImportApprove(cmd.Context(), importer.ImportApproveParams{OrgID: im.OrgID, ID: im.ID, Delay: importDelay(detach)})
 			if err != nil {
 				return err
 			}
@@ -116,10 +111,7 @@ func newImportApproveCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "import %s approved and queued for the daemon\n", im.ID)
 				return nil
 			}
-			if im, err = store.ImportGet(cmd.Context(), a.db, im.OrgID, im.ID); err != nil {
-				return err
-			}
-			return a.runImport(cmd, o, im, asJSON, errorsOut)
+			return a.runImport(cmd, svc, o, im, asJSON, errorsOut)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the import record as JSON instead of the summary")
@@ -131,21 +123,18 @@ func newImportApproveCmd() *cobra.Command {
 func newImportCancelCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "cancel ID",
-		Short: "Cancel a held or queued import; nothing of it is applied",
+		Short: "Cancel a queued, held or processing import; nothing of it is applied",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, err := openApp(cmd)
+			a, im, _, err := openImport(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			im, err := store.ImportGet(cmd.Context(), a.db, 0, args[0])
+			svc, err := a.service()
 			if err != nil {
 				return err
 			}
-			if err := store.ImportCancel(cmd.Context(), a.db, im.OrgID, im.ID); err != nil {
-				if errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("import %s is %s; only a held or queued import can be cancelled", im.ID, im.Status)
-				}
+			if _, err := svc.ImportCancel(cmd.Context(), importer.ImportRef{OrgID: im.OrgID, ID: im.ID}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "import %s cancelled\n", im.ID)

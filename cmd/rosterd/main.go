@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"rosterd/config"
+	"rosterd/importer"
 	"rosterd/jobs"
 	"rosterd/notify"
 	"rosterd/store"
@@ -100,6 +101,17 @@ func (a *app) queue() (*jobs.Client, error) {
 	return a.jobs, nil
 }
 
+// service is the import service every door calls, over this process's
+// database and queue.
+func (a *app) service() (*importer.Service, error) {
+	q, err := a.queue()
+	if err != nil {
+		return nil, err
+	}
+	return importer.NewService(a.db, importer.ServiceConfig{Queue: q, Logger: a.log, Limits: importer.Limits{
+		MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
+}
+
 // deliverer sends notifications from this process, with the daemon's settings.
 func (a *app) deliverer() (*notify.Deliverer, error) {
 	m, err := notify.NewMailer(a.cfg, a.log)
@@ -123,13 +135,16 @@ func openOrg(cmd *cobra.Command, slug string) (*app, *store.Org, error) {
 	return a, o, nil
 }
 
-// openImport is openApp plus an import (of any organisation) and its organisation.
+// openImport is openApp plus an import and its organisation. The command
+// line is the operator's tool: it names an import by id alone, so it looks
+// the organisation up first (store.ImportLookup), then goes through the
+// service like every door.
 func openImport(cmd *cobra.Command, id string) (*app, *store.Import, *store.Org, error) {
 	a, err := openApp(cmd)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	im, err := store.ImportGet(cmd.Context(), a.db, 0, id)
+	im, err := store.ImportLookup(cmd.Context(), a.db, id)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -112,7 +112,7 @@ func waitImport(t *testing.T, db *store.DB, id string, timeout time.Duration, co
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		im, err := store.ImportGet(context.Background(), db, 0, id)
+		im, err := store.ImportLookup(context.Background(), db, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +172,7 @@ func TestCrashRecovery(t *testing.T) {
 				return im.Status == store.ImportProcessing && im.RowsRead > 0 && im.BytesRead > 0
 			})
 			d.kill()
-			if im, _ := store.ImportGet(context.Background(), db, 0, id); im.Status != store.ImportProcessing {
+			if im, _ := store.ImportLookup(context.Background(), db, id); im.Status != store.ImportProcessing {
 				t.Fatalf("the kill came too late: import already %s", im.Status)
 			}
 			if got := c.userCount(db, "acme"); got != 0 {
@@ -204,7 +204,7 @@ func TestCrashRecovery(t *testing.T) {
 			// (a daemon hears of new jobs at once on PostgreSQL, so which
 			// one it is is a race either way).
 			id := strings.TrimSpace(c.ok("import", "--org", "acme", "--detach", c.write("again.csv", roster(500, "Again"))))
-			if im, _ := store.ImportGet(context.Background(), db, 0, id); im.Status != store.ImportQueued {
+			if im, _ := store.ImportLookup(context.Background(), db, id); im.Status != store.ImportQueued {
 				t.Fatalf("import %s after accept, want queued", im.Status)
 			}
 			c.serve().kill()
@@ -241,7 +241,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if d.cmd.ProcessState.ExitCode() != 0 {
 		t.Errorf("serve exit code %d after SIGTERM:\n%s", d.cmd.ProcessState.ExitCode(), d.output())
 	}
-	if im, _ := store.ImportGet(context.Background(), db, 0, id); im.Status != store.ImportSucceeded || im.Created != 30000 {
+	if im, _ := store.ImportLookup(context.Background(), db, id); im.Status != store.ImportSucceeded || im.Created != 30000 {
 		t.Errorf("import after SIGTERM: %s %+v; want it finished before the daemon stopped", im.Status, im.Counts)
 	}
 }
@@ -295,7 +295,7 @@ func TestTwoDaemonsShareOnePostgres(t *testing.T) {
 	for o, ids := range accepted {
 		var prev *store.Import
 		for _, id := range ids {
-			im, err := store.ImportGet(context.Background(), db, 0, id)
+			im, err := store.ImportLookup(context.Background(), db, id)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,310 @@
+package importer_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"rosterd/importer"
+	"rosterd/jobs"
+	"rosterd/store"
+	"rosterd/store/storetest"
+)
+
+// newService is the import service over db, with an insert-only job queue.
+func newService(t *testing.T, db *store.DB) *importer.Service {
+	t.Helper()
+	ctx := context.Background()
+	if err := jobs.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	q, err := jobs.New(db, jobs.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := importer.NewService(db, importer.ServiceConfig{Queue: q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// accept records a file through the service, as a door does.
+func (e *env) accept(svc *importer.Service, mode importer.Mode, dryRun bool, content string) *store.Import {
+	e.t.Helper()
+	im, err := svc.ImportAccept(context.Background(), importer.ImportAcceptParams{OrgID: e.org.ID, Door: store.DoorCLI,
+		Mode: mode, DryRun: dryRun, FileName: "roster.csv", File: strings.NewReader(content)})
+	if err != nil {
+		e.t.Fatalf("accept: %v", err)
+	}
+	return im
+}
+
+// process runs an accepted or approved import in this process.
+func (e *env) process(svc *importer.Service, id string) *store.Import {
+	e.t.Helper()
+	out, err := svc.ImportProcess(context.Background(), importer.ImportProcessParams{OrgID: e.org.ID, ID: id})
+	if err != nil {
+		e.t.Fatalf("process %s: %v", id, err)
+	}
+	return out.Import
+}
+
+func (e *env) archiveList(svc *importer.Service, id string) (int, []string) {
+	e.t.Helper()
+	list, err := svc.ImportArchiveList(context.Background(), importer.ImportRef{OrgID: e.org.ID, ID: id}, 100)
+	if err != nil {
+		e.t.Fatalf("archive list: %v", err)
+	}
+	var ids []string
+	for _, a := range list.Items {
+		ids = append(ids, a.ExternalID)
+	}
+	return list.Total, ids
+}
+
+func TestNewerRosterSupersedesHeldSync(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		svc := newService(t, db)
+		e.seed(20)
+
+		// A: a roster that lost half the company is held.
+		a := e.process(svc, e.accept(svc, importer.ModeFull, false, fullRoster(1, 10)).ID)
+		if a.Status != store.ImportHeld || a.Archived != 10 {
+			t.Fatalf("A = %s %+v", a.Status, a.Counts)
+		}
+		// B: the next night's roster, with everybody and a newcomer, is applied.
+		b := e.process(svc, e.accept(svc, importer.ModeFull, false, fullRoster(1, 21)+"").ID)
+		if b.Status != store.ImportSucceeded || b.Created != 1 {
+			t.Fatalf("B = %s %+v %s", b.Status, b.Counts, b.Error)
+		}
+		a, err := svc.ImportGet(ctx, importer.ImportRef{OrgID: e.org.ID, ID: a.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Status != store.ImportSuperseded || a.SupersededBy != b.ID {
+			t.Fatalf("after B, A = %s superseded by %q", a.Status, a.SupersededBy)
+		}
+		// Approving A now is refused, names B, and rolls nothing back.
+		_, err = svc.ImportApprove(ctx, importer.ImportApproveParams{OrgID: e.org.ID, ID: a.ID})
+		var ws *importer.WrongStateError
+		if !errors.As(err, &ws) || !strings.Contains(err.Error(), b.ID) || ws.Status != store.ImportSuperseded {
+			t.Fatalf("approve superseded A: %v", err)
+		}
+		if a, _ := svc.ImportGet(ctx, importer.ImportRef{OrgID: e.org.ID, ID: a.ID}); a.Status != store.ImportSuperseded {
+			t.Errorf("A after the refused approval: %s", a.Status)
+		}
+		for _, id := range []string{"E15", "E21"} {
+			if u := e.user(id); u == nil || u.Status != store.StatusActive {
+				t.Errorf("%s after the refused approval: %+v", id, u)
+			}
+		}
+	})
+}
+
+func TestApprovalArchivesOnlyWhatTheHoldShowed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		svc := newService(t, db)
+		e.seed(20)
+
+		a := e.process(svc, e.accept(svc, importer.ModeFull, false, fullRoster(1, 10)).ID)
+		if a.Status != store.ImportHeld || a.Archived != 10 || !strings.Contains(a.HoldReason, "would archive 10 of 20 active users") {
+			t.Fatalf("A = %s %+v %q", a.Status, a.Counts, a.HoldReason)
+		}
+		if n, ids := e.archiveList(svc, a.ID); n != 10 || len(ids) != 10 || ids[0] != "E11" || ids[9] != "E20" {
+			t.Fatalf("hold shows %d: %v", n, ids)
+		}
+
+		// Meanwhile an admin adds five people the HR file does not know yet.
+		add := "external_id;first_name;last_name;country;preferred_language;business_email\n"
+		for _, id := range []string{"N1", "N2", "N3", "N4", "N5"} {
+			add += id + ";New;Person;BE;nl;" + strings.ToLower(id) + "@example.com\n"
+		}
+		if im := e.importFile(importer.ModePartial, add); im.Created != 5 {
+			t.Fatalf("partial: %+v", im.Counts)
+		}
+
+		// The approval would now also archive them: held again, with the new list.
+		if _, err := svc.ImportApprove(ctx, importer.ImportApproveParams{OrgID: e.org.ID, ID: a.ID}); err != nil {
+			t.Fatal(err)
+		}
+		a = e.process(svc, a.ID)
+		if a.Status != store.ImportHeld || a.Archived != 15 || !strings.Contains(a.HoldReason, "5 users the approved list did not show") {
+			t.Fatalf("approved A = %s %+v %q", a.Status, a.Counts, a.HoldReason)
+		}
+		if n, ids := e.archiveList(svc, a.ID); n != 15 || !strings.Contains(strings.Join(ids, ","), "N3") {
+			t.Fatalf("new hold shows %d: %v", n, ids)
+		}
+		for _, id := range []string{"E11", "N1"} {
+			if u := e.user(id); u.Status != store.StatusActive {
+				t.Fatalf("%s archived by an approval that was held again", id)
+			}
+		}
+
+		// Approved again, it applies exactly the list it showed.
+		if _, err := svc.ImportApprove(ctx, importer.ImportApproveParams{OrgID: e.org.ID, ID: a.ID}); err != nil {
+			t.Fatal(err)
+		}
+		a = e.process(svc, a.ID)
+		if a.Status != store.ImportSucceeded || a.Archived != 15 {
+			t.Fatalf("approved again = %s %+v", a.Status, a.Counts)
+		}
+		for _, id := range []string{"E11", "E20", "N1"} {
+			if u := e.user(id); u.Status != store.StatusArchived {
+				t.Errorf("%s = %s after the approval", id, u.Status)
+			}
+		}
+		if u := e.user("E10"); u.Status != store.StatusActive {
+			t.Errorf("E10 = %s", u.Status)
+		}
+		// The list is for held imports only.
+		if _, err := svc.ImportArchiveList(ctx, importer.ImportRef{OrgID: e.org.ID, ID: a.ID}, 0); !errors.Is(err, importer.ErrNotFound) {
+			t.Errorf("archive list of an applied import: %v", err)
+		}
+	})
+}
+
+func TestDryRunIsNeverHeld(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		svc := newService(t, db)
+		e.seed(20)
+
+		im := e.process(svc, e.accept(svc, importer.ModeFull, true, fullRoster(1, 10)).ID)
+		if im.Status != store.ImportSucceeded || im.Archived != 10 || im.HoldReason != "" {
+			t.Fatalf("dry run = %s %+v %q", im.Status, im.Counts, im.HoldReason)
+		}
+		if w := im.Warnings(); len(w) == 0 || !strings.Contains(w[0], "a real run of this file would be held") ||
+			!strings.Contains(w[0], "would archive 10 of 20 active users") {
+			t.Errorf("dry run warnings = %q", w)
+		}
+		_, err := svc.ImportApprove(ctx, importer.ImportApproveParams{OrgID: e.org.ID, ID: im.ID})
+		var ws *importer.WrongStateError
+		if !errors.As(err, &ws) {
+			t.Fatalf("approve a dry run: %v", err)
+		}
+		if u := e.user("E15"); u.Status != store.StatusActive {
+			t.Errorf("E15 = %s after a dry run", u.Status)
+		}
+	})
+}
+
+// A manual archive that arrives while an import of the same user sits
+// between its plan and its apply is not overwritten by that apply.
+func TestManualArchiveDuringImportIsKept(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		svc := newService(t, db)
+		e.seed(5)
+
+		f, err := store.FileCreate(ctx, db, e.org.ID, "rename.csv", strings.NewReader("external_id;last_name\nE3;Renamed\n"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im := &store.Import{OrgID: e.org.ID, Door: store.DoorCLI, Mode: string(importer.ModePartial), FileName: "rename.csv",
+			FileID: f.ID, FileSHA256: f.SHA256, SizeBytes: f.SizeBytes}
+		if err := store.ImportCreate(ctx, db, im); err != nil {
+			t.Fatal(err)
+		}
+		planned, release := make(chan struct{}), make(chan struct{})
+		var releaseOnce sync.Once
+		letGo := func() { releaseOnce.Do(func() { close(release) }) }
+		t.Cleanup(letGo) // a failing test must not leave the import holding its transaction
+		done := make(chan error, 1)
+		go func() {
+			_, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits,
+				Pause: func(_ context.Context, s importer.Step) {
+					if s == importer.StepPlanned {
+						close(planned)
+						<-release
+					}
+				}})
+			done <- err
+		}()
+		<-planned // the import has read E3 as active and planned the rename
+
+		archived := make(chan error, 1)
+		go func() {
+			_, err := svc.UserArchive(ctx, importer.UserRef{OrgID: e.org.ID, ExternalID: "E3"})
+			archived <- err
+		}()
+		// The archive must wait for the import. On PostgreSQL, see it wait for
+		// the organisation's lock; SQLite's write transaction serialises it.
+		if db.Dialect == store.Postgres {
+			deadline := time.Now().Add(10 * time.Second)
+			for waiting := 0; waiting == 0; {
+				select {
+				case err := <-archived:
+					t.Fatalf("the archive went through while an import of E3 was between plan and apply (err %v)", err)
+				default:
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the archive neither waited for the organisation's lock nor finished")
+				}
+				if err := db.GetContext(ctx, &waiting, `SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		letGo()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-archived; err != nil {
+			t.Fatalf("archive: %v", err)
+		}
+		u := e.user("E3")
+		if u.Status != store.StatusArchived || u.Plain["last_name"] != "Renamed" {
+			t.Errorf("E3 = %s %q: one write undid the other", u.Status, u.Plain["last_name"])
+		}
+	})
+}
+
+func TestServiceUserArchiveRestore(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		svc := newService(t, db)
+		e.seed(2)
+		other := store.NewOrg("other", "Other")
+		if err := store.OrgCreate(ctx, db, &other); err != nil {
+			t.Fatal(err)
+		}
+		ref := importer.UserRef{OrgID: e.org.ID, ExternalID: "E1"}
+		if u, err := svc.UserArchive(ctx, ref); err != nil || u.Status != store.StatusArchived || u.ArchivedAt == nil {
+			t.Fatalf("archive: %v %+v", err, u)
+		}
+		var ws *importer.WrongStateError
+		if _, err := svc.UserArchive(ctx, ref); !errors.As(err, &ws) || ws.Status != store.StatusArchived {
+			t.Errorf("archive twice: %v", err)
+		}
+		if u, err := svc.UserRestore(ctx, ref); err != nil || u.Status != store.StatusActive || u.ArchivedAt != nil {
+			t.Fatalf("restore: %v %+v", err, u)
+		}
+		if _, err := svc.UserRestore(ctx, ref); !errors.As(err, &ws) {
+			t.Errorf("restore an active user: %v", err)
+		}
+		for _, r := range []importer.UserRef{{OrgID: e.org.ID, ExternalID: "E9"}, {OrgID: other.ID, ExternalID: "E1"}} {
+			if _, err := svc.UserArchive(ctx, r); !errors.Is(err, importer.ErrNotFound) {
+				t.Errorf("archive %+v: %v, want not found", r, err)
+			}
+		}
+		// Another organisation's import is not found either.
+		im := e.accept(svc, importer.ModePartial, false, fullRoster(1, 2))
+		if _, err := svc.ImportGet(ctx, importer.ImportRef{OrgID: other.ID, ID: im.ID}); !errors.Is(err, importer.ErrNotFound) {
+			t.Errorf("other organisation's import: %v", err)
+		}
+		if _, err := svc.ImportCancel(ctx, importer.ImportRef{OrgID: other.ID, ID: im.ID}); !errors.Is(err, importer.ErrNotFound) {
+			t.Errorf("cancel other organisation's import: %v", err)
+		}
+	})
+}
