@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"rosterd/importer"
+	"rosterd/ingest/httpd"
 	"rosterd/jobs"
 	"rosterd/notify"
 	"rosterd/store"
@@ -194,7 +195,7 @@ func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJS
 		}
 	}
 	if asJSON {
-		if err := a.printJSON(cmd.OutOrStdout(), importer.NewImportView(im, o.Slug, a.cfg.PublicURL)); err != nil {
+		if err := a.printJSON(cmd.OutOrStdout(), httpd.NewImportView(im, o.Slug, a.cfg.PublicURL)); err != nil {
 			return err
 		}
 	} else {
