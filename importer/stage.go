@@ -249,7 +249,7 @@ type stagePage struct {
 }
 
 // validate checks each record of the page on its own. A record whose
-// fingerprint is known (see fingerprint) is skipped: it would change nothing.
+// fingerprint is known (see roster.RowFingerprint) is skipped: it would change nothing.
 // A valid record gets its fingerprint recorded unless it raised a warning: a
 // row that warns is looked at every time, so that every import repeats the
 // warning.

@@ -53,7 +53,7 @@ var plainByNormalized = func() map[string]string {
 	return m
 }()
 
-// localizedNormalized holds the normalised base names of localizedColumns
+// localizedNormalized holds the normalised base names of LocalizedColumns
 // in the same order. Read only.
 var localizedNormalized = func() []string {
 	s := make([]string, len(localizedColumns))
@@ -193,7 +193,7 @@ func MapHeader(names []string, headerLine int, mode Mode) (*Columns, []string, e
 }
 
 // Has reports whether the file has the column. Canonical names are those of
-// plainColumns, "external_id", "archived_at", and for localised fields
+// PlainColumns, "external_id", "archived_at", and for localised fields
 // base + "_" + language ("department_en").
 func (c *Columns) Has(canonical string) bool {
 	_, ok := c.byName[canonical]
