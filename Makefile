@@ -27,11 +27,15 @@ lint:
 # Import benchmarks: Go benchmarks of the hot paths, then the end-to-end
 # figures against PostgreSQL (see scripts/bench/import.sh).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./importer/
+	$(GO) test -run '^$$' -bench . -benchmem ./csvfile/ ./roster/ ./importer/
 	scripts/bench/import.sh
 
+# Each fuzz target on its own (go test -fuzz takes one target at a time):
+# the file format, then reading and validating together.
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzReadCSV -fuzztime 60s ./importer/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime 60s ./csvfile/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadCSVFastPath$$' -fuzztime 60s ./csvfile/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadAndValidate$$' -fuzztime 60s ./roster/
 
 clean:
 	rm -rf bin

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"rosterd/roster"
 	"rosterd/store"
 )
 
@@ -30,13 +31,13 @@ func (r *run) count(ctx context.Context) (c store.Counts, wouldArchive int, err 
 		}
 		planned += n
 		switch action {
-		case actionCreate:
+		case roster.ActionCreate:
 			c.Created = n
-		case actionUpdate:
+		case roster.ActionUpdate:
 			c.Updated = n
-		case actionRestore:
+		case roster.ActionRestore:
 			c.Restored = n
-		case actionArchive:
+		case roster.ActionArchive:
 			c.Archived = n
 		}
 	}
@@ -63,7 +64,7 @@ func (r *run) count(ctx context.Context) (c store.Counts, wouldArchive int, err 
 // written to nobody.
 func (r *run) apply(ctx context.Context) error {
 	now := r.p.Now
-	data := append(append([]string{}, store.PlainColumns...), store.LocalizedColumns...)
+	data := append(append([]string{}, plainColumns...), localizedColumns...)
 	var set []string
 	for _, c := range append(data, "id_key", "status", "archived_at", "row_hash", "source_hash", "updated_at") {
 		set = append(set, c+" = excluded."+c)
@@ -72,8 +73,8 @@ func (r *run) apply(ctx context.Context) error {
 		SELECT ?, p.external_id, p.id_key, p.` + strings.Join(data, ", p.") + `, p.status, p.archived_at, p.row_hash, p.source_hash, ?, ?
 		FROM ` + validPlan
 	for _, q := range []string{
-		insert + ` WHERE p.action = '` + actionCreate + `'`,
-		insert + ` WHERE p.action <> '` + actionCreate + `'
+		insert + ` WHERE p.action = '` + roster.ActionCreate + `'`,
+		insert + ` WHERE p.action <> '` + roster.ActionCreate + `'
 		ON CONFLICT (org_id, external_id) DO UPDATE SET ` + strings.Join(set, ", "),
 	} {
 		if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), r.org.ID, now, now); err != nil {

@@ -38,7 +38,7 @@ func benchImport(b *testing.B, db *store.DB, orgID int64, roster string) *store.
 	if err != nil {
 		b.Fatal(err)
 	}
-	out, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits})
+	out, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func benchImport(b *testing.B, db *store.DB, orgID int64, roster string) *store.
 func BenchmarkImportResync(b *testing.B) {
 	const n = 20000
 	roster := benchRoster(n, 0)
-	for _, d := range storetest.Dialects {
+	for _, d := range storetest.Dialects() {
 		b.Run(string(d), func(b *testing.B) {
 			db := storetest.Open(b, d)
 			ctx := context.Background()
@@ -79,7 +79,7 @@ func BenchmarkImportResync(b *testing.B) {
 func BenchmarkImportNew(b *testing.B) {
 	const n = 20000
 	roster := benchRoster(n, 0)
-	for _, d := range storetest.Dialects {
+	for _, d := range storetest.Dialects() {
 		b.Run(string(d), func(b *testing.B) {
 			db := storetest.Open(b, d)
 			ctx := context.Background()

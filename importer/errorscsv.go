@@ -1,13 +1,12 @@
 package importer
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
+	"rosterd/csvfile"
 	"rosterd/store"
 )
 
@@ -28,7 +27,7 @@ func (r *run) writeErrorsCSV(ctx context.Context) (*int64, error) {
 	if r.im.Failed == 0 {
 		return nil, nil
 	}
-	cr, err := NewCSVReader(r.openSource(ctx), r.readerOptions())
+	cr, err := csvfile.NewCSVReader(r.openSource(ctx), r.readerOptions())
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +36,7 @@ func (r *run) writeErrorsCSV(ctx context.Context) (*int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := newErrorsWriter(fw, h)
+	out := csvfile.NewErrorsWriter(fw, h)
 	pages := &failedPages{r: r}
 	for {
 		rec, err := cr.Next()
@@ -54,11 +53,11 @@ func (r *run) writeErrorsCSV(ctx context.Context) (*int64, error) {
 		if msgs == "" {
 			continue
 		}
-		if err := out.row(rec, msgs); err != nil {
+		if err := out.Row(rec, msgs); err != nil {
 			return nil, err
 		}
 	}
-	if err := out.bw.Flush(); err != nil {
+	if err := out.Flush(); err != nil {
 		return nil, err
 	}
 	f, err := fw.Close()
@@ -66,96 +65,6 @@ func (r *run) writeErrorsCSV(ctx context.Context) (*int64, error) {
 		return nil, err
 	}
 	return &f.ID, nil
-}
-
-// errorsWriter renders the errors CSV in the input's dialect.
-type errorsWriter struct {
-	bw        *bufio.Writer
-	delim     string
-	newline   string
-	errorsCol int // the input's own errors column, or -1
-	width     int
-}
-
-func newErrorsWriter(w io.Writer, h Header) *errorsWriter {
-	ew := &errorsWriter{bw: bufio.NewWriterSize(w, 64<<10), delim: string(h.Delimiter), newline: "\n", errorsCol: -1, width: len(h.Names)}
-	if h.CRLF {
-		ew.newline = "\r\n"
-	}
-	if h.BOM || h.Encoding != "utf-8" {
-		ew.bw.WriteString("\uFEFF")
-	}
-	for i, n := range h.Names {
-		if NormalizeColumnName(n) == colErrors {
-			ew.errorsCol = i
-		}
-	}
-	switch {
-	case ew.errorsCol < 0:
-		ew.bw.WriteString(h.Raw)
-	case ew.errorsCol == ew.width-1 && h.LastCell > 0:
-		ew.bw.WriteString(h.Raw[:h.LastCell-1])
-	default:
-		ew.cells(h.Names)
-	}
-	ew.bw.WriteString(ew.delim + "errors" + ew.newline)
-	return ew
-}
-
-func (ew *errorsWriter) row(rec Record, msgs string) error {
-	switch {
-	case ew.errorsCol < 0:
-		ew.bw.WriteString(rec.Raw)
-	case ew.errorsCol == ew.width-1:
-		// A re-uploaded errors CSV: the row as uploaded without its last
-		// cell, the previous errors (whatever the row's cell count; a row
-		// of one cell has none).
-		if rec.LastCell > 0 {
-			ew.bw.WriteString(rec.Raw[:rec.LastCell-1])
-		} else {
-			ew.bw.WriteString(rec.Raw)
-		}
-	default:
-		ew.cells(rec.Cells)
-	}
-	ew.bw.WriteString(ew.delim)
-	ew.bw.WriteString(csvQuote(formulaSafe(msgs), ew.delim))
-	_, err := ew.bw.WriteString(ew.newline)
-	return err
-}
-
-// cells writes cells without the input's errors column.
-func (ew *errorsWriter) cells(cells []string) {
-	first := true
-	for i, c := range cells {
-		if i == ew.errorsCol {
-			continue
-		}
-		if !first {
-			ew.bw.WriteString(ew.delim)
-		}
-		first = false
-		ew.bw.WriteString(csvQuote(c, ew.delim))
-	}
-}
-
-// csvQuote quotes a cell when it holds the delimiter, a quote, a line break
-// or surrounding spaces (which readers would trim).
-func csvQuote(s, delim string) string {
-	if s == "" || !(strings.Contains(s, delim) || strings.ContainsAny(s, "\"\r\n") ||
-		s[0] == ' ' || s[len(s)-1] == ' ') {
-		return s
-	}
-	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
-}
-
-// formulaSafe keeps rosterd's own text from being run as a spreadsheet
-// formula when it would start with = + - or @ (a header cell can).
-func formulaSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // failedPages walks the failed rows' messages in line order, a page at a time.

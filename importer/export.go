@@ -1,11 +1,12 @@
 package importer
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"slices"
 
+	"rosterd/csvfile"
+	"rosterd/roster"
 	"rosterd/store"
 )
 
@@ -48,14 +49,14 @@ func ExportCSV(ctx context.Context, q store.Querier, p ExportParams, w io.Writer
 	}
 	type col struct{ plain, base, lang string }
 	cols := []col{}
-	header := []string{colExternalID}
-	for _, c := range store.PlainColumns {
+	header := []string{roster.ColExternalID}
+	for _, c := range roster.PlainColumns() {
 		if usedPlain[c] {
 			cols = append(cols, col{plain: c})
 			header = append(header, c)
 		}
 	}
-	for _, c := range store.LocalizedColumns {
+	for _, c := range roster.LocalizedColumns() {
 		langs := make([]string, 0, len(usedLang[c]))
 		for l := range usedLang[c] {
 			langs = append(langs, l)
@@ -66,20 +67,10 @@ func ExportCSV(ctx context.Context, q store.Querier, p ExportParams, w io.Writer
 			header = append(header, c+"_"+l)
 		}
 	}
-	header = append(header, colArchivedAt, colStatus)
+	header = append(header, roster.ColArchivedAt, roster.ColStatus)
 
-	bw := bufio.NewWriterSize(w, 64<<10)
-	const delim = ";"
-	writeRow := func(cells []string) {
-		for i, c := range cells {
-			if i > 0 {
-				bw.WriteString(delim)
-			}
-			bw.WriteString(csvQuote(c, delim))
-		}
-		bw.WriteString("\r\n")
-	}
-	writeRow(header)
+	out := csvfile.NewExportWriter(w)
+	out.Row(header)
 	loc := p.Org.Location()
 	cells := make([]string, len(header))
 	err = eachUser(ctx, q, p, func(u *store.User) {
@@ -96,12 +87,12 @@ func ExportCSV(ctx context.Context, q store.Querier, p ExportParams, w io.Writer
 		if u.ArchivedAt != nil {
 			at = u.ArchivedAt.In(loc).Format("2006-01-02 15:04:05")
 		}
-		writeRow(append(cells, at, u.Status))
+		out.Row(append(cells, at, u.Status))
 	})
 	if err != nil {
 		return err
 	}
-	return bw.Flush()
+	return out.Flush()
 }
 
 func eachUser(ctx context.Context, q store.Querier, p ExportParams, fn func(*store.User)) error {

@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"rosterd/roster"
 	"rosterd/store"
 	"rosterd/store/storetest"
 )
 
 // TestKnownRowsClaim covers the lookup table's edges: the first and last
-// prefixes, an empty table, a fingerprint claimed twice, one never stored.
+// prefixes, an empty table, a roster.RowFingerprint claimed twice, one never stored.
 func TestKnownRowsClaim(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -24,14 +25,14 @@ func TestKnownRowsClaim(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var low, high, mid, absent fingerprint
+		var low, high, mid, absent roster.RowFingerprint
 		high[0], high[1], high[15] = 0xff, 0xff, 1
 		mid[0], mid[1] = 0x80, 0x01
 		absent[0], absent[1] = 0xff, 0xff
 		if empty.claim(high) {
-			t.Fatal("empty table claims a fingerprint")
+			t.Fatal("empty table claims a roster.RowFingerprint")
 		}
-		stored := []fingerprint{low, high, mid}
+		stored := []roster.RowFingerprint{low, high, mid}
 		for i, fp := range stored {
 			if _, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO users (org_id, external_id, id_key, first_name, last_name,
 				country, preferred_language, authentication_type, authentication_id, business_email, private_email,

@@ -14,7 +14,9 @@ import (
 
 	"golang.org/x/text/encoding/charmap"
 
+	"rosterd/csvfile"
 	"rosterd/importer"
+	"rosterd/roster"
 	"rosterd/store"
 	"rosterd/store/storetest"
 )
@@ -27,7 +29,7 @@ import (
 // contract of SPEC §4.2, not a snapshot of whatever the code does.
 var update = flag.Bool("update", false, "rewrite the golden errors CSVs in testdata/golden")
 
-// goldenCase is a real spreadsheet's file (testdata/<file>) turned bad
+// goldenCase is a real spreadsheet's file (../csvfile/testdata/<file>) turned bad
 // (testdata/bad/<file>): same encoding, delimiter and line endings, some rows
 // failing. Its errors CSV is testdata/golden/<file>.errors.csv.
 type goldenCase struct {
@@ -64,7 +66,7 @@ var goldenCases = []goldenCase{
 		// Windows-1252, ';', CRLF: accents and € in failing rows, a row
 		// with too few cells.
 		file: "excel_windows1252.csv", created: 1, failed: 3,
-		warnings: []string{importer.WarningWindows1252},
+		warnings: []string{csvfile.WarningWindows1252},
 		fixes: []string{
 			";06 12 34 56;", ";06 12 34 56 78;",
 			";dk;", ";da;",
@@ -207,7 +209,7 @@ func TestGoldenFilesShape(t *testing.T) {
 				t.Fatalf("the errors CSV does not start with the input's header %q, its delimiter and errors", header)
 			}
 			delim := rest[:1]
-			cr, err := importer.NewCSVReader(strings.NewReader(out), importer.ReaderOptions{KnownColumn: importer.KnownColumn})
+			cr, err := csvfile.NewCSVReader(strings.NewReader(out), csvfile.ReaderOptions{KnownColumn: roster.KnownColumn})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -315,7 +317,7 @@ func TestGoodSpreadsheetFiles(t *testing.T) {
 			"E102": {map[string]string{"last_name": `De "Bolle" Smet`, "business_mobile_phone": ""}, "Finance"},
 			"E103": {map[string]string{"country": "IT", "business_mobile_phone": "+393471234567"}, "Logistica"},
 		}},
-		{file: "excel_windows1252.csv", warnings: []string{importer.WarningWindows1252}, users: map[string]want{
+		{file: "excel_windows1252.csv", warnings: []string{csvfile.WarningWindows1252}, users: map[string]want{
 			"E201": {map[string]string{"first_name": "Hélène", "last_name": "Müller", "business_mobile_phone": "+4915123456789"}, "Straße & Bau"},
 			"E202": {map[string]string{"first_name": "François", "last_name": "Lefèvre", "business_mobile_phone": "+33612345678"}, "Comptabilité"},
 			"E203": {map[string]string{"first_name": "Ýmir", "last_name": "Ørsted", "business_mobile_phone": "+4520123456"}, "Salg – Nord €"},
@@ -338,7 +340,7 @@ func TestGoodSpreadsheetFiles(t *testing.T) {
 		}},
 	} {
 		t.Run(tt.file, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata", tt.file))
+			data, err := os.ReadFile(filepath.Join("..", "csvfile", "testdata", tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,13 +3,15 @@ package importer
 import (
 	"context"
 	"fmt"
+
+	"rosterd/roster"
 )
 
 // wouldArchive selects the ids of every user the import archives: active
 // users missing from a full roster, and users whose row archives them.
 const wouldArchive = `SELECT m.id FROM stage_missing m
 	UNION SELECT u.id FROM ` + validPlan + ` JOIN users u ON u.org_id = ? AND u.external_id = p.external_id
-	WHERE p.action = '` + actionArchive + `'`
+	WHERE p.action = '` + roster.ActionArchive + `'`
 
 // judgeArchives applies the archive threshold of SPEC §3 to a full sync and
 // says whether it is held. A held sync keeps, with the import, the users it

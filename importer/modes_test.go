@@ -263,7 +263,7 @@ func TestFullModeRules(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits, Now: e.now})
+			out, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(), Now: e.now})
 			if err != nil {
 				t.Fatal(err)
 			}

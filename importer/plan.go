@@ -8,28 +8,24 @@ import (
 	"strings"
 	"time"
 
+	"rosterd/roster"
 	"rosterd/store"
 )
 
-// Plan actions of a valid, changed row. Unchanged rows get no plan row.
-const (
-	actionCreate  = "create"
-	actionUpdate  = "update"
-	actionRestore = "restore"
-	actionArchive = "archive"
+// plainColumns and localizedColumns are roster's column catalogue, copied
+// once: the plan and the staging loop over them for every row. Read only.
+var (
+	plainColumns     = roster.PlainColumns()
+	localizedColumns = roster.LocalizedColumns()
 )
-
-// contactColumns are the fields of which a user must keep one, so that they
-// can receive a one-time code (SPEC §2.2).
-var contactColumns = []string{"business_email", "private_email", "business_mobile_phone", "private_mobile_phone"}
 
 // planBatch is how many staged rows one page of the plan pass reads.
 const planBatch = 1000
 
 func planColumns() []string {
 	cols := []string{"line", "external_id", "id_key", "action", "manager_changed"}
-	cols = append(cols, store.PlainColumns...)
-	cols = append(cols, store.LocalizedColumns...)
+	cols = append(cols, plainColumns...)
+	cols = append(cols, localizedColumns...)
 	return append(cols, "status", "archived_at", "row_hash", "source_hash")
 }
 
@@ -104,19 +100,19 @@ func (r *run) plan(ctx context.Context) error {
 // rows itself, and a first import of a million users never sends them
 // through Go again.
 func (r *run) planCreates(ctx context.Context) error {
-	sel := []string{"k.line", "k.external_id", "k.id_key", "'" + actionCreate + "'",
+	sel := []string{"k.line", "k.external_id", "k.id_key", "'" + roster.ActionCreate + "'",
 		"CASE WHEN COALESCE(s.p_manager, '') <> '' THEN 1 ELSE 0 END"}
-	for _, c := range store.PlainColumns {
+	for _, c := range plainColumns {
 		if c == "authentication_type" {
-			sel = append(sel, "COALESCE(NULLIF(s.p_authentication_type, ''), '"+authUserPassword+"')")
+			sel = append(sel, "COALESCE(NULLIF(s.p_authentication_type, ''), '"+roster.DefaultAuthenticationType+"')")
 		} else {
 			sel = append(sel, "COALESCE(s.p_"+c+", '')")
 		}
 	}
-	for _, c := range store.LocalizedColumns {
+	for _, c := range localizedColumns {
 		sel = append(sel, "COALESCE(s.l_"+c+", '')")
 	}
-	sel = append(sel, "'"+store.StatusActive+"'", "NULL", "s.n_hash", "k.fp")
+	sel = append(sel, "'"+roster.StatusActive+"'", "NULL", "s.n_hash", "k.fp")
 	q := `INSERT INTO stage_plan (` + strings.Join(planColumns(), ", ") + `) SELECT ` + strings.Join(sel, ", ") + `
 		FROM stage_rows k JOIN stage_patch s ON s.line = k.line
 		WHERE k.failed = 0 AND s.n_hash IS NOT NULL
@@ -132,10 +128,10 @@ func (r *run) planCreates(ctx context.Context) error {
 // may still turn out unchanged in Go, but a row it filters out never changes.
 func maybeChanged() string {
 	same := []string{"u.status = 'active'", "(s.a_set = 0 OR (s.a_at IS NULL AND u.archived_at IS NULL))"}
-	for _, c := range store.PlainColumns {
+	for _, c := range plainColumns {
 		same = append(same, fmt.Sprintf("(s.p_%s IS NULL OR s.p_%s = u.%s)", c, c, c))
 	}
-	for _, c := range store.LocalizedColumns {
+	for _, c := range localizedColumns {
 		same = append(same, fmt.Sprintf("(s.l_%s IS NULL OR s.l_%s = u.%s)", c, c, c))
 	}
 	return "(u.id IS NULL OR NOT (" + strings.Join(same, " AND ") + "))"
@@ -196,8 +192,8 @@ func (r *run) readStaged(ctx context.Context, query string, args ...any) ([]stag
 	defer rows.Close()
 	var batch []stagedRow
 	for rows.Next() {
-		sr := stagedRow{plain: make([]sql.NullString, len(store.PlainColumns)),
-			localized: make([]sql.NullString, len(store.LocalizedColumns))}
+		sr := stagedRow{plain: make([]sql.NullString, len(plainColumns)),
+			localized: make([]sql.NullString, len(localizedColumns))}
 		var archSet int
 		dest := []any{&sr.line, &sr.externalID, &sr.idKey, &sr.fp}
 		for i := range sr.plain {
@@ -228,7 +224,7 @@ func (r *run) storedUsers(ctx context.Context, batch []stagedRow) (map[string]*s
 	if len(args) == 1 {
 		return nil, nil
 	}
-	q := `SELECT ` + store.UserColumns + ` FROM users WHERE org_id = ? AND id IN (` +
+	q := `SELECT ` + store.UserColumns() + ` FROM users WHERE org_id = ? AND id IN (` +
 		strings.TrimSuffix(strings.Repeat("?,", len(args)-1), ",") + `)`
 	rows, err := r.tx.QueryContext(ctx, r.tx.Rebind(q), args...)
 	if err != nil {
@@ -249,17 +245,17 @@ func (r *run) storedUsers(ctx context.Context, batch []stagedRow) (map[string]*s
 // merge applies one staged row to the stored user (nil: a new user). It
 // returns the resulting user and its action ("" when nothing changes), or the
 // messages that make the row fail.
-func (r *run) merge(stored *store.User, sr stagedRow) (u *store.User, action string, managerChanged bool, msgs []Message) {
-	u = &store.User{ExternalID: sr.externalID, Status: store.StatusActive,
+func (r *run) merge(stored *store.User, sr stagedRow) (u *roster.User, action string, managerChanged bool, msgs []Message) {
+	u = &roster.User{ExternalID: sr.externalID, Status: roster.StatusActive,
 		Plain: map[string]string{}, Localized: map[string]map[string]string{}}
 	if stored != nil {
-		u.ID, u.Status, u.ArchivedAt = stored.ID, stored.Status, stored.ArchivedAt
+		u.Status, u.ArchivedAt = stored.Status, stored.ArchivedAt
 		maps.Copy(u.Plain, stored.Plain)
 		for k, v := range stored.Localized {
 			u.Localized[k] = maps.Clone(v)
 		}
 	}
-	for i, c := range store.PlainColumns {
+	for i, c := range plainColumns {
 		if !sr.plain[i].Valid {
 			continue
 		}
@@ -269,161 +265,41 @@ func (r *run) merge(stored *store.User, sr stagedRow) (u *store.User, action str
 			delete(u.Plain, c)
 		}
 	}
-	for i, c := range store.LocalizedColumns {
+	for i, c := range localizedColumns {
 		if !sr.localized[i].Valid {
 			continue
 		}
-		set, err := store.DecodeLocalized(sr.localized[i].String)
+		set, err := roster.DecodeLocalized(sr.localized[i].String)
 		if err != nil {
 			return nil, "", false, []Message{{Line: sr.line, Text: err.Error()}}
 		}
-		setLocalized(u, c, set)
+		roster.SetLocalized(u, c, set)
 	}
 	var at *time.Time
 	if sr.archAt.Valid {
 		t := sr.archAt.Time.UTC()
 		at = &t
 	}
-	action, managerChanged, msgs = r.settle(stored, u, sr.line, sr.archSet, at)
+	var storedUser *roster.User
+	if stored != nil {
+		storedUser = &stored.User
+	}
+	action, managerChanged, msgs = r.userRules().Settle(storedUser, u, sr.line, sr.archSet, at)
 	if len(msgs) > 0 {
 		return nil, "", false, msgs
 	}
 	return u, action, managerChanged, nil
 }
 
-// setLocalized applies the languages a row sets for one localised field: a
-// value sets that language, a blank clears it.
-func setLocalized(u *store.User, field string, set map[string]string) {
-	m := u.Localized[field]
-	if m == nil {
-		m = map[string]string{}
-	}
-	for lang, v := range set {
-		if v != "" {
-			m[lang] = v
-		} else {
-			delete(m, lang)
-		}
-	}
-	if len(m) == 0 {
-		delete(u.Localized, field)
-	} else {
-		u.Localized[field] = m
-	}
+// userRules are the create/merge rules of one user for this run's file.
+func (r *run) userRules() roster.UserRules {
+	return roster.UserRules{Mode: r.mode, Now: r.p.Now, Cols: r.cols}
 }
 
-// newUser is the user a valid row creates when its id is not stored, for
-// the set-wise create of the plan (see planCreates): the row hash such a user
-// gets, or "" when the row cannot be created that way — creating it would
-// fail a rule, or it needs what only merge does (a blank language to drop,
-// an archive date).
-func (r *run) newUser(p Patch) string {
-	if p.ArchivedAtSet && p.ArchivedAt != nil {
-		return ""
-	}
-	u := &store.User{ExternalID: p.ExternalID, Status: store.StatusActive,
-		Plain: make(map[string]string, len(p.Plain)), Localized: make(map[string]map[string]string, len(p.Localized))}
-	for c, v := range p.Plain {
-		if v != "" {
-			u.Plain[c] = v
-		}
-	}
-	for c, set := range p.Localized {
-		if len(set) == 0 {
-			return ""
-		}
-		for _, v := range set {
-			if v == "" {
-				return ""
-			}
-		}
-		u.Localized[c] = set
-	}
-	if _, _, msgs := r.settle(nil, u, p.Line, p.ArchivedAtSet, nil); len(msgs) > 0 || u.Status != store.StatusActive {
-		return ""
-	}
-	return u.RowHash
-}
-
-// settle completes a merged user: the status rules of a full roster, the
-// rules on the user as a whole (create-required fields, a contact, the
-// company account), its row hash and the action it takes.
-func (r *run) settle(stored, u *store.User, line int, archSet bool, archAt *time.Time) (action string, managerChanged bool, msgs []Message) {
-	if u.Plain["authentication_type"] == "" {
-		u.Plain["authentication_type"] = "username_password"
-	}
-
-	// Status: a full roster restores the archived users it lists, and its
-	// archived_at column archives or schedules (SPEC §3).
-	if r.mode == ModeFull {
-		switch {
-		case archSet && archAt != nil:
-			at := *archAt
-			u.ArchivedAt = &at
-			if !at.After(r.p.Now) {
-				u.Status = store.StatusArchived
-			} else {
-				u.Status = store.StatusActive
-			}
-		case archSet || u.Status == store.StatusArchived:
-			u.Status, u.ArchivedAt = store.StatusActive, nil
-		}
-		if stored != nil && stored.Status == store.StatusArchived && u.Status == store.StatusArchived &&
-			sameTime(stored.ArchivedAt, u.ArchivedAt) {
-			// Already archived as the file says: nothing to restore.
-			u.ArchivedAt = stored.ArchivedAt
-		}
-	}
-
-	if stored == nil {
-		for _, c := range createRequired {
-			if u.Plain[c] == "" {
-				msgs = append(msgs, r.missingForCreate(line, u.ExternalID, c))
-			}
-		}
-	}
-	if !hasContact(u) {
-		var names []string
-		for _, c := range contactColumns {
-			names = append(names, r.colName(c))
-		}
-		msgs = append(msgs, Message{Line: line, Text: fmt.Sprintf(
-			"user %s would have no contact left; give at least one of %s, so that they can receive a one-time code",
-			quote(u.ExternalID), strings.Join(names, ", "))})
-	}
-	if u.Plain["authentication_type"] == "company_account" && u.Plain["authentication_id"] == "" {
-		msgs = append(msgs, Message{Line: line, Column: r.colName("authentication_id"),
-			Text: "is required when authentication_type is company_account; give the user's company account (an e-mail-shaped UPN)"})
-	}
-	if len(msgs) > 0 {
-		return "", false, msgs
-	}
-
-	u.RowHash = u.Hash()
-	if stored == nil {
-		return actionCreate, u.Plain["manager"] != "", nil
-	}
-	managerChanged = u.Plain["manager"] != stored.Plain["manager"] && u.Plain["manager"] != ""
-	switch {
-	case stored.Status == store.StatusArchived && u.Status == store.StatusActive:
-		return actionRestore, managerChanged, nil
-	case stored.Status == store.StatusActive && u.Status == store.StatusArchived:
-		return actionArchive, managerChanged, nil
-	case u.RowHash != stored.RowHash || !sameTime(u.ArchivedAt, stored.ArchivedAt):
-		return actionUpdate, managerChanged, nil
-	}
-	return "", false, nil
-}
-
-func (r *run) missingForCreate(line int, externalID, c string) Message {
-	what := strings.ReplaceAll(c, "_", " ")
-	if name := r.cols.Name(c); name != "" {
-		return Message{Line: line, Column: name,
-			Text: fmt.Sprintf("is blank, and user %s is new: a new user needs a %s", quote(externalID), what)}
-	}
-	return Message{Line: line, Column: c,
-		Text: fmt.Sprintf("the file has no %s column, and user %s is new: a new user needs a %s", c, quote(externalID), what)}
-}
+// newUser is roster.UserRules.NewUserFieldsHash for this run's file: the
+// fields hash of the user a valid row creates, for the set-wise create (see
+// planCreates), or "".
+func (r *run) newUser(p Patch) string { return r.userRules().NewUserFieldsHash(p) }
 
 // colName is the column as the file wrote it, or its canonical name when the
 // file does not have it.
@@ -434,34 +310,18 @@ func (r *run) colName(canonical string) string {
 	return canonical
 }
 
-func hasContact(u *store.User) bool {
-	for _, c := range contactColumns {
-		if u.Plain[c] != "" {
-			return true
-		}
-	}
-	return false
-}
-
-func sameTime(a, b *time.Time) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return a.Equal(*b)
-}
-
-func planValues(sr stagedRow, u *store.User, action string, managerChanged bool) []any {
-	vals := make([]any, 0, 8+len(store.PlainColumns)+len(store.LocalizedColumns))
+func planValues(sr stagedRow, u *roster.User, action string, managerChanged bool) []any {
+	vals := make([]any, 0, 8+len(plainColumns)+len(localizedColumns))
 	vals = append(vals, sr.line, u.ExternalID, sr.idKey, action, boolInt(managerChanged))
-	for _, c := range store.PlainColumns {
+	for _, c := range plainColumns {
 		vals = append(vals, u.Plain[c])
 	}
-	for _, c := range store.LocalizedColumns {
-		vals = append(vals, store.EncodeLocalized(u.Localized[c]))
+	for _, c := range localizedColumns {
+		vals = append(vals, roster.EncodeLocalized(u.Localized[c]))
 	}
 	var at any
 	if u.ArchivedAt != nil {
 		at = u.ArchivedAt.UTC()
 	}
-	return append(vals, u.Status, at, u.RowHash, sr.fp)
+	return append(vals, u.Status, at, u.FieldsHash, sr.fp)
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"rosterd/csvfile"
+	"rosterd/roster"
 	"rosterd/store"
 )
 
@@ -429,8 +431,8 @@ func (r *run) openSource(ctx context.Context) io.Reader {
 	return store.FileOpen(ctx, r.db, r.im.FileID)
 }
 
-func (r *run) readerOptions() ReaderOptions {
-	return ReaderOptions{Limits: r.p.Limits, KnownColumn: KnownColumn}
+func (r *run) readerOptions() csvfile.ReaderOptions {
+	return csvfile.ReaderOptions{Limits: r.p.Limits, KnownColumn: roster.KnownColumn}
 }
 
 // joinLines renders "4 and 9" or "4, 9 and 12", shortening long lists.

@@ -51,7 +51,7 @@ func (e *env) importFile(mode importer.Mode, content string, opts ...func(*store
 	if err := store.ImportCreate(ctx, e.db, im); err != nil {
 		e.t.Fatal(err)
 	}
-	out, err := importer.Run(ctx, e.db, importer.RunParams{Import: im, Limits: importer.DefaultLimits, Now: e.now,
+	out, err := importer.Run(ctx, e.db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(), Now: e.now,
 		Logger: e.log, Progress: e.progress})
 	if err != nil {
 		e.t.Fatalf("run import: %v", err)

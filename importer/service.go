@@ -47,9 +47,9 @@ type ServiceConfig struct {
 }
 
 func (c ServiceConfig) withDefaults() ServiceConfig {
-	c.Limits.MaxBytes = cmp.Or(c.Limits.MaxBytes, DefaultLimits.MaxBytes)
-	c.Limits.MaxRows = cmp.Or(c.Limits.MaxRows, DefaultLimits.MaxRows)
-	c.Limits.MaxCellChars = cmp.Or(c.Limits.MaxCellChars, DefaultLimits.MaxCellChars)
+	c.Limits.MaxBytes = cmp.Or(c.Limits.MaxBytes, DefaultLimits().MaxBytes)
+	c.Limits.MaxRows = cmp.Or(c.Limits.MaxRows, DefaultLimits().MaxRows)
+	c.Limits.MaxCellChars = cmp.Or(c.Limits.MaxCellChars, DefaultLimits().MaxCellChars)
 	c.LockWait = cmp.Or(c.LockWait, 10*time.Second)
 	c.OrderWait = cmp.Or(c.OrderWait, 10*time.Minute)
 	if c.Logger == nil {

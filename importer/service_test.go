@@ -221,7 +221,7 @@ func TestManualArchiveDuringImportIsKept(t *testing.T) {
 		t.Cleanup(letGo) // a failing test must not leave the import holding its transaction
 		done := make(chan error, 1)
 		go func() {
-			_, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits,
+			_, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(),
 				Pause: func(_ context.Context, s importer.Step) {
 					if s == importer.StepPlanned {
 						close(planned)

@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"rosterd/csvfile"
+	"rosterd/roster"
 	"rosterd/store"
 )
 
@@ -37,11 +39,11 @@ func stagingDDL(d store.Dialect) []string {
 		ts, suffix = "TIMESTAMPTZ", " ON COMMIT DROP"
 	}
 	var plain, loc, pplain, ploc []string
-	for _, c := range store.PlainColumns {
+	for _, c := range plainColumns {
 		pplain = append(pplain, "p_"+c+" TEXT")
 		plain = append(plain, c+" TEXT NOT NULL")
 	}
-	for _, c := range store.LocalizedColumns {
+	for _, c := range localizedColumns {
 		ploc = append(ploc, "l_"+c+" TEXT")
 		loc = append(loc, c+" TEXT NOT NULL")
 	}
@@ -123,10 +125,10 @@ func stageRowColumns() []string {
 
 func stagePatchColumns() []string {
 	cols := []string{"line"}
-	for _, c := range store.PlainColumns {
+	for _, c := range plainColumns {
 		cols = append(cols, "p_"+c)
 	}
-	for _, c := range store.LocalizedColumns {
+	for _, c := range localizedColumns {
 		cols = append(cols, "l_"+c)
 	}
 	return append(cols, "a_set", "a_at", "n_hash")
@@ -141,29 +143,29 @@ func stagePatchColumns() []string {
 // warnings come out as they would from a single pass. At most a few pages
 // are in flight, so memory stays flat.
 func (r *run) stage(ctx context.Context) error {
-	cr, err := NewCSVReader(r.openSource(ctx), r.readerOptions())
+	cr, err := csvfile.NewCSVReader(r.openSource(ctx), r.readerOptions())
 	if err != nil {
 		return err
 	}
 	r.header = cr.Header()
-	cols, warnings, err := MapHeader(r.header.Names, r.header.Line, r.mode)
+	cols, warnings, err := roster.MapHeader(r.header.Names, r.header.Line, r.mode)
 	r.warn(cr.Warnings()...)
 	if err != nil {
 		return err
 	}
 	r.cols = cols
 	r.warn(warnings...)
-	v := NewValidator(cols, ValidateOptions{
+	v := roster.NewValidator(cols, roster.ValidateOptions{
 		Mode: r.mode, DefaultRegion: r.org.DefaultPhoneRegion, Location: r.org.Location(), Now: r.p.Now,
 	})
-	fpr := newFingerprinter(cols, r.mode, r.org.DefaultPhoneRegion, r.org.Location().String())
+	fpr := roster.NewFingerprinter(cols, r.mode, r.org.DefaultPhoneRegion, r.org.Location().String())
 	t := time.Now()
 	known, err := loadKnownRows(ctx, r.db, r.org.ID, r.p.Now)
 	if err != nil {
 		return err
 	}
 	r.phase("read fingerprints", t)
-	idIdx := cols.index("external_id")
+	idIdx := cols.Index("external_id")
 
 	g, gctx := errgroup.WithContext(ctx)
 	pages := make(chan *stagePage, stageWorkers)
@@ -202,7 +204,7 @@ func (r *run) stage(ctx context.Context) error {
 	var workers sync.WaitGroup
 	for range stageWorkers {
 		workers.Go(func() {
-			h := fpr.newHasher()
+			h := fpr.NewHasher()
 			for p := range pages {
 				p.validate(v, fpr, h, known, idIdx, r.newUser)
 				select {
@@ -219,7 +221,7 @@ func (r *run) stage(ctx context.Context) error {
 		return err
 	}
 	if r.im.RowsRead == 0 {
-		return Fatalf(0, "the file holds no users")
+		return csvfile.Fatalf(0, "the file holds no users")
 	}
 	t = time.Now()
 	defer r.phase("index staging", t)
@@ -247,20 +249,20 @@ type stagePage struct {
 }
 
 // validate checks each record of the page on its own. A record whose
-// fingerprint is known (see fingerprint) is skipped: it would change nothing.
+// fingerprint is known (see roster.RowFingerprint) is skipped: it would change nothing.
 // A valid record gets its fingerprint recorded unless it raised a warning: a
 // row that warns is looked at every time, so that every import repeats the
 // warning.
-func (p *stagePage) validate(v *Validator, fpr *fingerprinter, h hash.Hash, known *knownRows, idIdx int, newUser func(Patch) string) {
+func (p *stagePage) validate(v *roster.Validator, fpr *roster.Fingerprinter, h hash.Hash, known *knownRows, idIdx int, newUser func(Patch) string) {
 	p.patches = make([]Patch, len(p.recs))
 	p.newHashes = make([]string, len(p.recs))
 	p.msgs = make([][]Message, len(p.recs))
 	p.skip = make([]bool, len(p.recs))
 	p.fps = make([]string, len(p.recs))
 	for i, rec := range p.recs {
-		var fp fingerprint
+		var fp roster.RowFingerprint
 		if rec.Problem == "" {
-			fp = fpr.row(h, rec.Cells)
+			fp = fpr.Row(h, rec.Cells)
 			if known.claim(fp) {
 				p.patches[i] = Patch{Line: rec.Line, ExternalID: rec.Cells[idIdx]}
 				p.skip[i], p.fps[i] = true, fp.String()
@@ -312,7 +314,7 @@ func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 					fp = p.fps[i]
 				}
 				id := p.patches[i].ExternalID
-				if err := rows.Add(rec.Line, id, IDKey(id), boolInt(failed), boolInt(p.skip[i]), fp); err != nil {
+				if err := rows.Add(rec.Line, id, roster.IDKey(id), boolInt(failed), boolInt(p.skip[i]), fp); err != nil {
 					return err
 				}
 				if p.skip[i] {
@@ -342,16 +344,16 @@ func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 }
 
 func stagePatchValues(p Patch, line int, newHash string) []any {
-	vals := make([]any, 0, 3+len(store.PlainColumns)+len(store.LocalizedColumns))
+	vals := make([]any, 0, 3+len(plainColumns)+len(localizedColumns))
 	vals = append(vals, line)
-	for _, c := range store.PlainColumns {
+	for _, c := range plainColumns {
 		if v, ok := p.Plain[c]; ok {
 			vals = append(vals, v)
 		} else {
 			vals = append(vals, nil)
 		}
 	}
-	for _, c := range store.LocalizedColumns {
+	for _, c := range localizedColumns {
 		if m, ok := p.Localized[c]; ok {
 			vals = append(vals, encodePatchLocalized(m))
 		} else {
@@ -375,7 +377,7 @@ func encodePatchLocalized(m map[string]string) string {
 	if len(m) == 0 {
 		return "{}"
 	}
-	return store.EncodeLocalized(m)
+	return roster.EncodeLocalized(m)
 }
 
 func boolInt(b bool) int {

@@ -66,7 +66,7 @@ func (f *fixture) importAndNotify(mode importer.Mode, content string) (*store.Im
 		f.t.Fatal(err)
 	}
 	var n *store.Notification
-	out, err := importer.Run(ctx, f.db, importer.RunParams{Import: im, Limits: importer.DefaultLimits,
+	out, err := importer.Run(ctx, f.db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(),
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 			n, err = notify.EnqueueTx(ctx, tx, f.q, im, 0)
 			return err

@@ -18,6 +18,11 @@ const ChunkSize = 1 << 20
 
 // File is an uploaded roster or a produced errors CSV, kept in the database so
 // that every daemon sharing it sees the same files.
+//
+// SHA256 is the checksum of the file's bytes (hex), the third of rosterd's
+// hashes: it tells which file an import read, for an admin to compare with
+// `sha256sum` of what they sent (the import's file_sha256). File rows are
+// told apart by roster.RowFingerprint, users' fields by roster.FieldsHashOf.
 type File struct {
 	ID        int64     `db:"id"`
 	OrgID     int64     `db:"org_id"`

@@ -8,12 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
-	"github.com/robfig/cron/v3"
+	"rosterd/roster"
 )
-
-// SyncOnUpload is the sync_schedule that syncs as soon as a file is complete.
-const SyncOnUpload = "on_upload"
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
@@ -23,20 +19,6 @@ func ValidateSlug(slug string) error {
 		return fmt.Errorf("organisation id %q: use 1–63 lower-case letters, digits and dashes, starting with a letter or digit (like \"acme\")", slug)
 	}
 	return nil
-}
-
-// ParseSchedule reads a sync_schedule: a 5-field cron expression, an
-// @daily-style descriptor, or on_upload. One parser serves validation and the
-// scheduler, so a schedule that saves is a schedule that runs.
-func ParseSchedule(s string) (cron.Schedule, error) {
-	if s == SyncOnUpload {
-		return nil, nil
-	}
-	sched, err := cron.ParseStandard(s)
-	if err != nil {
-		return nil, fmt.Errorf("sync_schedule %q is not valid (%v); use 5 cron fields like \"0 2 * * *\", a descriptor like @daily, or on_upload", s, err)
-	}
-	return sched, nil
 }
 
 // Validate checks every setting of SPEC §6 and names each bad one, so the
@@ -54,7 +36,7 @@ func (o *Org) Validate() error {
 			errs = append(errs, fmt.Errorf("notification_emails: %q is not an e-mail address like hr@example.com", a))
 		}
 	}
-	if _, err := ParseSchedule(o.SyncSchedule); err != nil {
+	if _, err := roster.ParseSchedule(o.SyncSchedule); err != nil {
 		errs = append(errs, err)
 	}
 	if o.TimeZone == "" {
@@ -62,7 +44,7 @@ func (o *Org) Validate() error {
 	} else if _, err := time.LoadLocation(o.TimeZone); err != nil {
 		errs = append(errs, fmt.Errorf(`time_zone: %q is not an IANA time zone; use a name like "Europe/Brussels" or "UTC"`, o.TimeZone))
 	}
-	if o.DefaultPhoneRegion != "" && phonenumbers.GetCountryCodeForRegion(o.DefaultPhoneRegion) == 0 {
+	if o.DefaultPhoneRegion != "" && !roster.KnownPhoneRegion(o.DefaultPhoneRegion) {
 		errs = append(errs, fmt.Errorf(`default_phone_region: %q is not a country code; use ISO 3166-1 alpha-2 like "BE"`, o.DefaultPhoneRegion))
 	}
 	if o.ArchiveThresholdPercent < 0 || o.ArchiveThresholdPercent > 100 {

@@ -2,141 +2,48 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
+
+	"rosterd/roster"
 )
 
-// PlainColumns are the user fields held as one text value each, in the order
-// of SPEC §2.2. The database columns, the CSV header names and the JSON keys
-// all use these names, so one list drives storage, export and merge.
-var PlainColumns = []string{
-	"first_name", "last_name", "country", "preferred_language",
-	"authentication_type", "authentication_id",
-	"business_email", "private_email",
-	"business_mobile_phone", "private_mobile_phone",
-	"manager", "default_site",
-}
-
-// LocalizedColumns are the fields held once per language (`department_en`,
-// `department_nl`, …), stored as a JSON object keyed by language, in SPEC
-// order. Tags are last: their values are `id:value` lists.
-var LocalizedColumns = []string{
-	"department", "division", "subdivision", "job_title",
-	"contract_type", "region", "zone", "domain", "tags",
-}
-
-// User statuses.
+// User statuses, as stored.
 const (
-	StatusActive   = "active"
-	StatusArchived = "archived"
+	StatusActive   = roster.StatusActive
+	StatusArchived = roster.StatusArchived
 )
 
-// User is one employee of one organisation as stored.
+// User is one employee of one organisation as stored: the roster's view of
+// the user (external id, fields, status, fields hash) and the row's identity
+// and dates.
 type User struct {
-	ID         int64
-	OrgID      int64
-	ExternalID string
-	// Plain holds every PlainColumns field that has a value; a missing key is
-	// an empty field.
-	Plain map[string]string
-	// Localized holds field → language → value for LocalizedColumns.
-	Localized map[string]map[string]string
-	Status    string
-	// ArchivedAt is when the user was archived, or, on an active user, when a
-	// full sync scheduled them to leave.
-	ArchivedAt *time.Time
-	RowHash    string
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	ID    int64
+	OrgID int64
+	roster.User
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
-// Hash fingerprints the user's data fields (not status or dates), so the
-// importer can tell an unchanged row without comparing every column.
-func (u *User) Hash() string {
-	h := sha256.New()
-	for _, c := range PlainColumns {
-		h.Write([]byte(u.Plain[c]))
-		h.Write([]byte{0})
-	}
-	for _, c := range LocalizedColumns {
-		h.Write([]byte(EncodeLocalized(u.Localized[c])))
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// EncodeLocalized is the stored form of one localised field: a JSON object
-// keyed by language with sorted keys, or "" when it has no value. It is
-// written by hand because it runs for every field of every imported row, and
-// its output must be byte-for-byte stable: the importer compares it in SQL.
-func EncodeLocalized(m map[string]string) string {
-	if len(m) == 0 {
-		return ""
-	}
-	var one [1]string
-	keys := one[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	b := make([]byte, 0, 16*len(m))
-	b = append(b, '{')
-	for i, k := range keys {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, k)
-		b = append(b, ':')
-		b = appendJSONString(b, m[k])
-	}
-	b = append(b, '}')
-	return string(b)
-}
-
-// appendJSONString quotes s as a JSON string, escaping only what JSON requires.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
-}
-
-// DecodeLocalized reverses EncodeLocalized.
-func DecodeLocalized(s string) (map[string]string, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var m map[string]string
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		return nil, fmt.Errorf("decode localised field: %w", err)
-	}
-	return m, nil
-}
+// plainColumns and localizedColumns are roster's column catalogue, copied
+// once: ScanUser loops over them for every row. Read only.
+var (
+	plainColumns     = roster.PlainColumns()
+	localizedColumns = roster.LocalizedColumns()
+)
 
 // UserColumns is the SELECT list ScanUser expects.
-var UserColumns = "id, org_id, external_id, " + strings.Join(PlainColumns, ", ") + ", " +
-	strings.Join(LocalizedColumns, ", ") + ", status, archived_at, row_hash, created_at, updated_at"
+func UserColumns() string {
+	return "id, org_id, external_id, " + strings.Join(plainColumns, ", ") + ", " +
+		strings.Join(localizedColumns, ", ") + ", status, archived_at, row_hash, created_at, updated_at"
+}
 
 // ScanUser reads one row selected with UserColumns.
 func ScanUser(sc interface{ Scan(...any) error }) (*User, error) {
-	u := &User{Plain: map[string]string{}, Localized: map[string]map[string]string{}}
-	plain := make([]string, len(PlainColumns))
-	loc := make([]string, len(LocalizedColumns))
+	u := &User{User: roster.User{Plain: map[string]string{}, Localized: map[string]map[string]string{}}}
+	plain := make([]string, len(plainColumns))
+	loc := make([]string, len(localizedColumns))
 	dest := []any{&u.ID, &u.OrgID, &u.ExternalID}
 	for i := range plain {
 		dest = append(dest, &plain[i])
@@ -144,17 +51,17 @@ func ScanUser(sc interface{ Scan(...any) error }) (*User, error) {
 	for i := range loc {
 		dest = append(dest, &loc[i])
 	}
-	dest = append(dest, &u.Status, &u.ArchivedAt, &u.RowHash, &u.CreatedAt, &u.UpdatedAt)
+	dest = append(dest, &u.Status, &u.ArchivedAt, &u.FieldsHash, &u.CreatedAt, &u.UpdatedAt)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
-	for i, c := range PlainColumns {
+	for i, c := range plainColumns {
 		if plain[i] != "" {
 			u.Plain[c] = plain[i]
 		}
 	}
-	for i, c := range LocalizedColumns {
-		m, err := DecodeLocalized(loc[i])
+	for i, c := range localizedColumns {
+		m, err := roster.DecodeLocalized(loc[i])
 		if err != nil {
 			return nil, err
 		}
@@ -167,7 +74,7 @@ func ScanUser(sc interface{ Scan(...any) error }) (*User, error) {
 
 // UserGet reads one user of the organisation by external id.
 func UserGet(ctx context.Context, q Querier, orgID int64, externalID string) (*User, error) {
-	row := q.QueryRowxContext(ctx, q.Rebind(`SELECT `+UserColumns+` FROM users WHERE org_id = ? AND external_id = ?`), orgID, externalID)
+	row := q.QueryRowxContext(ctx, q.Rebind(`SELECT `+UserColumns()+` FROM users WHERE org_id = ? AND external_id = ?`), orgID, externalID)
 	u, err := ScanUser(row)
 	if isNoRows(err) {
 		return nil, fmt.Errorf("user %q: %w", externalID, ErrNotFound)
@@ -205,7 +112,7 @@ func UserList(ctx context.Context, q Querier, p UserListParams) ([]*User, error)
 		p.Limit = 100
 	}
 	args = append(args, p.Limit)
-	rows, err := q.QueryxContext(ctx, q.Rebind(`SELECT `+UserColumns+` FROM users WHERE `+strings.Join(where, " AND ")+
+	rows, err := q.QueryxContext(ctx, q.Rebind(`SELECT `+UserColumns()+` FROM users WHERE `+strings.Join(where, " AND ")+
 		` ORDER BY external_id LIMIT ?`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)

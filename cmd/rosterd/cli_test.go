@@ -94,7 +94,7 @@ func (c *cli) read(name string) string {
 }
 
 func eachDialect(t *testing.T, fn func(t *testing.T, c *cli)) {
-	for _, d := range storetest.Dialects {
+	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) { fn(t, newCLI(t, d)) })
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/term"
 
 	"rosterd/importer"
+	"rosterd/ingest/httpd"
 	"rosterd/store"
 )
 
@@ -145,7 +146,7 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 		}
 	}
 	if asJSON {
-		if err := a.printJSON(cmd.OutOrStdout(), importer.NewImportView(im, o.Slug, a.cfg.PublicURL)); err != nil {
+		if err := a.printJSON(cmd.OutOrStdout(), httpd.NewImportView(im, o.Slug, a.cfg.PublicURL)); err != nil {
 			return err
 		}
 	} else {

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"rosterd/importer"
+	"rosterd/ingest/httpd"
 	"rosterd/store"
 )
 
@@ -32,7 +33,7 @@ func newImportShowCmd() *cobra.Command {
 				}
 			}
 			if asJSON {
-				return a.printJSON(cmd.OutOrStdout(), importer.NewImportView(im, o.Slug, a.cfg.PublicURL))
+				return a.printJSON(cmd.OutOrStdout(), httpd.NewImportView(im, o.Slug, a.cfg.PublicURL))
 			}
 			printSummary(cmd.OutOrStdout(), im, nil, errorsOut)
 			a.printArchiveList(cmd, svc, im)
@@ -64,9 +65,9 @@ func newImportListCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
-				views := []importer.ImportView{}
+				views := []httpd.ImportView{}
 				for i := range list {
-					views = append(views, importer.NewImportView(&list[i], o.Slug, a.cfg.PublicURL))
+					views = append(views, httpd.NewImportView(&list[i], o.Slug, a.cfg.PublicURL))
 				}
 				return a.printJSON(cmd.OutOrStdout(), views)
 			}

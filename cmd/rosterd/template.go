@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rosterd/importer"
+	"rosterd/roster"
 )
 
 func newTemplateCmd() *cobra.Command {
@@ -15,7 +15,7 @@ func newTemplateCmd() *cobra.Command {
 		Short: "Print the CSV template: the header line of every input column",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprint(cmd.OutOrStdout(), strings.Join(importer.TemplateHeader(), ";")+"\n")
+			fmt.Fprint(cmd.OutOrStdout(), strings.Join(roster.TemplateHeader(), ";")+"\n")
 		},
 	}
 }

@@ -23,13 +23,14 @@ func PostgresURL() string {
 	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 }
 
-// Dialects are the databases every store-backed test runs against.
-var Dialects = []store.Dialect{store.SQLite, store.Postgres}
+// Dialects returns the databases every store-backed test runs against; a
+// fresh slice each call.
+func Dialects() []store.Dialect { return []store.Dialect{store.SQLite, store.Postgres} }
 
 // Each runs fn as one subtest per dialect, each with its own fresh database.
 func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
-	for _, d := range Dialects {
+	for _, d := range Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			fn(t, Open(t, d))
 		})

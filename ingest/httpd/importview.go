@@ -1,4 +1,7 @@
-package importer
+// Package httpd is the HTTP door of rosterd: what a browser or a script sees
+// of the import service. Its JSON view of an import is also what the command
+// line's --json prints, so the CLI and the API share one shape.
+package httpd
 
 import (
 	"time"

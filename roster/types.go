@@ -1,11 +1,12 @@
-// Package importer is the one engine behind every door of rosterd: it reads a
-// roster CSV, validates it with the rules of the chosen mode, plans the changes
-// against the stored roster and applies them in one transaction.
+// Package roster holds the rules of an organisation's roster that need no
+// database: the column catalogue, the per-row validation of SPEC §2.2 (names,
+// countries, languages, phones, e-mails, tags), the create/merge rules of one
+// user, and the hashes that tell a changed user or a known file row.
 //
-// Reading and validation are pure (an io.Reader in, rows and messages out), so
-// the HTTP upload, the SFTP sync and the command line share them unchanged and
-// they can be fuzzed without a database.
-package importer
+// It sits between the file format (package csvfile) and the run over the
+// store (package importer): store may import it, it never imports store nor
+// database/sql, so every rule can be tested and fuzzed without a database.
+package roster
 
 import (
 	"fmt"
@@ -37,17 +38,6 @@ func ParseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("mode %q is not valid; use partial or full", s)
 }
 
-// Limits bound what one file may cost; past any of them the import fails with a
-// message naming the limit, so a runaway file never exhausts the daemon.
-type Limits struct {
-	MaxBytes     int64 // size of the file as uploaded
-	MaxRows      int   // data rows, blank lines not counted
-	MaxCellChars int   // characters (runes) in one cell
-}
-
-// DefaultLimits are the limits of SPEC §2.1.
-var DefaultLimits = Limits{MaxBytes: 200 << 20, MaxRows: 2_000_000, MaxCellChars: 1024}
-
 // Message is one rejection of one row. It always names the line and the column
 // as the file's header wrote it; Text quotes the offending value and says what
 // would be valid.
@@ -71,35 +61,16 @@ func (m Message) String() string {
 	return fmt.Sprintf("line %d: %s", m.Line, m.Cell())
 }
 
-// FatalError fails the whole import: nothing is applied. Line is 0 when the
-// problem is not tied to one line (an empty file, a limit).
-type FatalError struct {
-	Line int
-	Text string
-}
-
-func (e *FatalError) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("line %d: %s", e.Line, e.Text)
-	}
-	return e.Text
-}
-
-// Fatalf builds a FatalError.
-func Fatalf(line int, format string, args ...any) *FatalError {
-	return &FatalError{Line: line, Text: fmt.Sprintf(format, args...)}
-}
-
 // Patch is one valid row: what the file sets for one user. A field that is not
 // in Plain or Localized is kept as stored (column absent, or blank cell in
 // partial mode). An empty string clears the field (blank cell in full mode).
 type Patch struct {
 	Line       int
 	ExternalID string
-	// Plain is keyed by the canonical column name of store.PlainColumns and
+	// Plain is keyed by the canonical column name of PlainColumns and
 	// holds normalised values (E.164 phones, lower-case e-mails, …).
 	Plain map[string]string
-	// Localized is keyed by the base name of store.LocalizedColumns, then by
+	// Localized is keyed by the base name of LocalizedColumns, then by
 	// the lower-case ISO 639-1 language code.
 	Localized map[string]map[string]string
 	// ArchivedAtSet says the row's archived_at cell counts: in full mode a
@@ -107,3 +78,8 @@ type Patch struct {
 	ArchivedAtSet bool
 	ArchivedAt    *time.Time // nil with ArchivedAtSet: no archive date
 }
+
+// Quote renders a value for a message as the row rules do (double-quoted,
+// escaped where it is not printable, cut short past 40 characters), so that
+// the checks across rows quote values the same way.
+func Quote(s string) string { return quote(s) }

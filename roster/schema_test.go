@@ -1,28 +1,13 @@
-package importer
+package roster
 
 import (
 	"errors"
 	"reflect"
 	"slices"
 	"testing"
-)
 
-func TestNormalizeColumnName(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"business_mobile_phone", "businessmobilephone"},
-		{"businessMobilePhone", "businessmobilephone"},
-		{"Business Mobile Phone", "businessmobilephone"},
-		{"BUSINESS-MOBILE-PHONE", "businessmobilephone"},
-		{" business _ mobile\u00a0phone\t", "businessmobilephone"},
-		{"\uFEFFexternal_id", "externalid"},
-		{"Département", "département"},
-		{"", ""},
-	} {
-		if got := NormalizeColumnName(tt.in); got != tt.want {
-			t.Errorf("NormalizeColumnName(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
+	"rosterd/csvfile"
+)
 
 func TestKnownColumn(t *testing.T) {
 	for _, tt := range []struct {
@@ -229,7 +214,7 @@ func TestMapHeader(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cols, warnings, err := MapHeader(tt.header, 4, tt.mode)
 			if tt.wantFatal != "" {
-				var fe *FatalError
+				var fe *csvfile.FatalError
 				if !errors.As(err, &fe) {
 					t.Fatalf("err = %v, want *FatalError %q", err, tt.wantFatal)
 				}

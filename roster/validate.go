@@ -1,4 +1,4 @@
-package importer
+package roster
 
 import (
 	"fmt"
@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"rosterd/csvfile"
 )
 
 // Field limits of SPEC §2.2, in characters (runes).
@@ -292,7 +294,7 @@ func (r *row) plain(c column, val, id, phoneRegion string) (string, string) {
 		}
 		return "", quote(val) + " is not a language code; write an ISO 639-1 code, optionally with a country, like nl or fr-BE" + didYouMean(hint)
 	case "authentication_type":
-		switch NormalizeColumnName(val) {
+		switch csvfile.NormalizeColumnName(val) {
 		case "usernamepassword":
 			return authUserPassword, ""
 		case "companyaccount":

@@ -1,4 +1,4 @@
-package importer
+package roster
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"rosterd/csvfile"
 )
 
 // FuzzReadAndValidate runs what an import does with a file before it needs
@@ -74,7 +76,7 @@ func FuzzReadAndValidate(f *testing.F) {
 		}
 		fatal := func(where string, err error) {
 			t.Helper()
-			var fe *FatalError
+			var fe *csvfile.FatalError
 			if !errors.As(err, &fe) {
 				t.Fatalf("%s: error %v is a %T, want a *FatalError", where, err, err)
 			}
@@ -82,7 +84,7 @@ func FuzzReadAndValidate(f *testing.F) {
 				t.Fatalf("%s: error %q is not valid UTF-8", where, fe.Error())
 			}
 		}
-		cr, err := NewCSVReader(bytes.NewReader(data), ReaderOptions{Limits: DefaultLimits, KnownColumn: KnownColumn})
+		cr, err := csvfile.NewCSVReader(bytes.NewReader(data), csvfile.ReaderOptions{Limits: csvfile.DefaultLimits(), KnownColumn: KnownColumn})
 		if err != nil {
 			fatal("NewCSVReader", err)
 			return
@@ -119,7 +121,7 @@ func FuzzReadAndValidate(f *testing.F) {
 				if m.Text == "" || strings.ContainsRune("=+-@", rune(m.Text[0])) {
 					t.Fatalf("line %d: message text %q is empty or starts like a formula", rec.Line, m.Text)
 				}
-				if col := NormalizeColumnName(m.Column); col != "" && strings.HasPrefix(NormalizeColumnName(m.Text), col) {
+				if col := csvfile.NormalizeColumnName(m.Column); col != "" && strings.HasPrefix(csvfile.NormalizeColumnName(m.Text), col) {
 					t.Fatalf("line %d: message %q names its column twice", rec.Line, m.Cell())
 				}
 				if !utf8.ValidString(m.Cell()) || !utf8.ValidString(m.String()) {
@@ -160,7 +162,7 @@ func FuzzReadAndValidate(f *testing.F) {
 			}
 			checkValue := func(field, val string, multiline bool) {
 				t.Helper()
-				if !utf8.ValidString(val) || val != strings.TrimFunc(val, csvIsSpace) {
+				if !utf8.ValidString(val) || val != strings.TrimFunc(val, isSpaceOrBOM) {
 					t.Fatalf("line %d: %s = %q is not trimmed valid UTF-8", rec.Line, field, val)
 				}
 				if strings.IndexFunc(val, func(r rune) bool {
@@ -214,19 +216,23 @@ func invisibleInID(r rune) bool {
 	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
 }
 
+// isSpaceOrBOM is what the reader trims around a cell.
+func isSpaceOrBOM(r rune) bool { return unicode.IsSpace(r) || r == '\uFEFF' }
+
 // testFile is one of the spreadsheet files under testdata.
 type testFile struct {
 	name string
 	data []byte
 }
 
-// testdataFiles reads every file under testdata (the Excel and LibreOffice
-// saves, the bad files and the golden errors CSVs), for seeds and tables.
+// testdataFiles reads the spreadsheet files of the other packages' testdata
+// (the Excel and LibreOffice saves of csvfile, the bad files and the golden
+// errors CSVs of importer), for seeds and tables.
 func testdataFiles(tb testing.TB) []testFile {
 	tb.Helper()
 	var out []testFile
-	for _, pattern := range []string{"*.*", "bad/*", "golden/*"} {
-		m, _ := filepath.Glob(filepath.Join("testdata", pattern))
+	for _, pattern := range []string{"../csvfile/testdata/*.*", "../importer/testdata/bad/*", "../importer/testdata/golden/*"} {
+		m, _ := filepath.Glob(filepath.FromSlash(pattern))
 		for _, name := range m {
 			data, err := os.ReadFile(name)
 			if err != nil {

@@ -1,4 +1,4 @@
-package importer
+package roster
 
 import (
 	"math/rand"
@@ -10,6 +10,8 @@ import (
 	_ "time/tzdata" // the zone database, whatever the machine has
 
 	"github.com/nyaruka/phonenumbers"
+
+	"rosterd/csvfile"
 )
 
 const testLine = 7
@@ -100,8 +102,8 @@ func runRowCases(t *testing.T, cases []rowCase) {
 // repeatsColumn reports whether a message's text starts with its column's
 // name, which Cell already puts in front of it ("manager: manager …").
 func repeatsColumn(m Message) bool {
-	col := NormalizeColumnName(m.Column)
-	return col != "" && strings.HasPrefix(NormalizeColumnName(m.Text), col)
+	col := csvfile.NormalizeColumnName(m.Column)
+	return col != "" && strings.HasPrefix(csvfile.NormalizeColumnName(m.Text), col)
 }
 
 func fmtMsgs(ms []Message) string {

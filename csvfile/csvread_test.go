@@ -1,4 +1,4 @@
-package importer
+package csvfile
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ var rosterColumns = map[string]bool{
 
 func knownColumn(name string) bool { return rosterColumns[name] }
 
-var rosterOpts = ReaderOptions{Limits: DefaultLimits, KnownColumn: knownColumn}
+var rosterOpts = ReaderOptions{Limits: DefaultLimits(), KnownColumn: knownColumn}
 
 type readResult struct {
 	header   Header
@@ -736,7 +736,7 @@ func TestReadCSVRunawayStopsEarly(t *testing.T) {
 			"line 1: the header line is longer than 1,048,576 characters (the limit)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := readAll(t, tc.src, ReaderOptions{Limits: DefaultLimits, KnownColumn: knownColumn})
+			res := readAll(t, tc.src, ReaderOptions{Limits: DefaultLimits(), KnownColumn: knownColumn})
 			if got := errText(res.err); got != tc.err {
 				t.Errorf("error = %q, want %q", got, tc.err)
 			}
@@ -1294,7 +1294,7 @@ func TestReadCSVFastPathMatches(t *testing.T) {
 
 	// A runaway quoted cell or row, or endless blank lines, stop at the same
 	// limit either way.
-	limits := DefaultLimits
+	limits := DefaultLimits()
 	limits.MaxBytes = 1 << 20
 	for _, tc := range []struct {
 		prefix string
@@ -1361,7 +1361,7 @@ func FuzzReadCSVFastPath(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, buf uint16, chunk uint8, lim uint8) {
 		compareFastPath(t, "as imported", func() io.Reader { return bytes.NewReader(data) },
-			ReaderOptions{Limits: DefaultLimits, KnownColumn: knownColumn}, readerConfig{})
+			ReaderOptions{Limits: DefaultLimits(), KnownColumn: knownColumn}, readerConfig{})
 
 		opts := ReaderOptions{Limits: Limits{MaxCellChars: int(lim >> 1 & 7), MaxRows: int(lim >> 4 & 3)}}
 		if lim&1 != 0 {

@@ -1,54 +1,25 @@
-package importer
+package roster
 
 import (
 	"fmt"
 	"strings"
-	"unicode"
 
-	"rosterd/store"
+	"rosterd/csvfile"
 )
 
-// Canonical names of the columns that are not user fields in store.PlainColumns.
+// Canonical names of the columns that are not user fields in PlainColumns.
+// errors and status are written by rosterd (the errors CSV, the export) and
+// ignored when such a file is read again.
 const (
-	colExternalID = "external_id"
-	colArchivedAt = "archived_at"
-	colErrors     = "errors"
-	colStatus     = "status"
+	ColExternalID = "external_id"
+	ColArchivedAt = "archived_at"
+	colErrors     = csvfile.ErrorsColumn
+	ColStatus     = "status"
 )
 
 // createRequired are the columns a user being created needs (SPEC §2.2). A
 // full roster must carry them, and a full roster cannot blank them.
 var createRequired = [...]string{"first_name", "last_name", "country", "preferred_language"}
-
-// NormalizeColumnName folds case and drops spaces, '_' and '-', so that the
-// header a person typed in a spreadsheet ("Business Mobile Phone"), the one an
-// HR system exports ("businessMobilePhone") and the template's
-// ("business_mobile_phone") all name the same column (SPEC §2.1). Any Unicode
-// white space and a stray byte order mark are dropped too: a header cell is
-// never meant to contain them.
-func NormalizeColumnName(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || c == ' ' || c == '_' || c == '-' || (c >= 'A' && c <= 'Z') || c < 0x20 {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		switch {
-		case r == '_' || r == '-' || r == '\uFEFF' || unicode.IsSpace(r):
-		default:
-			b.WriteRune(unicode.ToLower(r))
-		}
-	}
-	return b.String()
-}
 
 // colKind says how a mapped column is validated.
 type colKind uint8
@@ -73,21 +44,21 @@ type column struct {
 // plainByNormalized maps the normalised name of every plain column, and of
 // external_id and archived_at, to its canonical name. Built once, read only.
 var plainByNormalized = func() map[string]string {
-	m := make(map[string]string, len(store.PlainColumns)+2)
-	for _, c := range store.PlainColumns {
-		m[NormalizeColumnName(c)] = c
+	m := make(map[string]string, len(plainColumns)+2)
+	for _, c := range plainColumns {
+		m[csvfile.NormalizeColumnName(c)] = c
 	}
-	m[NormalizeColumnName(colExternalID)] = colExternalID
-	m[NormalizeColumnName(colArchivedAt)] = colArchivedAt
+	m[csvfile.NormalizeColumnName(ColExternalID)] = ColExternalID
+	m[csvfile.NormalizeColumnName(ColArchivedAt)] = ColArchivedAt
 	return m
 }()
 
-// localizedNormalized holds the normalised base names of store.LocalizedColumns
+// localizedNormalized holds the normalised base names of LocalizedColumns
 // in the same order. Read only.
 var localizedNormalized = func() []string {
-	s := make([]string, len(store.LocalizedColumns))
-	for i, c := range store.LocalizedColumns {
-		s[i] = NormalizeColumnName(c)
+	s := make([]string, len(localizedColumns))
+	for i, c := range localizedColumns {
+		s[i] = csvfile.NormalizeColumnName(c)
 	}
 	return s
 }()
@@ -95,14 +66,14 @@ var localizedNormalized = func() []string {
 // lookupColumn resolves a normalised header name. ok is false for names that
 // are no roster column; errors and status are reported by ignored.
 func lookupColumn(norm string) (c column, ignored, ok bool) {
-	if norm == colErrors || norm == colStatus {
+	if norm == colErrors || norm == ColStatus {
 		return column{}, true, false
 	}
 	if canon, found := plainByNormalized[norm]; found {
 		switch canon {
-		case colExternalID:
+		case ColExternalID:
 			return column{kind: kindExternalID, canonical: canon, base: canon}, false, true
-		case colArchivedAt:
+		case ColArchivedAt:
 			return column{kind: kindArchivedAt, canonical: canon, base: canon}, false, true
 		}
 		return column{kind: kindPlain, canonical: canon, base: canon}, false, true
@@ -115,7 +86,7 @@ func lookupColumn(norm string) (c column, ignored, ok bool) {
 		if lang == "" {
 			return column{}, false, false
 		}
-		base := store.LocalizedColumns[i]
+		base := localizedColumns[i]
 		return column{kind: kindLocalized, canonical: base + "_" + lang, base: base, lang: lang}, false, true
 	}
 	return column{}, false, false
@@ -126,7 +97,7 @@ func lookupColumn(norm string) (c column, ignored, ok bool) {
 // suffix, or the errors and status columns rosterd itself writes. The CSV
 // reader counts these to pick the delimiter that splits the header best.
 func KnownColumn(name string) bool {
-	_, ignored, ok := lookupColumn(NormalizeColumnName(name))
+	_, ignored, ok := lookupColumn(csvfile.NormalizeColumnName(name))
 	return ok || ignored
 }
 
@@ -135,13 +106,13 @@ func KnownColumn(name string) bool {
 // archived_at. errors and status are output-only and left out. A fresh slice
 // is returned each time, so callers may change it.
 func TemplateHeader() []string {
-	h := make([]string, 0, 2+len(store.PlainColumns)+len(store.LocalizedColumns))
-	h = append(h, colExternalID)
-	h = append(h, store.PlainColumns...)
-	for _, c := range store.LocalizedColumns {
+	h := make([]string, 0, 2+len(plainColumns)+len(localizedColumns))
+	h = append(h, ColExternalID)
+	h = append(h, plainColumns[:]...)
+	for _, c := range localizedColumns {
 		h = append(h, c+"_en")
 	}
-	return append(h, colArchivedAt)
+	return append(h, ColArchivedAt)
 }
 
 // Columns is a header mapped onto the roster: which header cell holds which
@@ -156,7 +127,7 @@ type Columns struct {
 // MapHeader maps the header cells, as the file wrote them, onto the roster
 // (SPEC §2.1). headerLine is the header's line number for fatal errors.
 //
-// Fatal (*FatalError): a column that appears twice once names are normalised,
+// Fatal (*csvfile.FatalError): a column that appears twice once names are normalised,
 // no external_id column, and in full mode a header without one of the columns
 // a created user needs — a full roster must be able to create anybody, and
 // failing the file is kinder than failing every new hire's row. Unknown
@@ -168,7 +139,7 @@ func MapHeader(names []string, headerLine int, mode Mode) (*Columns, []string, e
 	c := &Columns{byName: make(map[string]int, len(names)), id: -1}
 	var unknown []string
 	for i, name := range names {
-		col, ignored, ok := lookupColumn(NormalizeColumnName(name))
+		col, ignored, ok := lookupColumn(csvfile.NormalizeColumnName(name))
 		if ignored {
 			continue
 		}
@@ -183,9 +154,9 @@ func MapHeader(names []string, headerLine int, mode Mode) (*Columns, []string, e
 		if j, dup := c.byName[col.canonical]; dup {
 			first := c.fields[j]
 			if first.written == name {
-				return nil, nil, Fatalf(headerLine, "column %q appears twice (columns %d and %d)", name, first.index+1, i+1)
+				return nil, nil, csvfile.Fatalf(headerLine, "column %q appears twice (columns %d and %d)", name, first.index+1, i+1)
 			}
-			return nil, nil, Fatalf(headerLine, "column %q appears twice (columns %d and %d, written %q the second time)",
+			return nil, nil, csvfile.Fatalf(headerLine, "column %q appears twice (columns %d and %d, written %q the second time)",
 				first.written, first.index+1, i+1, name)
 		}
 		col.index = i
@@ -197,7 +168,7 @@ func MapHeader(names []string, headerLine int, mode Mode) (*Columns, []string, e
 		}
 	}
 	if c.id < 0 {
-		return nil, nil, Fatalf(headerLine, "the header has no %q column; every roster needs it to know which user a row is", colExternalID)
+		return nil, nil, csvfile.Fatalf(headerLine, "the header has no %q column; every roster needs it to know which user a row is", ColExternalID)
 	}
 	if mode == ModeFull {
 		var missing []string
@@ -209,9 +180,9 @@ func MapHeader(names []string, headerLine int, mode Mode) (*Columns, []string, e
 		switch len(missing) {
 		case 0:
 		case 1:
-			return nil, nil, Fatalf(headerLine, "the full roster must have a %s column", missing[0])
+			return nil, nil, csvfile.Fatalf(headerLine, "the full roster must have a %s column", missing[0])
 		default:
-			return nil, nil, Fatalf(headerLine, "the full roster must have the columns %s", strings.Join(missing, ", "))
+			return nil, nil, csvfile.Fatalf(headerLine, "the full roster must have the columns %s", strings.Join(missing, ", "))
 		}
 	}
 	var warnings []string
@@ -222,7 +193,7 @@ func MapHeader(names []string, headerLine int, mode Mode) (*Columns, []string, e
 }
 
 // Has reports whether the file has the column. Canonical names are those of
-// store.PlainColumns, "external_id", "archived_at", and for localised fields
+// PlainColumns, "external_id", "archived_at", and for localised fields
 // base + "_" + language ("department_en").
 func (c *Columns) Has(canonical string) bool {
 	_, ok := c.byName[canonical]
@@ -245,3 +216,7 @@ func (c *Columns) index(canonical string) int {
 	}
 	return -1
 }
+
+// Index returns the header position of the column (a canonical name), or -1
+// when the file lacks it.
+func (c *Columns) Index(canonical string) int { return c.index(canonical) }

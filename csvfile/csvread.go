@@ -1,4 +1,4 @@
-package importer
+package csvfile
 
 import (
 	"bufio"
@@ -317,7 +317,7 @@ func (r *CSVReader) Next() (Record, error) {
 // rosterd appends to an errors CSV (SPEC §4.2).
 func (r *CSVReader) errorsLast() bool {
 	n := len(r.header.Names)
-	return n > 1 && NormalizeColumnName(r.header.Names[n-1]) == colErrors
+	return n > 1 && NormalizeColumnName(r.header.Names[n-1]) == ErrorsColumn
 }
 
 // Warnings lists file-level warnings so far, e.g. exactly

@@ -1,9 +1,9 @@
-package store_test
+package roster_test
 
 import (
 	"testing"
 
-	"rosterd/store"
+	"rosterd/roster"
 )
 
 func TestLocalizedEncodingRoundTrips(t *testing.T) {
@@ -14,8 +14,8 @@ func TestLocalizedEncodingRoundTrips(t *testing.T) {
 		{"en": `quote " backslash \ tab	newline
  é ü ß 日本 <&>`},
 	} {
-		enc := store.EncodeLocalized(m)
-		got, err := store.DecodeLocalized(enc)
+		enc := roster.EncodeLocalized(m)
+		got, err := roster.DecodeLocalized(enc)
 		if err != nil {
 			t.Fatalf("decode %q: %v", enc, err)
 		}
@@ -28,7 +28,7 @@ func TestLocalizedEncodingRoundTrips(t *testing.T) {
 			}
 		}
 	}
-	if got := store.EncodeLocalized(map[string]string{"nl": "b", "en": "a"}); got != `{"en":"a","nl":"b"}` {
+	if got := roster.EncodeLocalized(map[string]string{"nl": "b", "en": "a"}); got != `{"en":"a","nl":"b"}` {
 		t.Errorf("keys are not sorted: %s", got)
 	}
 }
