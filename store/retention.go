@@ -72,7 +72,8 @@ func FilesSweep(ctx context.Context, db *DB, p FilesSweepParams) (FilesSweepResu
 const expirable = `status NOT IN ('queued', 'processing', 'held')`
 
 // expireImports marks a batch of imports per transaction: files_expired_at
-// set and the errors CSV unlinked (deleteUnreferencedFiles deletes it).
+// set and the errors CSV unlinked, then deleted in a transaction of its own
+// (should the process die in between, deleteUnreferencedFiles deletes it).
 func expireImports(ctx context.Context, db *DB, now, cutoff time.Time, batch int, res *FilesSweepResult) error {
 	for {
 		var ids []string
@@ -83,17 +84,34 @@ func expireImports(ctx context.Context, db *DB, now, cutoff time.Time, batch int
 		if len(ids) == 0 {
 			return nil
 		}
-		n := 0
+		var (
+			n          int
+			errorsCSVs []int64
+		)
 		err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-			n = 0
+			n, errorsCSVs = 0, errorsCSVs[:0]
 			for _, id := range ids {
+				var errorsCSV *int64
+				if err := tx.GetContext(ctx, &errorsCSV, tx.Rebind(`SELECT errors_file_id FROM imports WHERE id = ?`), id); err != nil {
+					return fmt.Errorf("expire import files: %w", err)
+				}
+				var was int64 // 0: none
+				if errorsCSV != nil {
+					was = *errorsCSV
+				}
 				r, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE imports SET files_expired_at = ?, errors_file_id = NULL
-					WHERE id = ? AND files_expired_at IS NULL AND finished_at < ? AND `+expirable), now, id, cutoff)
+					WHERE id = ? AND files_expired_at IS NULL AND finished_at < ? AND `+expirable+` AND `+
+					`COALESCE(errors_file_id, 0) = ?`), now, id, cutoff, was)
 				if err != nil {
 					return fmt.Errorf("expire import files: %w", err)
 				}
-				k, _ := r.RowsAffected()
-				n += int(k)
+				if k, _ := r.RowsAffected(); k == 0 {
+					continue // another sweep, or a status change, got there first
+				}
+				n++
+				if errorsCSV != nil {
+					errorsCSVs = append(errorsCSVs, *errorsCSV)
+				}
 			}
 			return nil
 		})
@@ -101,6 +119,11 @@ func expireImports(ctx context.Context, db *DB, now, cutoff time.Time, batch int
 			return err
 		}
 		res.ImportsExpired += n
+		for _, id := range errorsCSVs {
+			if err := deleteUnreferencedFile(ctx, db, id, time.Time{}, res); err != nil {
+				return err
+			}
+		}
 		if n == 0 || len(ids) < batch {
 			return nil // another sweep took the rest, or nothing is left
 		}
@@ -152,23 +175,38 @@ func deleteUnreferencedFiles(ctx context.Context, db *DB, cutoff time.Time, batc
 			return fmt.Errorf("find unreferenced files: %w", err)
 		}
 		for _, id := range ids {
-			var n int64
-			err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-				r, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM files WHERE id = ? AND COALESCE(updated_at, created_at) < ? AND `+unreferenced), id, cutoff)
-				if err != nil {
-					return err
-				}
-				n, _ = r.RowsAffected()
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("delete file %d: %w", id, err)
+			if err := deleteUnreferencedFile(ctx, db, id, cutoff, res); err != nil {
+				return err
 			}
-			res.FilesDeleted += int(n)
 			after = id
 		}
 		if len(ids) < batch {
 			return nil
 		}
 	}
+}
+
+// deleteUnreferencedFile deletes file id with its chunks, in a transaction
+// of its own, if no import refers to it and (unless cutoff is zero: an
+// errors CSV the sweep just unlinked) it was last written before cutoff.
+func deleteUnreferencedFile(ctx context.Context, db *DB, id int64, cutoff time.Time, res *FilesSweepResult) error {
+	var n int64
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		query, args := `DELETE FROM files WHERE id = ? AND `+unreferenced, []any{id}
+		if !cutoff.IsZero() {
+			query += ` AND COALESCE(updated_at, created_at) < ?`
+			args = append(args, cutoff)
+		}
+		r, err := tx.ExecContext(ctx, tx.Rebind(query), args...)
+		if err != nil {
+			return err
+		}
+		n, _ = r.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete file %d: %w", id, err)
+	}
+	res.FilesDeleted += int(n)
+	return nil
 }
