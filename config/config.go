@@ -112,6 +112,12 @@ type Config struct {
 	JobRescueAfter time.Duration `koanf:"job_rescue_after"`
 	// JobPollInterval is how often idle workers look for new jobs. Default 1s.
 	JobPollInterval time.Duration `koanf:"job_poll_interval"`
+	// FileRetention is how long the stored files (upload, errors CSV) of a
+	// finished import are kept; a daily job deletes older ones, and the
+	// import records stay. Default 90 days; "90d" and Go durations ("36h")
+	// are accepted, and at least an hour, so an errors CSV is never deleted
+	// before its e-mail is read.
+	FileRetention time.Duration `koanf:"file_retention"`
 }
 
 // setting describes one Config field once, so the defaults, the flags, the
@@ -166,6 +172,8 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.JobRescueAfter }},
 		{key: "job_poll_interval", def: time.Second, usage: "how often idle workers look for new jobs",
 			field: func(c *Config) any { return &c.JobPollInterval }},
+		{key: "file_retention", def: 90 * day, usage: `how long the files of a finished import are kept, as "90d" or "36h"`,
+			field: func(c *Config) any { return &c.FileRetention }},
 	}
 }
 
@@ -202,7 +210,8 @@ func RegisterFlags(fs *pflag.FlagSet) {
 			v := sizeValue(s.def.(int64))
 			fs.Var(&v, name, usage)
 		case *time.Duration:
-			fs.Duration(name, s.def.(time.Duration), usage)
+			v := durationValue(s.def.(time.Duration))
+			fs.Var(&v, name, usage)
 		}
 	}
 }
@@ -286,6 +295,9 @@ func load(configFile string, environ []string, flags *pflag.FlagSet) (*Config, e
 			if v, ok := f.Value.(*sizeValue); ok {
 				return key, int64(*v)
 			}
+			if v, ok := f.Value.(*durationValue); ok {
+				return key, time.Duration(*v)
+			}
 			return key, posflag.FlagVal(flags, f)
 		})
 		if err := ko.Load(flagProvider, nil); err != nil {
@@ -363,12 +375,12 @@ func decode(v any, ptr any) error {
 		case time.Duration:
 			*p = x
 		case string:
-			*p, err = time.ParseDuration(strings.TrimSpace(x))
+			*p, err = parseDuration(x)
 		default:
 			err = errors.New("not a duration")
 		}
 		if err != nil {
-			return fmt.Errorf(`must be a duration such as "10m" or "1h30m", got %s`, describe(v))
+			return fmt.Errorf(`must be a duration such as "10m", "1h30m" or "90d" (days), got %s`, describe(v))
 		}
 	default:
 		panic(fmt.Sprintf("config: no decoder for %T", ptr))
@@ -457,6 +469,61 @@ func formatSize(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
+// day is the "d" of durations: 24 hours (file_retention counts days).
+const day = 24 * time.Hour
+
+// parseDuration reads a Go duration ("36h", "1h30m") or a number of days,
+// alone or before one ("90d", "1d12h"): retention is said in days.
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 || i == len(s) || s[i] != 'd' {
+		return time.ParseDuration(s)
+	}
+	days, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil || days > int64(math.MaxInt64/day) {
+		return 0, errors.New("too many days")
+	}
+	d := time.Duration(days) * day
+	if rest := s[i+1:]; rest != "" {
+		r, err := time.ParseDuration(rest)
+		if err != nil || r < 0 || d > math.MaxInt64-r {
+			return 0, errors.New("not a duration")
+		}
+		d += r
+	}
+	return d, nil
+}
+
+// formatDuration writes whole days as parseDuration reads them ("90d"),
+// and other durations as Go does ("30m0s").
+func formatDuration(d time.Duration) string {
+	if d > 0 && d%day == 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	return d.String()
+}
+
+// durationValue is the pflag.Value of the duration flags, so they accept
+// "90d" as YAML and the environment do.
+type durationValue time.Duration
+
+func (v *durationValue) String() string { return formatDuration(time.Duration(*v)) }
+
+func (v *durationValue) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return errors.New(`must be a duration such as "10m", "1h30m" or "90d"`)
+	}
+	*v = durationValue(d)
+	return nil
+}
+
+func (v *durationValue) Type() string { return "duration" }
+
 // sizeValue is the pflag.Value of --max-upload-bytes, so the flag accepts the
 // same "200MiB" forms as YAML and the environment.
 type sizeValue int64
@@ -540,6 +607,9 @@ func (c *Config) Validate() error {
 	}
 	if c.JobPollInterval <= 0 {
 		bad("job_poll_interval", "must be greater than 0, got %s", c.JobPollInterval)
+	}
+	if c.FileRetention < time.Hour {
+		bad("file_retention", "must be at least 1h (a day or more is usual, such as \"90d\"), got %s", formatDuration(c.FileRetention))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -725,7 +795,7 @@ func (c Config) LogValue() slog.Value {
 		case *int64:
 			attrs = append(attrs, slog.Int64(s.key, *p))
 		case *time.Duration:
-			attrs = append(attrs, slog.String(s.key, p.String()))
+			attrs = append(attrs, slog.String(s.key, formatDuration(*p)))
 		}
 	}
 	return slog.GroupValue(attrs...)

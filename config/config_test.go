@@ -85,6 +85,9 @@ func TestPrecedence(t *testing.T) {
 		"sftp_ban_window": {values{"1m", "2m", "3m",
 			[4]any{10 * time.Minute, time.Minute, 2 * time.Minute, 3 * time.Minute}},
 			func(c *Config) any { return c.SFTPBanWindow }},
+		"file_retention": {values{"30d", "36h", "1d12h",
+			[4]any{90 * day, 30 * day, 36 * time.Hour, 36 * time.Hour}},
+			func(c *Config) any { return c.FileRetention }},
 		"max_upload_bytes": {values{"1MiB", "2 MiB", "3MB",
 			[4]any{int64(200 << 20), int64(1 << 20), int64(2 << 20), int64(3_000_000)}},
 			func(c *Config) any { return c.MaxUploadBytes }},
@@ -251,9 +254,11 @@ func TestLoadErrors(t *testing.T) {
 		{name: "not a size", environ: []string{"ROSTERD_MAX_UPLOAD_BYTES=lots"},
 			want: `max_upload_bytes: must be a size such as 209715200 or "200MiB", got "lots"`},
 		{name: "duration without unit", environ: []string{"ROSTERD_SFTP_BAN_WINDOW=600"},
-			want: `sftp_ban_window: must be a duration such as "10m" or "1h30m", got "600"`},
+			want: `sftp_ban_window: must be a duration such as "10m", "1h30m" or "90d" (days), got "600"`},
+		{name: "days in words", environ: []string{"ROSTERD_FILE_RETENTION=90 days"},
+			want: `file_retention: must be a duration such as "10m", "1h30m" or "90d" (days), got "90 days"`},
 		{name: "YAML integer duration", yaml: "sftp_ban_duration: 600\n",
-			want: `sftp_ban_duration: must be a duration such as "10m" or "1h30m", got 600`},
+			want: `sftp_ban_duration: must be a duration such as "10m", "1h30m" or "90d" (days), got 600`},
 		{name: "list for a string", yaml: "http_addr: [a, b]\n", want: `http_addr: must be a single value, got a list`},
 		{name: "decode and validation problems together", yaml: "bogus: true\n",
 			environ: []string{"ROSTERD_MAX_ROWS=x", "ROSTERD_WORKERS=0"},
@@ -330,6 +335,8 @@ func TestValidateMessages(t *testing.T) {
 		{"sftp_ban_threshold", func(c *Config) { c.SFTPBanThreshold = 0 }, "sftp_ban_threshold: must be at least 1, got 0"},
 		{"sftp_ban_window", func(c *Config) { c.SFTPBanWindow = 0 }, "sftp_ban_window: must be greater than 0, got 0s"},
 		{"sftp_ban_duration", func(c *Config) { c.SFTPBanDuration = -time.Minute }, "sftp_ban_duration: must be greater than 0, got -1m0s"},
+		{"file_retention", func(c *Config) { c.FileRetention = 30 * time.Minute },
+			`file_retention: must be at least 1h (a day or more is usual, such as "90d"), got 30m0s`},
 		{"log_level", func(c *Config) { c.LogLevel = "loud" }, `log_level: must be debug, info, warn or error, got "loud"`},
 	}
 	for _, tc := range cases {
@@ -455,7 +462,7 @@ func TestOtherDefaultsAndNormalisation(t *testing.T) {
 		MailFrom: "rosterd@localhost", MaxUploadBytes: 200 << 20, MaxRows: 2_000_000, MaxCellChars: 1024,
 		Workers: c.Workers, SFTPHostKey: filepath.Join("data", "sftp_host_key"), SFTPBanThreshold: 5,
 		SFTPBanWindow: 10 * time.Minute, SFTPBanDuration: 15 * time.Minute, LogLevel: "info",
-		ShutdownGrace: 30 * time.Second, JobRescueAfter: 30 * time.Minute, JobPollInterval: time.Second,
+		ShutdownGrace: 30 * time.Second, JobRescueAfter: 30 * time.Minute, JobPollInterval: time.Second, FileRetention: 90 * day,
 	}
 	if *c != want {
 		t.Errorf("defaults:\n%+v\nwant:\n%+v", *c, want)
@@ -634,6 +641,9 @@ func TestLogValueRedactsPasswords(t *testing.T) {
 	}
 	if got := rec.Config["sftp_ban_window"]; got != "10m0s" {
 		t.Errorf("sftp_ban_window logged as %v, want 10m0s", got)
+	}
+	if got := rec.Config["file_retention"]; got != "90d" {
+		t.Errorf("file_retention logged as %v, want 90d", got)
 	}
 	if got := rec.Config["max_upload_bytes"]; got != float64(200<<20) {
 		t.Errorf("max_upload_bytes logged as %v, want %d", got, 200<<20)

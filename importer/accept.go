@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -31,13 +32,41 @@ type AcceptParams struct {
 	Delay time.Duration
 }
 
-// Accept stores the file and records a queued import for it in one
-// transaction: either both exist or neither does, so an accepted file is
-// never lost and no import points at a missing file.
+// Accept stores the file and records a queued import for it. The file is
+// stored as it arrives, each chunk in a short transaction of its own, so a
+// slow client holds no write lock (SQLite) and no pooled connection
+// (PostgreSQL) for the length of its transfer; then one short transaction
+// completes the file and records the import and its job: an accepted file
+// always has its import and its job, and no import points at a missing or
+// partial file. A file refused (too large), unreadable or cut off
+// (cancelled context) is removed with its chunks; one left by a process that
+// died half-way is removed by store.FilesSweep.
 func Accept(ctx context.Context, db *store.DB, p AcceptParams) (*store.Import, error) {
+	w, err := store.FileUploadWriter(ctx, db, p.OrgID, p.FileName, p.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	im, err := accept(ctx, db, w, p)
+	if err != nil {
+		if rerr := w.Remove(ctx); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	return im, nil
+}
+
+func accept(ctx context.Context, db *store.DB, w *store.FileWriter, p AcceptParams) (*store.Import, error) {
+	if _, err := io.Copy(w, p.File); err != nil {
+		var tl *store.TooLargeError
+		if errors.As(err, &tl) {
+			return nil, tl
+		}
+		return nil, fmt.Errorf("store file: %w", err)
+	}
 	var im *store.Import
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-		f, err := store.FileCreate(ctx, tx, p.OrgID, p.FileName, p.File, p.MaxBytes)
+		f, err := w.CloseTx(ctx, tx)
 		if err != nil {
 			return err
 		}

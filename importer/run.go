@@ -97,7 +97,7 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		}
 	}
 	started := time.Now().UTC()
-	if err := store.ImportStart(ctx, db, im.ID, started); err != nil {
+	if err := db.InTx(ctx, func(tx *sqlx.Tx) error { return store.ImportStart(ctx, tx, im.ID, started) }); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, ErrImportFinished
 		}
@@ -166,7 +166,10 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 // tables are TEMP tables, and writing them takes no lock on the main
 // database, so progress updates and other writers go on while a large file
 // is read. SQLite's write transaction (BEGIN IMMEDIATE) then covers the
-// checks, the plan and the apply.
+// checks, the plan and the apply. It begins only once this process's other
+// write transactions are done (store.DB.LockWrites): an import of another
+// organisation applying meanwhile makes this one wait its turn, not fail
+// with SQLITE_BUSY after busy_timeout and read its whole file again.
 func (r *run) processSQLite(ctx context.Context) error {
 	conn, err := r.db.Connx(ctx)
 	if err != nil {
@@ -178,6 +181,11 @@ func (r *run) processSQLite(ctx context.Context) error {
 	if err := r.prepare(ctx); err != nil {
 		return err
 	}
+	unlock, err := r.db.LockWrites(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

@@ -290,6 +290,10 @@ func (s *Service) ImportErrorsCSV(ctx context.Context, p ImportRef) (io.Reader, 
 	if err != nil {
 		return nil, err
 	}
+	if im.FilesExpiredAt != nil {
+		return nil, notFound(fmt.Sprintf("errors CSV of import %s (its files were deleted on %s, after file_retention)",
+			im.ID, im.FilesExpiredAt.Format("2006-01-02")))
+	}
 	if im.ErrorsFileID == nil {
 		return nil, notFound("errors CSV of import " + im.ID)
 	}

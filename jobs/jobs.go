@@ -72,6 +72,9 @@ type Params struct {
 	// Workers are the job kinds this process works; nil makes an insert-only
 	// client, as the command line uses to queue work for a running daemon.
 	Workers *river.Workers
+	// PeriodicJobs are inserted on their schedule by River's leader (one
+	// of the daemons sharing the database); only with Workers.
+	PeriodicJobs []*river.PeriodicJob
 	// MaxWorkers is how many jobs run at once in this process.
 	MaxWorkers int
 	// PollInterval is how often idle workers look for new jobs.
@@ -109,6 +112,7 @@ func New(db *store.DB, p Params) (*Client, error) {
 	cfg.Logger = slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn})
 	if p.Workers != nil {
 		cfg.Workers = p.Workers
+		cfg.PeriodicJobs = p.PeriodicJobs
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: max(1, p.MaxWorkers)}}
 	}
 	client, err := river.NewClient(driver(db), cfg)

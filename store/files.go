@@ -9,6 +9,8 @@ import (
 	"hash"
 	"io"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // ChunkSize is how much of a stored file one database row holds: large
@@ -56,6 +58,7 @@ func FormatBytes(n int64) string {
 type FileWriter struct {
 	ctx   context.Context
 	q     Querier
+	db    *DB // set for an upload: each chunk in a short transaction of its own
 	file  File
 	buf   []byte
 	seq   int
@@ -64,17 +67,38 @@ type FileWriter struct {
 	err   error
 }
 
-// FileCreateWriter starts a file; Close completes it. maxBytes <= 0: no limit.
+// FileCreateWriter starts a file whose chunks go through q (the caller's
+// transaction, as the errors CSV is written in the import's); Close
+// completes it. maxBytes <= 0: no limit.
 func FileCreateWriter(ctx context.Context, q Querier, orgID int64, name string, maxBytes int64) (*FileWriter, error) {
 	w := &FileWriter{ctx: ctx, q: q, sum: sha256.New(), limit: maxBytes,
 		file: File{OrgID: orgID, Name: name, CreatedAt: time.Now().UTC()}}
-	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO files (org_id, name, created_at) VALUES (?, ?, ?) RETURNING id`),
-		orgID, name, w.file.CreatedAt).Scan(&w.file.ID)
+	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO files (org_id, name, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id`),
+		orgID, name, w.file.CreatedAt, w.file.CreatedAt).Scan(&w.file.ID)
 	if err != nil {
 		return nil, fmt.Errorf("create file: %w", err)
 	}
 	return w, nil
 }
+
+// FileUploadWriter starts a file arriving from a client, at whatever pace it
+// sends: each full chunk is stored in a short transaction of its own, so no
+// transaction, write lock or pooled connection is held while the client is
+// slow. The file stays incomplete (completed_at NULL) until CloseTx, which
+// the caller runs in the transaction that records what the file is for; a
+// file abandoned before that is deleted with Remove, or by FilesSweep once
+// its process died.
+func FileUploadWriter(ctx context.Context, db *DB, orgID int64, name string, maxBytes int64) (*FileWriter, error) {
+	w, err := FileCreateWriter(ctx, db, orgID, name, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	w.db = w.q.(*DB)
+	return w, nil
+}
+
+// ID is the file's id, known from the start.
+func (w *FileWriter) ID() int64 { return w.file.ID }
 
 // Write buffers p and stores every full chunk.
 func (w *FileWriter) Write(p []byte) (int, error) {
@@ -96,7 +120,13 @@ func (w *FileWriter) Write(p []byte) (int, error) {
 		w.buf = append(w.buf, p[:take]...)
 		p = p[take:]
 		if len(w.buf) == ChunkSize {
-			if err := w.flush(); err != nil {
+			var err error
+			if w.db != nil {
+				err = w.db.InTx(w.ctx, func(tx *sqlx.Tx) error { return w.flush(tx) })
+			} else {
+				err = w.flush(w.q)
+			}
+			if err != nil {
 				return 0, err
 			}
 		}
@@ -104,12 +134,17 @@ func (w *FileWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (w *FileWriter) flush() error {
+// flush stores the buffered chunk through q and marks the file as written
+// to now (an upload still streaming is not abandoned).
+func (w *FileWriter) flush(q Querier) error {
 	if len(w.buf) == 0 {
 		return nil
 	}
-	_, err := w.q.ExecContext(w.ctx, w.q.Rebind(`INSERT INTO file_chunks (file_id, seq, data) VALUES (?, ?, ?)`),
+	_, err := q.ExecContext(w.ctx, q.Rebind(`INSERT INTO file_chunks (file_id, seq, data) VALUES (?, ?, ?)`),
 		w.file.ID, w.seq, w.buf)
+	if err == nil && w.db != nil {
+		_, err = q.ExecContext(w.ctx, q.Rebind(`UPDATE files SET updated_at = ? WHERE id = ?`), time.Now().UTC(), w.file.ID)
+	}
 	if err != nil {
 		w.err = fmt.Errorf("store file chunk: %w", err)
 		return w.err
@@ -119,22 +154,63 @@ func (w *FileWriter) flush() error {
 	return nil
 }
 
-// Close stores the last chunk and the file's size and checksum.
-func (w *FileWriter) Close() (*File, error) {
+// Close stores the last chunk and completes the file (size, checksum) through
+// the writer's own querier.
+func (w *FileWriter) Close() (*File, error) { return w.CloseTx(w.ctx, w.q) }
+
+// CloseTx stores the last chunk and completes the file through q: for an
+// upload, the caller's transaction that also records what the file is for.
+// It is a compare-and-set on the incomplete file, so a file the sweep
+// removed meanwhile is not completed (ErrNotFound).
+func (w *FileWriter) CloseTx(ctx context.Context, q Querier) (*File, error) {
 	if w.err != nil {
 		return nil, w.err
 	}
-	if err := w.flush(); err != nil {
+	if err := w.flush(q); err != nil {
 		return nil, err
 	}
 	w.file.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
-	_, err := w.q.ExecContext(w.ctx, w.q.Rebind(`UPDATE files SET size_bytes = ?, sha256 = ? WHERE id = ?`),
-		w.file.SizeBytes, w.file.SHA256, w.file.ID)
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE files SET size_bytes = ?, sha256 = ?, completed_at = ?, updated_at = ?
+		WHERE id = ? AND completed_at IS NULL`),
+		w.file.SizeBytes, w.file.SHA256, time.Now().UTC(), time.Now().UTC(), w.file.ID)
 	if err != nil {
 		return nil, fmt.Errorf("complete file: %w", err)
 	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, fmt.Errorf("complete file %d: %w", w.file.ID, ErrNotFound)
+	}
 	f := w.file
 	return &f, nil
+}
+
+// Remove deletes the file and its chunks: an upload that was refused or cut
+// off leaves nothing behind. It runs even when ctx is cancelled (that is
+// often why the upload ended), within a few seconds; if it fails, FilesSweep
+// removes the file later.
+func (w *FileWriter) Remove(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var err error
+	if w.db != nil {
+		err = w.db.InTx(ctx, func(tx *sqlx.Tx) error { return fileDelete(ctx, tx, w.file.ID) })
+	} else {
+		err = fileDelete(ctx, w.q, w.file.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("remove file %d: %w", w.file.ID, err)
+	}
+	return nil
+}
+
+// fileDelete deletes a file's chunks, then the file.
+func fileDelete(ctx context.Context, q Querier, id int64) error {
+	if _, err := q.ExecContext(ctx, q.Rebind(`DELETE FROM file_chunks WHERE file_id = ?`), id); err != nil {
+		return fmt.Errorf("delete file chunks: %w", err)
+	}
+	if _, err := q.ExecContext(ctx, q.Rebind(`DELETE FROM files WHERE id = ?`), id); err != nil {
+		return fmt.Errorf("delete file: %w", err)
+	}
+	return nil
 }
 
 // FileCreate streams r into a new file. Past maxBytes it returns a
@@ -145,6 +221,7 @@ func FileCreate(ctx context.Context, q Querier, orgID int64, name string, r io.R
 		return nil, err
 	}
 	if _, err := io.Copy(w, r); err != nil {
+		_ = w.Remove(ctx)
 		var tl *TooLargeError
 		if errors.As(err, &tl) {
 			return nil, tl

@@ -67,6 +67,9 @@ type Import struct {
 	CreatedAt    time.Time  `db:"created_at"`
 	StartedAt    *time.Time `db:"started_at"`
 	FinishedAt   *time.Time `db:"finished_at"`
+	// FilesExpiredAt is when FilesSweep deleted the import's stored files
+	// (file_retention): its upload and errors CSV are gone, the record stays.
+	FilesExpiredAt *time.Time `db:"files_expired_at"`
 	Counts
 }
 
@@ -112,7 +115,7 @@ func NewImportID(now time.Time) string {
 
 const importColumns = `id, org_id, door, mode, dry_run, file_name, file_id, file_sha256, size_bytes, status, error, warnings,
 	rows_total, created, updated, unchanged, archived, restored, failed, rows_read, bytes_read, archive_approved,
-	errors_file_id, hold_reason, superseded_by, created_at, started_at, finished_at`
+	errors_file_id, hold_reason, superseded_by, created_at, started_at, finished_at, files_expired_at`
 
 // ImportCreate records a new import; ID, Status and CreatedAt are filled when empty.
 func ImportCreate(ctx context.Context, q Querier, im *Import) error {

@@ -31,6 +31,15 @@ const (
 type DB struct {
 	*sqlx.DB
 	Dialect Dialect
+	// writes serialises this process's write transactions on SQLite (nil on
+	// PostgreSQL). SQLite has one write lock per database file; two of our
+	// own transactions asking for it at once would leave one spinning in
+	// busy_timeout and failing with SQLITE_BUSY after it (a large import
+	// holds the lock for longer than that), after it had read and staged its
+	// whole file. Waiting here instead is in order, costs nothing, and ends
+	// with the caller's context. busy_timeout still covers other processes
+	// (a command-line import beside the daemon).
+	writes chan struct{}
 }
 
 // ErrNotFound is returned when a looked-up object does not exist (or belongs
@@ -81,7 +90,28 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", d, err)
 	}
-	return &DB{DB: db, Dialect: d}, nil
+	out := &DB{DB: db, Dialect: d}
+	if d == SQLite {
+		out.writes = make(chan struct{}, 1)
+	}
+	return out, nil
+}
+
+// LockWrites waits until no other write transaction of this process runs on
+// SQLite, and returns the function that lets the next one in. Whoever begins
+// a write transaction on SQLite outside InTx (the import's own, on its pinned
+// connection) takes it first. On PostgreSQL it returns at once: rows lock
+// there, not the database.
+func (db *DB) LockWrites(ctx context.Context) (unlock func(), err error) {
+	if db.writes == nil {
+		return func() {}, nil
+	}
+	select {
+	case db.writes <- struct{}{}:
+		return func() { <-db.writes }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait for the write lock: %w", ctx.Err())
+	}
 }
 
 // SizePool makes room for `workers` imports at once: each holds one
@@ -93,8 +123,14 @@ func (db *DB) SizePool(workers int) {
 	db.SetMaxIdleConns(workers + 4)
 }
 
-// InTx runs fn in one transaction, committed when fn returns nil.
+// InTx runs fn in one transaction, committed when fn returns nil. On SQLite
+// it first takes LockWrites, so fn must not call InTx or LockWrites itself.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	unlock, err := db.LockWrites(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -110,19 +146,28 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 }
 
 // InSnapshot runs a multi-query read (an export reads the users twice) on one
-// consistent snapshot: a read-only REPEATABLE READ transaction on
-// PostgreSQL. On SQLite it reads the database directly, since every BEGIN
-// there takes the write lock: an import committing between two reads of one
-// export can show in the second (not fixed; SQLite is the single-node setup).
+// consistent snapshot, so that an import committing between two of its
+// reads shows in neither: a read-only REPEATABLE READ transaction on
+// PostgreSQL. On SQLite a read-only BeginTx is a plain (deferred) BEGIN —
+// the DSN's _txlock=immediate applies to writable ones only — which takes
+// no write lock; in WAL mode its snapshot is pinned by its first read, so
+// one is made at once, before fn runs.
 func (db *DB) InSnapshot(ctx context.Context, fn func(q Querier) error) error {
-	if db.Dialect != Postgres {
-		return fn(db)
+	opts := &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	if db.Dialect == SQLite {
+		opts.Isolation = sql.LevelDefault
 	}
-	tx, err := db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	tx, err := db.BeginTxx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
+	if db.Dialect == SQLite {
+		var n int
+		if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM sqlite_master`); err != nil {
+			return fmt.Errorf("begin snapshot: %w", err)
+		}
+	}
 	return fn(tx)
 }
 

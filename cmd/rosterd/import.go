@@ -235,6 +235,9 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 			fmt.Fprintf(w, "  … and more: %d rows failed in all\n", im.Failed)
 		}
 	}
+	if im.FilesExpiredAt != nil {
+		fmt.Fprintf(w, "The file and errors CSV of this import were deleted on %s (file_retention).\n", im.FilesExpiredAt.Format("2006-01-02"))
+	}
 	if im.ErrorsFileID != nil {
 		if errorsOut != "" {
 			fmt.Fprintf(w, "The failed rows are in %s with an errors column: fix the cells and import that file again as it is.\n", errorsOut)

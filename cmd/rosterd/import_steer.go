@@ -27,6 +27,10 @@ func newImportShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if errorsOut != "" && im.FilesExpiredAt != nil {
+				return fmt.Errorf("the files of import %s were deleted on %s (file_retention): there is no errors CSV to write",
+					im.ID, im.FilesExpiredAt.Format("2006-01-02"))
+			}
 			if errorsOut != "" && im.ErrorsFileID != nil {
 				if err := a.writeErrorsFile(cmd, svc, im, errorsOut); err != nil {
 					return err

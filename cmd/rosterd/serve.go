@@ -44,8 +44,10 @@ again after the next start.`,
 			river.AddWorker(workers, &importer.Worker{DB: a.db, Logger: a.log, MaxDuration: a.cfg.JobRescueAfter, Limits: importer.Limits{
 				MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
 			river.AddWorker(workers, &notify.Worker{Deliverer: d})
+			river.AddWorker(workers, &jobs.FilesSweepWorker{DB: a.db, Retention: a.cfg.FileRetention, Logger: a.log})
 			id := daemonID(a)
 			client, err := jobs.New(a.db, jobs.Params{Workers: workers, MaxWorkers: a.cfg.Workers, ID: id,
+				PeriodicJobs: []*river.PeriodicJob{jobs.FilesSweepDaily()},
 				PollInterval: a.cfg.JobPollInterval, RescueAfter: a.cfg.JobRescueAfter, Logger: a.log})
 			if err != nil {
 				return err

@@ -28,7 +28,10 @@ type ImportView struct {
 	CreatedAt    time.Time    `json:"created_at"`
 	StartedAt    *time.Time   `json:"started_at"`
 	FinishedAt   *time.Time   `json:"finished_at"`
-	ErrorsCSVURL *string      `json:"errors_csv_url"`
+	ErrorsCSVURL *string      `json:"errors_csv_url"` // null when none, or when it expired
+	// FilesExpiredAt is when the import's stored files were deleted
+	// (file_retention); null while they are kept.
+	FilesExpiredAt *time.Time `json:"files_expired_at"`
 }
 
 // Progress is how far a running import has read its file.
@@ -51,7 +54,8 @@ func NewImportView(im *store.Import, orgSlug, publicURL string) ImportView {
 		e := im.Error
 		v.Error = &e
 	}
-	if im.ErrorsFileID != nil {
+	v.FilesExpiredAt = im.FilesExpiredAt
+	if im.ErrorsFileID != nil && im.FilesExpiredAt == nil {
 		u := publicURL + "/api/v1/imports/" + im.ID + "/errors.csv"
 		v.ErrorsCSVURL = &u
 	}

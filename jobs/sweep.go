@@ -1,0 +1,54 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"rosterd/store"
+)
+
+// FilesSweepArgs asks a worker to enforce file_retention once.
+type FilesSweepArgs struct{}
+
+// Kind names the job in River's table.
+func (FilesSweepArgs) Kind() string { return "files_sweep" }
+
+// FilesSweepWorker runs store.FilesSweep. Unlike the other workers it lives
+// here: the code it runs is in store, which knows nothing of River.
+type FilesSweepWorker struct {
+	river.WorkerDefaults[FilesSweepArgs]
+	DB        *store.DB
+	Retention time.Duration // file_retention
+	Logger    *slog.Logger
+}
+
+// Timeout gives a first sweep over a year of files time to finish; it is
+// safe to cut off and run again (every deletion is a compare-and-set).
+func (w *FilesSweepWorker) Timeout(*river.Job[FilesSweepArgs]) time.Duration { return 30 * time.Minute }
+
+// Work sweeps with the current time.
+func (w *FilesSweepWorker) Work(ctx context.Context, _ *river.Job[FilesSweepArgs]) error {
+	res, err := store.FilesSweep(ctx, w.DB, store.FilesSweepParams{Now: time.Now(), Retention: w.Retention})
+	if err != nil {
+		return err
+	}
+	if w.Logger != nil && res != (store.FilesSweepResult{}) {
+		w.Logger.Info("stored files deleted", "file_retention", w.Retention, "imports_expired", res.ImportsExpired,
+			"uploads_emptied", res.UploadsEmptied, "files_deleted", res.FilesDeleted)
+	}
+	return nil
+}
+
+// FilesSweepDaily is the sweep's schedule: once a day, and once when a
+// daemon becomes River's leader (a daemon restarted more often than daily
+// still sweeps). Only the leader, one among the daemons sharing the
+// database, inserts periodic jobs, so the sweep never runs twice at once
+// from its schedule.
+func FilesSweepDaily() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return FilesSweepArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true})
+}
