@@ -127,9 +127,13 @@ func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJS
 	if err != nil {
 		return err
 	}
+	pause, err := testPause(a.log)
+	if err != nil {
+		return err
+	}
 	var notification *store.Notification
 	params := importer.RunParams{
-		Import: im, Logger: logger,
+		Import: im, Logger: logger, Pause: pause,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 			n, err := notify.EnqueueTx(ctx, tx, q, im, notifyFallback)
 			notification = n
