@@ -55,17 +55,27 @@ func TestResyncSkipsKnownRowsAndAppliesChangedOnes(t *testing.T) {
 		if im := e.importFile(importer.ModeFull, roster); im.Created != 5 || log.last(t) != "0" {
 			t.Fatalf("first sync: %s %+v, skipped %s", im.Status, im.Counts, log.last(t))
 		}
+		writes := e.countUserWrites()
 		before := e.user("E3").UpdatedAt
+		// Each sync runs an hour after the last: a rewrite would show.
+		e.now = e.now.Add(time.Hour)
 		if im := e.importFile(importer.ModeFull, roster); im.Unchanged != 5 || im.Status != store.ImportSucceeded || log.last(t) != "5" {
 			t.Fatalf("identical re-sync: %s %+v, skipped %s; want 5 unchanged, all skipped", im.Status, im.Counts, log.last(t))
 		}
+		if got := writes.take(); len(got) != 0 || !e.user("E3").UpdatedAt.Equal(before) {
+			t.Errorf("identical re-sync rewrote %v; E3 updated_at %v → %v", got, before, e.user("E3").UpdatedAt)
+		}
+		e.now = e.now.Add(time.Hour)
 		changed := strings.Replace(roster, "Last3", "Married3", 1) + "E6;First6;Last6;BE;nl;e6@example.com\n"
 		im := e.importFile(importer.ModeFull, changed)
 		if im.Updated != 1 || im.Created != 1 || im.Unchanged != 4 || log.last(t) != "4" {
 			t.Fatalf("changed re-sync: %s %+v, skipped %s", im.Status, im.Counts, log.last(t))
 		}
-		if u := e.user("E3"); u.Plain["last_name"] != "Married3" || !u.UpdatedAt.After(before) && !u.UpdatedAt.Equal(e.now) {
-			t.Errorf("E3 = %v (updated %v)", u.Plain, u.UpdatedAt)
+		if got := writes.take(); len(got) != 1 || got[0] != "E3" {
+			t.Errorf("changed re-sync rewrote %v, want only E3 (E6 is new)", got)
+		}
+		if u := e.user("E3"); u.Plain["last_name"] != "Married3" || !u.UpdatedAt.Equal(e.now) {
+			t.Errorf("E3 = %v (updated %v, want %v)", u.Plain, u.UpdatedAt, e.now)
 		}
 		// A column order of its own, an unknown column, an errors column and
 		// CRLF: the rows mean the same, so they are checked once, then skipped.

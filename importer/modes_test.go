@@ -113,10 +113,25 @@ func TestPartialModeRules(t *testing.T) {
 		})
 
 		t.Run("unchanged rows are not written", func(t *testing.T) {
-			before := e.user("E2").UpdatedAt
-			im := e.importFile(importer.ModePartial, "external_id;first_name;last_name\nE2;First2;Last2\n")
-			if im.Unchanged != 1 || !e.user("E2").UpdatedAt.Equal(before) {
-				t.Errorf("unchanged row: counts %+v, updated_at %v → %v", im.Counts, before, e.user("E2").UpdatedAt)
+			writes := e.countUserWrites()
+			before := e.user("E2")
+			// An hour later: a rewrite would stamp the new time. And the
+			// trigger counts rewrites that keep every value. E1's change
+			// shows the counter sees this import's writes.
+			e.now = e.now.Add(time.Hour)
+			im := e.importFile(importer.ModePartial, "external_id;first_name;last_name\nE2;First2;Last2\nE1;First1;Counted\n")
+			if im.Unchanged != 1 || im.Updated != 1 {
+				t.Fatalf("counts %+v, want 1 unchanged and 1 updated", im.Counts)
+			}
+			if got := writes.take(); len(got) != 1 || got[0] != "E1" {
+				t.Errorf("users rewritten: %v, want only E1", got)
+			}
+			after := e.user("E2")
+			if !after.UpdatedAt.Equal(before.UpdatedAt) || fmt.Sprint(after.Plain) != fmt.Sprint(before.Plain) {
+				t.Errorf("unchanged E2: updated_at %v → %v, data %v → %v", before.UpdatedAt, after.UpdatedAt, before.Plain, after.Plain)
+			}
+			if u := e.user("E1"); !u.UpdatedAt.Equal(e.now) {
+				t.Errorf("changed E1: updated_at %v, want the import's time %v", u.UpdatedAt, e.now)
 			}
 		})
 	})

@@ -358,6 +358,8 @@ type ImportProcessParams struct {
 	// process not (it is expected to deliver it at once).
 	NotifyDelay time.Duration
 	Logger      *slog.Logger
+	// Pause is RunParams.Pause: a test hook, nil in production.
+	Pause func(ctx context.Context, step Step)
 }
 
 // Processed is what ImportProcess reports: the outcome, and the e-mail
@@ -409,7 +411,7 @@ func (s *Service) ImportProcess(ctx context.Context, p ImportProcessParams) (*Pr
 		}
 	}
 	var notification *store.Notification
-	params := RunParams{Import: im, Limits: s.cfg.Limits, Logger: p.Logger, Progress: p.Progress,
+	params := RunParams{Import: im, Limits: s.cfg.Limits, Logger: p.Logger, Progress: p.Progress, Pause: p.Pause,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 			n, err := notify.EnqueueTx(ctx, tx, s.cfg.Queue, im, p.NotifyDelay)
 			notification = n

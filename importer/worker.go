@@ -26,6 +26,10 @@ type Worker struct {
 	// rescuer only runs again jobs whose time is up, so it is also how long
 	// an import cut off by a daemon that never came back waits.
 	MaxDuration time.Duration
+	// Pause is RunParams.Pause for every import this worker runs: a test
+	// hook (rosterd's crash tests stop an import at a step to kill the
+	// daemon there); nil in production.
+	Pause func(context.Context, Step)
 }
 
 // Timeout is MaxDuration: long enough for the largest file, finite so that
@@ -52,7 +56,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.ImportArgs]) erro
 		return river.JobSnooze(time.Second)
 	}
 	client := river.ClientFromContext[*sql.Tx](ctx)
-	_, err = Run(ctx, w.DB, RunParams{Import: im, Limits: w.Limits, Logger: w.Logger,
+	_, err = Run(ctx, w.DB, RunParams{Import: im, Limits: w.Limits, Logger: w.Logger, Pause: w.Pause,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 			_, err := notify.EnqueueTx(ctx, tx, client, im, 0)
 			return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"rosterd/config"
 	"rosterd/importer"
@@ -75,6 +76,16 @@ func (f *fixture) importAndNotify(mode importer.Mode, content string) (*store.Im
 		f.t.Fatal(err)
 	}
 	return out.Import, n
+}
+
+// notification reads a notification's stored state.
+func (f *fixture) notification(id int64) *store.Notification {
+	f.t.Helper()
+	n, err := store.NotificationGet(context.Background(), f.db, id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return n
 }
 
 func (f *fixture) errorsCSV(im *store.Import) []byte {
@@ -153,13 +164,22 @@ func TestOutcomeEmails(t *testing.T) {
 						t.Errorf("attachment %s:\n%q\nwant the errors CSV\n%q", a.ContentType, a.Data, want)
 					}
 				}
-				// Delivered once: delivering the same notification again sends nothing.
+				// Delivered once: delivering the same notification again sends
+				// nothing. Deliver returns after the server answered the
+				// message, and the server records it before it answers: the
+				// count is final when it returns.
+				sent := f.notification(n.ID)
+				if sent.SentAt == nil || sent.Attempts != 1 {
+					t.Fatalf("notification after delivery: %+v, want sent after 1 attempt", sent)
+				}
 				if err := f.d.Deliver(ctx, n.ID); err != nil {
 					t.Fatal(err)
 				}
-				time.Sleep(100 * time.Millisecond)
 				if got := len(mail.Messages()); got != before+1 {
 					t.Errorf("%d e-mails after a second delivery, want %d", got, before+1)
+				}
+				if again := f.notification(n.ID); !again.SentAt.Equal(*sent.SentAt) || again.Attempts != 1 {
+					t.Errorf("notification after a second delivery: %+v, want it as it was: %+v", again, sent)
 				}
 			})
 		}
@@ -209,13 +229,32 @@ func TestEmailWaitsForTheSMTPServer(t *testing.T) {
 		if err != nil || !strings.Contains(p.Subject, im.ID) {
 			t.Fatalf("e-mail %q, %v; want the one of import %s", p.Subject, err, im.ID)
 		}
-		time.Sleep(2 * time.Second) // room for a duplicate to show up
+		// Exactly once, from stored state rather than by waiting for a
+		// duplicate: the notification is marked sent; with the workers
+		// stopped, its one job is completed and nothing is left to send it
+		// again; the server got one copy.
+		deadline = time.Now().Add(10 * time.Second)
+		for f.notification(n.ID).SentAt == nil {
+			if time.Now().After(deadline) {
+				t.Fatalf("notification not marked sent within 10s of the e-mail: %+v", f.notification(n.ID))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err := client.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		res, err := client.JobList(ctx, river.NewJobListParams().Kinds(jobs.NotifyArgs{}.Kind()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Jobs) != 1 || res.Jobs[0].State != rivertype.JobStateCompleted || res.Jobs[0].Attempt < 3 {
+			for _, j := range res.Jobs {
+				t.Logf("job %d: %s, attempt %d, args %s", j.ID, j.State, j.Attempt, j.EncodedArgs)
+			}
+			t.Errorf("%d notify jobs; want one, completed after the failed attempts and the one that sent", len(res.Jobs))
+		}
 		if got := len(mail.Messages()); got != 1 {
 			t.Errorf("%d copies arrived, want exactly 1", got)
-		}
-		got, _ := store.NotificationGet(ctx, db, n.ID)
-		if got.SentAt == nil {
-			t.Errorf("notification not marked sent: %+v", got)
 		}
 	})
 }

@@ -120,8 +120,12 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 	if a.cfg.LogLevel == "debug" {
 		logger = a.log // the summary says the rest; phases are for tuning
 	}
+	pause, err := testPause(a.log)
+	if err != nil {
+		return err
+	}
 	out, err := svc.ImportProcess(cmd.Context(), importer.ImportProcessParams{OrgID: o.ID, ID: im.ID, Logger: logger,
-		NotifyDelay: notifyFallback,
+		NotifyDelay: notifyFallback, Pause: pause,
 		Waiting: func(what string) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "waiting for %s…\n", what)
 		},
