@@ -183,6 +183,9 @@ func (a *app) runImport(cmd *cobra.Command, o *store.Org, im *store.Import, asJS
 	if errors.Is(err, importer.ErrImportBusy) {
 		return fmt.Errorf("another import of %s is being applied right now; try again in a moment", o.Slug)
 	}
+	if errors.Is(err, importer.ErrImportCancelled) {
+		return fmt.Errorf("import %s: %w", im.ID, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -131,7 +131,14 @@ func newImportApproveCmd() *cobra.Command {
 func newImportCancelCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "cancel ID",
-		Short: "Cancel a held or queued import; nothing of it is applied",
+		Short: "Cancel a held, queued or processing import; nothing of it is applied",
+		Long: `Cancel a held, queued or processing import; nothing of it is applied.
+
+A processing import that a live worker runs stops within a second or two and
+rolls back (on SQLite, once it has begun writing the roster, the cancel waits
+for that write to end and is then refused because the import has ended). A
+processing import whose process died (a killed 'rosterd import', a vanished
+daemon) is cancelled at once, and the organisation's next import goes ahead.`,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := openApp(cmd)
@@ -144,7 +151,7 @@ func newImportCancelCmd() *cobra.Command {
 			}
 			if err := store.ImportCancel(cmd.Context(), a.db, im.OrgID, im.ID); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
-					return fmt.Errorf("import %s is %s; only a held or queued import can be cancelled", im.ID, im.Status)
+					return fmt.Errorf("import %s is %s; only a held, queued or processing import can be cancelled", im.ID, im.Status)
 				}
 				return err
 			}
