@@ -25,9 +25,9 @@ type Worker struct {
 	DB     *store.DB
 	Limits Limits
 	Logger *slog.Logger
-	// MaxDuration bounds one run of an import (job_rescue_after). River's
-	// rescuer only runs again jobs whose time is up, so it is also how long
-	// an import cut off by a daemon that never came back waits.
+	// MaxDuration bounds one run of an import (job_rescue_after). The
+	// imports of a daemon that died do not wait for it: the daemons'
+	// heartbeats hand them over within a minute (jobs.RescueDead).
 	MaxDuration time.Duration
 	// Pause is RunParams.Pause for every run of this worker: a test hook
 	// (tests make a run panic or wait with it); production leaves it nil.
