@@ -139,7 +139,7 @@ rolls back (on SQLite, once it has begun writing the roster, the cancel waits
 for that write to end and is then refused because the import has ended). A
 processing import whose process died (a killed 'rosterd import', a vanished
 daemon) is cancelled at once, and the organisation's next import goes ahead.`,
-		Args:  cobra.ExactArgs(1),
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, err := openApp(cmd)
 			if err != nil {
