@@ -106,9 +106,9 @@ type Config struct {
 	// Default 30s.
 	ShutdownGrace time.Duration `koanf:"shutdown_grace"`
 	// JobRescueAfter is the longest an import may run (it is then cancelled,
-	// rolled back and retried) and how long a job of a daemon that vanished
-	// waits before another daemon runs it again. A daemon that restarts picks
-	// up its own cut-off work at once. Default 30m.
+	// rolled back and retried), and River's own backstop for a job left
+	// running. The work of a daemon that died is taken over sooner, within
+	// a minute, through the daemons' heartbeats (jobs.RescueDead). Default 30m.
 	JobRescueAfter time.Duration `koanf:"job_rescue_after"`
 	// JobPollInterval is how often idle workers look for new jobs. Default 1s.
 	JobPollInterval time.Duration `koanf:"job_poll_interval"`
@@ -168,7 +168,7 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.LogLevel }},
 		{key: "shutdown_grace", def: 30 * time.Second, usage: "how long serve lets running imports finish after SIGTERM",
 			field: func(c *Config) any { return &c.ShutdownGrace }},
-		{key: "job_rescue_after", def: 30 * time.Minute, usage: "longest an import may run; a job of a daemon that vanished is run again after this",
+		{key: "job_rescue_after", def: 30 * time.Minute, usage: "longest an import may run (then it is rolled back and retried); a dead daemon's work is taken over within a minute regardless",
 			field: func(c *Config) any { return &c.JobRescueAfter }},
 		{key: "job_poll_interval", def: time.Second, usage: "how often idle workers look for new jobs",
 			field: func(c *Config) any { return &c.JobPollInterval }},

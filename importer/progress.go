@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -16,19 +17,26 @@ const progressEvery = 500 * time.Millisecond
 // transaction is still open. It keeps only the latest figures and never
 // slows the import down: a write still under way (SQLite waits for the
 // import's write lock) just means the next figures replace these.
+//
+// It is also how a run hears that its import was cancelled under it (SPEC
+// §4.1): the write is a compare-and-set on processing, and between figures
+// (checks, plan, apply) it reads the status instead. When the import is no
+// longer processing it calls gone with ErrImportCancelled or
+// ErrImportFinished, and the run, whose context that cancels, rolls back.
 type progressWriter struct {
 	ctx    context.Context
 	db     *store.DB
 	id     string
 	also   func(rows, bytes int64)
+	gone   func(cause error)
 	latest chan [2]int64
 	done   sync.WaitGroup
 	cancel context.CancelFunc
 }
 
-func newProgressWriter(ctx context.Context, db *store.DB, id string, also func(rows, bytes int64)) *progressWriter {
+func newProgressWriter(ctx context.Context, db *store.DB, id string, also func(rows, bytes int64), gone func(cause error)) *progressWriter {
 	ctx, cancel := context.WithCancel(ctx)
-	w := &progressWriter{ctx: ctx, db: db, id: id, also: also, latest: make(chan [2]int64, 1), cancel: cancel}
+	w := &progressWriter{ctx: ctx, db: db, id: id, also: also, gone: gone, latest: make(chan [2]int64, 1), cancel: cancel}
 	w.done.Go(w.loop)
 	return w
 }
@@ -55,13 +63,30 @@ func (w *progressWriter) loop() {
 		case <-w.ctx.Done():
 			return
 		case <-tick.C:
+			var err error
 			select {
 			case v := <-w.latest:
-				_ = store.ImportSetProgress(w.ctx, w.db, w.id, v[0], v[1])
+				err = store.ImportSetProgress(w.ctx, w.db, w.id, v[0], v[1])
 			default:
+				var status string
+				if status, err = store.ImportStatus(w.ctx, w.db, w.id); err == nil && status != store.ImportProcessing {
+					err = store.ErrNotFound
+				}
+			}
+			if errors.Is(err, store.ErrNotFound) && w.ctx.Err() == nil {
+				w.gone(w.whyGone())
+				return
 			}
 		}
 	}
+}
+
+// whyGone tells a cancelled import from one another run ended.
+func (w *progressWriter) whyGone() error {
+	if status, err := store.ImportStatus(w.ctx, w.db, w.id); err == nil && status == store.ImportCancelled {
+		return ErrImportCancelled
+	}
+	return ErrImportFinished
 }
 
 // stop ends the writer; the outcome, recorded next, carries the final figures.

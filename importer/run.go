@@ -106,7 +106,11 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 	im.Status, im.StartedAt, im.FinishedAt, im.Error = store.ImportProcessing, &started, nil, ""
 	im.Counts, im.ErrorsFileID = store.Counts{}, nil
 
-	progress := newProgressWriter(ctx, db, im.ID, p.Progress)
+	// The run's context ends when the import is cancelled under it (the
+	// progress writer hears of it): whatever it had not committed rolls back.
+	ctx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	progress := newProgressWriter(ctx, db, im.ID, p.Progress, stopRun)
 	p.Progress = progress.report
 	r := &run{p: p, db: db, org: org, im: im, mode: Mode(im.Mode), active: -1}
 	if db.Dialect == store.SQLite {
@@ -137,6 +141,10 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		})
 	}
 	progress.stop()
+	if cause := context.Cause(ctx); err != nil && ctx.Err() != nil && (errors.Is(cause, ErrImportCancelled) || errors.Is(cause, ErrImportFinished)) {
+		p.Logger.Info("import stopped: it ended under this run", "import", im.ID, "why", cause)
+		return nil, cause
+	}
 	var fatal *FatalError
 	switch {
 	case errors.As(err, &fatal):
@@ -145,12 +153,16 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		im.Counts = store.Counts{}
 		im.SetWarnings(r.finalWarnings())
 		im.ErrorsFileID = nil
-		if err := db.InTx(ctx, func(tx *sqlx.Tx) error { return r.finish(ctx, tx) }); err != nil {
+		if err := db.InTx(ctx, func(tx *sqlx.Tx) error { return r.finish(ctx, tx) }); errors.Is(err, ErrImportFinished) {
+			return nil, ended(ctx, db, im.ID)
+		} else if err != nil {
 			return nil, err
 		}
 		p.Logger.Info("import failed", "import", im.ID, "error", im.Error)
 		return &Outcome{Import: im}, nil
-	case errors.Is(err, ErrImportBusy), errors.Is(err, ErrImportFinished):
+	case errors.Is(err, ErrImportFinished):
+		return nil, ended(ctx, db, im.ID)
+	case errors.Is(err, ErrImportBusy):
 		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("import %s: %w", im.ID, err)
@@ -190,6 +202,8 @@ func (r *run) processSQLite(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	// Also on a panic: conn.Close (deferred above) waits for the transaction.
+	defer tx.Rollback() //nolint:errcheck // after a commit it is a no-op
 	r.tx = tx
 	err = guard(ctx, tx, r.im)
 	if err == nil {
@@ -226,6 +240,19 @@ var ErrImportBusy = store.ErrBusy
 // ErrImportFinished means the import was already processed (by another
 // worker, or before a crash cut off the job's own bookkeeping): nothing to do.
 var ErrImportFinished = errors.New("the import is already finished")
+
+// ErrImportCancelled means the import was cancelled while this run processed
+// it; nothing of the run was committed.
+var ErrImportCancelled = errors.New("the import was cancelled while it ran; nothing of it was applied")
+
+// ended says why a run found its import no longer processing: cancelled
+// under it, or finished by another run.
+func ended(ctx context.Context, db *store.DB, id string) error {
+	if status, err := store.ImportStatus(context.WithoutCancel(ctx), db, id); err == nil && status == store.ImportCancelled {
+		return ErrImportCancelled
+	}
+	return ErrImportFinished
+}
 
 // guard makes sure this is the only transaction applying an import of the
 // organisation, and that this import still needs applying. It takes the

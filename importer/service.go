@@ -429,7 +429,7 @@ func (s *Service) ImportProcess(ctx context.Context, p ImportProcessParams) (*Pr
 		}
 		out, err = Run(ctx, s.db, params)
 	}
-	if errors.Is(err, ErrImportFinished) {
+	if errors.Is(err, ErrImportFinished) || errors.Is(err, ErrImportCancelled) {
 		if im, gerr := s.ImportGet(ctx, ref); gerr == nil {
 			text := fmt.Sprintf("import %s is %s; it was not run here", im.ID, im.Status)
 			if im.SupersededBy != "" {

@@ -3,13 +3,16 @@ package importer
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"rosterd/jobs"
 	"rosterd/notify"
@@ -22,9 +25,9 @@ type Worker struct {
 	DB     *store.DB
 	Limits Limits
 	Logger *slog.Logger
-	// MaxDuration bounds one run of an import (job_rescue_after). River's
-	// rescuer only runs again jobs whose time is up, so it is also how long
-	// an import cut off by a daemon that never came back waits.
+	// MaxDuration bounds one run of an import (job_rescue_after). The
+	// imports of a daemon that died do not wait for it: the daemons'
+	// heartbeats hand them over within a minute (jobs.RescueDead).
 	MaxDuration time.Duration
 	// Pause is RunParams.Pause for every import this worker runs: a test
 	// hook (rosterd's crash tests stop an import at a step to kill the
@@ -39,8 +42,26 @@ func (w *Worker) Timeout(*river.Job[jobs.ImportArgs]) time.Duration { return w.M
 // Work processes one import, in the order the organisation's files were
 // accepted: while an older import of the organisation is still waiting or
 // running, this one waits its turn.
-func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.ImportArgs]) error {
-	im, err := store.ImportLookup(ctx, w.DB, job.Args.ImportID)
+//
+// A run that panics is treated as one that failed: retried, and on the last
+// attempt its import ends failed with its e-mail, like any other last attempt.
+func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.ImportArgs]) (err error) {
+	var im *store.Import
+	defer func() {
+		if v := recover(); v != nil {
+			w.logger().Error("import run panicked", "import", job.Args.ImportID, "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("import %s panicked: %v", job.Args.ImportID, v)
+			if im != nil && job.Attempt >= job.MaxAttempts {
+				if gerr := w.giveUp(ctx, river.ClientFromContext[*sql.Tx](ctx), im, err); gerr != nil {
+					w.logger().Error("import not recorded as failed", "import", im.ID, "error", gerr)
+					err = gerr
+				} else {
+					err = nil
+				}
+			}
+		}
+	}()
+	im, err = store.ImportLookup(ctx, w.DB, job.Args.ImportID)
 	if errors.Is(err, store.ErrNotFound) {
 		return river.JobCancel(err)
 	}
@@ -64,7 +85,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.ImportArgs]) erro
 	switch {
 	case errors.Is(err, ErrImportBusy):
 		return river.JobSnooze(2 * time.Second)
-	case errors.Is(err, ErrImportFinished):
+	case errors.Is(err, ErrImportFinished), errors.Is(err, ErrImportCancelled):
 		return nil
 	case err != nil && job.Attempt >= job.MaxAttempts:
 		// The last attempt: end the import as failed rather than leave it
@@ -76,21 +97,48 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.ImportArgs]) erro
 	return nil
 }
 
+func (w *Worker) logger() *slog.Logger {
+	if w.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return w.Logger
+}
+
 // giveUp records an import that could not be processed at all as failed,
 // with its e-mail.
 func (w *Worker) giveUp(ctx context.Context, client *river.Client[*sql.Tx], im *store.Import, cause error) error {
-	now := time.Now().UTC()
-	im.Status, im.FinishedAt = store.ImportFailed, &now
-	im.Error = fmt.Sprintf("rosterd could not process this import after several attempts (%v); nothing was applied. Send the file again, and tell support the import id if it happens again", cause)
-	im.Counts = store.Counts{}
-	return w.DB.InTx(ctx, func(tx *sqlx.Tx) error {
+	// The job's own context may be what ran out (its timeout): recording
+	// the outcome must not depend on it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), giveUpTimeout)
+	defer cancel()
+	return GiveUp(ctx, w.DB, client, im.ID, fmt.Sprintf("rosterd could not process this import after several attempts (%v); nothing was applied. "+
+		"Send the file again, and tell support the import id if it happens again", cause))
+}
+
+// giveUpTimeout bounds recording a given-up import's outcome.
+const giveUpTimeout = 30 * time.Second
+
+// GiveUp ends an import that will not be processed (its job's attempts are
+// spent, or its job is gone) as failed with reason, and queues its e-mail in
+// the same transaction. It is a compare-and-set from queued or processing, so
+// of every path that gives an import up, exactly one records it and sends
+// the e-mail; the others find it ended and do nothing.
+func GiveUp(ctx context.Context, db *store.DB, client *jobs.Client, importID, reason string) error {
+	return db.InTx(ctx, func(tx *sqlx.Tx) error {
+		im, err := store.ImportLookup(ctx, tx, importID)
+		if err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		im.Status, im.FinishedAt, im.Error = store.ImportFailed, &now, reason
+		im.Counts, im.ErrorsFileID = store.Counts{}, nil
 		if err := store.ImportFinishFrom(ctx, tx, im, store.ImportQueued, store.ImportProcessing); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return nil
 			}
 			return err
 		}
-		_, err := notify.EnqueueTx(ctx, tx, client, im, 0)
+		_, err = notify.EnqueueTx(ctx, tx, client, im, 0)
 		return err
 	})
 }
@@ -104,4 +152,53 @@ func OlderPending(ctx context.Context, db *store.DB, im *store.Import) (bool, er
 		return false, fmt.Errorf("check import order: %w", err)
 	}
 	return older > 0, nil
+}
+
+// FailOrphans gives up the imports that no job will ever run: queued or
+// processing, yet every import job naming them has ended (River discarded it
+// after its attempts, or it was cancelled or deleted). Without this such an
+// import would block its organisation for good (OlderPending). Each is ended
+// failed with its e-mail, exactly once (GiveUp); it returns how many.
+func FailOrphans(ctx context.Context, db *store.DB, client *jobs.Client) (int, error) {
+	// Imports first, then jobs: an import's job ends only after the import
+	// has (or together with a new job, on approval), so an import read as
+	// unfinished here has, if it has any, a live job in the list read next.
+	var waiting []string
+	if err := db.SelectContext(ctx, &waiting, `SELECT id FROM imports WHERE status IN ('queued', 'processing')`); err != nil {
+		return 0, fmt.Errorf("list unfinished imports: %w", err)
+	}
+	if len(waiting) == 0 {
+		return 0, nil
+	}
+	live := map[string]bool{}
+	params := river.NewJobListParams().Kinds(jobs.ImportArgs{}.Kind()).States(rivertype.JobStateAvailable, rivertype.JobStatePending,
+		rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled).First(10000)
+	for {
+		res, err := client.JobList(ctx, params)
+		if err != nil {
+			return 0, fmt.Errorf("list import jobs: %w", err)
+		}
+		for _, j := range res.Jobs {
+			var args jobs.ImportArgs
+			if err := json.Unmarshal(j.EncodedArgs, &args); err == nil {
+				live[args.ImportID] = true
+			}
+		}
+		if len(res.Jobs) < 10000 {
+			break
+		}
+		params = params.After(res.LastCursor)
+	}
+	n := 0
+	for _, id := range waiting {
+		if live[id] {
+			continue
+		}
+		if err := GiveUp(ctx, db, client, id, "rosterd stopped trying to process this import (its job ended without finishing it); "+
+			"nothing was applied. Send the file again, and tell support the import id if it happens again"); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }

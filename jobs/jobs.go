@@ -79,13 +79,14 @@ type Params struct {
 	MaxWorkers int
 	// PollInterval is how often idle workers look for new jobs.
 	PollInterval time.Duration
-	// RescueAfter is how long a job may stay running before it is taken to
-	// belong to a dead process and run again. Import jobs guard against
-	// running twice, so this only decides how soon a crash is recovered.
+	// RescueAfter is how long a job may stay running before River's own
+	// rescuer runs it again: a backstop, as dead daemons' jobs are taken
+	// over by RescueDead within a minute. Import jobs guard against running
+	// twice.
 	RescueAfter time.Duration
-	// ID names this daemon to River; it must be stable across restarts and
-	// unique among the daemons sharing the database (RecoverOrphans relies
-	// on both). Empty: River makes a random one.
+	// ID names this run of a daemon to River (NewDaemonID): the id its
+	// heartbeat row has, by which RescueDead finds the jobs of a dead one.
+	// Empty: River makes a random one (an insert-only client).
 	ID     string
 	Logger *slog.Logger
 }
@@ -131,31 +132,6 @@ func (backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	d := min(time.Second<<min(job.Attempt, 20), 10*time.Minute)
 	d += time.Duration(rand.Int64N(int64(d/10) + 1))
 	return time.Now().Add(d)
-}
-
-// RecoverOrphans puts back to work the jobs that this daemon (same ID) was
-// running when it died: no other process has its ID, so they are not running
-// anywhere. River leaves a running job alone until its rescuer takes it for
-// stuck (job_rescue_after later), so each orphan gets a fresh copy queued now;
-// when the rescuer later runs the original, it finds its work done (import and
-// e-mail jobs are no-ops once their record is finished). Jobs of other, live
-// daemons are left alone.
-func RecoverOrphans(ctx context.Context, client *Client, id string) (int, error) {
-	res, err := client.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateRunning).First(10000))
-	if err != nil {
-		return 0, fmt.Errorf("list running jobs: %w", err)
-	}
-	n := 0
-	for _, j := range res.Jobs {
-		if len(j.AttemptedBy) == 0 || j.AttemptedBy[len(j.AttemptedBy)-1] != id {
-			continue
-		}
-		if _, err := client.Insert(ctx, rawArgs{kind: j.Kind, args: j.EncodedArgs}, &river.InsertOpts{MaxAttempts: j.MaxAttempts}); err != nil {
-			return n, fmt.Errorf("requeue job %d: %w", j.ID, err)
-		}
-		n++
-	}
-	return n, nil
 }
 
 // rawArgs re-inserts a job from its stored kind and arguments.

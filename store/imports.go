@@ -219,21 +219,44 @@ func ImportSave(ctx context.Context, q Querier, im *Import) error {
 	return nil
 }
 
-// ImportSetProgress records how far a running import has read.
+// ImportSetProgress records how far a running import has read. It is a
+// compare-and-set on processing: ErrNotFound tells the run that its import
+// was cancelled (or ended by another run) under it.
 func ImportSetProgress(ctx context.Context, q Querier, id string, rowsRead, bytesRead int64) error {
-	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET rows_read = ?, bytes_read = ? WHERE id = ? AND status = 'processing'`), rowsRead, bytesRead, id)
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET rows_read = ?, bytes_read = ? WHERE id = ? AND status = 'processing'`), rowsRead, bytesRead, id)
 	if err != nil {
 		return fmt.Errorf("save import progress: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("import %s is no longer processing: %w", id, ErrNotFound)
 	}
 	return nil
 }
 
-// ImportCancel cancels a held or queued import. It is a compare-and-set, so
-// an import a worker has started is never marked cancelled under it;
-// ErrNotFound when the import is in no state to cancel.
+// ImportStatus reads an import's status alone: a cheap read (it takes no
+// lock, and on SQLite does not wait for a writer) for a run that checks it
+// is still wanted.
+func ImportStatus(ctx context.Context, q Querier, id string) (string, error) {
+	var status string
+	err := q.QueryRowxContext(ctx, q.Rebind(`SELECT status FROM imports WHERE id = ?`), id).Scan(&status)
+	if isNoRows(err) {
+		return "", fmt.Errorf("import %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("import status: %w", err)
+	}
+	return status, nil
+}
+
+// ImportCancel cancels a held, queued or processing import. It is a
+// compare-and-set: a run that is still going finds its import no longer
+// processing (its progress writer notices within a second and stops it; its
+// final compare-and-set would fail anyway), so nothing of it commits; a run
+// whose process died needs nothing more. ErrNotFound when the import has
+// ended already.
 func ImportCancel(ctx context.Context, q Querier, orgID int64, id string) error {
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'cancelled', finished_at = ?
-		WHERE id = ? AND org_id = ? AND status IN ('held', 'queued')`), time.Now().UTC(), id, orgID)
+		WHERE id = ? AND org_id = ? AND status IN ('held', 'queued', 'processing')`), time.Now().UTC(), id, orgID)
 	if err != nil {
 		return fmt.Errorf("cancel import: %w", err)
 	}

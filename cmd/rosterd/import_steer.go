@@ -128,8 +128,15 @@ func newImportApproveCmd() *cobra.Command {
 func newImportCancelCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "cancel ID",
-		Short: "Cancel a queued, held or processing import; nothing of it is applied",
-		Args:  cobra.ExactArgs(1),
+		Short: "Cancel a held, queued or processing import; nothing of it is applied",
+		Long: `Cancel a held, queued or processing import; nothing of it is applied.
+
+A processing import that a live worker runs stops within a second or two and
+rolls back (on SQLite, once it has begun writing the roster, the cancel waits
+for that write to end and is then refused because the import has ended). A
+processing import whose process died (a killed 'rosterd import', a vanished
+daemon) is cancelled at once, and the organisation's next import goes ahead.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, im, _, err := openImport(cmd, args[0])
 			if err != nil {

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -27,7 +25,11 @@ parallel (--workers). Outcome e-mails are delivered with retries.
 
 SIGTERM or Ctrl-C stops taking new work and lets running imports finish for
 --shutdown-grace; an import cut off after that is rolled back and processed
-again after the next start.`,
+again after the next start (or by another daemon sharing the database).
+
+Each daemon records a heartbeat in the database every 5s; the running jobs of
+a daemon silent for 30s (killed, its host gone) are taken over by any live
+daemon within about 45s, whatever its host name, address or data directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := openApp(cmd)
@@ -49,26 +51,33 @@ again after the next start.`,
 				MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
 			river.AddWorker(workers, &notify.Worker{Deliverer: d})
 			river.AddWorker(workers, &jobs.FilesSweepWorker{DB: a.db, Retention: a.cfg.FileRetention, Logger: a.log})
-			id := daemonID(a)
+			id := jobs.NewDaemonID()
 			client, err := jobs.New(a.db, jobs.Params{Workers: workers, MaxWorkers: a.cfg.Workers, ID: id,
 				PeriodicJobs: []*river.PeriodicJob{jobs.FilesSweepDaily()},
 				PollInterval: a.cfg.JobPollInterval, RescueAfter: a.cfg.JobRescueAfter, Logger: a.log})
 			if err != nil {
 				return err
 			}
-			if n, err := jobs.RecoverOrphans(cmd.Context(), client, id); err != nil {
+			if err := jobs.Register(cmd.Context(), a.db, id, time.Now()); err != nil {
 				return err
-			} else if n > 0 {
-				a.log.Warn("picked up work cut off by a crash of this daemon", "jobs", n)
 			}
 			// Jobs keep running while we drain: their context is not the
 			// signal's, so SIGTERM does not cut a running import short.
 			if err := client.Start(context.WithoutCancel(cmd.Context())); err != nil {
 				return fmt.Errorf("start workers: %w", err)
 			}
-			a.log.Info("rosterd ready", "workers", a.cfg.Workers, "database", string(a.db.Dialect))
+			live, stopLive := context.WithCancel(context.WithoutCancel(cmd.Context()))
+			var wg sync.WaitGroup
+			wg.Go(func() { keepAlive(live, a, client, id) })
+			a.log.Info("rosterd ready", "workers", a.cfg.Workers, "database", string(a.db.Dialect), "daemon", id)
 			<-cmd.Context().Done()
-			return drain(a, client)
+			err = drain(a, client)
+			stopLive()
+			wg.Wait()
+			if err := jobs.Unregister(context.Background(), a.db, id); err != nil {
+				a.log.Warn("could not unregister this daemon; others will forget it shortly", "error", err)
+			}
+			return err
 		},
 	}
 }
@@ -94,12 +103,37 @@ func drain(a *app, client *jobs.Client) error {
 	return nil
 }
 
-// daemonID is stable across restarts of one daemon and differs between
-// daemons sharing a database: two daemons on one host listen on different
-// addresses or use different data directories.
-func daemonID(a *app) string {
-	host, _ := os.Hostname()
-	dir, _ := filepath.Abs(a.cfg.DataDir)
-	sum := sha256.Sum256([]byte(host + "\x00" + a.cfg.HTTPAddr + "\x00" + dir))
-	return fmt.Sprintf("rosterd-%s-%x", host, sum[:4])
+// keepAlive beats this daemon's heartbeat, and takes over the work of dead
+// daemons (jobs.RescueDead) and of imports no job will run any more
+// (importer.FailOrphans), until ctx ends. Failures are logged and tried again
+// at the next tick: a database that is away for a moment stops nothing.
+func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string) {
+	beat := time.NewTicker(jobs.HeartbeatEvery)
+	defer beat.Stop()
+	rescue := time.NewTimer(0) // once at start, then every RescueEvery
+	defer rescue.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-beat.C:
+			if forgotten, err := jobs.Beat(ctx, a.db, id, time.Now()); err != nil {
+				a.log.Warn("daemon heartbeat failed", "error", err)
+			} else if forgotten {
+				a.log.Error("this daemon was silent too long and taken for dead: its running jobs went to other daemons", "daemon", id)
+			}
+		case <-rescue.C:
+			rescue.Reset(jobs.RescueEvery)
+			if n, err := jobs.RescueDead(ctx, a.db, client, time.Now()); err != nil {
+				a.log.Warn("looking for dead daemons failed", "error", err)
+			} else if n > 0 {
+				a.log.Warn("took over the jobs of a daemon that stopped", "jobs", n)
+			}
+			if n, err := importer.FailOrphans(ctx, a.db, client); err != nil {
+				a.log.Warn("looking for abandoned imports failed", "error", err)
+			} else if n > 0 {
+				a.log.Warn("ended imports whose job had ended as failed", "imports", n)
+			}
+		}
+	}
 }

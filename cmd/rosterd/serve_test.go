@@ -303,26 +303,89 @@ func TestTwoDaemonsShareOnePostgres(t *testing.T) {
 	_ = storetest.Dialects
 }
 
-// TestVanishedDaemonIsRescued: a daemon dies mid-import and never comes
-// back; another daemon on the same PostgreSQL finishes the import once
-// job_rescue_after has passed.
-func TestVanishedDaemonIsRescued(t *testing.T) {
-	c := newCLI(t, store.Postgres)
-	mail := mailtest.Start(t)
-	c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL(), "ROSTERD_JOB_RESCUE_AFTER=8s")
-	c.ok("org", "create", "acme", "--name", "Acme", "--notify", "hr@acme.test")
-	db := c.db()
-	first := c.serve("ROSTERD_DATA_DIR=" + filepath.Join(c.dir, "node1"))
-	id := strings.TrimSpace(c.ok("import", "--org", "acme", "--detach", c.write("big.csv", roster(20000, "Gone"))))
-	waitImport(t, db, id, 30*time.Second, func(im *store.Import) bool { return im.Status == store.ImportProcessing && im.RowsRead > 0 })
-	first.kill()
-	second := c.serve("ROSTERD_DATA_DIR=" + filepath.Join(c.dir, "node2"))
-	im := waitImport(t, db, id, 120*time.Second, finished)
-	if im.Status != store.ImportSucceeded || im.Created != 20000 {
-		t.Fatalf("rescued import: %s %+v %s", im.Status, im.Counts, im.Error)
-	}
-	emailsSentOnce(t, db, mail, []string{id}, second)
-	if got := len(mail.Messages()); got != 1 {
-		t.Errorf("%d e-mails, want exactly 1", got)
-	}
+// TestDeadDaemonWorkTakenOver: a daemon is killed (SIGKILL) mid-import and
+// never comes back; another one, on another address and data directory (a
+// container rescheduled elsewhere) and with the default job_rescue_after,
+// finishes the import within a minute of the kill: once, with the roster of
+// a whole run and exactly one e-mail.
+func TestDeadDaemonWorkTakenOver(t *testing.T) {
+	const n = 60000
+	eachDialect(t, func(t *testing.T, c *cli) {
+		mail := mailtest.Start(t)
+		c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL())
+		c.ok("org", "create", "acme", "--name", "Acme", "--notify", "hr@acme.test")
+		db := c.db()
+		first := c.serve("ROSTERD_HTTP_ADDR=127.0.0.1:18081", "ROSTERD_DATA_DIR="+filepath.Join(c.dir, "node1"))
+		id := strings.TrimSpace(c.ok("import", "--org", "acme", "--detach", c.write("big.csv", roster(n, "Gone"))))
+		waitImport(t, db, id, 30*time.Second, func(im *store.Import) bool { return im.Status == store.ImportProcessing && im.RowsRead > 0 })
+		first.kill()
+		killed := time.Now()
+		if im, _ := store.ImportLookup(context.Background(), db, id); im.Status != store.ImportProcessing {
+			t.Fatalf("the kill came too late: import already %s", im.Status)
+		}
+		second := c.serve("ROSTERD_HTTP_ADDR=127.0.0.1:18082", "ROSTERD_DATA_DIR="+filepath.Join(c.dir, "node2"))
+		im := waitImport(t, db, id, time.Minute-time.Since(killed), finished)
+		t.Logf("import taken over and finished %s after the kill", time.Since(killed).Round(time.Second))
+		if im.Status != store.ImportSucceeded || im.Created != n || im.Rows != n {
+			t.Fatalf("taken-over import: %s %+v %s", im.Status, im.Counts, im.Error)
+		}
+		if got := c.userCount(db, "acme"); got != n {
+			t.Errorf("%d users, want %d", got, n)
+		}
+		// The e-mail is sent; then the daemon stops, and what was sent is counted.
+		deadline := time.Now().Add(30 * time.Second)
+		for sent := 0; sent == 0; {
+			if err := db.Get(&sent, db.Rebind(`SELECT COUNT(*) FROM notifications WHERE import_id = ? AND sent_at IS NOT NULL`), id); err != nil {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the import's e-mail is not sent 30s after it finished")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err := second.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		<-second.exited()
+		var stored int
+		if err := db.Get(&stored, db.Rebind(`SELECT COUNT(*) FROM notifications WHERE import_id = ?`), id); err != nil {
+			t.Fatal(err)
+		}
+		if stored != 1 {
+			t.Errorf("%d notifications stored for the import, want 1", stored)
+		}
+		if msgs := mail.Messages(); len(msgs) != 1 {
+			t.Errorf("%d e-mails received, want exactly 1", len(msgs))
+		} else if p, err := mailtest.Parse(msgs[0].Raw); err != nil || !strings.Contains(p.Subject, id) {
+			t.Errorf("e-mail %q, %v; want the one of %s", p.Subject, err, id)
+		}
+	})
+}
+
+// TestCancelImportOfKilledDaemon: an import left processing by a daemon that
+// was killed and never came back is cancelled at once, and the organisation's
+// next import runs straight away instead of waiting for it.
+func TestCancelImportOfKilledDaemon(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *cli) {
+		c.ok("org", "create", "acme", "--name", "Acme")
+		db := c.db()
+		d := c.serve()
+		id := strings.TrimSpace(c.ok("import", "--org", "acme", "--detach", c.write("big.csv", roster(60000, "Dead"))))
+		waitImport(t, db, id, 30*time.Second, func(im *store.Import) bool { return im.Status == store.ImportProcessing && im.RowsRead > 0 })
+		d.kill()
+		if out := c.ok("import", "cancel", id); !strings.Contains(out, "cancelled") {
+			t.Errorf("import cancel said %q", out)
+		}
+		if im, _ := store.ImportLookup(context.Background(), db, id); im.Status != store.ImportCancelled {
+			t.Fatalf("after cancel: %s, want cancelled", im.Status)
+		}
+		start := time.Now()
+		out := c.ok("import", "--org", "acme", c.write("next.csv", roster(10, "Next")))
+		if !strings.Contains(out, "succeeded") || time.Since(start) > 30*time.Second {
+			t.Errorf("next import took %s: %s", time.Since(start).Round(time.Second), out)
+		}
+		if got := c.userCount(db, "acme"); got != 10 {
+			t.Errorf("%d users, want the next import's 10 (nothing of the cancelled one)", got)
+		}
+	})
 }

@@ -1,0 +1,163 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"rosterd/store"
+)
+
+// How a crashed daemon's work is taken over: liveness the database sees, not
+// an identity. Each `rosterd serve` beats every HeartbeatEvery; every live
+// daemon looks every RescueEvery for daemons silent for DeadAfter and makes
+// their running jobs available again. A daemon killed mid-import thus has its
+// import taken over at most DeadAfter + RescueEvery + HeartbeatEvery (45 s)
+// after it died, by any daemon sharing the database, whatever its host name,
+// address or data directory. DeadAfter is six missed beats, so a database
+// hiccup of a few seconds does not declare a live daemon dead.
+const (
+	// HeartbeatEvery is how often a daemon records that it is alive.
+	HeartbeatEvery = 5 * time.Second
+	// DeadAfter is how long a daemon may stay silent before its jobs are
+	// given to others.
+	DeadAfter = 30 * time.Second
+	// RescueEvery is how often a daemon looks for dead ones.
+	RescueEvery = 10 * time.Second
+)
+
+// NewDaemonID makes the id of one run of a daemon: fresh at each start, so
+// that a restarted daemon is a new one and its predecessor's work is rescued
+// like any dead daemon's. The host name is there for operators only.
+func NewDaemonID() string {
+	host, _ := os.Hostname()
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	if len(host) > 60 {
+		host = host[:60]
+	}
+	return "rosterd-" + host + "-" + hex.EncodeToString(b[:])
+}
+
+// Register records daemon id as alive, before it takes any job.
+func Register(ctx context.Context, db *store.DB, id string, now time.Time) error {
+	host, _ := os.Hostname()
+	now = now.UTC()
+	if _, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO daemons (id, host, started_at, heartbeat_at) VALUES (?, ?, ?, ?)`),
+		id, host, now, now); err != nil {
+		return fmt.Errorf("register daemon: %w", err)
+	}
+	return nil
+}
+
+// Beat records that daemon id is still alive. forgotten reports that the row
+// was gone: another daemon took this one for dead (it was silent for
+// DeadAfter) and gave its running jobs to others; Beat registers it again so
+// that its next jobs are its own.
+func Beat(ctx context.Context, db *store.DB, id string, now time.Time) (forgotten bool, err error) {
+	res, err := db.ExecContext(ctx, db.Rebind(`UPDATE daemons SET heartbeat_at = ? WHERE id = ?`), now.UTC(), id)
+	if err != nil {
+		return false, fmt.Errorf("daemon heartbeat: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return false, nil
+	}
+	return true, Register(ctx, db, id, now)
+}
+
+// Unregister forgets daemon id at a clean stop: it runs no job any more.
+func Unregister(ctx context.Context, db *store.DB, id string) error {
+	if _, err := db.ExecContext(ctx, db.Rebind(`DELETE FROM daemons WHERE id = ?`), id); err != nil {
+		return fmt.Errorf("unregister daemon: %w", err)
+	}
+	return nil
+}
+
+// RescueDead makes the running jobs of dead daemons available again and
+// forgets those daemons; it returns how many jobs it rescued. A job is
+// rescued when the daemon that took it last has no live row (silent for
+// DeadAfter, or from before daemons beat) and it was taken more than
+// DeadAfter ago. River moves no running job back itself (JobRetry leaves
+// running jobs alone), so each gets a fresh copy, and the original is
+// cancelled in the same transaction: River's rescuer then ends it as
+// cancelled instead of running it again, and a daemon wrongly taken for
+// dead that still runs it is told to stop. Import jobs are safe to run twice
+// anyway (compare-and-set, advisory lock); e-mail jobs check the stored
+// notification first, so they stay sent-once.
+//
+// Sweeps of several daemons do not overlap: PostgreSQL takes an advisory
+// lock (a daemon that does not get it skips this round), SQLite's
+// transaction is exclusive.
+func RescueDead(ctx context.Context, db *store.DB, client *Client, now time.Time) (int, error) {
+	n := 0
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if db.Dialect == store.Postgres {
+			var got bool
+			if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock(hashtext('rosterd-rescue:' || current_schema()))`); err != nil {
+				return fmt.Errorf("lock rescue: %w", err)
+			}
+			if !got {
+				return nil
+			}
+		}
+		var daemons []struct {
+			ID   string    `db:"id"`
+			Beat time.Time `db:"heartbeat_at"`
+		}
+		if err := tx.SelectContext(ctx, &daemons, `SELECT id, heartbeat_at FROM daemons`); err != nil {
+			return fmt.Errorf("list daemons: %w", err)
+		}
+		live := map[string]bool{}
+		for _, d := range daemons {
+			if now.Sub(d.Beat) <= DeadAfter {
+				live[d.ID] = true
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM daemons WHERE id = ?`), d.ID); err != nil {
+				return fmt.Errorf("forget daemon %s: %w", d.ID, err)
+			}
+		}
+		params := river.NewJobListParams().States(rivertype.JobStateRunning).First(10000)
+		res, err := client.JobListTx(ctx, tx.Tx, params)
+		if err != nil {
+			return fmt.Errorf("list running jobs: %w", err)
+		}
+		for _, j := range res.Jobs {
+			if len(j.AttemptedBy) == 0 || live[j.AttemptedBy[len(j.AttemptedBy)-1]] ||
+				j.AttemptedAt == nil || now.Sub(*j.AttemptedAt) <= DeadAfter || cancelAttempted(j) {
+				continue
+			}
+			if _, err := client.InsertTx(ctx, tx.Tx, rawArgs{kind: j.Kind, args: j.EncodedArgs},
+				&river.InsertOpts{MaxAttempts: j.MaxAttempts, Queue: j.Queue, Priority: j.Priority}); err != nil {
+				return fmt.Errorf("requeue job %d: %w", j.ID, err)
+			}
+			if _, err := client.JobCancelTx(ctx, tx.Tx, j.ID); err != nil {
+				return fmt.Errorf("retire job %d: %w", j.ID, err)
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// cancelAttempted reports a running job already retired (by RescueDead or
+// an operator): it is not rescued again.
+func cancelAttempted(j *rivertype.JobRow) bool {
+	var m struct {
+		CancelAttemptedAt *time.Time `json:"cancel_attempted_at"`
+	}
+	_ = json.Unmarshal(j.Metadata, &m)
+	return m.CancelAttemptedAt != nil
+}
