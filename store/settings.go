@@ -27,10 +27,16 @@ func ValidateSlug(slug string) error {
 
 // ParseSchedule reads a sync_schedule: a 5-field cron expression, an
 // @daily-style descriptor, or on_upload. One parser serves validation and the
-// scheduler, so a schedule that saves is a schedule that runs.
+// scheduler, so a schedule that saves is a schedule that runs. A CRON_TZ= or
+// TZ= prefix is refused: the organisation's time_zone is the one place that
+// says in which zone the schedule runs (and archived_at dates are read), so
+// two settings can never disagree.
 func ParseSchedule(s string) (cron.Schedule, error) {
 	if s == SyncOnUpload {
 		return nil, nil
+	}
+	if strings.HasPrefix(s, "CRON_TZ=") || strings.HasPrefix(s, "TZ=") {
+		return nil, fmt.Errorf("sync_schedule %q: a CRON_TZ= or TZ= prefix is not allowed; the organisation's time_zone decides the zone the schedule runs in (set it with --time-zone), so give the schedule without the prefix", s)
 	}
 	sched, err := cron.ParseStandard(s)
 	if err != nil {
