@@ -26,7 +26,8 @@ type ComposeParams struct {
 
 // Compose builds the e-mail of a stored notification from the import and
 // organisation as they are now. It returns the message and a file-safe name
-// for it (the import id).
+// unique to this e-mail: the import id and the notification id, so that the
+// several e-mails of one import (held, then approved) never share a name.
 func Compose(ctx context.Context, q store.Querier, n *store.Notification, p ComposeParams) (*mail.Msg, string, error) {
 	org, err := store.OrgGet(ctx, q, n.OrgID)
 	if err != nil {
@@ -64,7 +65,7 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 			v.Attached = true
 		}
 	}
-	return withBodies(msg, importText, importHTML, v, im.ID)
+	return withBodies(msg, importText, importHTML, v, fmt.Sprintf("%s-%d", im.ID, n.ID))
 }
 
 func withBodies(msg *mail.Msg, text *texttemplate.Template, html *template.Template, v any, name string) (*mail.Msg, string, error) {
