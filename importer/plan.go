@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,9 @@ func planColumns() []string {
 // stream in pages: a server-side cursor on PostgreSQL (one hash join, no
 // per-page lookups), keyset pages on SQLite. Memory stays flat either way.
 func (r *run) plan(ctx context.Context) error {
+	if err := r.judgeFailed(ctx); err != nil {
+		return err
+	}
 	if err := r.planCreates(ctx); err != nil {
 		return err
 	}
@@ -144,8 +148,8 @@ func maybeChanged() string {
 // planRows returns a function giving the next page of rows that may change.
 func (r *run) planRows(ctx context.Context) (next func() ([]stagedRow, error), closeCursor func(), err error) {
 	patch := stagePatchColumns()
-	patch = patch[1 : len(patch)-1] // without line and n_hash
-	cols := "k.line, k.external_id, k.id_key, k.fp, s." + strings.Join(patch, ", s.") + ", u.id"
+	patch = patch[1 : len(patch)-2] // without line, n_hash and bad
+	cols := "k.line, k.external_id, k.id_key, k.fp, s." + strings.Join(patch, ", s.") + ", u.id, s.bad"
 	from := ` FROM stage_rows k JOIN stage_patch s ON s.line = k.line
 		LEFT JOIN users u ON u.org_id = ? AND u.external_id = k.external_id
 		WHERE k.failed = 0 AND NOT (u.id IS NULL AND s.n_hash IS NOT NULL) AND ` + maybeChanged()
@@ -175,7 +179,44 @@ func (r *run) planRows(ctx context.Context) (next func() ([]stagedRow, error), c
 	return next, func() {}, nil
 }
 
-// stagedRow is a valid row's patch (stage_rows joined with stage_patch).
+// judgeFailed runs the rules on the user as a whole (see settle) for the
+// rows that already failed, on their own or in the id checks, so that a row
+// reports all its problems in one errors CSV: a new user with the country
+// "Belgium" and no contact hears of both, not of the contact only once the
+// country is fixed. Those rows stay failed and plan nothing. They are few in
+// a real file, and an import where none failed skips this.
+func (r *run) judgeFailed(ctx context.Context) error {
+	if !r.anyFailed {
+		return nil
+	}
+	patch := stagePatchColumns()
+	patch = patch[1 : len(patch)-2]
+	query := r.tx.Rebind(`SELECT k.line, k.external_id, k.id_key, k.fp, s.` + strings.Join(patch, ", s.") + `, u.id, s.bad
+		FROM stage_rows k JOIN stage_patch s ON s.line = k.line
+		LEFT JOIN users u ON u.org_id = ? AND u.external_id = k.external_id
+		WHERE k.failed = 1 AND k.line > ? ORDER BY k.line LIMIT ?`)
+	for after := 0; ; {
+		batch, err := r.readStaged(ctx, query, r.org.ID, after, planBatch)
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		after = batch[len(batch)-1].line
+		stored, err := r.storedUsers(ctx, batch)
+		if err != nil {
+			return err
+		}
+		var msgs []Message
+		for _, sr := range batch {
+			_, _, _, rowMsgs := r.merge(stored[sr.externalID], sr)
+			msgs = append(msgs, rowMsgs...)
+		}
+		if err := r.fail(ctx, msgs); err != nil {
+			return err
+		}
+	}
+}
+
+// stagedRow is a row's patch (stage_rows joined with stage_patch).
 type stagedRow struct {
 	line       int
 	externalID string
@@ -186,6 +227,7 @@ type stagedRow struct {
 	archSet    bool
 	archAt     sql.NullTime
 	storedID   sql.NullInt64
+	bad        sql.NullString // the columns that failed their own rules, comma-separated
 }
 
 func (r *run) readStaged(ctx context.Context, query string, args ...any) ([]stagedRow, error) {
@@ -206,7 +248,7 @@ func (r *run) readStaged(ctx context.Context, query string, args ...any) ([]stag
 		for i := range sr.localized {
 			dest = append(dest, &sr.localized[i])
 		}
-		dest = append(dest, &archSet, &sr.archAt, &sr.storedID)
+		dest = append(dest, &archSet, &sr.archAt, &sr.storedID, &sr.bad)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read staging: %w", err)
 		}
@@ -284,7 +326,11 @@ func (r *run) merge(stored *store.User, sr stagedRow) (u *store.User, action str
 		t := sr.archAt.Time.UTC()
 		at = &t
 	}
-	action, managerChanged, msgs = r.settle(stored, u, sr.line, sr.archSet, at)
+	var bad []string
+	if sr.bad.Valid {
+		bad = strings.Split(sr.bad.String, ",")
+	}
+	action, managerChanged, msgs = r.settle(stored, u, sr.line, sr.archSet, at, bad)
 	if len(msgs) > 0 {
 		return nil, "", false, msgs
 	}
@@ -339,7 +385,7 @@ func (r *run) newUser(p Patch) string {
 		}
 		u.Localized[c] = set
 	}
-	if _, _, msgs := r.settle(nil, u, p.Line, p.ArchivedAtSet, nil); len(msgs) > 0 || u.Status != store.StatusActive {
+	if _, _, msgs := r.settle(nil, u, p.Line, p.ArchivedAtSet, nil, nil); len(msgs) > 0 || u.Status != store.StatusActive {
 		return ""
 	}
 	return u.RowHash
@@ -348,7 +394,12 @@ func (r *run) newUser(p Patch) string {
 // settle completes a merged user: the status rules of a full roster, the
 // rules on the user as a whole (create-required fields, a contact, the
 // company account), its row hash and the action it takes.
-func (r *run) settle(stored, u *store.User, line int, archSet bool, archAt *time.Time) (action string, managerChanged bool, msgs []Message) {
+//
+// bad lists the columns whose cells failed their own rules (a row that
+// already failed). A rule that reads one of them is left out: its message
+// would repeat that problem or be wrong ("a new user needs a country" when
+// the row wrote "Belgium"; "no contact" when the row's e-mail is mistyped).
+func (r *run) settle(stored, u *store.User, line int, archSet bool, archAt *time.Time, bad []string) (action string, managerChanged bool, msgs []Message) {
 	if u.Plain["authentication_type"] == "" {
 		u.Plain["authentication_type"] = "username_password"
 	}
@@ -377,12 +428,12 @@ func (r *run) settle(stored, u *store.User, line int, archSet bool, archAt *time
 
 	if stored == nil {
 		for _, c := range createRequired {
-			if u.Plain[c] == "" {
+			if u.Plain[c] == "" && !slices.Contains(bad, c) {
 				msgs = append(msgs, r.missingForCreate(line, u.ExternalID, c))
 			}
 		}
 	}
-	if !hasContact(u) {
+	if !hasContact(u) && !slices.ContainsFunc(contactColumns, func(c string) bool { return slices.Contains(bad, c) }) {
 		var names []string
 		for _, c := range contactColumns {
 			names = append(names, r.colName(c))
@@ -391,7 +442,8 @@ func (r *run) settle(stored, u *store.User, line int, archSet bool, archAt *time
 			"user %s would have no contact left; give at least one of %s, so that they can receive a one-time code",
 			quote(u.ExternalID), strings.Join(names, ", "))})
 	}
-	if u.Plain["authentication_type"] == "company_account" && u.Plain["authentication_id"] == "" {
+	if u.Plain["authentication_type"] == "company_account" && u.Plain["authentication_id"] == "" &&
+		!slices.Contains(bad, "authentication_type") && !slices.Contains(bad, "authentication_id") {
 		msgs = append(msgs, Message{Line: line, Column: r.colName("authentication_id"),
 			Text: "is required when authentication_type is company_account; give the user's company account (an e-mail-shaped UPN)"})
 	}

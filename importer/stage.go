@@ -7,6 +7,7 @@ import (
 	"hash"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,10 +23,14 @@ import (
 //   - stage_rows: one narrow row per data row of the file: its id, whether it
 //     failed, whether it was skipped as known (its fingerprint matched the
 //     user's, see fingerprint), and the fingerprint to record.
-//   - stage_patch: the patch of each valid row that was not skipped (p_* plain
+//   - stage_patch: the patch of each row that was not skipped (p_* plain
 //     fields, NULL when the row keeps the field; l_* localised fields as JSON
 //     of the languages it sets), and the row hash of the user it makes if its
-//     id is new and it can be created set-wise (see run.newUser).
+//     id is new and it can be created set-wise (see run.newUser). A row that
+//     failed its own rules is there too, with the columns that failed (bad),
+//     so that the rules on the whole user still judge it (see judgeFailed);
+//     but for a row whose cells are misplaced or whose id failed: nothing
+//     can be judged of those.
 //   - stage_errors: the messages of failed rows, in order.
 //   - stage_plan: the merged user each valid, changed row leads to, with the
 //     action it takes; merged into users with one statement.
@@ -49,7 +54,7 @@ func stagingDDL(d store.Dialect) []string {
 		`CREATE TEMP TABLE stage_rows (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
 			failed INTEGER NOT NULL, skip INTEGER NOT NULL, fp TEXT)` + suffix,
 		`CREATE TEMP TABLE stage_patch (line INTEGER PRIMARY KEY, ` + strings.Join(pplain, ", ") + `, ` + strings.Join(ploc, ", ") + `,
-			a_set INTEGER NOT NULL, a_at ` + ts + `, n_hash TEXT)` + suffix,
+			a_set INTEGER NOT NULL, a_at ` + ts + `, n_hash TEXT, bad TEXT)` + suffix,
 		`CREATE TEMP TABLE stage_errors (line INTEGER NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL,
 			PRIMARY KEY (line, seq))` + suffix,
 		`CREATE TEMP TABLE stage_plan (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
@@ -129,7 +134,7 @@ func stagePatchColumns() []string {
 	for _, c := range store.LocalizedColumns {
 		cols = append(cols, "l_"+c)
 	}
-	return append(cols, "a_set", "a_at", "n_hash")
+	return append(cols, "a_set", "a_at", "n_hash", "bad")
 }
 
 // stage reads the whole file once, validates every row on its own and writes
@@ -307,6 +312,7 @@ func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 					}
 				}
 				failed := len(p.msgs[i]) > 0
+				r.anyFailed = r.anyFailed || failed
 				var fp any
 				if p.fps[i] != "" {
 					fp = p.fps[i]
@@ -318,7 +324,7 @@ func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 				if p.skip[i] {
 					r.skipped++
 				}
-				if failed || p.skip[i] {
+				if p.skip[i] || failed && (rec.Problem != "" || id == "" || slices.Contains(p.patches[i].Failed, "external_id")) {
 					continue
 				}
 				if err := patches.Add(stagePatchValues(p.patches[i], rec.Line, p.newHashes[i])...); err != nil {
@@ -362,11 +368,14 @@ func stagePatchValues(p Patch, line int, newHash string) []any {
 	if p.ArchivedAt != nil {
 		at = p.ArchivedAt.UTC()
 	}
-	var nh any
+	var nh, bad any
 	if newHash != "" {
 		nh = newHash
 	}
-	return append(vals, boolInt(p.ArchivedAtSet), at, nh)
+	if len(p.Failed) > 0 {
+		bad = strings.Join(p.Failed, ",")
+	}
+	return append(vals, boolInt(p.ArchivedAtSet), at, nh, bad)
 }
 
 // encodePatchLocalized keeps the languages a row sets, blanks included (a
