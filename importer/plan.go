@@ -31,7 +31,7 @@ func planColumns() []string {
 	cols := []string{"line", "external_id", "id_key", "action", "manager_changed"}
 	cols = append(cols, store.PlainColumns...)
 	cols = append(cols, store.LocalizedColumns...)
-	return append(cols, "status", "archived_at", "row_hash", "source_hash")
+	return append(cols, "status", "archived_at", "row_hash", "source_hash", "search")
 }
 
 // plan merges every valid staged row onto the stored user (or a new one),
@@ -120,7 +120,7 @@ func (r *run) planCreates(ctx context.Context) error {
 	for _, c := range store.LocalizedColumns {
 		sel = append(sel, "COALESCE(s.l_"+c+", '')")
 	}
-	sel = append(sel, "'"+store.StatusActive+"'", "NULL", "s.n_hash", "k.fp")
+	sel = append(sel, "'"+store.StatusActive+"'", "NULL", "s.n_hash", "k.fp", "s.n_search")
 	q := `INSERT INTO stage_plan (` + strings.Join(planColumns(), ", ") + `) SELECT ` + strings.Join(sel, ", ") + `
 		FROM stage_rows k JOIN stage_patch s ON s.line = k.line
 		WHERE k.failed = 0 AND s.n_hash IS NOT NULL
@@ -147,9 +147,7 @@ func maybeChanged() string {
 
 // planRows returns a function giving the next page of rows that may change.
 func (r *run) planRows(ctx context.Context) (next func() ([]stagedRow, error), closeCursor func(), err error) {
-	patch := stagePatchColumns()
-	patch = patch[1 : len(patch)-2] // without line, n_hash and bad
-	cols := "k.line, k.external_id, k.id_key, k.fp, s." + strings.Join(patch, ", s.") + ", u.id, s.bad"
+	cols := "k.line, k.external_id, k.id_key, k.fp, s." + strings.Join(stagePatchData(), ", s.") + ", u.id, s.bad"
 	from := ` FROM stage_rows k JOIN stage_patch s ON s.line = k.line
 		LEFT JOIN users u ON u.org_id = ? AND u.external_id = k.external_id
 		WHERE k.failed = 0 AND NOT (u.id IS NULL AND s.n_hash IS NOT NULL) AND ` + maybeChanged()
@@ -189,9 +187,7 @@ func (r *run) judgeFailed(ctx context.Context) error {
 	if !r.anyFailed {
 		return nil
 	}
-	patch := stagePatchColumns()
-	patch = patch[1 : len(patch)-2]
-	query := r.tx.Rebind(`SELECT k.line, k.external_id, k.id_key, k.fp, s.` + strings.Join(patch, ", s.") + `, u.id, s.bad
+	query := r.tx.Rebind(`SELECT k.line, k.external_id, k.id_key, k.fp, s.` + strings.Join(stagePatchData(), ", s.") + `, u.id, s.bad
 		FROM stage_rows k JOIN stage_patch s ON s.line = k.line
 		LEFT JOIN users u ON u.org_id = ? AND u.external_id = k.external_id
 		WHERE k.failed = 1 AND k.line > ? ORDER BY k.line LIMIT ?`)
@@ -515,5 +511,5 @@ func planValues(sr stagedRow, u *store.User, action string, managerChanged bool)
 	if u.ArchivedAt != nil {
 		at = u.ArchivedAt.UTC()
 	}
-	return append(vals, u.Status, at, u.RowHash, sr.fp)
+	return append(vals, u.Status, at, u.RowHash, sr.fp, store.SearchText(u.ExternalID, u.Plain))
 }
