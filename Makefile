@@ -3,6 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 DATA    ?= ./data
+FUZZTIME ?= 60s
 
 .PHONY: build run test lint bench fuzz clean
 
@@ -30,12 +31,15 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./csvfile/ ./roster/ ./importer/
 	scripts/bench/import.sh
 
-# Each fuzz target on its own (go test -fuzz takes one target at a time):
-# the file format, then reading and validating together.
+# Every fuzz target of every package, one after the other, FUZZTIME each
+# (go test -fuzz takes one target per run; a new Fuzz func is found here
+# without editing this file).
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzReadCSV$$' -fuzztime 60s ./csvfile/
-	$(GO) test -run '^$$' -fuzz '^FuzzReadCSVFastPath$$' -fuzztime 60s ./csvfile/
-	$(GO) test -run '^$$' -fuzz '^FuzzReadAndValidate$$' -fuzztime 60s ./roster/
+	@set -e; grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sort | while IFS=: read -r file fn; do \
+		dir=$$(dirname "$$file"); name=$${fn#func }; \
+		echo "== $$dir $$name for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$dir"; \
+	done
 
 clean:
 	rm -rf bin

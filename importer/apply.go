@@ -66,11 +66,11 @@ func (r *run) apply(ctx context.Context) error {
 	now := r.p.Now
 	data := append(append([]string{}, plainColumns...), localizedColumns...)
 	var set []string
-	for _, c := range append(data, "id_key", "status", "archived_at", "row_hash", "source_hash", "updated_at") {
+	for _, c := range append(data, "id_key", "status", "archived_at", "row_hash", "source_hash", "search", "updated_at") {
 		set = append(set, c+" = excluded."+c)
 	}
-	insert := `INSERT INTO users (org_id, external_id, id_key, ` + strings.Join(data, ", ") + `, status, archived_at, row_hash, source_hash, created_at, updated_at)
-		SELECT ?, p.external_id, p.id_key, p.` + strings.Join(data, ", p.") + `, p.status, p.archived_at, p.row_hash, p.source_hash, ?, ?
+	insert := `INSERT INTO users (org_id, external_id, id_key, ` + strings.Join(data, ", ") + `, status, archived_at, row_hash, source_hash, search, created_at, updated_at)
+		SELECT ?, p.external_id, p.id_key, p.` + strings.Join(data, ", p.") + `, p.status, p.archived_at, p.row_hash, p.source_hash, p.search, ?, ?
 		FROM ` + validPlan
 	for _, q := range []string{
 		insert + ` WHERE p.action = '` + roster.ActionCreate + `'`,

@@ -57,6 +57,7 @@ func (r *run) fail(ctx context.Context, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
+	r.anyFailed = true
 	errs := newBatchInserter(ctx, r.tx, r.db.Dialect, "stage_errors", []string{"line", "seq", "message"})
 	lines := make([]int, 0, len(msgs))
 	for _, m := range msgs {

@@ -26,7 +26,7 @@ func planColumns() []string {
 	cols := []string{"line", "external_id", "id_key", "action", "manager_changed"}
 	cols = append(cols, plainColumns...)
 	cols = append(cols, localizedColumns...)
-	return append(cols, "status", "archived_at", "row_hash", "source_hash")
+	return append(cols, "status", "archived_at", "row_hash", "source_hash", "search")
 }
 
 // plan merges every valid staged row onto the stored user (or a new one),
@@ -39,6 +39,9 @@ func planColumns() []string {
 // stream in pages: a server-side cursor on PostgreSQL (one hash join, no
 // per-page lookups), keyset pages on SQLite. Memory stays flat either way.
 func (r *run) plan(ctx context.Context) error {
+	if err := r.judgeFailed(ctx); err != nil {
+		return err
+	}
 	if err := r.planCreates(ctx); err != nil {
 		return err
 	}
@@ -112,7 +115,7 @@ func (r *run) planCreates(ctx context.Context) error {
 	for _, c := range localizedColumns {
 		sel = append(sel, "COALESCE(s.l_"+c+", '')")
 	}
-	sel = append(sel, "'"+roster.StatusActive+"'", "NULL", "s.n_hash", "k.fp")
+	sel = append(sel, "'"+roster.StatusActive+"'", "NULL", "s.n_hash", "k.fp", "s.n_search")
 	q := `INSERT INTO stage_plan (` + strings.Join(planColumns(), ", ") + `) SELECT ` + strings.Join(sel, ", ") + `
 		FROM stage_rows k JOIN stage_patch s ON s.line = k.line
 		WHERE k.failed = 0 AND s.n_hash IS NOT NULL
@@ -139,9 +142,7 @@ func maybeChanged() string {
 
 // planRows returns a function giving the next page of rows that may change.
 func (r *run) planRows(ctx context.Context) (next func() ([]stagedRow, error), closeCursor func(), err error) {
-	patch := stagePatchColumns()
-	patch = patch[1 : len(patch)-1] // without line and n_hash
-	cols := "k.line, k.external_id, k.id_key, k.fp, s." + strings.Join(patch, ", s.") + ", u.id"
+	cols := "k.line, k.external_id, k.id_key, k.fp, s." + strings.Join(stagePatchData(), ", s.") + ", u.id, s.bad"
 	from := ` FROM stage_rows k JOIN stage_patch s ON s.line = k.line
 		LEFT JOIN users u ON u.org_id = ? AND u.external_id = k.external_id
 		WHERE k.failed = 0 AND NOT (u.id IS NULL AND s.n_hash IS NOT NULL) AND ` + maybeChanged()
@@ -171,7 +172,42 @@ func (r *run) planRows(ctx context.Context) (next func() ([]stagedRow, error), c
 	return next, func() {}, nil
 }
 
-// stagedRow is a valid row's patch (stage_rows joined with stage_patch).
+// judgeFailed runs the rules on the user as a whole (see settle) for the
+// rows that already failed, on their own or in the id checks, so that a row
+// reports all its problems in one errors CSV: a new user with the country
+// "Belgium" and no contact hears of both, not of the contact only once the
+// country is fixed. Those rows stay failed and plan nothing. They are few in
+// a real file, and an import where none failed skips this.
+func (r *run) judgeFailed(ctx context.Context) error {
+	if !r.anyFailed {
+		return nil
+	}
+	query := r.tx.Rebind(`SELECT k.line, k.external_id, k.id_key, k.fp, s.` + strings.Join(stagePatchData(), ", s.") + `, u.id, s.bad
+		FROM stage_rows k JOIN stage_patch s ON s.line = k.line
+		LEFT JOIN users u ON u.org_id = ? AND u.external_id = k.external_id
+		WHERE k.failed = 1 AND k.line > ? ORDER BY k.line LIMIT ?`)
+	for after := 0; ; {
+		batch, err := r.readStaged(ctx, query, r.org.ID, after, planBatch)
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		after = batch[len(batch)-1].line
+		stored, err := r.storedUsers(ctx, batch)
+		if err != nil {
+			return err
+		}
+		var msgs []Message
+		for _, sr := range batch {
+			_, _, _, rowMsgs := r.merge(stored[sr.externalID], sr)
+			msgs = append(msgs, rowMsgs...)
+		}
+		if err := r.fail(ctx, msgs); err != nil {
+			return err
+		}
+	}
+}
+
+// stagedRow is a row's patch (stage_rows joined with stage_patch).
 type stagedRow struct {
 	line       int
 	externalID string
@@ -182,6 +218,7 @@ type stagedRow struct {
 	archSet    bool
 	archAt     sql.NullTime
 	storedID   sql.NullInt64
+	bad        sql.NullString // the columns that failed their own rules, comma-separated
 }
 
 func (r *run) readStaged(ctx context.Context, query string, args ...any) ([]stagedRow, error) {
@@ -202,7 +239,7 @@ func (r *run) readStaged(ctx context.Context, query string, args ...any) ([]stag
 		for i := range sr.localized {
 			dest = append(dest, &sr.localized[i])
 		}
-		dest = append(dest, &archSet, &sr.archAt, &sr.storedID)
+		dest = append(dest, &archSet, &sr.archAt, &sr.storedID, &sr.bad)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("read staging: %w", err)
 		}
@@ -280,11 +317,15 @@ func (r *run) merge(stored *store.User, sr stagedRow) (u *roster.User, action st
 		t := sr.archAt.Time.UTC()
 		at = &t
 	}
+	var bad []string
+	if sr.bad.Valid {
+		bad = strings.Split(sr.bad.String, ",")
+	}
 	var storedUser *roster.User
 	if stored != nil {
 		storedUser = &stored.User
 	}
-	action, managerChanged, msgs = r.userRules().Settle(storedUser, u, sr.line, sr.archSet, at)
+	action, managerChanged, msgs = r.userRules().Settle(storedUser, u, sr.line, sr.archSet, at, bad)
 	if len(msgs) > 0 {
 		return nil, "", false, msgs
 	}
@@ -323,5 +364,5 @@ func planValues(sr stagedRow, u *roster.User, action string, managerChanged bool
 	if u.ArchivedAt != nil {
 		at = u.ArchivedAt.UTC()
 	}
-	return append(vals, u.Status, at, u.FieldsHash, sr.fp)
+	return append(vals, u.Status, at, u.FieldsHash, sr.fp, store.SearchText(u.ExternalID, u.Plain))
 }

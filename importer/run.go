@@ -329,6 +329,8 @@ type run struct {
 	active      int // active users before the import, -1 until counted
 	seq         int // orders the messages of cross-row checks after a row's own
 	firstErrors []string
+
+	anyFailed bool // a row has failed (see judgeFailed)
 }
 
 func (r *run) warn(w ...string) {

@@ -7,6 +7,7 @@ import (
 	"hash"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -24,10 +25,14 @@ import (
 //   - stage_rows: one narrow row per data row of the file: its id, whether it
 //     failed, whether it was skipped as known (its fingerprint matched the
 //     user's, see fingerprint), and the fingerprint to record.
-//   - stage_patch: the patch of each valid row that was not skipped (p_* plain
+//   - stage_patch: the patch of each row that was not skipped (p_* plain
 //     fields, NULL when the row keeps the field; l_* localised fields as JSON
 //     of the languages it sets), and the row hash of the user it makes if its
-//     id is new and it can be created set-wise (see run.newUser).
+//     id is new and it can be created set-wise (see run.newUser). A row that
+//     failed its own rules is there too, with the columns that failed (bad),
+//     so that the rules on the whole user still judge it (see judgeFailed);
+//     but for a row whose cells are misplaced or whose id failed: nothing
+//     can be judged of those.
 //   - stage_errors: the messages of failed rows, in order.
 //   - stage_plan: the merged user each valid, changed row leads to, with the
 //     action it takes; merged into users with one statement.
@@ -51,12 +56,12 @@ func stagingDDL(d store.Dialect) []string {
 		`CREATE TEMP TABLE stage_rows (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
 			failed INTEGER NOT NULL, skip INTEGER NOT NULL, fp TEXT)` + suffix,
 		`CREATE TEMP TABLE stage_patch (line INTEGER PRIMARY KEY, ` + strings.Join(pplain, ", ") + `, ` + strings.Join(ploc, ", ") + `,
-			a_set INTEGER NOT NULL, a_at ` + ts + `, n_hash TEXT)` + suffix,
+			a_set INTEGER NOT NULL, a_at ` + ts + `, n_hash TEXT, n_search TEXT, bad TEXT)` + suffix,
 		`CREATE TEMP TABLE stage_errors (line INTEGER NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL,
 			PRIMARY KEY (line, seq))` + suffix,
 		`CREATE TEMP TABLE stage_plan (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
 			action TEXT NOT NULL, manager_changed INTEGER NOT NULL, ` + strings.Join(plain, ", ") + `, ` + strings.Join(loc, ", ") + `,
-			status TEXT NOT NULL, archived_at ` + ts + `, row_hash TEXT NOT NULL, source_hash TEXT,
+			status TEXT NOT NULL, archived_at ` + ts + `, row_hash TEXT NOT NULL, source_hash TEXT, search TEXT,
 			failed INTEGER NOT NULL DEFAULT 0)` + suffix,
 		`CREATE TEMP TABLE stage_missing (id BIGINT PRIMARY KEY, external_id TEXT NOT NULL)` + suffix,
 	}
@@ -124,14 +129,20 @@ func stageRowColumns() []string {
 }
 
 func stagePatchColumns() []string {
-	cols := []string{"line"}
+	cols := append([]string{"line"}, stagePatchData()...)
+	return append(cols, "n_hash", "n_search", "bad")
+}
+
+// stagePatchData are the columns of stage_patch that a stagedRow reads.
+func stagePatchData() []string {
+	var cols []string
 	for _, c := range plainColumns {
 		cols = append(cols, "p_"+c)
 	}
 	for _, c := range localizedColumns {
 		cols = append(cols, "l_"+c)
 	}
-	return append(cols, "a_set", "a_at", "n_hash")
+	return append(cols, "a_set", "a_at")
 }
 
 // stage reads the whole file once, validates every row on its own and writes
@@ -246,6 +257,7 @@ type stagePage struct {
 	skip           []bool   // known row: nothing to validate or merge
 	fps            []string // fingerprint to record with the user, "" for none
 	newHashes      []string // see run.newUser
+	newSearch      []string // the users.search of such a new user
 }
 
 // validate checks each record of the page on its own. A record whose
@@ -256,6 +268,7 @@ type stagePage struct {
 func (p *stagePage) validate(v *roster.Validator, fpr *roster.Fingerprinter, h hash.Hash, known *knownRows, idIdx int, newUser func(Patch) string) {
 	p.patches = make([]Patch, len(p.recs))
 	p.newHashes = make([]string, len(p.recs))
+	p.newSearch = make([]string, len(p.recs))
 	p.msgs = make([][]Message, len(p.recs))
 	p.skip = make([]bool, len(p.recs))
 	p.fps = make([]string, len(p.recs))
@@ -277,6 +290,9 @@ func (p *stagePage) validate(v *roster.Validator, fpr *roster.Fingerprinter, h h
 			warns = nil
 		} else if len(msgs) == 0 {
 			p.newHashes[i] = newUser(patch)
+			if p.newHashes[i] != "" {
+				p.newSearch[i] = store.SearchText(patch.ExternalID, patch.Plain)
+			}
 			if len(warns) == 0 {
 				p.fps[i] = fp.String()
 			}
@@ -309,6 +325,7 @@ func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 					}
 				}
 				failed := len(p.msgs[i]) > 0
+				r.anyFailed = r.anyFailed || failed
 				var fp any
 				if p.fps[i] != "" {
 					fp = p.fps[i]
@@ -320,10 +337,10 @@ func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 				if p.skip[i] {
 					r.skipped++
 				}
-				if failed || p.skip[i] {
+				if p.skip[i] || failed && (rec.Problem != "" || id == "" || slices.Contains(p.patches[i].Failed, "external_id")) {
 					continue
 				}
-				if err := patches.Add(stagePatchValues(p.patches[i], rec.Line, p.newHashes[i])...); err != nil {
+				if err := patches.Add(stagePatchValues(p.patches[i], rec.Line, p.newHashes[i], p.newSearch[i])...); err != nil {
 					return err
 				}
 			}
@@ -343,7 +360,7 @@ func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 	return errs.Flush()
 }
 
-func stagePatchValues(p Patch, line int, newHash string) []any {
+func stagePatchValues(p Patch, line int, newHash, newSearch string) []any {
 	vals := make([]any, 0, 3+len(plainColumns)+len(localizedColumns))
 	vals = append(vals, line)
 	for _, c := range plainColumns {
@@ -364,11 +381,14 @@ func stagePatchValues(p Patch, line int, newHash string) []any {
 	if p.ArchivedAt != nil {
 		at = p.ArchivedAt.UTC()
 	}
-	var nh any
+	var nh, ns, bad any
 	if newHash != "" {
-		nh = newHash
+		nh, ns = newHash, newSearch
 	}
-	return append(vals, boolInt(p.ArchivedAtSet), at, nh)
+	if len(p.Failed) > 0 {
+		bad = strings.Join(p.Failed, ",")
+	}
+	return append(vals, boolInt(p.ArchivedAtSet), at, nh, ns, bad)
 }
 
 // encodePatchLocalized keeps the languages a row sets, blanks included (a

@@ -28,7 +28,8 @@ type ComposeParams struct {
 
 // Compose builds the e-mail of a stored notification from the import and
 // organisation as they are now. It returns the message and a file-safe name
-// for it (the import id).
+// unique to this e-mail: the import id and the notification id, so that the
+// several e-mails of one import (held, then approved) never share a name.
 func Compose(ctx context.Context, q store.Querier, n *store.Notification, p ComposeParams) (*mail.Msg, string, error) {
 	org, err := store.OrgGet(ctx, q, n.OrgID)
 	if err != nil {
@@ -82,7 +83,7 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 			v.ArchiveAttached = true
 		}
 	}
-	return withBodies(msg, importText, importHTML, v, im.ID)
+	return withBodies(msg, importText, importHTML, v, fmt.Sprintf("%s-%d", im.ID, n.ID))
 }
 
 // WriteArchiveCSV writes whom a held sync would archive, as the hold kept

@@ -2,6 +2,7 @@ package roster
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -86,7 +87,7 @@ func (ur UserRules) NewUserFieldsHash(p Patch) string {
 		}
 		u.Localized[c] = set
 	}
-	if _, _, msgs := ur.Settle(nil, u, p.Line, p.ArchivedAtSet, nil); len(msgs) > 0 || u.Status != StatusActive {
+	if _, _, msgs := ur.Settle(nil, u, p.Line, p.ArchivedAtSet, nil, nil); len(msgs) > 0 || u.Status != StatusActive {
 		return ""
 	}
 	return u.FieldsHash
@@ -96,7 +97,12 @@ func (ur UserRules) NewUserFieldsHash(p Patch) string {
 // new one): the status rules of a full roster, the rules on the user as a
 // whole (create-required fields, a contact, the company account), its fields
 // hash and the action it takes, or the messages that fail its row (line).
-func (ur UserRules) Settle(stored, u *User, line int, archSet bool, archAt *time.Time) (action string, managerChanged bool, msgs []Message) {
+//
+// bad lists the columns whose cells failed their own rules (a row that
+// already failed). A rule that reads one of them is left out: its message
+// would repeat that problem or be wrong ("a new user needs a country" when
+// the row wrote "Belgium"; "no contact" when the row's e-mail is mistyped).
+func (ur UserRules) Settle(stored, u *User, line int, archSet bool, archAt *time.Time, bad []string) (action string, managerChanged bool, msgs []Message) {
 	if u.Plain["authentication_type"] == "" {
 		u.Plain["authentication_type"] = "username_password"
 	}
@@ -125,12 +131,12 @@ func (ur UserRules) Settle(stored, u *User, line int, archSet bool, archAt *time
 
 	if stored == nil {
 		for _, c := range createRequired {
-			if u.Plain[c] == "" {
+			if u.Plain[c] == "" && !slices.Contains(bad, c) {
 				msgs = append(msgs, ur.missingForCreate(line, u.ExternalID, c))
 			}
 		}
 	}
-	if !hasContact(u) {
+	if !hasContact(u) && !slices.ContainsFunc(contactColumns[:], func(c string) bool { return slices.Contains(bad, c) }) {
 		var names []string
 		for _, c := range contactColumns {
 			names = append(names, ur.colName(c))
@@ -139,7 +145,8 @@ func (ur UserRules) Settle(stored, u *User, line int, archSet bool, archAt *time
 			"user %s would have no contact left; give at least one of %s, so that they can receive a one-time code",
 			quote(u.ExternalID), strings.Join(names, ", "))})
 	}
-	if u.Plain["authentication_type"] == "company_account" && u.Plain["authentication_id"] == "" {
+	if u.Plain["authentication_type"] == "company_account" && u.Plain["authentication_id"] == "" &&
+		!slices.Contains(bad, "authentication_type") && !slices.Contains(bad, "authentication_id") {
 		msgs = append(msgs, Message{Line: line, Column: ur.colName("authentication_id"),
 			Text: "is required when authentication_type is company_account; give the user's company account (an e-mail-shaped UPN)"})
 	}

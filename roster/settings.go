@@ -2,6 +2,7 @@ package roster
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/nyaruka/phonenumbers"
 	"github.com/robfig/cron/v3"
@@ -16,6 +17,9 @@ const SyncOnUpload = "on_upload"
 func ParseSchedule(s string) (cron.Schedule, error) {
 	if s == SyncOnUpload {
 		return nil, nil
+	}
+	if strings.HasPrefix(s, "CRON_TZ=") || strings.HasPrefix(s, "TZ=") {
+		return nil, fmt.Errorf("sync_schedule %q: a CRON_TZ= or TZ= prefix is not allowed; the organisation's time_zone decides the zone the schedule runs in (set it with --time-zone), so give the schedule without the prefix", s)
 	}
 	sched, err := cron.ParseStandard(s)
 	if err != nil {

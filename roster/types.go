@@ -77,6 +77,11 @@ type Patch struct {
 	// blank cell clears a scheduled archive, a value archives or schedules.
 	ArchivedAtSet bool
 	ArchivedAt    *time.Time // nil with ArchivedAtSet: no archive date
+	// Failed names (canonically: "country", "department_en", "external_id")
+	// the columns whose cell broke a rule and is therefore not in the patch,
+	// so the rules on the user as a whole can leave out what would only
+	// repeat, or guess at, those problems.
+	Failed []string
 }
 
 // Quote renders a value for a message as the row rules do (double-quoted,

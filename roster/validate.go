@@ -105,6 +105,7 @@ type row struct {
 	cells    []string
 	msgs     []Message
 	warnings []string
+	failed   []string // canonical columns of msgs
 }
 
 func (r *row) cell(i int) string {
@@ -120,6 +121,7 @@ func (r *row) cell(i int) string {
 // what is wrong, and never with = + - or @.
 func (r *row) fail(c column, text string) {
 	r.msgs = append(r.msgs, Message{Line: r.line, Column: c.written, Text: text})
+	r.failed = append(r.failed, c.canonical)
 }
 
 // Row validates one record's cells, already trimmed. A record shorter than the
@@ -267,6 +269,7 @@ func (v *Validator) Row(line int, cells []string) (Patch, []Message, []string) {
 				"add one with "+upn)
 		}
 	}
+	p.Failed = r.failed
 	return p, r.msgs, r.warnings
 }
 

@@ -205,20 +205,6 @@ func ImportList(ctx context.Context, q Querier, p ImportListParams) ([]Import, e
 	return list, nil
 }
 
-// ImportSave stores the outcome fields of im: status, error, warnings, counts,
-// progress, approval, errors file and times.
-func ImportSave(ctx context.Context, q Querier, im *Import) error {
-	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = ?, error = ?, warnings = ?, rows_total = ?,
-		created = ?, updated = ?, unchanged = ?, archived = ?, restored = ?, failed = ?, rows_read = ?, bytes_read = ?,
-		archive_approved = ?, errors_file_id = ?, started_at = ?, finished_at = ? WHERE id = ?`),
-		im.Status, im.Error, im.WarningsJSON, im.Rows, im.Created, im.Updated, im.Unchanged, im.Archived, im.Restored,
-		im.Failed, im.RowsRead, im.BytesRead, im.ArchiveApproved, im.ErrorsFileID, im.StartedAt, im.FinishedAt, im.ID)
-	if err != nil {
-		return fmt.Errorf("save import %s: %w", im.ID, err)
-	}
-	return nil
-}
-
 // ImportSetProgress records how far a running import has read. It is a
 // compare-and-set on processing: ErrNotFound tells the run that its import
 // was cancelled (or ended by another run) under it.

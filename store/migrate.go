@@ -52,6 +52,9 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
 	}
+	if _, err := db.usersSearchBackfill(ctx); err != nil {
+		return len(res), fmt.Errorf("migrations: %w", err)
+	}
 	return len(res), nil
 }
 

@@ -100,7 +100,10 @@ func TestImportRecordRoundTripAndListOrder(t *testing.T) {
 		im.SetWarnings([]string{"file is not UTF-8; it was read as Windows-1252"})
 		now := time.Now().UTC()
 		im.FinishedAt = &now
-		if err := store.ImportSave(ctx, db, im); err != nil {
+		if err := store.ImportStart(ctx, db, im.ID, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.ImportFinish(ctx, db, im); err != nil {
 			t.Fatal(err)
 		}
 		got, err := store.ImportLookup(ctx, db, ids[1])

@@ -89,7 +89,7 @@ func UserGet(ctx context.Context, q Querier, orgID int64, externalID string) (*U
 type UserListParams struct {
 	OrgID  int64
 	Status string // "", StatusActive or StatusArchived
-	Query  string // matches names, e-mails and external id, case-insensitively
+	Query  string // matches names, e-mails and external id, ignoring case and accents (see FoldSearch)
 	Limit  int    // 0: 100
 	After  string // cursor: the last external_id of the previous page
 }
@@ -104,9 +104,8 @@ func UserList(ctx context.Context, q Querier, p UserListParams) ([]*User, error)
 		args = append(args, p.Status)
 	}
 	if p.Query != "" {
-		like := "%" + strings.ToLower(p.Query) + "%"
-		where = append(where, "(LOWER(first_name) LIKE ? OR LOWER(last_name) LIKE ? OR business_email LIKE ? OR private_email LIKE ? OR LOWER(external_id) LIKE ?)")
-		args = append(args, like, like, like, like, like)
+		where = append(where, `search LIKE ? ESCAPE '\'`)
+		args = append(args, searchPattern(p.Query))
 	}
 	if p.Limit <= 0 {
 		p.Limit = 100
