@@ -181,7 +181,7 @@ func TestAcceptCancelledOrTooLargeLeavesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := io.ReadAll(store.FileOpen(context.Background(), db, im.FileID))
+		got, err := io.ReadAll(store.FileOpen(context.Background(), db, im.OrgID, im.FileID))
 		if err != nil || !bytes.Equal(got, data) || im.SizeBytes != int64(len(data)) {
 			t.Errorf("accepted file reads back %d bytes (err %v); want the %d sent", len(got), err, len(data))
 		}

@@ -465,7 +465,7 @@ func (r *run) openSource(ctx context.Context) io.Reader {
 	// Read on a connection of its own: the file was committed when it was
 	// accepted, and the import's transaction is busy writing the staging
 	// tables meanwhile (PostgreSQL's COPY allows nothing else on its connection).
-	return store.FileOpen(ctx, r.db, r.im.FileID)
+	return store.FileOpen(ctx, r.db, r.im.OrgID, r.im.FileID)
 }
 
 func (r *run) readerOptions() csvfile.ReaderOptions {

@@ -76,7 +76,7 @@ func (e *env) errorsCSV(im *store.Import) string {
 	if im.ErrorsFileID == nil {
 		return ""
 	}
-	b, err := io.ReadAll(store.FileOpen(context.Background(), e.db, *im.ErrorsFileID))
+	b, err := io.ReadAll(store.FileOpen(context.Background(), e.db, e.org.ID, *im.ErrorsFileID))
 	if err != nil {
 		e.t.Fatal(err)
 	}

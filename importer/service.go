@@ -297,7 +297,7 @@ func (s *Service) ImportErrorsCSV(ctx context.Context, p ImportRef) (io.Reader, 
 	if im.ErrorsFileID == nil {
 		return nil, notFound("errors CSV of import " + im.ID)
 	}
-	return store.FileOpen(ctx, s.db, *im.ErrorsFileID), nil
+	return store.FileOpen(ctx, s.db, im.OrgID, *im.ErrorsFileID), nil
 }
 
 // ArchiveListShown is how many of a held sync's archives a summary lists.

@@ -55,12 +55,12 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 	v := newImportView(org, im, p.PublicURL)
 	msg.Subject(v.Subject)
 	if im.ErrorsFileID != nil {
-		f, err := store.FileGet(ctx, q, *im.ErrorsFileID)
+		f, err := store.FileGet(ctx, q, im.OrgID, *im.ErrorsFileID)
 		if err != nil {
 			return nil, "", err
 		}
 		if f.SizeBytes <= MaxAttachmentBytes {
-			if err := msg.AttachReader(im.ID+".csv", store.FileOpen(ctx, q, f.ID),
+			if err := msg.AttachReader(im.ID+".csv", store.FileOpen(ctx, q, im.OrgID, f.ID),
 				mail.WithFileContentType(mail.ContentType("text/csv; charset=utf-8"))); err != nil {
 				return nil, "", fmt.Errorf("attach errors CSV: %w", err)
 			}

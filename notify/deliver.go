@@ -64,7 +64,7 @@ type Deliverer struct {
 // sent as soon as the server has accepted it. An error means it was not
 // accepted and should be tried again later.
 func (d *Deliverer) Deliver(ctx context.Context, id int64) error {
-	n, err := store.NotificationGet(ctx, d.DB, id)
+	n, err := store.NotificationLookup(ctx, d.DB, id)
 	if err != nil {
 		return err
 	}

@@ -81,7 +81,7 @@ func (f *fixture) importAndNotify(mode importer.Mode, content string) (*store.Im
 // notification reads a notification's stored state.
 func (f *fixture) notification(id int64) *store.Notification {
 	f.t.Helper()
-	n, err := store.NotificationGet(context.Background(), f.db, id)
+	n, err := store.NotificationLookup(context.Background(), f.db, id)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func (f *fixture) notification(id int64) *store.Notification {
 
 func (f *fixture) errorsCSV(im *store.Import) []byte {
 	f.t.Helper()
-	b, err := io.ReadAll(store.FileOpen(context.Background(), f.db, *im.ErrorsFileID))
+	b, err := io.ReadAll(store.FileOpen(context.Background(), f.db, im.OrgID, *im.ErrorsFileID))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -164,6 +164,26 @@ func TestOutcomeEmails(t *testing.T) {
 						t.Errorf("attachment %s:\n%q\nwant the errors CSV\n%q", a.ContentType, a.Data, want)
 					}
 				}
+				if c.status == store.ImportHeld {
+					// The held e-mail lists whom an approval would archive.
+					a, ok := p.Attachments[im.ID+"-archive.csv"]
+					want := "external_id;first_name;last_name;business_email\nE2;Bob;Jones;bob@acme.test\nE3;Cy;Doe;cy@acme.test\nE5;Ed;Poe;ed@acme.test\n"
+					if !ok || string(a.Data) != want {
+						t.Errorf("%s-archive.csv = %v %q, want %q", im.ID, ok, a.Data, want)
+					}
+					if !strings.Contains(p.Text, "The attached "+im.ID+"-archive.csv lists them") {
+						t.Errorf("text body does not point at the archive list:\n%s", p.Text)
+					}
+					// The held state is data: a warning that happens to read
+					// "held:" is a warning like any other, and a held import
+					// without a reason still composes.
+					if _, err := db.ExecContext(ctx, db.Rebind(`UPDATE imports SET hold_reason = '', warnings = ? WHERE id = ?`), `["held:"]`, im.ID); err != nil {
+						t.Fatal(err)
+					}
+					if _, _, err := notify.Compose(ctx, db, n, f.d.Params); err != nil {
+						t.Errorf("compose a held import without a reason: %v", err)
+					}
+				}
 				// Delivered once: delivering the same notification again sends
 				// nothing. Deliver returns after the server answered the
 				// message, and the server records it before it answers: the
@@ -208,7 +228,7 @@ func TestEmailWaitsForTheSMTPServer(t *testing.T) {
 		// Let the first attempts fail against the closed port.
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			got, err := store.NotificationGet(ctx, db, n.ID)
+			got, err := store.NotificationLookup(ctx, db, n.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -232,9 +232,13 @@ func FileCreate(ctx context.Context, q Querier, orgID int64, name string, r io.R
 }
 
 // FileGet reads a file's metadata.
-func FileGet(ctx context.Context, q Querier, id int64) (*File, error) {
+func FileGet(ctx context.Context, q Querier, orgID, id int64) (*File, error) {
+	if orgID <= 0 {
+		return nil, fmt.Errorf("get file %d: no organisation given", id)
+	}
 	var f File
-	err := q.QueryRowxContext(ctx, q.Rebind(`SELECT id, org_id, name, size_bytes, sha256, created_at FROM files WHERE id = ?`), id).StructScan(&f)
+	err := q.QueryRowxContext(ctx, q.Rebind(`SELECT id, org_id, name, size_bytes, sha256, created_at FROM files WHERE id = ? AND org_id = ?`),
+		id, orgID).StructScan(&f)
 	if isNoRows(err) {
 		return nil, fmt.Errorf("file %d: %w", id, ErrNotFound)
 	}
@@ -245,14 +249,18 @@ func FileGet(ctx context.Context, q Querier, id int64) (*File, error) {
 }
 
 // FileOpen streams a stored file back, one chunk in memory at a time.
-func FileOpen(ctx context.Context, q Querier, id int64) io.Reader {
-	return &fileReader{ctx: ctx, q: q, id: id}
+// The file must belong to orgID: another organisation's file reads as
+// ErrNotFound, checked once before the first chunk.
+func FileOpen(ctx context.Context, q Querier, orgID, id int64) io.Reader {
+	return &fileReader{ctx: ctx, q: q, org: orgID, id: id}
 }
 
 type fileReader struct {
-	ctx  context.Context
-	q    Querier
-	id   int64
+	ctx     context.Context
+	q       Querier
+	org     int64
+	id      int64
+	checked bool
 	seq  int
 	buf  []byte
 	done bool
@@ -264,6 +272,16 @@ func (r *fileReader) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		var data []byte
+		if !r.checked {
+			var n int
+			if err := r.q.QueryRowxContext(r.ctx, r.q.Rebind(`SELECT COUNT(*) FROM files WHERE id = ? AND org_id = ?`), r.id, r.org).Scan(&n); err != nil {
+				return 0, fmt.Errorf("read file %d: %w", r.id, err)
+			}
+			if n == 0 {
+				return 0, fmt.Errorf("file %d: %w", r.id, ErrNotFound)
+			}
+			r.checked = true
+		}
 		err := r.q.QueryRowxContext(r.ctx, r.q.Rebind(`SELECT data FROM file_chunks WHERE file_id = ? AND seq = ?`), r.id, r.seq).Scan(&data)
 		if isNoRows(err) {
 			r.done = true

@@ -51,11 +51,26 @@ func NotificationCreate(ctx context.Context, q Querier, n *Notification) error {
 	return nil
 }
 
-// NotificationGet reads one notification.
-func NotificationGet(ctx context.Context, q Querier, id int64) (*Notification, error) {
+// NotificationGet reads one notification of the organisation; another
+// organisation's is not found. orgID is required.
+func NotificationGet(ctx context.Context, q Querier, orgID, id int64) (*Notification, error) {
+	if orgID <= 0 {
+		return nil, fmt.Errorf("get notification %d: no organisation given", id)
+	}
+	return notificationGet(ctx, q, `WHERE id = ? AND org_id = ?`, id, orgID)
+}
+
+// NotificationLookup reads a notification by id alone, across
+// organisations: for the deliverer, whose job names only the notification.
+func NotificationLookup(ctx context.Context, q Querier, id int64) (*Notification, error) {
+	return notificationGet(ctx, q, `WHERE id = ?`, id)
+}
+
+func notificationGet(ctx context.Context, q Querier, where string, args ...any) (*Notification, error) {
+	id := args[0]
 	var n Notification
 	err := q.QueryRowxContext(ctx, q.Rebind(`SELECT id, org_id, import_id, kind, recipients, created_at, attempts, last_error, sent_at
-		FROM notifications WHERE id = ?`), id).StructScan(&n)
+		FROM notifications `+where), args...).StructScan(&n)
 	if isNoRows(err) {
 		return nil, fmt.Errorf("notification %d: %w", id, ErrNotFound)
 	}

@@ -49,9 +49,16 @@ func TestFilesStreamInChunksAndReadBack(t *testing.T) {
 		if f.SizeBytes != int64(len(data)) || f.SHA256 != hex.EncodeToString(sum[:]) {
 			t.Errorf("file = %d bytes sha %s; want %d bytes sha %x", f.SizeBytes, f.SHA256, len(data), sum)
 		}
-		got, err := io.ReadAll(store.FileOpen(ctx, db, f.ID))
+		got, err := io.ReadAll(store.FileOpen(ctx, db, org.ID, f.ID))
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Another organisation cannot read it, nor see it.
+		if _, err := io.ReadAll(store.FileOpen(ctx, db, org.ID+1, f.ID)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("another organisation reads the file: %v", err)
+		}
+		if _, err := store.FileGet(ctx, db, org.ID+1, f.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("another organisation gets the file: %v", err)
 		}
 		if !bytes.Equal(got, data) {
 			t.Errorf("read back %d bytes that differ from the %d written", len(got), len(data))
