@@ -261,9 +261,9 @@ type fileReader struct {
 	org     int64
 	id      int64
 	checked bool
-	seq  int
-	buf  []byte
-	done bool
+	seq     int
+	buf     []byte
+	done    bool
 }
 
 func (r *fileReader) Read(p []byte) (int, error) {
