@@ -97,6 +97,9 @@ type ImportAcceptParams struct {
 	DryRun   bool
 	FileName string
 	File     io.Reader // streamed into storage, never whole in memory
+	// MaxBytes caps this file below the service's limit (a door may have
+	// its own); 0 or more than the limit: the service's Limits.MaxBytes.
+	MaxBytes int64
 	// Delay holds the import's job back: the command line processes a file
 	// itself and leaves it to a daemon only should it die (see ImportProcess).
 	Delay time.Duration
@@ -123,8 +126,12 @@ func (s *Service) ImportAccept(ctx context.Context, p ImportAcceptParams) (*stor
 	if p.File == nil {
 		return nil, invalid("file", "no file was sent; choose a CSV file to upload")
 	}
+	maxBytes := s.cfg.Limits.MaxBytes
+	if p.MaxBytes > 0 && p.MaxBytes < maxBytes {
+		maxBytes = p.MaxBytes
+	}
 	return Accept(ctx, s.db, AcceptParams{OrgID: p.OrgID, Door: p.Door, Mode: p.Mode, DryRun: p.DryRun,
-		FileName: p.FileName, File: p.File, MaxBytes: s.cfg.Limits.MaxBytes, Queue: s.cfg.Queue, Delay: p.Delay})
+		FileName: p.FileName, File: p.File, MaxBytes: maxBytes, Queue: s.cfg.Queue, Delay: p.Delay})
 }
 
 // ImportRef names one import of one organisation.

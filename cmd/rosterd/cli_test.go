@@ -205,6 +205,11 @@ func TestImportExitCodesAndHeldApproval(t *testing.T) {
 		if got := strings.Count(c.ok("users", "export", "--org", "acme", "--status", "archived"), "archived\r\n"); got != 0 {
 			t.Errorf("a held sync archived %d users", got)
 		}
+		// import show says whom the hold would archive: what an approval applies.
+		if show := c.ok("import", "show", held.ID); !strings.Contains(show, "it would archive 3 users") ||
+			!strings.Contains(show, "would archive 3 of 10 active users") || !strings.Contains(show, "E7\tF L\t") || !strings.Contains(show, "E9\t") {
+			t.Errorf("import show of a held sync:\n%s", show)
+		}
 		out, _, code = c.run("", "import", "approve", held.ID, "--json")
 		if im := decodeImport(t, out); code != 0 || im.Status != "succeeded" || im.Counts["archived"] != 3 {
 			t.Errorf("approve: exit %d %+v", code, im)

@@ -218,6 +218,12 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 	if im.Error != "" {
 		fmt.Fprintf(w, "  error: %s\n", im.Error)
 	}
+	if im.Status == store.ImportHeld && im.HoldReason != "" {
+		fmt.Fprintf(w, "  held: %s\n", im.HoldReason)
+	}
+	if im.Status == store.ImportSuperseded && im.SupersededBy != "" {
+		fmt.Fprintf(w, "  superseded by import %s, a newer roster that was applied\n", im.SupersededBy)
+	}
 	if im.Status != store.ImportFailed && im.Finished() {
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 		fmt.Fprintf(tw, "  rows\t%d\n  created\t%d\n  updated\t%d\n  unchanged\t%d\n  archived\t%d\n  restored\t%d\n  failed\t%d\n",

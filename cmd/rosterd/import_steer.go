@@ -8,7 +8,6 @@ import (
 
 	"rosterd/importer"
 	"rosterd/ingest/httpd"
-	"rosterd/store"
 )
 
 func newImportShowCmd() *cobra.Command {
@@ -64,10 +63,15 @@ func newImportListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := store.ImportList(cmd.Context(), a.db, store.ImportListParams{OrgID: o.ID, Status: status, Limit: limit})
+			svc, err := a.service()
 			if err != nil {
 				return err
 			}
+			page, err := svc.ImportList(cmd.Context(), importer.ImportListParams{OrgID: o.ID, Status: status, Limit: limit})
+			if err != nil {
+				return err
+			}
+			list := page.Items
 			if asJSON {
 				views := []httpd.ImportView{}
 				for i := range list {

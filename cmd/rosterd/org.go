@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"rosterd/importer"
 	"rosterd/store"
 )
 
@@ -93,11 +94,11 @@ func newOrgUpdateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			applyOrgFlags(cmd.Flags(), o, false)
-			if err := o.Validate(); err != nil {
+			svc, err := a.service()
+			if err != nil {
 				return err
 			}
-			if err := store.OrgUpdate(cmd.Context(), a.db, o); err != nil {
+			if _, err := svc.SettingsUpdate(cmd.Context(), settingsUpdate(cmd.Flags(), o.ID)); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "organisation %s updated\n", o.Slug)
@@ -106,6 +107,32 @@ func newOrgUpdateCmd() *cobra.Command {
 	}
 	orgFlags(cmd.Flags())
 	return cmd
+}
+
+// settingsUpdate is the service's update of the settings whose flags were given.
+func settingsUpdate(fs *pflag.FlagSet, orgID int64) importer.SettingsUpdateParams {
+	p := importer.SettingsUpdateParams{OrgID: orgID}
+	str := func(name string) *string {
+		if !fs.Changed(name) {
+			return nil
+		}
+		v, _ := fs.GetString(name)
+		return &v
+	}
+	num := func(name string) *int {
+		if !fs.Changed(name) {
+			return nil
+		}
+		v, _ := fs.GetInt(name)
+		return &v
+	}
+	p.Name, p.SyncSchedule, p.TimeZone, p.DefaultPhoneRegion = str("name"), str("schedule"), str("time-zone"), str("phone-region")
+	p.ArchiveThresholdPercent, p.ArchiveThresholdMin = num("archive-threshold-percent"), num("archive-threshold-min")
+	if v := str("notify"); v != nil {
+		list := strings.Split(*v, ",")
+		p.NotificationEmails = &list
+	}
+	return p
 }
 
 // orgJSON is an organisation with its settings as SPEC §6 names them.
