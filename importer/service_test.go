@@ -308,3 +308,81 @@ func TestServiceUserArchiveRestore(t *testing.T) {
 		}
 	})
 }
+
+func TestServiceValidates(t *testing.T) {
+	if _, err := importer.NewService(nil, importer.ServiceConfig{}); err == nil || !strings.Contains(err.Error(), "Queue") {
+		t.Errorf("a service without a queue: %v", err)
+	}
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		svc := newService(t, db)
+		content := fullRoster(1, 3)
+		for _, c := range []struct {
+			name  string
+			p     importer.ImportAcceptParams
+			field string
+		}{
+			{"door", importer.ImportAcceptParams{Door: "fax", Mode: importer.ModePartial, FileName: "a.csv"}, "door"},
+			{"mode", importer.ImportAcceptParams{Door: store.DoorAPI, Mode: "some", FileName: "a.csv"}, "mode"},
+			{"no name", importer.ImportAcceptParams{Door: store.DoorAPI, Mode: importer.ModePartial, FileName: " "}, "file"},
+			{"a path", importer.ImportAcceptParams{Door: store.DoorAPI, Mode: importer.ModePartial, FileName: "../a.csv"}, "file"},
+			{"no file", importer.ImportAcceptParams{Door: store.DoorAPI, Mode: importer.ModePartial, FileName: "a.csv", File: nil}, "file"},
+		} {
+			c.p.OrgID = e.org.ID
+			if c.name != "no file" {
+				c.p.File = strings.NewReader(content)
+			}
+			_, err := svc.ImportAccept(ctx, c.p)
+			var ve *importer.ValidationError
+			if !errors.As(err, &ve) || ve.Field != c.field {
+				t.Errorf("%s: %v, want a validation error on %s", c.name, err, c.field)
+			}
+		}
+		_, err := svc.ImportAccept(ctx, importer.ImportAcceptParams{OrgID: e.org.ID, Door: store.DoorAPI, Mode: importer.ModePartial,
+			FileName: "big.csv", File: strings.NewReader(content), MaxBytes: 10})
+		var tl *importer.TooLargeError
+		if !errors.As(err, &tl) || !strings.Contains(err.Error(), "10 bytes") {
+			t.Errorf("past the cap: %v", err)
+		}
+		if page, err := svc.ImportList(ctx, importer.ImportListParams{OrgID: e.org.ID}); err != nil || len(page.Items) != 0 {
+			t.Fatalf("refused files recorded imports: %+v %v", page, err)
+		}
+
+		// Pages of imports, newest first, stable while new ones arrive.
+		var ids []string
+		for range 3 {
+			ids = append(ids, e.accept(svc, importer.ModePartial, false, content).ID)
+		}
+		first, err := svc.ImportList(ctx, importer.ImportListParams{OrgID: e.org.ID, Limit: 2})
+		if err != nil || len(first.Items) != 2 || first.Items[0].ID != ids[2] || first.NextCursor == "" {
+			t.Fatalf("first page: %+v %v", first, err)
+		}
+		e.accept(svc, importer.ModePartial, false, content) // arrives between the pages
+		second, err := svc.ImportList(ctx, importer.ImportListParams{OrgID: e.org.ID, Limit: 2, Cursor: first.NextCursor})
+		if err != nil || len(second.Items) != 1 || second.Items[0].ID != ids[0] || second.NextCursor != "" {
+			t.Errorf("second page: %+v %v", second, err)
+		}
+		var ve *importer.ValidationError
+		if _, err := svc.ImportList(ctx, importer.ImportListParams{OrgID: e.org.ID, Limit: 101}); !errors.As(err, &ve) || ve.Field != "limit" {
+			t.Errorf("limit 101: %v", err)
+		}
+		if _, err := svc.ImportList(ctx, importer.ImportListParams{OrgID: e.org.ID, Status: "done"}); !errors.As(err, &ve) || ve.Field != "status" {
+			t.Errorf("status done: %v", err)
+		}
+
+		// Settings: validated with the field named, nothing stored when bad.
+		tz := "Mars/Olympus"
+		if _, err := svc.SettingsUpdate(ctx, importer.SettingsUpdateParams{OrgID: e.org.ID, TimeZone: &tz}); !errors.As(err, &ve) || ve.Field != "time_zone" {
+			t.Errorf("bad time zone: %v", err)
+		}
+		tz, pct := "Europe/Brussels", 25
+		o, err := svc.SettingsUpdate(ctx, importer.SettingsUpdateParams{OrgID: e.org.ID, TimeZone: &tz, ArchiveThresholdPercent: &pct})
+		if err != nil || o.TimeZone != tz || o.ArchiveThresholdPercent != 25 || o.DefaultPhoneRegion != "BE" {
+			t.Errorf("settings update: %+v %v", o, err)
+		}
+		if o, _ := svc.SettingsGet(ctx, e.org.ID); o.TimeZone != tz {
+			t.Errorf("stored time zone %q", o.TimeZone)
+		}
+	})
+}
