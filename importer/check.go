@@ -267,7 +267,8 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 
 // checkManagers fails rows whose manager will not be an active user after the
 // import: a valid row of the file, or a stored active user the import keeps
-// (in a full sync, stored users missing from the file are archived).
+// (in a full sync, stored users missing from the file are archived, unless a
+// new row looks like them: see findMissing).
 //
 // A row skipped as known keeps its stored manager, who was valid when it was
 // stored; it can only have become invalid through a row of this file that
@@ -299,8 +300,10 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 		AND NOT EXISTS (
 			SELECT 1 FROM users su WHERE su.org_id = ? AND su.external_id = e.manager AND su.status = 'active'
 			AND NOT EXISTS (SELECT 1 FROM stage_rows x WHERE x.external_id = su.external_id)
-			AND NOT EXISTS (SELECT 1 FROM stage_missing sm WHERE sm.id = su.id))
-		ORDER BY e.line`, r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID)
+			AND (? = 'partial' OR EXISTS (SELECT 1 FROM stage_rows y WHERE y.skip = 0 AND y.id_key = su.id_key
+				AND LENGTH(y.external_id) < LENGTH(su.external_id)
+				AND NOT EXISTS (SELECT 1 FROM users yu WHERE yu.org_id = ? AND yu.external_id = y.external_id))))
+		ORDER BY e.line`, r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID, string(r.mode), r.org.ID)
 	if err != nil {
 		return 0, err
 	}
