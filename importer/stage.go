@@ -81,9 +81,6 @@ func indexStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 		// users (written moments ago, maybe not analysed yet) make the
 		// planner believe.
 		`CREATE INDEX stage_rows_external_id ON stage_rows (external_id)`,
-		// The new rows that may look like a stored id with its zeros lost
-		// (see findMissing); only rows not skipped can be new.
-		`CREATE INDEX stage_rows_new_id_key ON stage_rows (id_key) WHERE skip = 0`,
 		// The rows still to check: a handful in a re-sync, found without
 		// scanning the million that were skipped.
 		`CREATE INDEX stage_rows_work ON stage_rows (line) WHERE skip = 0`,
