@@ -77,8 +77,8 @@ func (r *run) apply(ctx context.Context) error {
 		insert + ` WHERE p.action <> '` + roster.ActionCreate + `'
 		ON CONFLICT (org_id, external_id) DO UPDATE SET ` + strings.Join(set, ", "),
 	} {
-		if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), r.org.ID, now, now); err != nil {
-			return fmt.Errorf("apply changes: %w", err)
+		if err := r.exec(ctx, "apply changes", q, r.org.ID, now, now); err != nil {
+			return err
 		}
 	}
 	// A valid row that changed nothing records its fingerprint (once), so
@@ -87,17 +87,17 @@ func (r *run) apply(ctx context.Context) error {
 	if r.db.Dialect == store.SQLite {
 		distinct = "IS NOT"
 	}
-	if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(`UPDATE users SET source_hash = s.fp FROM stage_rows s
+	if err := r.exec(ctx, "record fingerprints", `UPDATE users SET source_hash = s.fp FROM stage_rows s
 		WHERE users.org_id = ? AND users.external_id = s.external_id AND s.failed = 0 AND s.skip = 0
 		AND users.source_hash `+distinct+` s.fp
-		AND NOT EXISTS (SELECT 1 FROM stage_plan p WHERE p.line = s.line)`), r.org.ID); err != nil {
-		return fmt.Errorf("record fingerprints: %w", err)
+		AND NOT EXISTS (SELECT 1 FROM stage_plan p WHERE p.line = s.line)`, r.org.ID); err != nil {
+		return err
 	}
 	if r.mode == ModeFull {
 		// Archived for being missing: no row describes them any more.
-		if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(`UPDATE users SET status = 'archived', archived_at = ?, source_hash = NULL, updated_at = ?
-			WHERE id IN (SELECT id FROM stage_missing)`), now, now); err != nil {
-			return fmt.Errorf("archive missing users: %w", err)
+		if err := r.exec(ctx, "archive missing users", `UPDATE users SET status = 'archived', archived_at = ?, source_hash = NULL, updated_at = ?
+			WHERE id IN (SELECT id FROM stage_missing)`, now, now); err != nil {
+			return err
 		}
 	}
 	return nil

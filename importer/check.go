@@ -95,10 +95,15 @@ type lineValue struct {
 	other string
 }
 
-func (r *run) queryLines(ctx context.Context, q string, args ...any) ([]lineValue, error) {
-	rows, err := r.tx.QueryContext(ctx, r.tx.Rebind(q), args...)
+// queryLines runs a check's query; what names the check (see run.explain).
+func (r *run) queryLines(ctx context.Context, what, q string, args ...any) ([]lineValue, error) {
+	q = r.tx.Rebind(q)
+	if err := r.explain(ctx, what, q, args...); err != nil {
+		return nil, err
+	}
+	rows, err := r.tx.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("cross-row check: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer rows.Close()
 	var out []lineValue
@@ -110,7 +115,7 @@ func (r *run) queryLines(ctx context.Context, q string, args ...any) ([]lineValu
 			dest = append(dest, &lv.other)
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("cross-row check: %w", err)
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		out = append(out, lv)
 	}
@@ -138,11 +143,19 @@ func groupRepeats(found []lineValue, column, what string) []Message {
 }
 
 // findMissing lists, in a full sync, the active users the file does not
-// name (nor names with its leading zeros lost): the sync archives them.
-// A row that fails still names its user, who is then kept.
+// name: the sync archives them. A row that fails still names its user, who is
+// then kept. Stored users 4512 and 004512 are two people, so a stored user is
+// named by its own external_id only; the one exception is a new row whose id
+// is a stored one with its leading zeros lost (checkLookalikeIDs fails it),
+// which keeps the user it looks like (SPEC §2.2).
 //
 // Each row skipped as known names another active user; when they name them
 // all, nobody is missing and the anti-join over the roster is not needed.
+//
+// Both statements follow indexes whatever the statistics say (users were
+// written moments ago and may not be analysed yet): the anti-join probes
+// stage_rows by external_id, and the lookalikes are looked up from the few
+// rows that were not skipped.
 func (r *run) findMissing(ctx context.Context) error {
 	if r.mode != ModeFull {
 		return nil
@@ -154,10 +167,23 @@ func (r *run) findMissing(ctx context.Context) error {
 	if r.skipped == active {
 		return nil
 	}
-	if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(`INSERT INTO stage_missing (id, external_id)
+	// The new rows that may look like a stored user, for the shield below and
+	// checkManagers. Built only here: when every active user is named (an
+	// empty organisation, an identical re-sync) no stored user can need it.
+	if _, err := r.tx.ExecContext(ctx, `CREATE INDEX stage_rows_new_id_key ON stage_rows (id_key) WHERE skip = 0`); err != nil {
+		return fmt.Errorf("index new ids: %w", err)
+	}
+	if err := r.exec(ctx, "find missing users", `INSERT INTO stage_missing (id, external_id)
 		SELECT u.id, u.external_id FROM users u WHERE u.org_id = ? AND u.status = 'active'
-		AND NOT EXISTS (SELECT 1 FROM stage_rows s WHERE s.id_key = u.id_key)`), r.org.ID); err != nil {
-		return fmt.Errorf("find missing users: %w", err)
+		AND NOT EXISTS (SELECT 1 FROM stage_rows s WHERE s.external_id = u.external_id)`, r.org.ID); err != nil {
+		return err
+	}
+	if err := r.exec(ctx, "keep users a lookalike id names", `DELETE FROM stage_missing WHERE id IN (
+		SELECT u.id FROM stage_rows s
+		JOIN users u ON u.org_id = ? AND u.id_key = s.id_key AND LENGTH(s.external_id) < LENGTH(u.external_id)
+		WHERE s.skip = 0 AND NOT EXISTS (SELECT 1 FROM users x WHERE x.org_id = ? AND x.external_id = s.external_id))`,
+		r.org.ID, r.org.ID); err != nil {
+		return err
 	}
 	return analyze(ctx, r.tx, r.db.Dialect, "stage_missing")
 }
@@ -166,7 +192,7 @@ func (r *run) findMissing(ctx context.Context) error {
 // Rows skipped as known never repeat each other (each stands for another
 // stored user), so every repeat involves a row that was not skipped.
 func (r *run) checkRepeatedIDs(ctx context.Context) error {
-	found, err := r.queryLines(ctx, `SELECT line, external_id FROM stage_rows WHERE external_id IN (
+	found, err := r.queryLines(ctx, "repeated ids", `SELECT line, external_id FROM stage_rows WHERE external_id IN (
 		SELECT s.external_id FROM stage_rows s WHERE s.skip = 0 AND s.external_id <> ''
 		AND EXISTS (SELECT 1 FROM stage_rows t WHERE t.external_id = s.external_id AND t.line <> s.line))
 		ORDER BY external_id, line`)
@@ -179,7 +205,7 @@ func (r *run) checkRepeatedIDs(ctx context.Context) error {
 // checkLookalikeIDs fails new ids that equal a stored id but for the leading
 // zeros a spreadsheet drops; in a full sync that stored user counts as present.
 func (r *run) checkLookalikeIDs(ctx context.Context) error {
-	found, err := r.queryLines(ctx, `SELECT s.line, s.external_id, MIN(u.external_id) FROM stage_rows s
+	found, err := r.queryLines(ctx, "lookalike ids", `SELECT s.line, s.external_id, MIN(u.external_id) FROM stage_rows s
 		JOIN users u ON u.org_id = ? AND u.id_key = s.id_key AND LENGTH(s.external_id) < LENGTH(u.external_id)
 		WHERE s.skip = 0 AND NOT EXISTS (SELECT 1 FROM users x WHERE x.org_id = ? AND x.external_id = s.external_id)
 		GROUP BY s.line, s.external_id ORDER BY s.line`, r.org.ID, r.org.ID)
@@ -198,7 +224,7 @@ func (r *run) checkLookalikeIDs(ctx context.Context) error {
 // checkArchivedInPartial fails back-office rows for archived users: an
 // upload never restores anybody by accident.
 func (r *run) checkArchivedInPartial(ctx context.Context) error {
-	found, err := r.queryLines(ctx, `SELECT s.line, s.external_id FROM stage_rows s
+	found, err := r.queryLines(ctx, "archived users named", `SELECT s.line, s.external_id FROM stage_rows s
 		JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
 		WHERE s.skip = 0 AND u.status = 'archived' ORDER BY s.line`, r.org.ID)
 	if err != nil {
@@ -221,7 +247,7 @@ const validPlan = `(SELECT * FROM stage_plan WHERE failed = 0) p`
 // changed row may not take one that another user keeps.
 func (r *run) checkEmails(ctx context.Context) (int, error) {
 	col := r.colName("business_email")
-	dups, err := r.queryLines(ctx, `SELECT p.line, p.business_email FROM `+validPlan+`
+	dups, err := r.queryLines(ctx, "repeated e-mails", `SELECT p.line, p.business_email FROM `+validPlan+`
 		WHERE p.business_email <> '' AND p.business_email IN (
 			SELECT p2.business_email FROM stage_plan p2
 			WHERE p2.failed = 0 AND p2.business_email <> '' GROUP BY p2.business_email HAVING COUNT(*) > 1)
@@ -230,7 +256,7 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	msgs := groupRepeats(dups, col, "an e-mail address may belong to one user only")
-	taken, err := r.queryLines(ctx, `SELECT p.line, p.business_email, MIN(u.external_id) FROM `+validPlan+`
+	taken, err := r.queryLines(ctx, "e-mails taken", `SELECT p.line, p.business_email, MIN(u.external_id) FROM `+validPlan+`
 		JOIN users u ON u.org_id = ? AND u.business_email = p.business_email AND u.external_id <> p.external_id
 		WHERE p.business_email <> '' AND NOT EXISTS (
 			SELECT 1 FROM stage_plan p3 WHERE p3.failed = 0 AND p3.external_id = u.external_id)
@@ -248,7 +274,8 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 
 // checkManagers fails rows whose manager will not be an active user after the
 // import: a valid row of the file, or a stored active user the import keeps
-// (in a full sync, stored users missing from the file are archived).
+// (in a full sync, stored users missing from the file are archived, unless a
+// new row looks like them: see findMissing).
 //
 // A row skipped as known keeps its stored manager, who was valid when it was
 // stored; it can only have become invalid through a row of this file that
@@ -256,7 +283,7 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 // skipped rows under such a manager are looked at, so an unchanged roster
 // costs no join over all its users.
 func (r *run) checkManagers(ctx context.Context) (int, error) {
-	found, err := r.queryLines(ctx, `WITH eff AS (
+	found, err := r.queryLines(ctx, "managers", `WITH eff AS (
 			SELECT s.line, COALESCE(p.manager, u.manager) AS manager FROM stage_rows s
 			LEFT JOIN stage_plan p ON p.line = s.line
 			LEFT JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
@@ -280,8 +307,10 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 		AND NOT EXISTS (
 			SELECT 1 FROM users su WHERE su.org_id = ? AND su.external_id = e.manager AND su.status = 'active'
 			AND NOT EXISTS (SELECT 1 FROM stage_rows x WHERE x.external_id = su.external_id)
-			AND (? = 'partial' OR EXISTS (SELECT 1 FROM stage_rows y WHERE y.id_key = su.id_key)))
-		ORDER BY e.line`, r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID, string(r.mode))
+			AND (? = 'partial' OR EXISTS (SELECT 1 FROM stage_rows y WHERE y.skip = 0 AND y.id_key = su.id_key
+				AND LENGTH(y.external_id) < LENGTH(su.external_id)
+				AND NOT EXISTS (SELECT 1 FROM users yu WHERE yu.org_id = ? AND yu.external_id = y.external_id))))
+		ORDER BY e.line`, r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID, string(r.mode), r.org.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -341,6 +370,9 @@ func (r *run) checkCycles(ctx context.Context) (int, error) {
 		WHERE u.org_id = ? AND u.manager <> ''
 		AND NOT EXISTS (SELECT 1 FROM stage_rows x WHERE x.external_id = u.external_id AND x.failed = 0)
 		AND (ms.line IS NOT NULL OR mu.id IS NOT NULL)`
+	if err := r.explain(ctx, "manager links", r.tx.Rebind(edgesSQL), r.org.ID, r.org.ID, r.org.ID); err != nil {
+		return 0, err
+	}
 	var n int
 	if err := r.tx.GetContext(ctx, &n, r.tx.Rebind(`SELECT COUNT(*) FROM (`+edgesSQL+`) e`), r.org.ID, r.org.ID, r.org.ID); err != nil {
 		return 0, fmt.Errorf("cycle check: %w", err)

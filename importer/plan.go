@@ -120,10 +120,7 @@ func (r *run) planCreates(ctx context.Context) error {
 		FROM stage_rows k JOIN stage_patch s ON s.line = k.line
 		WHERE k.failed = 0 AND s.n_hash IS NOT NULL
 		AND NOT EXISTS (SELECT 1 FROM users u WHERE u.org_id = ? AND u.external_id = k.external_id)`
-	if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(q), r.org.ID); err != nil {
-		return fmt.Errorf("plan new users: %w", err)
-	}
-	return nil
+	return r.exec(ctx, "plan new users", q, r.org.ID)
 }
 
 // maybeChanged is the SQL condition, over stage_patch s LEFT JOIN users u, of
@@ -146,6 +143,9 @@ func (r *run) planRows(ctx context.Context) (next func() ([]stagedRow, error), c
 	from := ` FROM stage_rows k JOIN stage_patch s ON s.line = k.line
 		LEFT JOIN users u ON u.org_id = ? AND u.external_id = k.external_id
 		WHERE k.failed = 0 AND NOT (u.id IS NULL AND s.n_hash IS NOT NULL) AND ` + maybeChanged()
+	if err := r.explain(ctx, "plan changed rows", r.tx.Rebind(`SELECT `+cols+from), r.org.ID); err != nil {
+		return nil, nil, err
+	}
 	if store.DialectOf(r.tx) == store.Postgres {
 		// The org id is an integer of ours, inlined: a cursor declared over
 		// the simple protocol takes no bound parameters.

@@ -33,6 +33,13 @@ type RunParams struct {
 	// Tests use it to hold an import at the worst moment (to write the roster
 	// under it, or to kill its process); production leaves it nil.
 	Pause func(ctx context.Context, step Step)
+	// Explain, when set, is given the plan of each set-wise statement that
+	// joins the file with the roster (checks, plan, apply) before it runs, as
+	// the database plans it in the import's transaction: PostgreSQL's EXPLAIN
+	// (FORMAT JSON), or SQLite's EXPLAIN QUERY PLAN as "id parent detail"
+	// lines. Tests use it to prove that no plan goes quadratic when the
+	// roster's statistics are stale; production leaves it nil.
+	Explain func(statement, plan string)
 }
 
 // Step names a point in an import's run where RunParams.Pause is called.

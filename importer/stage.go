@@ -83,7 +83,10 @@ func createStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 // in (building them afterwards is cheaper than maintaining them per row).
 func indexStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 	for _, q := range []string{
-		// id_key is only ever joined whole (hash joins): no index.
+		// Every probe of the file by id follows an index, so that no plan
+		// reads the file once per stored user, whatever the statistics of
+		// users (written moments ago, maybe not analysed yet) make the
+		// planner believe.
 		`CREATE INDEX stage_rows_external_id ON stage_rows (external_id)`,
 		// The rows still to check: a handful in a re-sync, found without
 		// scanning the million that were skipped.
@@ -99,15 +102,20 @@ func indexStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 	return analyze(ctx, tx, d, "stage_patch")
 }
 
-// analyze gives PostgreSQL's planner row counts for a temp table, which
-// autovacuum never analyses; without them it picks nested loops over a
-// million rows.
+// analyze gives the planner the row counts of a staging table as soon as it
+// is filled: PostgreSQL's autovacuum never analyses temp tables, and without
+// counts it picks nested loops over a million rows. SQLite samples a bounded
+// number of entries per index (analysis_limit), so analysing costs little
+// even for a million rows.
 func analyze(ctx context.Context, tx stagingConn, d store.Dialect, table string) error {
-	if d != store.Postgres {
-		return nil
+	stmts := []string{`ANALYZE ` + table}
+	if d == store.SQLite {
+		stmts = []string{`PRAGMA analysis_limit = 1000`, `ANALYZE temp.` + table, `PRAGMA analysis_limit = 0`}
 	}
-	if _, err := tx.ExecContext(ctx, `ANALYZE `+table); err != nil {
-		return fmt.Errorf("analyze %s: %w", table, err)
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("analyze %s: %w", table, err)
+		}
 	}
 	return nil
 }
