@@ -39,7 +39,7 @@ func TestChangedSyncPlansAreNotQuadratic(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits, Explain: explain})
+			out, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(), Explain: explain})
 			if err != nil {
 				t.Fatal(err)
 			}
