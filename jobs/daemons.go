@@ -47,10 +47,15 @@ func NewDaemonID() string {
 	return "rosterd-" + host + "-" + hex.EncodeToString(b[:])
 }
 
-// Register records daemon id as alive, before it takes any job.
-func Register(ctx context.Context, db *store.DB, id string, now time.Time) error {
+// Register records daemon id as alive, before it takes any job. Times are
+// the database's clock, never the daemon's: hosts' clocks may disagree, the
+// database is the one judge of who is silent.
+func Register(ctx context.Context, db *store.DB, id string) error {
 	host, _ := os.Hostname()
-	now = now.UTC()
+	now, err := store.Now(ctx, db)
+	if err != nil {
+		return fmt.Errorf("register daemon: %w", err)
+	}
 	if _, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO daemons (id, host, started_at, heartbeat_at) VALUES (?, ?, ?, ?)`),
 		id, host, now, now); err != nil {
 		return fmt.Errorf("register daemon: %w", err)
@@ -62,15 +67,19 @@ func Register(ctx context.Context, db *store.DB, id string, now time.Time) error
 // was gone: another daemon took this one for dead (it was silent for
 // DeadAfter) and gave its running jobs to others; Beat registers it again so
 // that its next jobs are its own.
-func Beat(ctx context.Context, db *store.DB, id string, now time.Time) (forgotten bool, err error) {
-	res, err := db.ExecContext(ctx, db.Rebind(`UPDATE daemons SET heartbeat_at = ? WHERE id = ?`), now.UTC(), id)
+func Beat(ctx context.Context, db *store.DB, id string) (forgotten bool, err error) {
+	now, err := store.Now(ctx, db)
+	if err != nil {
+		return false, fmt.Errorf("daemon heartbeat: %w", err)
+	}
+	res, err := db.ExecContext(ctx, db.Rebind(`UPDATE daemons SET heartbeat_at = ? WHERE id = ?`), now, id)
 	if err != nil {
 		return false, fmt.Errorf("daemon heartbeat: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n > 0 {
 		return false, nil
 	}
-	return true, Register(ctx, db, id, now)
+	return true, Register(ctx, db, id)
 }
 
 // Unregister forgets daemon id at a clean stop: it runs no job any more.
@@ -93,12 +102,20 @@ func Unregister(ctx context.Context, db *store.DB, id string) error {
 // anyway (compare-and-set, advisory lock); e-mail jobs check the stored
 // notification first, so they stay sent-once.
 //
+// self, the daemon sweeping, is alive whatever its row says: on SQLite its
+// own heartbeat may have waited behind a long import's write transaction.
+// Silence is judged on the database's clock, as heartbeats are written.
+//
 // Sweeps of several daemons do not overlap: PostgreSQL takes an advisory
 // lock (a daemon that does not get it skips this round), SQLite's
 // transaction is exclusive.
-func RescueDead(ctx context.Context, db *store.DB, client *Client, now time.Time) (int, error) {
+func RescueDead(ctx context.Context, db *store.DB, client *Client, self string) (int, error) {
 	n := 0
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		now, err := store.Now(ctx, tx)
+		if err != nil {
+			return fmt.Errorf("rescue: %w", err)
+		}
 		if db.Dialect == store.Postgres {
 			var got bool
 			if err := tx.GetContext(ctx, &got, `SELECT pg_try_advisory_xact_lock(hashtext('rosterd-rescue:' || current_schema()))`); err != nil {
@@ -115,9 +132,9 @@ func RescueDead(ctx context.Context, db *store.DB, client *Client, now time.Time
 		if err := tx.SelectContext(ctx, &daemons, `SELECT id, heartbeat_at FROM daemons`); err != nil {
 			return fmt.Errorf("list daemons: %w", err)
 		}
-		live := map[string]bool{}
+		live := map[string]bool{self: true}
 		for _, d := range daemons {
-			if now.Sub(d.Beat) <= DeadAfter {
+			if d.ID == self || now.Sub(d.Beat) <= DeadAfter {
 				live[d.ID] = true
 				continue
 			}

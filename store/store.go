@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"  // PostgreSQL driver "postgres"
@@ -183,3 +184,24 @@ func DialectOf(ex sqlx.ExtContext) Dialect {
 type Querier = sqlx.ExtContext
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// Now is the database's clock, UTC: what liveness is judged on, so that
+// daemons on hosts whose clocks disagree agree on who is silent.
+func Now(ctx context.Context, q Querier) (time.Time, error) {
+	if DialectOf(q) == Postgres {
+		var t time.Time
+		if err := q.QueryRowxContext(ctx, `SELECT clock_timestamp()`).Scan(&t); err != nil {
+			return time.Time{}, fmt.Errorf("database clock: %w", err)
+		}
+		return t.UTC(), nil
+	}
+	var s string
+	if err := q.QueryRowxContext(ctx, `SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`).Scan(&s); err != nil {
+		return time.Time{}, fmt.Errorf("database clock: %w", err)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("database clock %q: %w", s, err)
+	}
+	return t, nil
+}

@@ -58,7 +58,7 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			if err != nil {
 				return err
 			}
-			if err := jobs.Register(cmd.Context(), a.db, id, time.Now()); err != nil {
+			if err := jobs.Register(cmd.Context(), a.db, id); err != nil {
 				return err
 			}
 			// Jobs keep running while we drain: their context is not the
@@ -117,14 +117,14 @@ func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string) {
 		case <-ctx.Done():
 			return
 		case <-beat.C:
-			if forgotten, err := jobs.Beat(ctx, a.db, id, time.Now()); err != nil {
+			if forgotten, err := jobs.Beat(ctx, a.db, id); err != nil {
 				a.log.Warn("daemon heartbeat failed", "error", err)
 			} else if forgotten {
 				a.log.Error("this daemon was silent too long and taken for dead: its running jobs went to other daemons", "daemon", id)
 			}
 		case <-rescue.C:
 			rescue.Reset(jobs.RescueEvery)
-			if n, err := jobs.RescueDead(ctx, a.db, client, time.Now()); err != nil {
+			if n, err := jobs.RescueDead(ctx, a.db, client, id); err != nil {
 				a.log.Warn("looking for dead daemons failed", "error", err)
 			} else if n > 0 {
 				a.log.Warn("took over the jobs of a daemon that stopped", "jobs", n)
