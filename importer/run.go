@@ -167,6 +167,17 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		}
 		p.Logger.Info("import failed", "import", im.ID, "error", im.Error)
 		return &Outcome{Import: im}, nil
+	case errors.As(err, new(*supersededError)):
+		var se *supersededError
+		errors.As(err, &se)
+		if err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+			_, err := store.ImportsSupersede(ctx, tx, im.OrgID, se.by, time.Now().UTC())
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		p.Logger.Info("import superseded: a newer roster was applied while it waited", "import", im.ID, "by", se.by)
+		return nil, ErrImportFinished
 	case errors.Is(err, ErrImportFinished):
 		return nil, ended(ctx, db, im.ID)
 	case errors.Is(err, ErrImportBusy):
@@ -261,6 +272,16 @@ func ended(ctx context.Context, db *store.DB, id string) error {
 	return ErrImportFinished
 }
 
+// supersededError stops the run of an older full roster when a newer one
+// was applied while it waited: it is recorded superseded, not applied.
+type supersededError struct{ by string }
+
+func errSupersededBy(by string) error { return &supersededError{by: by} }
+
+func (e *supersededError) Error() string {
+	return "a newer roster, import " + e.by + ", was applied while this one waited"
+}
+
 // guard makes sure this is the only transaction applying an import of the
 // organisation, and that this import still needs applying. It takes the
 // organisation's roster lock (store.OrgTryLock), which every writer of its
@@ -280,6 +301,17 @@ func guard(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 	}
 	if status != store.ImportProcessing {
 		return ErrImportFinished
+	}
+	if im.Mode == string(ModeFull) && !im.DryRun {
+		// A newer roster was applied while this one waited: the newest
+		// roster wins, this one must not roll it back.
+		newer, err := store.ImportNewerApplied(ctx, tx, im.OrgID, im.ID)
+		if err != nil {
+			return err
+		}
+		if newer != "" {
+			return errSupersededBy(newer)
+		}
 	}
 	return nil
 }

@@ -386,3 +386,81 @@ func TestServiceValidates(t *testing.T) {
 		}
 	})
 }
+
+// An approval that overlaps the apply of a newer roster never applies the
+// older roster over it: the approved run waits for the organisation's lock
+// that the newer import holds, and then finds itself superseded.
+func TestApprovalRacingANewerRosterIsSuperseded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		svc := newService(t, db)
+		e.seed(20)
+		a := e.process(svc, e.accept(svc, importer.ModeFull, false, fullRoster(1, 10)).ID)
+		if a.Status != store.ImportHeld {
+			t.Fatalf("A = %s", a.Status)
+		}
+		// B keeps everybody and renames E3: nobody new, so the approved list
+		// alone would not stop A from undoing it.
+		b := e.accept(svc, importer.ModeFull, false, strings.Replace(fullRoster(1, 20), "Last3", "Renamed", 1))
+		planned, release := make(chan struct{}), make(chan struct{})
+		var releaseOnce sync.Once
+		letGo := func() { releaseOnce.Do(func() { close(release) }) }
+		t.Cleanup(letGo)
+		bDone := make(chan error, 1)
+		go func() {
+			b, err := store.ImportGet(ctx, db, e.org.ID, b.ID)
+			if err == nil {
+				_, err = importer.Run(ctx, db, importer.RunParams{Import: b, Limits: importer.DefaultLimits(),
+					Pause: func(_ context.Context, s importer.Step) {
+						if s == importer.StepPlanned {
+							close(planned)
+							<-release
+						}
+					}})
+			}
+			bDone <- err
+		}()
+		<-planned
+		aDone := make(chan error, 1)
+		if db.Dialect == store.Postgres {
+			// The admin approves A while B is being applied, and A's run
+			// starts (processing) and waits for the organisation's lock B holds.
+			if _, err := svc.ImportApprove(ctx, importer.ImportApproveParams{OrgID: e.org.ID, ID: a.ID}); err != nil {
+				t.Fatal(err)
+			}
+			if err := store.ImportStart(ctx, db, a.ID, time.Now().UTC()); err != nil {
+				t.Fatal(err)
+			}
+			letGo()
+			if err := <-bDone; err != nil {
+				t.Fatal(err)
+			}
+			_, err := svc.ImportProcess(ctx, importer.ImportProcessParams{OrgID: e.org.ID, ID: a.ID})
+			aDone <- err
+		} else {
+			// SQLite: the approval itself waits for B's write transaction.
+			go func() {
+				_, err := svc.ImportApprove(ctx, importer.ImportApproveParams{OrgID: e.org.ID, ID: a.ID})
+				aDone <- err
+			}()
+			letGo()
+			if err := <-bDone; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var ws *importer.WrongStateError
+		if err := <-aDone; !errors.As(err, &ws) {
+			t.Fatalf("approving and running A past B: %v, want a refusal", err)
+		}
+		if a, _ := store.ImportGet(ctx, db, e.org.ID, a.ID); a.Status != store.ImportSuperseded || a.SupersededBy != b.ID {
+			t.Errorf("A = %s superseded by %q, want superseded by %s", a.Status, a.SupersededBy, b.ID)
+		}
+		if u := e.user("E3"); u.Plain["last_name"] != "Renamed" {
+			t.Errorf("E3's last name = %q: the older roster rolled B back", u.Plain["last_name"])
+		}
+		if u := e.user("E15"); u.Status != store.StatusActive {
+			t.Errorf("E15 = %s: the older roster archived people B kept", u.Status)
+		}
+	})
+}

@@ -310,13 +310,16 @@ func ImportFinishFrom(ctx context.Context, q Querier, im *Import, from ...string
 	return nil
 }
 
-// ImportsSupersede turns every older held or queued full import of the
-// organisation into superseded by the full import `by`, which is being
-// applied: the newest roster wins, and an older one can no longer be
-// approved or run over it. Dry runs are left alone: they change nothing.
+// ImportsSupersede turns every older held, queued or processing full import
+// of the organisation into superseded by the full import `by`, which is
+// being applied: the newest roster wins, and an older one can no longer be
+// approved or run over it. A processing one is an approved hold whose run
+// is waiting for the organisation's lock, which `by` holds: its own
+// compare-and-sets then fail and it applies nothing. Dry runs are left
+// alone: they change nothing.
 func ImportsSupersede(ctx context.Context, q Querier, orgID int64, by string, at time.Time) (int64, error) {
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'superseded', superseded_by = ?, finished_at = ?
-		WHERE org_id = ? AND mode = 'full' AND dry_run = ? AND id < ? AND status IN ('held', 'queued')`), by, at, orgID, false, by)
+		WHERE org_id = ? AND mode = 'full' AND dry_run = ? AND id < ? AND status IN ('held', 'queued', 'processing')`), by, at, orgID, false, by)
 	if err != nil {
 		return 0, fmt.Errorf("supersede older imports: %w", err)
 	}
@@ -368,4 +371,20 @@ func ImportSupersedeOne(ctx context.Context, q Querier, orgID int64, id, by stri
 		return ErrNotFound
 	}
 	return nil
+}
+
+// ImportNewerApplied names the newest full import of the organisation,
+// newer than id, that was applied (not a dry run), or "" when none was: an
+// older roster must never be applied over it.
+func ImportNewerApplied(ctx context.Context, q Querier, orgID int64, id string) (string, error) {
+	var newer []string
+	err := sqlxSelect(ctx, q, &newer, `SELECT id FROM imports WHERE org_id = ? AND mode = 'full' AND dry_run = ? AND id > ?
+		AND status IN ('succeeded', 'completed_with_errors') ORDER BY id DESC LIMIT 1`, orgID, false, id)
+	if err != nil {
+		return "", fmt.Errorf("look for a newer roster: %w", err)
+	}
+	if len(newer) == 0 {
+		return "", nil
+	}
+	return newer[0], nil
 }
