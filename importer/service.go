@@ -194,13 +194,14 @@ func (s *Service) ImportList(ctx context.Context, p ImportListParams) (*ImportPa
 // ImportCancel cancels a queued, held or processing import; nothing of it is
 // applied. A processing import's run notices and rolls back; one whose
 // process died needs nothing more, and the organisation's next import starts
-// at once. Errors: ErrNotFound, *WrongStateError (it has ended).
+// at once. Errors: ErrNotFound, *WrongStateError (it has ended), ErrBusy.
 func (s *Service) ImportCancel(ctx context.Context, p ImportRef) (*store.Import, error) {
 	im, err := s.ImportGet(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	if err := store.ImportCancel(ctx, s.db, p.OrgID, p.ID); err != nil {
+	err = s.db.InTxWait(ctx, s.cfg.LockWait, func(tx *sqlx.Tx) error { return store.ImportCancel(ctx, tx, p.OrgID, p.ID) })
+	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
@@ -226,13 +227,13 @@ type ImportApproveParams struct {
 // waived. It is run against the roster as it is then, and applied only if it
 // archives nobody the hold did not show; otherwise it is held again with the
 // new list. Errors: ErrNotFound, *WrongStateError (not held: superseded by a
-// newer roster, cancelled, already approved …).
+// newer roster, cancelled, already approved …), ErrBusy.
 func (s *Service) ImportApprove(ctx context.Context, p ImportApproveParams) (*store.Import, error) {
 	ref := ImportRef{OrgID: p.OrgID, ID: p.ID}
 	if _, err := s.ImportGet(ctx, ref); err != nil {
 		return nil, err
 	}
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.db.InTxWait(ctx, s.cfg.LockWait, func(tx *sqlx.Tx) error {
 		if err := store.ImportApprove(ctx, tx, p.OrgID, p.ID); err != nil {
 			return err
 		}
@@ -267,15 +268,30 @@ type ImportSupersedeParams struct {
 	By    string // the newer import
 }
 
-// ImportSupersede marks a queued or held import superseded (the scheduled
-// sync does it to older files when it takes the newest). Errors:
-// ErrNotFound, *WrongStateError (it is no longer waiting).
+// ImportSupersede marks a queued or held full import superseded by a newer
+// full import (the scheduled sync does it to older files when it takes the
+// newest). Errors: ErrNotFound, *ValidationError (By is not a newer full
+// import that applies), *WrongStateError (it is no longer waiting), ErrBusy.
 func (s *Service) ImportSupersede(ctx context.Context, p ImportSupersedeParams) (*store.Import, error) {
 	ref := ImportRef{OrgID: p.OrgID, ID: p.ID}
-	if _, err := s.ImportGet(ctx, ImportRef{OrgID: p.OrgID, ID: p.By}); err != nil {
+	old, err := s.ImportGet(ctx, ref)
+	if err != nil {
 		return nil, err
 	}
-	if err := store.ImportSupersedeOne(ctx, s.db, p.OrgID, p.ID, p.By, time.Now().UTC()); err != nil {
+	by, err := s.ImportGet(ctx, ImportRef{OrgID: p.OrgID, ID: p.By})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case by.ID <= old.ID:
+		return nil, invalid("by", "import %s is not newer than import %s; only a newer roster supersedes an older one", by.ID, old.ID)
+	case by.Mode != string(ModeFull) || old.Mode != string(ModeFull) || by.DryRun:
+		return nil, invalid("by", "only a full roster that applies (not a dry run) supersedes another full roster")
+	}
+	err = s.db.InTxWait(ctx, s.cfg.LockWait, func(tx *sqlx.Tx) error {
+		return store.ImportSupersedeOne(ctx, tx, p.OrgID, p.ID, p.By, time.Now().UTC())
+	})
+	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
@@ -486,7 +502,7 @@ func (s *Service) userSetStatus(ctx context.Context, p UserRef,
 		return nil, err
 	}
 	var u *store.User
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := s.db.InTxWait(ctx, s.cfg.LockWait, func(tx *sqlx.Tx) error {
 		if err := store.OrgLock(ctx, tx, p.OrgID, s.cfg.LockWait); err != nil {
 			return err
 		}
@@ -536,28 +552,35 @@ type SettingsUpdateParams struct {
 // next one reads the new ones. Errors: ErrNotFound, *ValidationError (the
 // first bad setting; the text names every one).
 func (s *Service) SettingsUpdate(ctx context.Context, p SettingsUpdateParams) (*store.Org, error) {
-	o, err := s.SettingsGet(ctx, p.OrgID)
-	if err != nil {
+	if err := checkOrg(p.OrgID); err != nil {
 		return nil, err
 	}
-	setIf(&o.Name, p.Name)
-	setIf(&o.SyncSchedule, p.SyncSchedule)
-	setIf(&o.TimeZone, p.TimeZone)
-	setIf(&o.DefaultPhoneRegion, p.DefaultPhoneRegion)
-	setIf(&o.ArchiveThresholdPercent, p.ArchiveThresholdPercent)
-	setIf(&o.ArchiveThresholdMin, p.ArchiveThresholdMin)
-	if p.NotificationEmails != nil {
-		o.NotificationEmailsText = strings.Join(*p.NotificationEmails, ",")
-	}
-	o.NormalizeSettings()
-	if err := o.Validate(); err != nil {
-		field, _, _ := strings.Cut(err.Error(), ":")
-		if strings.ContainsAny(field, " \"") {
-			field = ""
+	var o *store.Org
+	err := s.db.InTxWait(ctx, s.cfg.LockWait, func(tx *sqlx.Tx) error {
+		var err error
+		if o, err = store.OrgGetForUpdate(ctx, tx, p.OrgID); err != nil {
+			return err
 		}
-		return nil, &ValidationError{Field: field, Text: strings.TrimPrefix(strings.ReplaceAll(err.Error(), "\n", "; "), field+": ")}
-	}
-	if err := store.OrgUpdate(ctx, s.db, o); err != nil {
+		setIf(&o.Name, p.Name)
+		setIf(&o.SyncSchedule, p.SyncSchedule)
+		setIf(&o.TimeZone, p.TimeZone)
+		setIf(&o.DefaultPhoneRegion, p.DefaultPhoneRegion)
+		setIf(&o.ArchiveThresholdPercent, p.ArchiveThresholdPercent)
+		setIf(&o.ArchiveThresholdMin, p.ArchiveThresholdMin)
+		if p.NotificationEmails != nil {
+			o.NotificationEmailsText = strings.Join(*p.NotificationEmails, ",")
+		}
+		o.NormalizeSettings()
+		if err := o.Validate(); err != nil {
+			field, _, _ := strings.Cut(err.Error(), ":")
+			if strings.ContainsAny(field, " \"") {
+				field = ""
+			}
+			return &ValidationError{Field: field, Text: strings.TrimPrefix(strings.ReplaceAll(err.Error(), "\n", "; "), field+": ")}
+		}
+		return store.OrgUpdate(ctx, tx, o)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return o, nil

@@ -464,3 +464,79 @@ func TestApprovalRacingANewerRosterIsSuperseded(t *testing.T) {
 		}
 	})
 }
+
+// An admin's write that meets an import being applied waits at most
+// LockWait, then answers busy, on both databases.
+func TestServiceWriteDuringImportIsBusyNotStuck(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		e.seed(3)
+		if err := jobs.Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		q, err := jobs.New(db, jobs.Params{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := importer.NewService(db, importer.ServiceConfig{Queue: q, LockWait: 300 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		im := e.accept(svc, importer.ModePartial, false, "external_id;last_name\nE1;Renamed\n")
+		planned, release := make(chan struct{}), make(chan struct{})
+		var releaseOnce sync.Once
+		letGo := func() { releaseOnce.Do(func() { close(release) }) }
+		t.Cleanup(letGo)
+		done := make(chan error, 1)
+		go func() {
+			_, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(),
+				Pause: func(_ context.Context, s importer.Step) {
+					if s == importer.StepPlanned {
+						close(planned)
+						<-release
+					}
+				}})
+			done <- err
+		}()
+		<-planned
+		if _, err := svc.UserArchive(ctx, importer.UserRef{OrgID: e.org.ID, ExternalID: "E2"}); !errors.Is(err, importer.ErrBusy) {
+			t.Errorf("archive during the import: %v, want busy", err)
+		}
+		letGo()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if u, err := svc.UserArchive(ctx, importer.UserRef{OrgID: e.org.ID, ExternalID: "E2"}); err != nil || u.Status != store.StatusArchived {
+			t.Errorf("archive after the import: %v", err)
+		}
+	})
+}
+
+func TestServiceSupersede(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		svc := newService(t, db)
+		older := e.accept(svc, importer.ModeFull, false, fullRoster(1, 3))
+		partial := e.accept(svc, importer.ModePartial, false, fullRoster(1, 3))
+		newer := e.accept(svc, importer.ModeFull, false, fullRoster(1, 3))
+		var ve *importer.ValidationError
+		for _, p := range []importer.ImportSupersedeParams{
+			{OrgID: e.org.ID, ID: newer.ID, By: older.ID},   // backwards
+			{OrgID: e.org.ID, ID: older.ID, By: partial.ID}, // not a roster
+		} {
+			if _, err := svc.ImportSupersede(ctx, p); !errors.As(err, &ve) {
+				t.Errorf("supersede %+v: %v, want refused", p, err)
+			}
+		}
+		im, err := svc.ImportSupersede(ctx, importer.ImportSupersedeParams{OrgID: e.org.ID, ID: older.ID, By: newer.ID})
+		if err != nil || im.Status != store.ImportSuperseded || im.SupersededBy != newer.ID {
+			t.Fatalf("supersede: %+v %v", im, err)
+		}
+		var ws *importer.WrongStateError
+		if _, err := svc.ImportSupersede(ctx, importer.ImportSupersedeParams{OrgID: e.org.ID, ID: older.ID, By: newer.ID}); !errors.As(err, &ws) {
+			t.Errorf("supersede twice: %v", err)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/jmoiron/sqlx"
 	"strings"
 	"time"
 )
@@ -108,6 +109,19 @@ func OrgGet(ctx context.Context, q Querier, id int64) (*Org, error) {
 		return nil, fmt.Errorf("get organisation: %w", err)
 	}
 	return &o, nil
+}
+
+// OrgGetForUpdate is OrgGet in a transaction that will write the
+// organisation: on PostgreSQL it locks the row, so two settings changes made
+// at once are applied one after the other and neither is lost (SQLite's
+// write transaction is exclusive already).
+func OrgGetForUpdate(ctx context.Context, tx *sqlx.Tx, id int64) (*Org, error) {
+	if DialectOf(tx) == Postgres {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`SELECT id FROM organisations WHERE id = ? FOR UPDATE`), id); err != nil {
+			return nil, fmt.Errorf("lock organisation: %w", err)
+		}
+	}
+	return OrgGet(ctx, tx, id)
 }
 
 // OrgList lists every organisation by slug.

@@ -132,6 +132,41 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return err
 	}
 	defer unlock()
+	return db.runTx(ctx, fn)
+}
+
+// InTxWait is InTx for a short write a person waits for (an admin's archive
+// or cancel, an approval, a settings change): on SQLite it waits at most
+// `wait` for this process's write turn, which a large import may hold for a
+// minute, and then gives up with ErrBusy; SQLite's busy answer from another
+// process is ErrBusy too. On PostgreSQL it is InTx (the organisation's lock
+// has its own bound, see OrgLock).
+func (db *DB) InTxWait(ctx context.Context, wait time.Duration, fn func(tx *sqlx.Tx) error) error {
+	lockCtx, cancel := context.WithTimeout(ctx, wait)
+	unlock, err := db.LockWrites(lockCtx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			return ErrBusy
+		}
+		return err
+	}
+	defer unlock()
+	err = db.runTx(ctx, fn)
+	if err != nil && db.Dialect == SQLite && isSQLiteBusy(err) {
+		return ErrBusy
+	}
+	return err
+}
+
+// isSQLiteBusy tells SQLite's "database is locked" (another process held the
+// write lock past busy_timeout).
+func isSQLiteBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+func (db *DB) runTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
