@@ -570,13 +570,9 @@ func (s *Service) SettingsUpdate(ctx context.Context, p SettingsUpdateParams) (*
 		if p.NotificationEmails != nil {
 			o.NotificationEmailsText = strings.Join(*p.NotificationEmails, ",")
 		}
-		o.NormalizeSettings()
-		if err := o.Validate(); err != nil {
-			field, _, _ := strings.Cut(err.Error(), ":")
-			if strings.ContainsAny(field, " \"") {
-				field = ""
-			}
-			return &ValidationError{Field: field, Text: strings.TrimPrefix(strings.ReplaceAll(err.Error(), "\n", "; "), field+": ")}
+		NormalizeSettings(o)
+		if err := ValidateSettings(o); err != nil {
+			return err
 		}
 		return store.OrgUpdate(ctx, tx, o)
 	})

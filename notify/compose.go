@@ -20,6 +20,11 @@ import (
 // servers refuse big messages.
 const MaxAttachmentBytes = 10 << 20
 
+// maxArchiveAttached bounds the users listed in a held e-mail's
+// <import id>-archive.csv; a longer list is linked (the import's page and
+// API serve it), so composing never holds a huge list in memory.
+const maxArchiveAttached = 100_000
+
 // ComposeParams is what every message needs beyond the notification.
 type ComposeParams struct {
 	From      string
@@ -69,13 +74,20 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 	}
 	if im.Status == store.ImportHeld {
 		// Whom the sync would archive, as the hold kept them: the list an
-		// approval applies. Written to memory: it is a few columns a user,
-		// and the attachment is bounded by the organisation's size.
-		var list bytes.Buffer
-		if err := WriteArchiveCSV(ctx, q, im.OrgID, im.ID, &list); err != nil {
+		// approval applies. It is attached when it is small enough for mail
+		// servers (a few columns a user: up to some 100,000 users), and
+		// linked otherwise; it is only built once that is known.
+		n, err := store.ImportArchiveCount(ctx, q, im.OrgID, im.ID)
+		if err != nil {
 			return nil, "", err
 		}
-		if list.Len() <= MaxAttachmentBytes {
+		var list bytes.Buffer
+		if n <= maxArchiveAttached {
+			if err := WriteArchiveCSV(ctx, q, im.OrgID, im.ID, &list); err != nil {
+				return nil, "", err
+			}
+		}
+		if n <= maxArchiveAttached && list.Len() <= MaxAttachmentBytes {
 			if err := msg.AttachReader(im.ID+"-archive.csv", &list,
 				mail.WithFileContentType(mail.ContentType("text/csv; charset=utf-8"))); err != nil {
 				return nil, "", fmt.Errorf("attach archive list: %w", err)
@@ -135,13 +147,15 @@ type importView struct {
 	Link, ErrorsLink                   string
 	HasErrors, Attached                bool
 	ArchiveAttached                    bool
+	ArchiveLink                        string
 }
 
 func newImportView(org *store.Org, im *store.Import, publicURL string) importView {
 	v := importView{Org: org.Name, ID: im.ID, Status: im.Status, Door: im.Door, Mode: im.Mode, FileName: im.FileName,
 		Size: store.FormatBytes(im.SizeBytes), DryRun: im.DryRun, Counts: im.Counts, Error: im.Error,
 		Link: publicURL + "/imports/" + im.ID, HasErrors: im.ErrorsFileID != nil,
-		ErrorsLink: publicURL + "/api/v1/imports/" + im.ID + "/errors.csv"}
+		ErrorsLink:  publicURL + "/api/v1/imports/" + im.ID + "/errors.csv",
+		ArchiveLink: publicURL + "/api/v1/imports/" + im.ID + "/archive.csv"}
 	v.Warnings = im.Warnings()
 	if im.Status == store.ImportHeld && im.HoldReason != "" {
 		v.Held = strings.ToUpper(im.HoldReason[:1]) + im.HoldReason[1:]

@@ -28,6 +28,7 @@ Failed:    {{.Counts.Failed}}
 
 {{.Held}}.
 {{if .ArchiveAttached}}The attached {{.ID}}-archive.csv lists them: an approval archives no one else.
+{{else}}The list of them is at {{.ArchiveLink}}: an approval archives no one else.
 {{end}}To apply it, open the import below and choose Approve (or run: rosterd import approve {{.ID}}).
 To drop it, choose Cancel (or run: rosterd import cancel {{.ID}}); a newer file also replaces it.
 {{- end}}
@@ -63,7 +64,7 @@ Door: {{.Door}}, {{.Mode}} mode{{if .DryRun}}, dry run: nothing was applied{{end
 <tr><td>Restored</td><td>{{.Counts.Restored}}</td></tr>
 <tr><td>Failed</td><td>{{.Counts.Failed}}</td></tr>
 </table>{{end}}
-{{if .Held}}<p><strong>{{.Held}}.</strong><br>{{if .ArchiveAttached}}The attached <code>{{.ID}}-archive.csv</code> lists them: an approval archives no one else.<br>{{end}}To apply it, open the import and choose Approve (or run <code>rosterd import approve {{.ID}}</code>). To drop it, choose Cancel (or run <code>rosterd import cancel {{.ID}}</code>); a newer file also replaces it.</p>{{end}}
+{{if .Held}}<p><strong>{{.Held}}.</strong><br>{{if .ArchiveAttached}}The attached <code>{{.ID}}-archive.csv</code> lists them: an approval archives no one else.<br>{{else}}<a href="{{.ArchiveLink}}">The list of them</a>: an approval archives no one else.<br>{{end}}To apply it, open the import and choose Approve (or run <code>rosterd import approve {{.ID}}</code>). To drop it, choose Cancel (or run <code>rosterd import cancel {{.ID}}</code>); a newer file also replaces it.</p>{{end}}
 {{if .Warnings}}<p>Warnings:</p><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{if .HasErrors}}<p>{{if .Attached}}The attached <code>{{.ID}}.csv</code>{{else}}<a href="{{.ErrorsLink}}">This file</a>{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an <code>errors</code> column at the end saying what is wrong in each.
 Correct the cells in that file (leave the errors column where it is; it is ignored) and upload the file again as it is.{{if and (not .DryRun) (ne .Status "held")}} The rows that succeeded are already applied.{{end}}</p>{{end}}

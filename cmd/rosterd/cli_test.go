@@ -105,6 +105,10 @@ type importJSON struct {
 	Error  *string        `json:"error"`
 	Counts map[string]int `json:"counts"`
 	URL    *string        `json:"errors_csv_url"`
+	Held   *struct {
+		Reason        string `json:"reason"`
+		ArchiveCSVURL string `json:"archive_csv_url"`
+	} `json:"held"`
 }
 
 func decodeImport(t *testing.T, s string) importJSON {
@@ -201,6 +205,10 @@ func TestImportExitCodesAndHeldApproval(t *testing.T) {
 		held := decodeImport(t, out)
 		if code != 4 || held.Status != "held" || held.Counts["archived"] != 3 {
 			t.Fatalf("3 of 10 missing: exit %d %+v, want held (4)", code, held)
+		}
+		if held.Held == nil || !strings.Contains(held.Held.Reason, "would archive 3 of 10 active users") ||
+			!strings.HasSuffix(held.Held.ArchiveCSVURL, "/api/v1/imports/"+held.ID+"/archive.csv") {
+			t.Errorf("held JSON = %+v", held.Held)
 		}
 		if got := strings.Count(c.ok("users", "export", "--org", "acme", "--status", "archived"), "archived\r\n"); got != 0 {
 			t.Errorf("a held sync archived %d users", got)

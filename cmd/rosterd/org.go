@@ -54,7 +54,7 @@ func applyOrgFlags(fs *pflag.FlagSet, o *store.Org, all bool) {
 	if set("archive-threshold-min") {
 		o.ArchiveThresholdMin, _ = fs.GetInt("archive-threshold-min")
 	}
-	o.NormalizeSettings()
+	importer.NormalizeSettings(o)
 }
 
 func newOrgCreateCmd() *cobra.Command {
@@ -65,7 +65,7 @@ func newOrgCreateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := store.NewOrg(args[0], "")
 			applyOrgFlags(cmd.Flags(), &o, true)
-			if err := o.Validate(); err != nil {
+			if err := importer.ValidateSettings(&o); err != nil {
 				return err
 			}
 			a, err := openApp(cmd)

@@ -29,9 +29,22 @@ type ImportView struct {
 	StartedAt    *time.Time   `json:"started_at"`
 	FinishedAt   *time.Time   `json:"finished_at"`
 	ErrorsCSVURL *string      `json:"errors_csv_url"` // null when none, or when it expired
+	// Held says why a full sync is held and where its list of users to
+	// archive is (null unless held).
+	Held *HeldView `json:"held"`
+	// SupersededBy is the newer roster that superseded this import (null
+	// unless superseded).
+	SupersededBy *string `json:"superseded_by"`
 	// FilesExpiredAt is when the import's stored files were deleted
 	// (file_retention); null while they are kept.
 	FilesExpiredAt *time.Time `json:"files_expired_at"`
+}
+
+// HeldView is what a held sync waits for: the reason, and the list of users
+// an approval would archive (no one else).
+type HeldView struct {
+	Reason        string `json:"reason"`
+	ArchiveCSVURL string `json:"archive_csv_url"`
 }
 
 // Progress is how far a running import has read its file.
@@ -55,6 +68,13 @@ func NewImportView(im *store.Import, orgSlug, publicURL string) ImportView {
 		v.Error = &e
 	}
 	v.FilesExpiredAt = im.FilesExpiredAt
+	if im.Status == store.ImportHeld {
+		v.Held = &HeldView{Reason: im.HoldReason, ArchiveCSVURL: publicURL + "/api/v1/imports/" + im.ID + "/archive.csv"}
+	}
+	if im.SupersededBy != "" {
+		by := im.SupersededBy
+		v.SupersededBy = &by
+	}
 	if im.ErrorsFileID != nil && im.FilesExpiredAt == nil {
 		u := publicURL + "/api/v1/imports/" + im.ID + "/errors.csv"
 		v.ErrorsCSVURL = &u

@@ -14,8 +14,11 @@ CREATE TABLE import_archives (
     business_email TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (import_id, user_id)
 );
+-- The list is read by external id, a page at a time (e-mail, CLI, API).
+CREATE INDEX import_archives_by_external_id ON import_archives (import_id, external_id);
 
 -- +goose Down
+DROP INDEX import_archives_by_external_id;
 DROP TABLE import_archives;
 ALTER TABLE imports DROP COLUMN superseded_by;
 ALTER TABLE imports DROP COLUMN hold_reason;

@@ -1,4 +1,4 @@
-package store
+package importer
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"rosterd/roster"
+	"rosterd/store"
 )
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -21,44 +22,59 @@ func ValidateSlug(slug string) error {
 	return nil
 }
 
-// Validate checks every setting of SPEC §6 and names each bad one, so the
-// command line and the settings page report the same problems.
-func (o *Org) Validate() error {
-	var errs []error
+// ValidateSettings checks every setting of SPEC §6 and names each bad one,
+// so the command line, the settings page and the API report the same
+// problems. It returns a *ValidationError whose Field is the first bad
+// setting and whose text names them all; nil when all are good.
+func ValidateSettings(o *store.Org) error {
+	var bad []ValidationError
+	add := func(field string, err error) {
+		text := strings.TrimPrefix(strings.TrimPrefix(err.Error(), field+": "), field+" ")
+		bad = append(bad, ValidationError{Field: field, Text: text})
+	}
 	if err := ValidateSlug(o.Slug); err != nil {
-		errs = append(errs, err)
+		add("", err)
 	}
 	if strings.TrimSpace(o.Name) == "" {
-		errs = append(errs, errors.New("name: must not be empty"))
+		add("name", errors.New("must not be empty"))
 	}
 	for _, a := range o.NotificationEmails() {
 		if addr, err := mail.ParseAddress(a); err != nil || addr.Address != a || addr.Name != "" {
-			errs = append(errs, fmt.Errorf("notification_emails: %q is not an e-mail address like hr@example.com", a))
+			add("notification_emails", fmt.Errorf("%q is not an e-mail address like hr@example.com", a))
 		}
 	}
 	if _, err := roster.ParseSchedule(o.SyncSchedule); err != nil {
-		errs = append(errs, err)
+		add("sync_schedule", err)
 	}
 	if o.TimeZone == "" {
-		errs = append(errs, errors.New(`time_zone: must not be empty; use an IANA name like "Europe/Brussels" or "UTC"`))
+		add("time_zone", errors.New(`must not be empty; use an IANA name like "Europe/Brussels" or "UTC"`))
 	} else if _, err := time.LoadLocation(o.TimeZone); err != nil {
-		errs = append(errs, fmt.Errorf(`time_zone: %q is not an IANA time zone; use a name like "Europe/Brussels" or "UTC"`, o.TimeZone))
+		add("time_zone", fmt.Errorf(`%q is not an IANA time zone; use a name like "Europe/Brussels" or "UTC"`, o.TimeZone))
 	}
 	if o.DefaultPhoneRegion != "" && !roster.KnownPhoneRegion(o.DefaultPhoneRegion) {
-		errs = append(errs, fmt.Errorf(`default_phone_region: %q is not a country code; use ISO 3166-1 alpha-2 like "BE"`, o.DefaultPhoneRegion))
+		add("default_phone_region", fmt.Errorf(`%q is not a country code; use ISO 3166-1 alpha-2 like "BE"`, o.DefaultPhoneRegion))
 	}
 	if o.ArchiveThresholdPercent < 0 || o.ArchiveThresholdPercent > 100 {
-		errs = append(errs, fmt.Errorf("archive_threshold_percent: must be from 0 to 100, got %d", o.ArchiveThresholdPercent))
+		add("archive_threshold_percent", fmt.Errorf("must be from 0 to 100, got %d", o.ArchiveThresholdPercent))
 	}
 	if o.ArchiveThresholdMin < 0 {
-		errs = append(errs, fmt.Errorf("archive_threshold_min: must be 0 or more, got %d", o.ArchiveThresholdMin))
+		add("archive_threshold_min", fmt.Errorf("must be 0 or more, got %d", o.ArchiveThresholdMin))
 	}
-	return errors.Join(errs...)
+	if len(bad) == 0 {
+		return nil
+	}
+	// One error: the first bad setting is its field (a form shows it
+	// there); the text names every one.
+	text := bad[0].Text
+	for _, v := range bad[1:] {
+		text += "; " + v.Error()
+	}
+	return &ValidationError{Field: bad[0].Field, Text: text}
 }
 
 // NormalizeSettings tidies settings as typed by a person: e-mails and slug
 // lower-case, the phone region upper-case, list items trimmed.
-func (o *Org) NormalizeSettings() {
+func NormalizeSettings(o *store.Org) {
 	o.Slug = strings.ToLower(strings.TrimSpace(o.Slug))
 	o.DefaultPhoneRegion = strings.ToUpper(strings.TrimSpace(o.DefaultPhoneRegion))
 	o.SyncSchedule = strings.TrimSpace(o.SyncSchedule)
