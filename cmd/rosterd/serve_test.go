@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -17,7 +16,6 @@ import (
 
 	"rosterd/notify/mailtest"
 	"rosterd/store"
-	"rosterd/store/storetest"
 )
 
 // daemon is a `rosterd serve` subprocess.
@@ -299,8 +297,6 @@ func TestTwoDaemonsShareOnePostgres(t *testing.T) {
 			t.Errorf("%s: E000001 last_name = %q, want %q from the last accepted file", o, lastName, mark+"1")
 		}
 	}
-	_ = os.Getenv
-	_ = storetest.Dialects
 }
 
 // TestDeadDaemonWorkTakenOver: a daemon is killed (SIGKILL) mid-import and
