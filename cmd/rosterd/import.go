@@ -180,8 +180,9 @@ func (a *app) printArchiveList(cmd *cobra.Command, svc *importer.Service, im *st
 		fmt.Fprintf(w, "  %s\t%s %s\t%s\n", e.ExternalID, e.FirstName, e.LastName, e.BusinessEmail)
 	}
 	if list.Total > len(list.Items) {
-		fmt.Fprintf(w, "  … and %d more\n", list.Total-len(list.Items))
+		fmt.Fprintf(w, "  … and %d more (all of them: the e-mail's %s-archive.csv)\n", list.Total-len(list.Items), im.ID)
 	}
+	fmt.Fprintf(w, "To apply it: rosterd import approve %s    To drop it: rosterd import cancel %s\n", im.ID, im.ID)
 }
 
 func (a *app) writeErrorsFile(cmd *cobra.Command, svc *importer.Service, im *store.Import, path string) error {
@@ -254,9 +255,6 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 		} else {
 			fmt.Fprintf(w, "Get the failed rows with an errors column with --errors-out FILE (or the errors CSV of import %s), fix the cells and import that file again as it is.\n", im.ID)
 		}
-	}
-	if im.Status == store.ImportHeld {
-		fmt.Fprintf(w, "To apply it: rosterd import approve %s    To drop it: rosterd import cancel %s\n", im.ID, im.ID)
 	}
 }
 
