@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -33,6 +34,10 @@ const DefaultSessionTTL = 12 * time.Hour
 // turn (a large import may hold it for a minute) before answering
 // store.ErrBusy; on PostgreSQL it does not apply.
 const writeWait = 5 * time.Second
+
+// maxEmailLen is the longest e-mail address there can be (RFC 5321's path
+// limit less its angle brackets).
+const maxEmailLen = 254
 
 // ErrBadCredentials is SignIn's answer to an unknown e-mail and a wrong
 // password alike, so the answer does not tell which e-mails exist.
@@ -93,15 +98,27 @@ func (s *Sessions) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// ClientAddress is the address sign-in failures are counted against: the
-// host of r.RemoteAddr. A proxy's X-Forwarded-For is not trusted yet, so
-// behind a reverse proxy every client counts as the proxy's address.
+// ClientAddress is the client's address as sign-in logs it: the host of
+// r.RemoteAddr. A proxy's X-Forwarded-For is not trusted yet, so behind a
+// reverse proxy every client is the proxy's address (and shares its
+// throttle).
 func ClientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// throttleKeys are the keys a sign-in attempt counts against: its address
+// (for IPv6 its /64, which one subscriber usually holds whole, so that
+// walking through it does not reset the count) and the account.
+func throttleKeys(addr, email string) []string {
+	ipKey := addr
+	if a, err := netip.ParseAddr(addr); err == nil && a.Is6() && !a.Is4In6() {
+		ipKey = netip.PrefixFrom(a, 64).Masked().String()
+	}
+	return []string{"ip:" + ipKey, "account:" + email}
 }
 
 // SignIn checks email and password and, when they match, starts a session
@@ -121,8 +138,14 @@ func (s *Sessions) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Re
 	now := s.now()
 	addr := ClientAddress(r)
 	email = strings.ToLower(strings.TrimSpace(email))
-	keys := []string{"ip:" + addr, "account:" + email}
-	log := s.logger().With("address", addr, "email", email)
+	account := email
+	if len(account) > maxEmailLen {
+		// Not an e-mail address: the failures table and the logs must not
+		// hold whatever a client sends.
+		account = account[:maxEmailLen]
+	}
+	keys := throttleKeys(addr, account)
+	log := s.logger().With("address", addr, "email", account)
 
 	var ids []int64
 	err := s.write(ctx, writeWait, func(tx store.Querier) error {
@@ -176,6 +199,7 @@ func (s *Sessions) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return nil, ErrBadCredentials
 	}
 	if err != nil {
+		_ = forget() // not a wrong password: this attempt does not count
 		return nil, fmt.Errorf("sign in: %w", err)
 	}
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -133,7 +134,7 @@ func signInOn(handler http.Handler, addr, email, password string) *http.Response
 	form := url.Values{"email": {email}, "password": {password}}
 	req := httptest.NewRequest(http.MethodPost, "/signin", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.RemoteAddr = addr + ":40000"
+	req.RemoteAddr = net.JoinHostPort(addr, "40000")
 	rec := httptest.NewRecorder()
 	handler.ServeHTTP(rec, req)
 	return rec.Result()
@@ -229,6 +230,18 @@ func TestSignInWrongPassword(t *testing.T) {
 		if n := countRows(t, db, "sessions"); n != 0 {
 			t.Errorf("%d sessions stored after failed sign-ins", n)
 		}
+
+		huge := strings.Repeat("x", 100_000) + "@example.com"
+		if res := h.signIn("198.51.100.7", huge, "whatever"); res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("a 100 kB e-mail: status %d, want 401", res.StatusCode)
+		}
+		var longest int
+		if err := db.Get(&longest, `SELECT MAX(LENGTH(key)) FROM login_failures`); err != nil {
+			t.Fatal(err)
+		}
+		if longest > 300 || strings.Contains(h.logs.String(), strings.Repeat("x", 300)) {
+			t.Errorf("a 100 kB e-mail is kept whole: longest failure key %d bytes; or it is in the logs", longest)
+		}
 	})
 }
 
@@ -261,6 +274,26 @@ func TestSignInThrottledPerAddress(t *testing.T) {
 		h.clock.Add(5*time.Minute + time.Second)
 		if res := h.signIn(attacker, adminEmail, adminPassword); res.StatusCode != http.StatusNoContent {
 			t.Errorf("after the oldest failure left the window: status %d, want 204", res.StatusCode)
+		}
+	})
+}
+
+// TestSignInThrottledPerIPv6Subnet: an IPv6 client usually holds a whole
+// /64, so walking through it must not reset its count.
+func TestSignInThrottledPerIPv6Subnet(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := newHarness(t, db)
+		for i := range httpd.SignInMaxFailures {
+			res := h.signIn(fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("guess%d@example.com", i), "hunter2")
+			if res.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("failure %d: status %d, want 401", i+1, res.StatusCode)
+			}
+		}
+		if res := h.signIn("2001:db8:1:2:ffff::9", adminEmail, adminPassword); res.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("6th attempt from the same /64: status %d, want 429", res.StatusCode)
+		}
+		if res := h.signIn("2001:db8:1:3::1", adminEmail, adminPassword); res.StatusCode != http.StatusNoContent {
+			t.Errorf("from another /64: status %d, want 204", res.StatusCode)
 		}
 	})
 }
