@@ -218,6 +218,11 @@ func TestAPIUploadRefusals(t *testing.T) {
 		wantError(t, "two files", e.upload(e.token, formPart{name: "file", fileName: "a.csv", content: seedRows(1, 1)},
 			formPart{name: "file", fileName: "b.csv", content: seedRows(1, 1)}), http.StatusBadRequest, "file", "one file")
 
+		// A bad field after the file: the import already accepted is cancelled.
+		wantError(t, "bad dry_run after the file", e.upload(e.token, formPart{name: "file", fileName: "a.csv", content: seedRows(1, 1)},
+			formPart{name: "dry_run", content: "maybe"}), http.StatusBadRequest, "dry_run", "true or false")
+		wantError(t, "PUT imports", e.do("PUT", "/api/v1/imports", e.token, nil), http.StatusMethodNotAllowed, "", "not allowed")
+
 		page, err := e.svc.ImportList(context.Background(), importer.ImportListParams{OrgID: e.org.ID})
 		if err != nil {
 			t.Fatal(err)

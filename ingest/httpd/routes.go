@@ -63,6 +63,9 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.HandleMethodNotAllowed = true
+	r.NoMethod(func(c *gin.Context) {
+		respondJSONError(c, http.StatusMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path, "")
+	})
 	r.NoRoute(func(c *gin.Context) {
 		respondJSONError(c, http.StatusNotFound, "no such page: "+c.Request.URL.Path, "")
 	})
