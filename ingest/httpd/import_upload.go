@@ -24,7 +24,10 @@ const formSlack = 64 << 10
 // the whole file). The file part streams straight into the service while
 // dry_run may still follow it; so the import is accepted with its job held
 // back (UploadHold) and released with the final dry_run once the form is
-// complete (importer.Service.ImportRelease). The last dry_run wins.
+// complete (importer.Service.ImportRelease). The last dry_run wins. Until
+// the form is complete an import whose dry_run is not known yet is stored
+// as a dry run: should the daemon die before releasing it, the held-back
+// job runs it as one, which changes nothing (the client never got a 202).
 func (h *Handler) importUpload(c *gin.Context) {
 	org := callerOrg(c)
 	ctx := c.Request.Context()
@@ -35,8 +38,9 @@ func (h *Handler) importUpload(c *gin.Context) {
 		return
 	}
 	var (
-		im     *store.Import
-		dryRun bool
+		im         *store.Import
+		dryRun     bool
+		dryRunSeen bool
 	)
 	fail := func(err error) {
 		if im != nil { // accepted, but the request did not complete: nothing of it may run
@@ -61,6 +65,7 @@ func (h *Handler) importUpload(c *gin.Context) {
 				fail(err)
 				return
 			}
+			dryRunSeen = true
 		case "file":
 			if im != nil {
 				fail(&importer.ValidationError{Field: "file", Text: "send one file per upload"})
@@ -72,7 +77,7 @@ func (h *Handler) importUpload(c *gin.Context) {
 				return
 			}
 			im, err = h.svc.ImportAccept(ctx, importer.ImportAcceptParams{OrgID: org.ID, Door: store.DoorAPI,
-				Mode: importer.ModePartial, DryRun: dryRun, FileName: part.FileName(), File: body,
+				Mode: importer.ModePartial, DryRun: dryRun || !dryRunSeen, FileName: part.FileName(), File: body,
 				MaxBytes: h.cfg.MaxUploadBytes, Delay: h.cfg.UploadHold})
 			if err != nil {
 				im = nil

@@ -3,9 +3,13 @@ package httpd_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -258,6 +262,65 @@ func TestAPITemplate(t *testing.T) {
 		}
 		if cd := res.header.Get("Content-Disposition"); cd != `attachment; filename="template.csv"` {
 			t.Fatalf("Content-Disposition = %q", cd)
+		}
+	})
+}
+
+// While the form is still arriving after its file, the accepted import has
+// no job a worker may take, and counts as a dry run (what a daemon dying
+// then would run); the rest of the form decides.
+func TestAPIUploadHeldUntilFormComplete(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newAPI(t, db, 0)
+		pr, pw := io.Pipe()
+		t.Cleanup(func() { _ = pw.CloseWithError(errors.New("test ended")) }) // before the server's Close
+		form := multipart.NewWriter(pw)
+		answered := make(chan response, 1)
+		go func() {
+			answered <- e.do("POST", "/api/v1/imports", e.token, pr, "Content-Type", form.FormDataContentType())
+		}()
+		part, err := form.CreateFormFile("file", "roster.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(part, seedRows(1, 3))
+		// The file part is complete once the next part starts.
+		field, err := form.CreateFormField("note")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(field, "x")
+		var im store.Import
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			page, err := e.svc.ImportList(context.Background(), importer.ImportListParams{OrgID: e.org.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Items) == 1 {
+				im = page.Items[0]
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the file was not accepted while the form was still arriving")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !im.DryRun || im.Status != store.ImportQueued {
+			t.Fatalf("mid-form import = dry_run %v %s, want a queued dry run", im.DryRun, im.Status)
+		}
+		if due := e.dueJobs(im.ID); due != 0 {
+			t.Fatalf("mid-form import has %d jobs due; want none before the form is complete", due)
+		}
+		_ = form.Close()
+		_ = pw.Close()
+		res := <-answered
+		wantStatus(t, "upload", res, http.StatusAccepted)
+		if got := res.json(t); got["id"] != im.ID || got["dry_run"] != false {
+			t.Fatalf("answer = %s", res.body)
+		}
+		if due := e.dueJobs(im.ID); due != 1 {
+			t.Fatalf("released import has %d jobs due, want 1", due)
 		}
 	})
 }
