@@ -115,6 +115,11 @@ func TemplateHeader() []string {
 	return append(h, ColArchivedAt)
 }
 
+// TemplateCSV is the template file itself (SPEC §2.3): TemplateHeader as
+// one `;`-separated line. `rosterd template` and the API's template.csv both
+// serve it, so the two can never differ.
+func TemplateCSV() string { return strings.Join(TemplateHeader(), ";") + "\n" }
+
 // Columns is a header mapped onto the roster: which header cell holds which
 // field. It is built once per file by MapHeader and read only afterwards, so
 // one value can serve validators on several goroutines.

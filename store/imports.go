@@ -388,3 +388,18 @@ func ImportNewerApplied(ctx context.Context, q Querier, orgID int64, id string) 
 	}
 	return newer[0], nil
 }
+
+// ImportSetDryRun sets a queued import's dry_run, as a compare-and-set on
+// queued: ErrNotFound once it has started or ended. The HTTP door uses it
+// when the form's dry_run field arrives after the file it streamed.
+func ImportSetDryRun(ctx context.Context, q Querier, orgID int64, id string, dryRun bool) error {
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET dry_run = ? WHERE id = ? AND org_id = ? AND status = 'queued'`),
+		dryRun, id, orgID)
+	if err != nil {
+		return fmt.Errorf("set import dry run: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

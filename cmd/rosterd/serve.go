@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
 	"sync"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/riverqueue/river"
 	"github.com/spf13/cobra"
 
 	"rosterd/importer"
+	"rosterd/ingest/httpd"
 	"rosterd/jobs"
 	"rosterd/notify"
 )
@@ -18,12 +23,14 @@ import (
 func newServeCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the daemon: import and e-mail workers (and the doors and scheduler as they come)",
+		Short: "Run the daemon: the HTTP API, import and e-mail workers (and the other doors and scheduler as they come)",
 		Long: `Run the daemon. Queued imports are processed in the background, one at a time per
 organisation and in the order they were accepted, several organisations in
 parallel (--workers). Outcome e-mails are delivered with retries.
 
-SIGTERM or Ctrl-C stops taking new work and lets running imports finish for
+The JSON API listens on --http-addr (http_addr).
+
+SIGTERM or Ctrl-C stops taking requests (those in flight finish) and new work and lets running imports finish for
 --shutdown-grace; an import cut off after that is rolled back and processed
 again after the next start (or by another daemon sharing the database).
 
@@ -66,12 +73,24 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			if err := client.Start(context.WithoutCancel(cmd.Context())); err != nil {
 				return fmt.Errorf("start workers: %w", err)
 			}
+			srv, ln, err := listenHTTP(a, client)
+			if err != nil {
+				drainErr := drain(a, client)
+				return errors.Join(err, drainErr)
+			}
 			live, stopLive := context.WithCancel(context.WithoutCancel(cmd.Context()))
 			var wg sync.WaitGroup
 			wg.Go(func() { keepAlive(live, a, client, id) })
-			a.log.Info("rosterd ready", "workers", a.cfg.Workers, "database", string(a.db.Dialect), "daemon", id)
-			<-cmd.Context().Done()
-			err = drain(a, client)
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(ln) }()
+			a.log.Info("rosterd ready", "workers", a.cfg.Workers, "database", string(a.db.Dialect), "daemon", id,
+				"http", ln.Addr().String())
+			select {
+			case <-cmd.Context().Done():
+			case err := <-served: // the listener failed: stop as on SIGTERM
+				a.log.Error("HTTP server stopped", "error", err)
+			}
+			err = errors.Join(shutdownHTTP(a, srv), drain(a, client))
 			stopLive()
 			wg.Wait()
 			if err := jobs.Unregister(context.Background(), a.db, id); err != nil {
@@ -80,6 +99,44 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			return err
 		},
 	}
+}
+
+// listenHTTP binds http_addr and builds the server of the API over the
+// import service. It binds before "rosterd ready" is logged, so an address
+// in use stops the start instead of leaving a daemon no one can reach.
+func listenHTTP(a *app, client *jobs.Client) (*http.Server, net.Listener, error) {
+	svc, err := importer.NewService(a.db, importer.ServiceConfig{Queue: client, Logger: a.log, Limits: importer.Limits{
+		MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
+	if err != nil {
+		return nil, nil, err
+	}
+	gin.SetMode(gin.ReleaseMode)
+	router, err := httpd.NewRouter(httpd.Config{Service: svc, DB: a.db, PublicURL: a.cfg.PublicURL,
+		MaxUploadBytes: a.cfg.MaxUploadBytes, Logger: a.log})
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("http_addr: %w", err)
+	}
+	// No write timeout: an upload or an export of any size streams for as
+	// long as it takes; slow headers are still cut off.
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	return srv, ln, nil
+}
+
+// shutdownHTTP stops accepting requests and lets those in flight (an
+// upload, an export) finish for up to shutdown_grace; then it closes them.
+func shutdownHTTP(a *app, srv *http.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		a.log.Warn("grace period over: closing open HTTP requests", "error", err)
+		return srv.Close()
+	}
+	return nil
 }
 
 // drain stops taking jobs and waits up to shutdown_grace for running ones;

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -15,7 +14,7 @@ func newTemplateCmd() *cobra.Command {
 		Short: "Print the CSV template: the header line of every input column",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprint(cmd.OutOrStdout(), strings.Join(roster.TemplateHeader(), ";")+"\n")
+			fmt.Fprint(cmd.OutOrStdout(), roster.TemplateCSV())
 		},
 	}
 }

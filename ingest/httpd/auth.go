@@ -1,0 +1,66 @@
+package httpd
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"rosterd/importer"
+	"rosterd/store"
+)
+
+// orgKey is where authenticate leaves the caller's organisation.
+const orgKey = "rosterd.org"
+
+// authenticate finds who is asking: the organisation of the API token in
+// `Authorization: Bearer …` (compared by hash, revoked tokens refused), or
+// else of the back-office session (Config.SessionOrg). Anything else is 401
+// with WWW-Authenticate, and the request goes no further.
+func (h *Handler) authenticate(c *gin.Context) {
+	orgID, text, err := h.callerOrgID(c)
+	if err != nil {
+		h.respondError(c, err)
+		return
+	}
+	if orgID == 0 {
+		c.Header("WWW-Authenticate", `Bearer realm="rosterd"`)
+		respondJSONError(c, http.StatusUnauthorized, text, "")
+		return
+	}
+	o, err := h.svc.SettingsGet(c.Request.Context(), orgID)
+	if err != nil {
+		h.respondError(c, err)
+		return
+	}
+	c.Set(orgKey, o)
+	c.Next()
+}
+
+// callerOrgID is the caller's organisation, or 0 and why not.
+func (h *Handler) callerOrgID(c *gin.Context) (int64, string, error) {
+	if auth := c.GetHeader("Authorization"); auth != "" {
+		scheme, secret, _ := strings.Cut(auth, " ")
+		secret = strings.TrimSpace(secret)
+		if !strings.EqualFold(scheme, "Bearer") || secret == "" {
+			return 0, "the Authorization header must be \"Bearer <API token>\"; create a token with rosterd token create", nil
+		}
+		t, err := store.TokenLookup(c.Request.Context(), h.cfg.DB, secret)
+		if err != nil {
+			if !importer.IsNotFound(err) {
+				return 0, "", err
+			}
+			return 0, "the API token is not valid or was revoked; create a new one with rosterd token create", nil
+		}
+		return t.OrgID, "", nil
+	}
+	if h.cfg.SessionOrg != nil {
+		if id, ok := h.cfg.SessionOrg(c.Request); ok && id > 0 {
+			return id, "", nil
+		}
+	}
+	return 0, "authentication required: send \"Authorization: Bearer <API token>\" or sign in to the back office", nil
+}
+
+// callerOrg is the organisation authenticate found.
+func callerOrg(c *gin.Context) *store.Org { return c.MustGet(orgKey).(*store.Org) }

@@ -1,0 +1,112 @@
+package httpd
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"rosterd/importer"
+	"rosterd/store"
+)
+
+// listBody is every list of the API: a page and where the next one starts.
+type listBody[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"next_cursor"` // null at the end
+}
+
+// newList makes a list body; next is the service's cursor ("" at the end),
+// handed out opaque (base64url) so clients do not build their own.
+func newList[T any](items []T, next string) listBody[T] {
+	b := listBody[T]{Items: items}
+	if b.Items == nil {
+		b.Items = []T{}
+	}
+	if next != "" {
+		s := base64.RawURLEncoding.EncodeToString([]byte(next))
+		b.NextCursor = &s
+	}
+	return b
+}
+
+// queryCursor reads ?cursor= back into the service's cursor.
+func queryCursor(c *gin.Context) (string, error) {
+	raw := c.Query("cursor")
+	if raw == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(b) == 0 {
+		return "", &importer.ValidationError{Field: "cursor", Text: "is not a cursor this API gave out; pass next_cursor of the previous page as it is"}
+	}
+	return string(b), nil
+}
+
+// queryLimit reads ?limit= (0 when absent: the service's default).
+func queryLimit(c *gin.Context) (int, error) {
+	raw := c.Query("limit")
+	if raw == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 {
+		return 0, &importer.ValidationError{Field: "limit", Text: fmt.Sprintf("must be a number from 1 to 100, got %q", raw)}
+	}
+	return n, nil
+}
+
+// importView is im as the API shows it.
+func (h *Handler) importView(c *gin.Context, im *store.Import) ImportView {
+	return NewImportView(im, callerOrg(c).Slug, h.cfg.PublicURL)
+}
+
+// importRef is the import the path names, in the caller's organisation.
+func importRef(c *gin.Context) importer.ImportRef {
+	return importer.ImportRef{OrgID: callerOrg(c).ID, ID: c.Param("id")}
+}
+
+// userRef is the user the path names, in the caller's organisation.
+func userRef(c *gin.Context) importer.UserRef {
+	return importer.UserRef{OrgID: callerOrg(c).ID, ExternalID: c.Param("external_id")}
+}
+
+// attachment starts a CSV download named name.
+func attachment(c *gin.Context, name string) {
+	c.Header("Content-Type", "text/csv; charset=utf-8")
+	c.Header("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
+	c.Header("X-Content-Type-Options", "nosniff")
+	c.Status(http.StatusOK)
+}
+
+// csvDownload is a CSV attachment whose headers are sent with its first
+// byte, so that an error found before anything was written (not found, not
+// held) still gets its own status.
+type csvDownload struct {
+	c       *gin.Context
+	name    string
+	started bool
+}
+
+func (d *csvDownload) Write(p []byte) (int, error) {
+	if !d.started {
+		attachment(d.c, d.name)
+		d.started = true
+	}
+	return d.c.Writer.Write(p)
+}
+
+// finish answers err if nothing was sent yet, or logs it: a download cut
+// short cannot change its status any more.
+func (h *Handler) finishDownload(d *csvDownload, err error) {
+	switch {
+	case err == nil && !d.started:
+		attachment(d.c, d.name)
+	case err != nil && !d.started:
+		h.respondError(d.c, err)
+	case err != nil:
+		h.log.Error("download cut short", "path", d.c.Request.URL.Path, "error", err)
+	}
+}

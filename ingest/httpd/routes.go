@@ -1,0 +1,100 @@
+package httpd
+
+import (
+	"cmp"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"rosterd/importer"
+	"rosterd/store"
+)
+
+// Config is what the HTTP door needs; zero fields take their defaults.
+type Config struct {
+	// Service is the only way the door reaches imports, users and
+	// settings. Required.
+	Service *importer.Service
+	// DB answers the auth lookups (API tokens) and nothing else. Required.
+	DB *store.DB
+	// PublicURL prefixes the links in the JSON (errors_csv_url …).
+	PublicURL string
+	// MaxUploadBytes caps one uploaded file (max_upload_bytes); 0: the
+	// service's limit.
+	MaxUploadBytes int64
+	// UploadHold is how long an accepted upload's job waits for the door to
+	// read the rest of its form (see importer.Service.ImportRelease); it
+	// matters only if the daemon dies mid-request. Default 1 minute.
+	UploadHold time.Duration
+	// SessionOrg is the back office's seam: the organisation of the signed-in
+	// admin whose session cookie r carries. Nil: bearer tokens only.
+	SessionOrg func(r *http.Request) (orgID int64, ok bool)
+	Logger     *slog.Logger
+}
+
+// Handler holds what every action of the door shares: one per router.
+type Handler struct {
+	svc *importer.Service
+	cfg Config
+	log *slog.Logger
+}
+
+// NewRouter builds the door: every route of SPEC §5.1 on one Gin engine,
+// wrapped once in Go's cross-origin protection, so that a browser on
+// another site cannot make a signed-in admin's browser change anything
+// (unsafe methods only; scripts sending neither Origin nor Sec-Fetch-Site
+// pass).
+func NewRouter(cfg Config) (http.Handler, error) {
+	if cfg.Service == nil || cfg.DB == nil {
+		return nil, errors.New("http door: Service and DB are required")
+	}
+	if cfg.MaxUploadBytes <= 0 || cfg.MaxUploadBytes > cfg.Service.Limits().MaxBytes {
+		cfg.MaxUploadBytes = cfg.Service.Limits().MaxBytes
+	}
+	cfg.UploadHold = cmp.Or(cfg.UploadHold, time.Minute)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{svc: cfg.Service, cfg: cfg, log: cfg.Logger}
+
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.HandleMethodNotAllowed = true
+	r.NoMethod(func(c *gin.Context) {
+		respondJSONError(c, http.StatusMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path, "")
+	})
+	r.NoRoute(func(c *gin.Context) {
+		respondJSONError(c, http.StatusNotFound, "no such page: "+c.Request.URL.Path, "")
+	})
+
+	r.GET("/healthz", h.healthz)
+	r.GET("/readyz", h.readyz)
+
+	api := r.Group("/api/v1", h.authenticate)
+	api.POST("/imports", h.importUpload)
+	api.GET("/imports", h.importList)
+	api.GET("/imports/:id", h.importShow)
+	api.GET("/imports/:id/errors.csv", h.importErrorsCSV)
+	api.GET("/imports/:id/archive.csv", h.importArchiveCSV)
+	api.POST("/imports/:id/approve", h.importApprove)
+	api.POST("/imports/:id/cancel", h.importCancel)
+	api.GET("/template.csv", h.templateCSV)
+	api.GET("/users", h.userList)
+	api.GET("/users.csv", h.userExport)
+	api.GET("/users/:external_id", h.userShow)
+	api.POST("/users/:external_id/archive", h.userArchive)
+	api.POST("/users/:external_id/restore", h.userRestore)
+	api.GET("/settings", h.settingsShow)
+	api.PUT("/settings", h.settingsUpdate)
+
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"error":"cross-origin request refused: this action can only be sent from rosterd's own pages or by a script with an API token"}` + "\n"))
+	}))
+	return cop.Handler(r), nil
+}
