@@ -290,10 +290,14 @@ floor_postgres() {
 
 	# lo_import: libpq reads the file and writes the large object, one transaction.
 	psql -X -q "$url" -c 'CHECKPOINT'
-	timed "floor-lo-$rep" psql -X -q -v ON_ERROR_STOP=1 "$url" -c '\lo_import '"'$FILE'"
+	timed "floor-lo-$rep" psql -X -v ON_ERROR_STOP=1 "$url" -c '\lo_import '"'$FILE'"
 	local lo=$T_WALL lo_busy=$T_BUSY
-	local got
-	got=$(psql -X -At "$url" -c 'SELECT sum(length(data)) FROM pg_largeobject')
+	# Large objects belong to the database, not the schema: unlink it here.
+	local got oid
+	oid=$(sed -n 's/^lo_import \([0-9]*\)$/\1/p' "$WORK/floor-lo-$rep.out")
+	[[ -n $oid ]] || die "floor lo_import printed no oid: $(cat "$WORK/floor-lo-$rep.out")"
+	got=$(psql -X -At "$url" -c "SELECT sum(length(data)) FROM pg_largeobject WHERE loid = $oid")
+	psql -X -q "$url" -c "SELECT lo_unlink($oid)" >/dev/null
 	[[ $got == "$FILE_BYTES" ]] || die "floor lo_import stored $got bytes, expected $FILE_BYTES"
 
 	# copy: COPY text wants bytea as \x + hex; a 1 MiB row per line, numbered.
@@ -434,6 +438,9 @@ write_results() {
 
 main() {
 	trap cleanup EXIT
+	# set -e stops silently: say where.
+	set -E
+	trap 'printf "upload.sh: line %s: a command failed (status %s)\n" "$LINENO" "$?" >&2' ERR
 	[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT: \"$REPEAT\" is not a positive number"
 	[[ $SIZE_MIB =~ ^[1-9][0-9]*$ ]] || die "SIZE_MIB: \"$SIZE_MIB\" is not a positive number"
 	local db
