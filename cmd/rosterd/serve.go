@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -111,8 +112,9 @@ func listenHTTP(a *app, client *jobs.Client) (*http.Server, net.Listener, error)
 		return nil, nil, err
 	}
 	gin.SetMode(gin.ReleaseMode)
+	sessions := &httpd.Sessions{DB: a.db, Secure: strings.HasPrefix(a.cfg.PublicURL, "https://"), Logger: a.log}
 	router, err := httpd.NewRouter(httpd.Config{Service: svc, DB: a.db, PublicURL: a.cfg.PublicURL,
-		MaxUploadBytes: a.cfg.MaxUploadBytes, Logger: a.log})
+		MaxUploadBytes: a.cfg.MaxUploadBytes, Sessions: sessions, Logger: a.log})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -162,13 +164,16 @@ func drain(a *app, client *jobs.Client) error {
 
 // keepAlive beats this daemon's heartbeat, and takes over the work of dead
 // daemons (jobs.RescueDead) and of imports no job will run any more
-// (importer.FailOrphans), until ctx ends. Failures are logged and tried again
+// (importer.FailOrphans), and sweeps expired sign-in sessions hourly, until
+// ctx ends. Failures are logged and tried again
 // at the next tick: a database that is away for a moment stops nothing.
 func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string) {
 	beat := time.NewTicker(jobs.HeartbeatEvery)
 	defer beat.Stop()
 	rescue := time.NewTimer(0) // once at start, then every RescueEvery
 	defer rescue.Stop()
+	sweep := time.NewTicker(time.Hour)
+	defer sweep.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -190,6 +195,12 @@ func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string) {
 				a.log.Warn("looking for abandoned imports failed", "error", err)
 			} else if n > 0 {
 				a.log.Warn("ended imports whose job had ended as failed", "imports", n)
+			}
+		case <-sweep.C:
+			// Expired sessions are refused already; this only keeps the
+			// tables small. Every daemon may do it: deletes are idempotent.
+			if err := (&httpd.Sessions{DB: a.db, Logger: a.log}).Sweep(ctx); err != nil {
+				a.log.Warn("sweeping expired sessions failed", "error", err)
 			}
 		}
 	}

@@ -15,7 +15,7 @@ const orgKey = "rosterd.org"
 
 // authenticate finds who is asking: the organisation of the API token in
 // `Authorization: Bearer …` (compared by hash, revoked tokens refused), or
-// else of the back-office session (Config.SessionOrg). Anything else is 401
+// else of the back-office session cookie (Config.Sessions). Anything else is 401
 // with WWW-Authenticate, and the request goes no further.
 func (h *Handler) authenticate(c *gin.Context) {
 	orgID, text, err := h.callerOrgID(c)
@@ -54,8 +54,8 @@ func (h *Handler) callerOrgID(c *gin.Context) (int64, string, error) {
 		}
 		return t.OrgID, "", nil
 	}
-	if h.cfg.SessionOrg != nil {
-		if id, ok := h.cfg.SessionOrg(c.Request); ok && id > 0 {
+	if h.cfg.Sessions != nil {
+		if id, _, ok := h.cfg.Sessions.Org(c.Writer, c.Request); ok && id > 0 {
 			return id, "", nil
 		}
 	}

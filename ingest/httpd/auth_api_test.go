@@ -52,25 +52,60 @@ func TestAPIRefusesMissingBadAndRevokedTokens(t *testing.T) {
 	})
 }
 
-// The session seam: a request the back office's session recognises is
-// let in as its organisation, without a token.
-func TestAPIAcceptsSessionOrg(t *testing.T) {
+// An admin signs in, and the session cookie lets the browser in as their
+// organisation without a token; a cross-origin POST carrying that cookie is
+// refused; sign-out ends it on the server; wrong passwords are throttled.
+func TestAPISessions(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
-		h, err := httpd.NewRouter(httpd.Config{Service: e.svc, DB: db, SessionOrg: func(r *http.Request) (int64, bool) {
-			c, err := r.Cookie("session")
-			return e.other.ID, err == nil && c.Value == "ok"
-		}})
+		if _, err := store.AdminCreate(context.Background(), db, e.other.ID, "admin@other.test", "correct horse"); err != nil {
+			t.Fatal(err)
+		}
+		h, err := httpd.NewRouter(httpd.Config{Service: e.svc, DB: db, Sessions: &httpd.Sessions{DB: db}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.srv = httptest.NewServer(h)
 		t.Cleanup(e.srv.Close)
+		signIn := func(password string, headers ...string) response {
+			body := `{"email": "admin@other.test", "password": "` + password + `"}`
+			return e.do("POST", "/api/v1/session", "", strings.NewReader(body), append([]string{"Content-Type", "application/json"}, headers...)...)
+		}
+
 		wantStatus(t, "no cookie", e.do("GET", "/api/v1/settings", "", nil), http.StatusUnauthorized)
-		res := e.do("GET", "/api/v1/settings", "", nil, "Cookie", "session=ok")
-		wantStatus(t, "with session", res, http.StatusOK)
+		wantStatus(t, "wrong password", signIn("wrong"), http.StatusUnauthorized)
+		res := signIn("correct horse")
+		wantStatus(t, "sign in", res, http.StatusNoContent)
+		var cookie string
+		for _, c := range (&http.Response{Header: res.header}).Cookies() {
+			if c.Name == httpd.SessionCookie {
+				cookie = c.Name + "=" + c.Value
+				if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+					t.Errorf("session cookie %+v: want HttpOnly and SameSite=Lax", c)
+				}
+			}
+		}
+		if cookie == "" {
+			t.Fatalf("sign-in set no session cookie: %v", res.header)
+		}
+		res = e.do("GET", "/api/v1/settings", "", nil, "Cookie", cookie)
+		wantStatus(t, "with the session", res, http.StatusOK)
 		if res.json(t)["organisation"] != "other" {
 			t.Fatalf("settings = %s, want other's", res.body)
+		}
+		// A page on another site posting with the admin's cookie.
+		wantStatus(t, "cross-origin POST with the session", e.do("POST", "/api/v1/users/E1/archive", "", nil,
+			"Cookie", cookie, "Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site"), http.StatusForbidden)
+		// Sign-out ends the session on the server: the kept cookie is dead.
+		wantStatus(t, "sign out", e.do("DELETE", "/api/v1/session", "", nil, "Cookie", cookie), http.StatusNoContent)
+		wantStatus(t, "after sign-out", e.do("GET", "/api/v1/settings", "", nil, "Cookie", cookie), http.StatusUnauthorized)
+		// Failures are throttled: after 5, even the right password waits.
+		for range 4 {
+			signIn("wrong")
+		}
+		res = signIn("correct horse")
+		if res.status != http.StatusTooManyRequests || res.header.Get("Retry-After") == "" {
+			t.Errorf("after 5 failures: %d Retry-After %q, want 429 with Retry-After", res.status, res.header.Get("Retry-After"))
 		}
 	})
 }

@@ -29,10 +29,10 @@ type Config struct {
 	// read the rest of its form (see importer.Service.ImportRelease); it
 	// matters only if the daemon dies mid-request. Default 1 minute.
 	UploadHold time.Duration
-	// SessionOrg is the back office's seam: the organisation of the signed-in
-	// admin whose session cookie r carries. Nil: bearer tokens only.
-	SessionOrg func(r *http.Request) (orgID int64, ok bool)
-	Logger     *slog.Logger
+	// Sessions signs admins in and out and finds the organisation of a
+	// request's session cookie. Nil: bearer tokens only.
+	Sessions *Sessions
+	Logger   *slog.Logger
 }
 
 // Handler holds what every action of the door shares: one per router.
@@ -72,6 +72,11 @@ func NewRouter(cfg Config) (http.Handler, error) {
 
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
+
+	if cfg.Sessions != nil {
+		r.POST("/api/v1/session", h.sessionSignIn)
+		r.DELETE("/api/v1/session", h.sessionSignOut)
+	}
 
 	api := r.Group("/api/v1", h.authenticate)
 	api.POST("/imports", h.importUpload)
