@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -313,7 +314,7 @@ func TestDeadDaemonWorkTakenOver(t *testing.T) {
 		c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL())
 		c.ok("org", "create", "acme", "--name", "Acme", "--notify", "hr@acme.test")
 		db := c.db()
-		first := c.serve("ROSTERD_HTTP_ADDR=127.0.0.1:18081", "ROSTERD_DATA_DIR="+filepath.Join(c.dir, "node1"))
+		first := c.serve("ROSTERD_HTTP_ADDR="+freeAddr(t), "ROSTERD_DATA_DIR="+filepath.Join(c.dir, "node1"))
 		id := strings.TrimSpace(c.ok("import", "--org", "acme", "--detach", c.write("big.csv", roster(n, "Gone"))))
 		waitImport(t, db, id, 30*time.Second, func(im *store.Import) bool { return im.Status == store.ImportProcessing && im.RowsRead > 0 })
 		first.kill()
@@ -321,7 +322,7 @@ func TestDeadDaemonWorkTakenOver(t *testing.T) {
 		if im, _ := store.ImportLookup(context.Background(), db, id); im.Status != store.ImportProcessing {
 			t.Fatalf("the kill came too late: import already %s", im.Status)
 		}
-		second := c.serve("ROSTERD_HTTP_ADDR=127.0.0.1:18082", "ROSTERD_DATA_DIR="+filepath.Join(c.dir, "node2"))
+		second := c.serve("ROSTERD_HTTP_ADDR="+freeAddr(t), "ROSTERD_DATA_DIR="+filepath.Join(c.dir, "node2"))
 		im := waitImport(t, db, id, time.Minute-time.Since(killed), finished)
 		t.Logf("import taken over and finished %s after the kill", time.Since(killed).Round(time.Second))
 		if im.Status != store.ImportSucceeded || im.Created != n || im.Rows != n {
@@ -386,4 +387,17 @@ func TestCancelImportOfKilledDaemon(t *testing.T) {
 			t.Errorf("%d users, want the next import's 10 (nothing of the cancelled one)", got)
 		}
 	})
+}
+
+// freeAddr is a loopback address no one listens on now: a daemon restarted
+// "elsewhere" gets an http_addr of its own, as a rescheduled container would.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }
