@@ -66,7 +66,12 @@ While the daemon runs, queue a roster for it from another terminal:
   ./bin/rosterd import --org demo --detach --data-dir %s roster.csv
   ./bin/rosterd import list --org demo --data-dir %s
 
-`, demoSlug, password, token, a.cfg.DataDir, a.cfg.DataDir, a.cfg.DataDir)
+or send it to the HTTP API (%s/api/v1):
+  curl -H "Authorization: Bearer %s" -F file=@roster.csv %s/api/v1/imports
+  curl -H "Authorization: Bearer %s" %s/api/v1/imports
+
+`, demoSlug, password, token, a.cfg.DataDir, a.cfg.DataDir, a.cfg.DataDir,
+				a.cfg.PublicURL, token, a.cfg.PublicURL, token, a.cfg.PublicURL)
 			return nil
 		},
 	}
