@@ -14,6 +14,36 @@ import (
 	"rosterd/store/storetest"
 )
 
+// runPausedAtPlan runs im in the background and holds it between its plan
+// and its apply (the organisation's lock held, nothing applied). It returns
+// once the import is there, with the function that lets it go on (also
+// called when the test ends, so a failing test never leaves it holding its
+// transaction) and where its result arrives.
+func runPausedAtPlan(t *testing.T, db *store.DB, im *store.Import) (letGo func(), done <-chan error) {
+	t.Helper()
+	planned, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	letGo = func() { once.Do(func() { close(release) }) }
+	t.Cleanup(letGo)
+	result := make(chan error, 1)
+	go func() {
+		_, err := importer.Run(context.Background(), db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(),
+			Pause: func(_ context.Context, s importer.Step) {
+				if s == importer.StepPlanned {
+					close(planned)
+					<-release
+				}
+			}})
+		result <- err
+	}()
+	select {
+	case <-planned:
+	case err := <-result:
+		t.Fatalf("import %s ended before its plan: %v", im.ID, err)
+	}
+	return letGo, result
+}
+
 // newService is the import service over db, with an insert-only job queue.
 func newService(t *testing.T, db *store.DB) *importer.Service {
 	t.Helper()
@@ -215,22 +245,7 @@ func TestManualArchiveDuringImportIsKept(t *testing.T) {
 		if err := store.ImportCreate(ctx, db, im); err != nil {
 			t.Fatal(err)
 		}
-		planned, release := make(chan struct{}), make(chan struct{})
-		var releaseOnce sync.Once
-		letGo := func() { releaseOnce.Do(func() { close(release) }) }
-		t.Cleanup(letGo) // a failing test must not leave the import holding its transaction
-		done := make(chan error, 1)
-		go func() {
-			_, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(),
-				Pause: func(_ context.Context, s importer.Step) {
-					if s == importer.StepPlanned {
-						close(planned)
-						<-release
-					}
-				}})
-			done <- err
-		}()
-		<-planned // the import has read E3 as active and planned the rename
+		letGo, done := runPausedAtPlan(t, db, im) // it has read E3 as active and planned the rename
 
 		archived := make(chan error, 1)
 		go func() {
@@ -412,25 +427,11 @@ func TestApprovalRacingANewerRosterIsSuperseded(t *testing.T) {
 		// B keeps everybody and renames E3: nobody new, so the approved list
 		// alone would not stop A from undoing it.
 		b := e.accept(svc, importer.ModeFull, false, strings.Replace(fullRoster(1, 20), "Last3", "Renamed", 1))
-		planned, release := make(chan struct{}), make(chan struct{})
-		var releaseOnce sync.Once
-		letGo := func() { releaseOnce.Do(func() { close(release) }) }
-		t.Cleanup(letGo)
-		bDone := make(chan error, 1)
-		go func() {
-			b, err := store.ImportGet(ctx, db, e.org.ID, b.ID)
-			if err == nil {
-				_, err = importer.Run(ctx, db, importer.RunParams{Import: b, Limits: importer.DefaultLimits(),
-					Pause: func(_ context.Context, s importer.Step) {
-						if s == importer.StepPlanned {
-							close(planned)
-							<-release
-						}
-					}})
-			}
-			bDone <- err
-		}()
-		<-planned
+		bRec, err := store.ImportGet(ctx, db, e.org.ID, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		letGo, bDone := runPausedAtPlan(t, db, bRec)
 		aDone := make(chan error, 1)
 		if db.Dialect == store.Postgres {
 			// The admin approves A while B is being applied, and A's run
@@ -493,22 +494,7 @@ func TestServiceWriteDuringImportIsBusyNotStuck(t *testing.T) {
 			t.Fatal(err)
 		}
 		im := e.accept(svc, importer.ModePartial, false, "external_id;last_name\nE1;Renamed\n")
-		planned, release := make(chan struct{}), make(chan struct{})
-		var releaseOnce sync.Once
-		letGo := func() { releaseOnce.Do(func() { close(release) }) }
-		t.Cleanup(letGo)
-		done := make(chan error, 1)
-		go func() {
-			_, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(),
-				Pause: func(_ context.Context, s importer.Step) {
-					if s == importer.StepPlanned {
-						close(planned)
-						<-release
-					}
-				}})
-			done <- err
-		}()
-		<-planned
+		letGo, done := runPausedAtPlan(t, db, im)
 		if _, err := svc.UserArchive(ctx, importer.UserRef{OrgID: e.org.ID, ExternalID: "E2"}); !errors.Is(err, importer.ErrBusy) {
 			t.Errorf("archive during the import: %v, want busy", err)
 		}

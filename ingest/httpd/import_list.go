@@ -10,12 +10,7 @@ import (
 
 // importList is GET /api/v1/imports: newest first, ?status ?limit ?cursor.
 func (h *Handler) importList(c *gin.Context) {
-	limit, err := queryLimit(c)
-	if err != nil {
-		h.respondError(c, err)
-		return
-	}
-	cursor, err := queryCursor(c)
+	limit, cursor, err := queryPage(c)
 	if err != nil {
 		h.respondError(c, err)
 		return

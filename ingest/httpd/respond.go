@@ -32,6 +32,15 @@ func newList[T any](items []T, next string) listBody[T] {
 	return b
 }
 
+// queryPage reads ?limit= and ?cursor=, the paging every list takes.
+func queryPage(c *gin.Context) (limit int, cursor string, err error) {
+	if limit, err = queryLimit(c); err != nil {
+		return 0, "", err
+	}
+	cursor, err = queryCursor(c)
+	return limit, cursor, err
+}
+
 // queryCursor reads ?cursor= back into the service's cursor.
 func queryCursor(c *gin.Context) (string, error) {
 	raw := c.Query("cursor")

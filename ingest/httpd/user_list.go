@@ -11,12 +11,7 @@ import (
 // userList is GET /api/v1/users: ?q (name, e-mail, id; case and accents
 // ignored) ?status ?limit ?cursor, by external id.
 func (h *Handler) userList(c *gin.Context) {
-	limit, err := queryLimit(c)
-	if err != nil {
-		h.respondError(c, err)
-		return
-	}
-	cursor, err := queryCursor(c)
+	limit, cursor, err := queryPage(c)
 	if err != nil {
 		h.respondError(c, err)
 		return
