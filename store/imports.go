@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -102,15 +103,39 @@ func (im *Import) Finished() bool {
 var importIDEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
 // NewImportID makes an opaque, URL- and file-name-safe id that sorts by
-// creation time: "imp_" and 26 characters (48 bits of milliseconds and 80
-// random bits), unique across installations without coordination.
+// creation time: "imp_" and 26 characters (48 bits of milliseconds, 16 bits
+// of microseconds within it and 64 random bits), unique across installations
+// without coordination. The organisation's imports run in id order, so two ids
+// made by one process always sort in the order they were made, even within
+// one microsecond or with a clock that stepped back.
 func NewImportID(now time.Time) string {
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
-	if _, err := rand.Read(b[6:]); err != nil {
+	binary.BigEndian.PutUint64(b[:8], importIDClock.next(now))
+	if _, err := rand.Read(b[8:]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return "imp_" + importIDEncoding.EncodeToString(b[:])
+}
+
+// importIDClock hands out strictly increasing time stamps: milliseconds in
+// the high 48 bits, the microseconds within them in the low 16.
+var importIDClock monotonic
+
+type monotonic struct {
+	mu   sync.Mutex
+	last uint64
+}
+
+func (m *monotonic) next(now time.Time) uint64 {
+	us := now.UnixMicro()
+	v := uint64(us/1000)<<16 | uint64(us%1000)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if v <= m.last {
+		v = m.last + 1
+	}
+	m.last = v
+	return v
 }
 
 const importColumns = `id, org_id, door, mode, dry_run, file_name, file_id, file_sha256, size_bytes, status, error, warnings,

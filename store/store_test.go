@@ -172,3 +172,25 @@ func TestTokensAreShownOnceAndStoredHashed(t *testing.T) {
 		}
 	})
 }
+
+// TestImportIDsSortInTheOrderMade: an organisation's imports run in id order,
+// so ids made one after the other — in the same microsecond, or with a clock
+// that stepped back — sort in the order they were made.
+func TestImportIDsSortInTheOrderMade(t *testing.T) {
+	now := time.Now()
+	prev := store.NewImportID(now)
+	for i := range 5000 {
+		at := now
+		if i%2 == 1 {
+			at = now.Add(-time.Second) // the clock stepped back
+		}
+		id := store.NewImportID(at)
+		if id <= prev {
+			t.Fatalf("id %d %s sorts before or with the one made before it, %s", i, id, prev)
+		}
+		prev = id
+	}
+	if later := store.NewImportID(now.Add(time.Hour)); later <= prev || len(later) != len(prev) {
+		t.Fatalf("an id an hour later %s does not sort after %s", later, prev)
+	}
+}
