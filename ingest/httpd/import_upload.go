@@ -20,35 +20,47 @@ import (
 const formSlack = 64 << 10
 
 // importUpload is POST /api/v1/imports: a multipart form with `file` and
-// `dry_run`, read part by part as it arrives (never FormFile, which spools
-// the whole file). The file part streams straight into the service while
-// dry_run may still follow it; so the import is accepted with its job held
-// back (UploadHold) and released with the final dry_run once the form is
-// complete (importer.Service.ImportRelease). The last dry_run wins. Until
-// the form is complete an import whose dry_run is not known yet is stored
-// as a dry run: should the daemon die before releasing it, the held-back
-// job runs it as one, which changes nothing (the client never got a 202).
+// `dry_run` (acceptUpload), answered 202 with the import and its Location.
 func (h *Handler) importUpload(c *gin.Context) {
+	im, err := h.acceptUpload(c, store.DoorAPI)
+	if err != nil {
+		h.respondError(c, err)
+		return
+	}
+	c.Header("Location", "/api/v1/imports/"+im.ID)
+	c.JSON(http.StatusAccepted, h.importView(c, im))
+}
+
+// acceptUpload reads an upload form part by part as it arrives (never
+// FormFile, which spools the whole file) and records it as a partial import
+// of the caller's organisation through door. The file part streams straight
+// into the service while dry_run may still follow it; so the import is
+// accepted with its job held back (UploadHold) and released with the final
+// dry_run once the form is complete (importer.Service.ImportRelease). The
+// last dry_run wins. Until the form is complete an import whose dry_run is
+// not known yet is stored as a dry run: should the daemon die before
+// releasing it, the held-back job runs it as one, which changes nothing (the
+// client never got an answer). On error nothing of the upload will run.
+func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, error) {
 	org := callerOrg(c)
 	ctx := c.Request.Context()
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxUploadBytes+formSlack)
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
-		respondJSONError(c, http.StatusBadRequest, "send a multipart/form-data body with the CSV in a part named file", "file")
-		return
+		return nil, &importer.ValidationError{Field: "file", Text: "send a multipart/form-data body with the CSV in a part named file"}
 	}
 	var (
 		im         *store.Import
 		dryRun     bool
 		dryRunSeen bool
 	)
-	fail := func(err error) {
+	fail := func(err error) (*store.Import, error) {
 		if im != nil { // accepted, but the request did not complete: nothing of it may run
 			if _, cerr := h.svc.ImportCancel(context.WithoutCancel(ctx), importer.ImportRef{OrgID: org.ID, ID: im.ID}); cerr != nil {
 				h.log.Warn("could not cancel the import of an incomplete upload", "import", im.ID, "error", cerr)
 			}
 		}
-		h.respondError(c, h.uploadError(err))
+		return nil, h.uploadError(err)
 	}
 	for {
 		part, err := mr.NextPart()
@@ -56,52 +68,42 @@ func (h *Handler) importUpload(c *gin.Context) {
 			break
 		}
 		if err != nil {
-			fail(err)
-			return
+			return fail(err)
 		}
 		switch part.FormName() {
 		case "dry_run":
 			if dryRun, err = readBool(part, "dry_run"); err != nil {
-				fail(err)
-				return
+				return fail(err)
 			}
 			dryRunSeen = true
 		case "file":
 			if im != nil {
-				fail(&importer.ValidationError{Field: "file", Text: "send one file per upload"})
-				return
+				return fail(&importer.ValidationError{Field: "file", Text: "send one file per upload"})
 			}
 			body := bufio.NewReaderSize(part, 64<<10)
 			if _, err := body.Peek(1); errors.Is(err, io.EOF) {
-				fail(&importer.ValidationError{Field: "file", Text: "the file is empty; choose a CSV file with a header line and rows"})
-				return
+				if part.FileName() == "" {
+					return fail(&importer.ValidationError{Field: "file", Text: "no file was chosen: choose a CSV file to upload"})
+				}
+				return fail(&importer.ValidationError{Field: "file", Text: "the file is empty; choose a CSV file with a header line and rows"})
 			}
-			im, err = h.svc.ImportAccept(ctx, importer.ImportAcceptParams{OrgID: org.ID, Door: store.DoorAPI,
+			im, err = h.svc.ImportAccept(ctx, importer.ImportAcceptParams{OrgID: org.ID, Door: door,
 				Mode: importer.ModePartial, DryRun: dryRun || !dryRunSeen, FileName: part.FileName(), File: body,
 				MaxBytes: h.cfg.MaxUploadBytes, Delay: h.cfg.UploadHold})
 			if err != nil {
 				im = nil
-				fail(err)
-				return
+				return fail(err)
 			}
 		default: // unknown fields are ignored, as browsers send submit buttons
 			if _, err := io.Copy(io.Discard, part); err != nil {
-				fail(err)
-				return
+				return fail(err)
 			}
 		}
 	}
 	if im == nil {
-		respondJSONError(c, http.StatusBadRequest, "no file was sent: add the CSV as a form part named file", "file")
-		return
+		return nil, &importer.ValidationError{Field: "file", Text: "no file was sent: add the CSV as a form part named file"}
 	}
-	im, err = h.svc.ImportRelease(ctx, importer.ImportReleaseParams{OrgID: org.ID, ID: im.ID, DryRun: dryRun})
-	if err != nil {
-		h.respondError(c, err)
-		return
-	}
-	c.Header("Location", "/api/v1/imports/"+im.ID)
-	c.JSON(http.StatusAccepted, h.importView(c, im))
+	return h.svc.ImportRelease(ctx, importer.ImportReleaseParams{OrgID: org.ID, ID: im.ID, DryRun: dryRun})
 }
 
 // uploadError turns a body past MaxBytesReader into the upload limit the

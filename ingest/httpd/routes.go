@@ -37,9 +37,10 @@ type Config struct {
 
 // Handler holds what every action of the door shares: one per router.
 type Handler struct {
-	svc *importer.Service
-	cfg Config
-	log *slog.Logger
+	svc   *importer.Service
+	cfg   Config
+	log   *slog.Logger
+	views views
 }
 
 // NewRouter builds the door: every route of SPEC §5.1 on one Gin engine,
@@ -58,7 +59,11 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: cfg.Service, cfg: cfg, log: cfg.Logger}
+	v, err := loadViews()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{svc: cfg.Service, cfg: cfg, log: cfg.Logger, views: v}
 
 	r := gin.New()
 	r.Use(gin.Recovery())
@@ -67,6 +72,10 @@ func NewRouter(cfg Config) (http.Handler, error) {
 		respondJSONError(c, http.StatusMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path, "")
 	})
 	r.NoRoute(func(c *gin.Context) {
+		if wantsHTML(c) {
+			h.render(c, http.StatusNotFound, "error", page{Title: "Not found", Data: "There is no page at " + c.Request.URL.Path + "."})
+			return
+		}
 		respondJSONError(c, http.StatusNotFound, "no such page: "+c.Request.URL.Path, "")
 	})
 
@@ -94,6 +103,29 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	api.POST("/users/:external_id/restore", h.userRestore)
 	api.GET("/settings", h.settingsShow)
 	api.PUT("/settings", h.settingsUpdate)
+
+	// The back office: server-rendered pages over the same service, signed
+	// in by the session cookie; their downloads are the API's URLs above.
+	r.StaticFS("/static", staticFiles())
+	if cfg.Sessions != nil {
+		r.GET("/", h.pageHome)
+		r.GET("/signin", h.pageSignIn)
+		r.POST("/signin", h.pageSignInPost)
+		r.POST("/signout", h.pageSignOut)
+		bo := r.Group("/", h.signedIn)
+		bo.GET("/users", h.pageUsers)
+		bo.GET("/users/:external_id", h.pageUser)
+		bo.GET("/users/:external_id/:action", h.pageUserConfirm) // archive or restore: the confirmation step
+		bo.POST("/users/:external_id/:action", h.pageUserSetStatus)
+		bo.GET("/upload", h.pageUpload)
+		bo.POST("/upload", h.pageUploadPost)
+		bo.GET("/imports", h.pageImports)
+		bo.GET("/imports/:id", h.pageImport)
+		bo.POST("/imports/:id/approve", h.pageImportApprove)
+		bo.POST("/imports/:id/cancel", h.pageImportCancel)
+		bo.GET("/settings", h.pageSettings)
+		bo.POST("/settings", h.pageSettingsPost)
+	}
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

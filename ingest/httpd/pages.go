@@ -1,0 +1,223 @@
+package httpd
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"rosterd/store"
+)
+
+// assets are the back office's templates and static files, in the binary:
+// no build step, no CDN, so the pages work offline.
+//
+//go:embed templates static
+var assets embed.FS
+
+// adminKey is where signedIn leaves the signed-in admin's e-mail.
+const adminKey = "rosterd.admin"
+
+// page is what every view gets: the layout's parts and the view's own Data.
+type page struct {
+	Title  string
+	Nav    string     // which main menu entry is current
+	Org    *store.Org // nil on the sign-in page: no menu
+	Admin  string
+	Notice string // a confirmation after a redirect (?done=)
+	Error  string // what went wrong with the form as a whole
+	Field  string // the form field Error is about, if any
+	Data   any
+}
+
+// views are the parsed pages: each view file with the layout, parsed once
+// at start, so a broken template stops the daemon instead of a request.
+type views map[string]*template.Template
+
+func loadViews() (views, error) {
+	files, err := fs.Glob(assets, "templates/views/*.html")
+	if err != nil {
+		return nil, err
+	}
+	v := views{}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		t, err := template.New(name).Funcs(pageFuncs).ParseFS(assets, "templates/layout.html", f)
+		if err != nil {
+			return nil, fmt.Errorf("parse page %s: %w", name, err)
+		}
+		v[name] = t
+	}
+	return v, nil
+}
+
+// pageFuncs are the helpers the views may call.
+var pageFuncs = template.FuncMap{
+	"bytes": store.FormatBytes,
+	// when shows a time in the organisation's time zone.
+	"when": func(t any, org *store.Org) string {
+		var at time.Time
+		switch v := t.(type) {
+		case time.Time:
+			at = v
+		case *time.Time:
+			if v == nil {
+				return ""
+			}
+			at = *v
+		default:
+			return ""
+		}
+		if at.IsZero() {
+			return ""
+		}
+		if org != nil {
+			if loc, err := time.LoadLocation(org.TimeZone); err == nil {
+				at = at.In(loc)
+			}
+		}
+		return at.Format("2006-01-02 15:04 MST")
+	},
+	// label turns a status or phase like completed_with_errors into words.
+	"label": func(s string) string {
+		s = strings.ReplaceAll(s, "_", " ")
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
+	// query builds "?k=v&…" from pairs, leaving out empty values.
+	"query": func(pairs ...string) template.URL {
+		q := url.Values{}
+		for i := 0; i+1 < len(pairs); i += 2 {
+			if pairs[i+1] != "" {
+				q.Set(pairs[i], pairs[i+1])
+			}
+		}
+		if len(q) == 0 {
+			return ""
+		}
+		return template.URL("?" + q.Encode())
+	},
+	"plural": func(n int64, one, many string) string {
+		if n == 1 {
+			return one
+		}
+		return many
+	},
+}
+
+// render answers a page: the view rendered into a buffer first, so a
+// template error is a clean 500 and not half a page.
+func (h *Handler) render(c *gin.Context, status int, view string, p page) {
+	t, ok := h.views[view]
+	if !ok {
+		h.log.Error("no such page template", "view", view)
+		c.String(http.StatusInternalServerError, "internal error")
+		return
+	}
+	if p.Org == nil {
+		if o, ok := c.Get(orgKey); ok {
+			p.Org = o.(*store.Org)
+		}
+	}
+	if p.Admin == "" {
+		p.Admin = c.GetString(adminKey)
+	}
+	if p.Notice == "" {
+		p.Notice = c.Query("done")
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "layout", p); err != nil {
+		h.log.Error("render page", "view", view, "error", err)
+		c.String(http.StatusInternalServerError, "internal error")
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Data(status, "text/html; charset=utf-8", b.Bytes())
+}
+
+// pageError answers a service error as a page, through the door's one
+// mapping (errorStatus): the same status and words as the API.
+func (h *Handler) pageError(c *gin.Context, err error) {
+	status, body := errorStatus(err)
+	if status >= 500 && status != http.StatusServiceUnavailable {
+		h.log.Error("request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "error", err)
+	}
+	if status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", busyRetryAfter)
+	}
+	title := http.StatusText(status)
+	if status == http.StatusNotFound {
+		title = "Not found"
+	}
+	h.render(c, status, "error", page{Title: title, Data: body.Error})
+	c.Abort()
+}
+
+// signedIn lets a page through only with a back-office session; otherwise
+// it sends the browser to the sign-in page, which brings it back here.
+func (h *Handler) signedIn(c *gin.Context) {
+	if h.cfg.Sessions == nil {
+		h.render(c, http.StatusNotFound, "error", page{Title: "Not found", Data: "the back office is not enabled on this daemon"})
+		c.Abort()
+		return
+	}
+	orgID, email, ok := h.cfg.Sessions.Org(c.Writer, c.Request)
+	if !ok || orgID <= 0 {
+		c.Redirect(http.StatusSeeOther, "/signin?"+url.Values{"next": {c.Request.URL.RequestURI()}}.Encode())
+		c.Abort()
+		return
+	}
+	o, err := h.svc.SettingsGet(c.Request.Context(), orgID)
+	if err != nil {
+		h.pageError(c, err)
+		return
+	}
+	c.Set(orgKey, o)
+	c.Set(adminKey, email)
+	c.Next()
+}
+
+// redirect sends the browser on after a form (303: the next request is a
+// GET), with a confirmation shown by the next page.
+func redirect(c *gin.Context, to, done string) {
+	if done != "" {
+		sep := "?"
+		if strings.Contains(to, "?") {
+			sep = "&"
+		}
+		to += sep + url.Values{"done": {done}}.Encode()
+	}
+	c.Redirect(http.StatusSeeOther, to)
+}
+
+// safeNext keeps a post-sign-in destination on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/users"
+	}
+	return next
+}
+
+// staticFiles serves the embedded static directory.
+func staticFiles() http.FileSystem {
+	sub, err := fs.Sub(assets, "static")
+	if err != nil {
+		panic(err) // the embed pattern above guarantees the directory
+	}
+	return http.FS(sub)
+}
+
+// wantsHTML tells a browser's page request from a script's.
+func wantsHTML(c *gin.Context) bool {
+	return !strings.HasPrefix(c.Request.URL.Path, "/api/") && strings.Contains(c.GetHeader("Accept"), "text/html")
+}
