@@ -5,7 +5,7 @@ LDFLAGS := -X main.version=$(VERSION)
 DATA    ?= ./data
 FUZZTIME ?= 60s
 
-.PHONY: build run test lint bench fuzz clean
+.PHONY: build run test lint bench fuzz screenshots clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/rosterd ./cmd/rosterd
@@ -20,6 +20,11 @@ run: build
 # (database test; override with ROSTERD_TEST_POSTGRES_URL).
 test:
 	$(GO) test -count=1 -timeout 20m ./...
+
+# The back office's screenshots in docs/, taken by the browser test (needs
+# chromium: apt-get install -y chromium).
+screenshots:
+	ROSTERD_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestBackOfficeInABrowser/sqlite' ./cmd/rosterd/
 
 lint:
 	$(GO) vet ./...

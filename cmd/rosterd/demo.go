@@ -57,9 +57,12 @@ again and it says the organisation exists. "make run" calls it before "serve".`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), `Demo organisation %q created. These credentials are shown this once:
 
+  back office         %s/  (once the daemon is up)
   back-office admin   admin@demo.example / %s
   API token           %s
   e-mails             written to %s/outbox (no smtp_url set)
+
+In the browser: sign in, then Actions → Upload users.
 
 While the daemon runs, queue a roster for it from another terminal:
   ./bin/rosterd template > roster.csv        # the header; add rows, then:
@@ -70,7 +73,7 @@ or send it to the HTTP API (%s/api/v1):
   curl -H "Authorization: Bearer %s" -F file=@roster.csv %s/api/v1/imports
   curl -H "Authorization: Bearer %s" %s/api/v1/imports
 
-`, demoSlug, password, token, a.cfg.DataDir, a.cfg.DataDir, a.cfg.DataDir,
+`, demoSlug, a.cfg.PublicURL, password, token, a.cfg.DataDir, a.cfg.DataDir, a.cfg.DataDir,
 				a.cfg.PublicURL, token, a.cfg.PublicURL, token, a.cfg.PublicURL)
 			return nil
 		},

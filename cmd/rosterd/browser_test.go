@@ -1,0 +1,181 @@
+package main_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"rosterd/store"
+)
+
+// chromiumPath finds the browser the page tests drive: ROSTERD_TEST_CHROMIUM,
+// or Debian's chromium. Without one the test fails saying how to install it.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("ROSTERD_TEST_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("the back-office browser test needs Chromium: apt-get install -y chromium (or set ROSTERD_TEST_CHROMIUM to a Chrome binary)")
+	return ""
+}
+
+// chrome is one headless Chromium with one tab.
+type chrome struct {
+	t     *testing.T
+	ctx   context.Context
+	shots string // where screenshots go
+}
+
+// newChrome starts a headless Chromium with its own empty profile, the
+// flags this sandbox needs (root: no sandbox; a closed network: no
+// background traffic), at a desktop window size.
+// Screenshots go to ROSTERD_SCREENSHOT_DIR (make screenshots: docs/) from
+// the SQLite run, the one `make run` gives; elsewhere to a temporary dir.
+func newChrome(t *testing.T, c *cli) *chrome {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser, with no timeout
+		t.Fatalf("start Chromium: %v", err)
+	}
+	shots := os.Getenv("ROSTERD_SCREENSHOT_DIR")
+	if shots == "" || c.dialect != store.SQLite {
+		shots = t.TempDir()
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &chrome{t: t, ctx: ctx, shots: shots}
+}
+
+// run performs actions, failing the test after a minute.
+func (b *chrome) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v\n%s", what, err, b.where())
+	}
+}
+
+// get runs one action that returns a value.
+func get[T any](b *chrome, what string, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.t.Fatalf("%s: %v\n%s", what, err, b.where())
+	}
+	return v
+}
+
+// where says which page the browser is on and what it shows, for a failure.
+func (b *chrome) where() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+	defer cancel()
+	url, _ := chromedp.Run(ctx, chromedp.Location())
+	text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+	return "at " + url + " the page shows:\n" + text
+}
+
+// text is what the page shows, as a user reads it.
+func (b *chrome) text() string {
+	b.t.Helper()
+	return get(b, "read the page", chromedp.Text(chromedp.CSS("body")))
+}
+
+// wantText fails unless the page shows every text.
+func (b *chrome) wantText(what string, texts ...string) {
+	b.t.Helper()
+	page := b.text()
+	for _, s := range texts {
+		if !strings.Contains(page, s) {
+			b.t.Fatalf("%s: the page does not show %q; it shows:\n%s", what, s, page)
+		}
+	}
+}
+
+// waitText waits until the page shows text: the page changes by itself
+// (live progress, a refresh), so the browser is polled, not slept on.
+func (b *chrome) waitText(what, text string) {
+	b.t.Helper()
+	get(b, what, chromedp.Poll[bool](`document.body && document.body.innerText.includes(`+jsString(text)+`)`,
+		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(50*time.Second)))
+}
+
+// shot saves a full-page PNG screenshot named name.png.
+func (b *chrome) shot(name string) {
+	b.t.Helper()
+	png := get(b, "screenshot "+name, chromedp.FullScreenshot(100))
+	if len(png) < 1000 || string(png[1:4]) != "PNG" {
+		b.t.Fatalf("screenshot %s is not a PNG (%d bytes)", name, len(png))
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func jsString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s) + `"`
+}
+
+// demoCredentials reads the admin's password out of `rosterd demo`'s output.
+func demoCredentials(t *testing.T, out string) (email, password string) {
+	t.Helper()
+	m := regexp.MustCompile(`back-office admin\s+(\S+) / (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("rosterd demo printed no admin credentials:\n%s", out)
+	}
+	return m[1], m[2]
+}
+
+// TestBackOfficeInABrowser drives the back office of a real daemon, set up
+// as `make run` does, in headless Chromium, as an admin would.
+func TestBackOfficeInABrowser(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *cli) {
+		out := c.ok("demo")
+		if !strings.Contains(out, "back office         http://") {
+			t.Fatalf("rosterd demo does not print the back office's address:\n%s", out)
+		}
+		email, password := demoCredentials(t, out)
+		d := c.serve()
+		base := d.httpAddr()
+		b := newChrome(t, c)
+
+		b.run("open the back office", chromedp.Navigate(base+"/"))
+		b.wantText("the sign-in page", "Sign in to rosterd", "E-mail", "Password")
+		b.shot("signin")
+		b.run("sign in",
+			chromedp.SendKeys(chromedp.ID("email"), email),
+			chromedp.SendKeys(chromedp.ID("password"), password),
+			chromedp.Submit(chromedp.ID("password")),
+			chromedp.WaitVisible(chromedp.CSS("header.top")))
+		b.wantText("signed in", "Demo Company", "Users", "Imports", "Settings")
+	})
+}
