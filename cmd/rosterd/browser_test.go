@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"rosterd/store"
@@ -178,4 +179,48 @@ func TestBackOfficeInABrowser(t *testing.T) {
 			chromedp.WaitVisible(chromedp.CSS("header.top")))
 		b.wantText("signed in", "Demo Company", "Users", "Imports", "Settings")
 	})
+}
+
+// download clicks the link sel and waits for the browser to save the file;
+// it returns the name the browser was given (Content-Disposition) and the
+// file's content.
+func (b *chrome) download(what string, sel chromedp.Action[chromedp.Void]) (string, string) {
+	b.t.Helper()
+	dir := b.t.TempDir()
+	if _, err := chromedp.CallBrowser(b.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir, EventsEnabled: new(true)}); err != nil {
+		b.t.Fatalf("%s: allow downloads: %v", what, err)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
+	defer cancel()
+	begins := chromedp.BrowserEvents(ctx, browser.DownloadWillBegin)
+	progress := chromedp.BrowserEvents(ctx, browser.DownloadProgress)
+	b.run(what, sel)
+	var name, guid string
+	for ev, err := range begins {
+		if err != nil {
+			b.t.Fatalf("%s: no download began: %v\n%s", what, err, b.where())
+		}
+		name, guid = ev.SuggestedFilename, ev.GUID
+		break
+	}
+	for ev, err := range progress {
+		if err != nil {
+			b.t.Fatalf("%s: the download did not complete: %v", what, err)
+		}
+		if ev.GUID != guid {
+			continue
+		}
+		if ev.State == browser.DownloadProgressStateCanceled {
+			b.t.Fatalf("%s: the download was cancelled", what)
+		}
+		if ev.State == browser.DownloadProgressStateCompleted {
+			break
+		}
+	}
+	content, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		b.t.Fatalf("%s: %v", what, err)
+	}
+	return name, string(content)
 }
