@@ -19,6 +19,7 @@ type importsPage struct {
 	Items    []importRow
 	Status   string   // the filter; "" for all
 	Statuses []string // the filter's choices
+	Limit    string   // ?limit=, kept from page to page
 	Cursor   string   // the page shown ("" for the newest)
 	Next     string   // the next page's cursor; "" at the end
 	// Held is the newest held sync, called out above the list (unless the
@@ -69,7 +70,7 @@ func (h *Handler) pageImports(c *gin.Context) {
 		h.pageError(c, err)
 		return
 	}
-	data := importsPage{Status: status, Statuses: importStatuses, Cursor: c.Query("cursor"),
+	data := importsPage{Status: status, Statuses: importStatuses, Limit: c.Query("limit"), Cursor: c.Query("cursor"),
 		Next: ptrString(newList(list.Items, list.NextCursor).NextCursor)}
 	for i := range list.Items {
 		data.Items = append(data.Items, h.importRow(c, &list.Items[i]))

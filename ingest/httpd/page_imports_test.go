@@ -203,6 +203,22 @@ func TestHeldSyncPage(t *testing.T) {
 		}
 		wantText(t, "after cancelling", b.get(res.header.Get("Location")), "Cancelled: nothing of this import was applied.",
 			`<span class="badge cancelled">Cancelled</span>`)
+
+		// Superseded by a newer roster: approving is refused, and the page
+		// leads to the newer import.
+		held = e.heldSync(seedRows(1, 5))
+		newer, err := e.svc.ImportAccept(ctx, importer.ImportAcceptParams{OrgID: e.org.ID, Door: store.DoorCLI,
+			Mode: importer.ModeFull, FileName: "newer.csv", File: strings.NewReader(seedRows(1, 5) + strings.TrimPrefix(seedRows(200, 220), header))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := e.svc.ImportProcess(ctx, importer.ImportProcessParams{OrgID: e.org.ID, ID: newer.ID}); err != nil || out.Import.Status != store.ImportSucceeded {
+			t.Fatalf("newer roster = %+v %v", out, err)
+		}
+		res = b.post("/imports/"+held+"/approve", url.Values{"checked": {"true"}})
+		wantStatus(t, "approve a superseded sync", res, http.StatusConflict)
+		wantText(t, "approve a superseded sync", res, "was superseded by import "+newer.ID,
+			`<span class="badge superseded">Superseded</span>`, `<a href="/imports/`+newer.ID+`">import `+newer.ID+`</a>`)
 	})
 }
 
@@ -259,11 +275,10 @@ func TestImportsHistoryPage(t *testing.T) {
 		if older == nil {
 			t.Fatalf("page 1 has no link to older imports:\n%s", res.body)
 		}
-		next := html.UnescapeString(string(older[1])) + "&limit=2"
-		res = b.get(next)
+		res = b.get(html.UnescapeString(string(older[1])))
 		wantStatus(t, "page 2", res, http.StatusOK)
 		wantOrder(t, "page 2", res, first)
-		wantText(t, "page 2", res, `<a href="/imports">Newest imports</a>`)
+		wantText(t, "page 2", res, `<a href="/imports?limit=2">Newest imports</a>`)
 		if strings.Contains(string(res.body), "Older imports") || strings.Contains(string(res.body), `href="/imports/`+withErrors+`"`) {
 			t.Fatalf("page 2 goes on or repeats page 1:\n%s", res.body)
 		}
