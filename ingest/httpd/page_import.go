@@ -30,7 +30,6 @@ type importPage struct {
 	Archives     []store.ArchiveEntry
 	ArchiveTotal int
 	More         int
-	Cancellable  bool   // queued, processing or held
 	ConfirmError string // the approval was sent without ticking the box
 }
 
@@ -56,13 +55,12 @@ func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
 	d := &importPage{Import: v, DoorText: doorText(im.Door), Read: sizeText(v.Progress.BytesRead), Size: sizeText(v.SizeBytes)}
 	switch im.Status {
 	case store.ImportQueued, store.ImportProcessing:
-		d.Live, d.Cancellable = true, true
+		d.Live = true
 		d.Phase = importPhase(v)
 		if v.Progress.TotalBytes > 0 {
 			d.Percent = min(100, v.Progress.BytesRead*100/v.Progress.TotalBytes)
 		}
 	case store.ImportHeld:
-		d.Cancellable = true
 		list, err := h.svc.ImportArchiveList(c.Request.Context(), ref, archiveListOnPage)
 		if err != nil {
 			return nil, err
