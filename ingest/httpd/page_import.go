@@ -17,16 +17,16 @@ const archiveListOnPage = 100
 // importPage is what an import's page shows: while it waits or runs, how
 // far it has got (the page follows it); once it has ended, its outcome.
 type importPage struct {
-	Import   ImportView
-	DoorText string
-	Live     bool   // queued or processing: the page refreshes itself
-	Phase    string // what a live import is doing, in words
-	Percent  int64  // of the file read
-	Read     string // bytes read, in words
-	Size     string // the file's size, in words
+	Import     ImportView
+	DoorText   string
+	Live       bool   // queued or processing: the page refreshes itself
+	Phase      string // what a live import is doing, in words
+	Percent    int64  // of the file read
+	Read       string // bytes read, in words
+	Size       string // the file's size, in words
+	HeldReason string // why a held sync is held, as a sentence
 	// Archives is, for a held sync, whom approving it would archive (the
 	// first archiveListOnPage); More is how many more the CSV has.
-	HeldReason   string
 	Archives     []store.ArchiveEntry
 	ArchiveTotal int
 	More         int
@@ -52,7 +52,7 @@ func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
 		return nil, err
 	}
 	v := h.importView(c, im)
-	d := &importPage{Import: v, DoorText: doorText(im.Door), Read: sizeText(v.Progress.BytesRead), Size: sizeText(v.SizeBytes)}
+	d := &importPage{Import: v, DoorText: doorText(im.Door), Read: fileSizeText(v.Progress.BytesRead), Size: fileSizeText(v.SizeBytes)}
 	switch im.Status {
 	case store.ImportQueued, store.ImportProcessing:
 		d.Live = true
@@ -65,7 +65,7 @@ func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.HeldReason = sentence(im.HoldReason)
+		d.HeldReason = pageSentence(im.HoldReason)
 		d.Archives, d.ArchiveTotal, d.More = list.Items, list.Total, list.Total-len(list.Items)
 	}
 	return d, nil
@@ -98,9 +98,9 @@ func importPhase(v ImportView) string {
 	}
 }
 
-// sizeText is a file size in words, rounded for people (FormatBytes is for
+// fileSizeText is a file size in words, rounded for people (FormatBytes is for
 // exact limits).
-func sizeText(n int64) string {
+func fileSizeText(n int64) string {
 	switch {
 	case n < 1<<10:
 		return fmt.Sprintf("%d bytes", n)
@@ -160,5 +160,5 @@ func (h *Handler) importActionError(c *gin.Context, err error) {
 		h.pageError(c, gerr)
 		return
 	}
-	h.renderImport(c, status, d, page{Error: sentence(body.Error)})
+	h.renderImport(c, status, d, page{Error: pageSentence(body.Error)})
 }

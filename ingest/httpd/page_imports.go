@@ -70,8 +70,10 @@ func (h *Handler) pageImports(c *gin.Context) {
 		h.pageError(c, err)
 		return
 	}
-	data := importsPage{Status: status, Statuses: importStatuses, Limit: c.Query("limit"), Cursor: c.Query("cursor"),
-		Next: ptrString(newList(list.Items, list.NextCursor).NextCursor)}
+	data := importsPage{Status: status, Statuses: importStatuses, Limit: c.Query("limit"), Cursor: c.Query("cursor")}
+	if next := newList(list.Items, list.NextCursor).NextCursor; next != nil { // the API's opaque cursor
+		data.Next = *next
+	}
 	for i := range list.Items {
 		data.Items = append(data.Items, h.importRow(c, &list.Items[i]))
 	}
@@ -87,11 +89,4 @@ func (h *Handler) pageImports(c *gin.Context) {
 		}
 	}
 	h.render(c, http.StatusOK, "imports", page{Title: "Imports", Nav: "imports", Data: data})
-}
-
-func ptrString(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -11,9 +11,9 @@ import (
 	"rosterd/store"
 )
 
-// exampleCSV is the README's example: a header line and one row. The
-// template itself has no data row (SPEC §2.3): uploaded as it is, it would
-// create this user.
+// exampleCSV is the README's example: a header line and one row, shown on
+// the page because the template has none (SPEC §2.3: a template uploaded as
+// it is must create nobody).
 const exampleCSV = "external_id;first_name;last_name;country;preferred_language;business_email;business_mobile_phone;manager;department_en;department_nl\n" +
 	"E1002;Bram;Janssens;BE;nl-BE;bram.janssens@example.com;+32 470 65 43 21;E1001;Sales;Verkoop\n"
 
@@ -48,10 +48,10 @@ func (h *Handler) pageUploadPost(c *gin.Context) {
 		form := h.uploadForm()
 		p := page{Title: "Upload users", Nav: "upload", Data: &form}
 		if body.Field == "file" {
-			form.FileError = sentence(body.Error)
+			form.FileError = pageSentence(body.Error)
 			p.Field = "file"
 		} else {
-			p.Error = sentence(body.Error)
+			p.Error = pageSentence(body.Error)
 		}
 		h.render(c, status, "upload", p)
 		return
@@ -59,9 +59,9 @@ func (h *Handler) pageUploadPost(c *gin.Context) {
 	redirect(c, "/imports/"+im.ID, "Your file was received.")
 }
 
-// sentence turns a service message (written to be quoted: "the file is
+// pageSentence turns a service message (written to be quoted: "the file is
 // empty; …") into a sentence of its own on a page.
-func sentence(s string) string {
+func pageSentence(s string) string {
 	r, n := utf8.DecodeRuneInString(s)
 	if n == 0 {
 		return s

@@ -18,7 +18,7 @@
       el.textContent = text;
     }
   }
-  // The same words as the page (sizeText, importPhase and label in Go).
+  // The same words as the page (fileSizeText, importPhase and label in Go).
   function size(n) {
     var units = ["KiB", "MiB", "GiB"];
     if (n < 1024) {
