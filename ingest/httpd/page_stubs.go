@@ -17,10 +17,3 @@ func (h *Handler) pageUserConfirm(c *gin.Context)   { h.notYet(c) }
 func (h *Handler) pageUserSetStatus(c *gin.Context) { h.notYet(c) }
 func (h *Handler) pageSettings(c *gin.Context)      { h.notYet(c) }
 func (h *Handler) pageSettingsPost(c *gin.Context)  { h.notYet(c) }
-
-func (h *Handler) pageUpload(c *gin.Context)        { h.notYet(c) }
-func (h *Handler) pageUploadPost(c *gin.Context)    { h.notYet(c) }
-func (h *Handler) pageImports(c *gin.Context)       { h.notYet(c) }
-func (h *Handler) pageImport(c *gin.Context)        { h.notYet(c) }
-func (h *Handler) pageImportApprove(c *gin.Context) { h.notYet(c) }
-func (h *Handler) pageImportCancel(c *gin.Context)  { h.notYet(c) }

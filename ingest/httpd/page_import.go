@@ -1,0 +1,164 @@
+package httpd
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"rosterd/importer"
+	"rosterd/store"
+)
+
+// archiveListOnPage is how many of a held sync's archives its page lists;
+// all of them are in its archive CSV.
+const archiveListOnPage = 100
+
+// importPage is what an import's page shows: while it waits or runs, how
+// far it has got (the page follows it); once it has ended, its outcome.
+type importPage struct {
+	Import     ImportView
+	DoorText   string
+	Live       bool   // queued or processing: the page refreshes itself
+	Phase      string // what a live import is doing, in words
+	Percent    int64  // of the file read
+	Read       string // bytes read, in words
+	Size       string // the file's size, in words
+	HeldReason string // why a held sync is held, as a sentence
+	// Archives is, for a held sync, whom approving it would archive (the
+	// first archiveListOnPage); More is how many more the CSV has.
+	Archives     []store.ArchiveEntry
+	ArchiveTotal int
+	More         int
+	ConfirmError string // the approval was sent without ticking the box
+}
+
+// pageImport is GET /imports/{id}: "your file is being processed" while it
+// runs, then the import's outcome; for a held sync, whom it would archive
+// and the approval.
+func (h *Handler) pageImport(c *gin.Context) {
+	data, err := h.importPage(c)
+	if err != nil {
+		h.pageError(c, err)
+		return
+	}
+	h.renderImport(c, http.StatusOK, data, page{})
+}
+
+func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
+	ref := importRef(c)
+	im, err := h.svc.ImportGet(c.Request.Context(), ref)
+	if err != nil {
+		return nil, err
+	}
+	v := h.importView(c, im)
+	d := &importPage{Import: v, DoorText: doorText(im.Door), Read: fileSizeText(v.Progress.BytesRead), Size: fileSizeText(v.SizeBytes)}
+	switch im.Status {
+	case store.ImportQueued, store.ImportProcessing:
+		d.Live = true
+		d.Phase = importPhase(v)
+		if v.Progress.TotalBytes > 0 {
+			d.Percent = min(100, v.Progress.BytesRead*100/v.Progress.TotalBytes)
+		}
+	case store.ImportHeld:
+		list, err := h.svc.ImportArchiveList(c.Request.Context(), ref, archiveListOnPage)
+		if err != nil {
+			return nil, err
+		}
+		d.HeldReason = pageSentence(im.HoldReason)
+		d.Archives, d.ArchiveTotal, d.More = list.Items, list.Total, list.Total-len(list.Items)
+	}
+	return d, nil
+}
+
+// renderImport shows an import's page; p carries a form's error, if any.
+func (h *Handler) renderImport(c *gin.Context, status int, d *importPage, p page) {
+	p.Nav, p.Data = "imports", d
+	switch {
+	case d.Live:
+		p.Title = "Your file is being processed"
+	case d.Import.FileName != "":
+		p.Title = "Import of " + d.Import.FileName
+	default:
+		p.Title = "Import " + d.Import.ID
+	}
+	h.render(c, status, "import", p)
+}
+
+// importPhase says what a queued or processing import is doing. The
+// import records only how far it has read, so the words follow from that.
+func importPhase(v ImportView) string {
+	switch {
+	case v.Status == store.ImportQueued:
+		return "Waiting to start"
+	case v.Progress.BytesRead < v.Progress.TotalBytes:
+		return "Reading and checking the rows"
+	default:
+		return "Checking the whole file and saving the changes"
+	}
+}
+
+// fileSizeText is a file size in words, rounded for people (FormatBytes is for
+// exact limits).
+func fileSizeText(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d bytes", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	case n < 1<<30:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+}
+
+// pageImportApprove is POST /imports/{id}/approve: the held sync is queued
+// again, as the API's approve does (ImportApprove). The service applies it
+// only if it archives no one the page listed; otherwise it is held again
+// with the new list. The box "I have checked the list" must be ticked.
+func (h *Handler) pageImportApprove(c *gin.Context) {
+	if c.PostForm("checked") != "true" {
+		d, err := h.importPage(c)
+		if err != nil {
+			h.pageError(c, err)
+			return
+		}
+		d.ConfirmError = "Tick “I have checked the list” to approve: approving archives the users listed."
+		h.renderImport(c, http.StatusBadRequest, d, page{Field: "checked"})
+		return
+	}
+	ref := importRef(c)
+	if _, err := h.svc.ImportApprove(c.Request.Context(), importer.ImportApproveParams{OrgID: ref.OrgID, ID: ref.ID}); err != nil {
+		h.importActionError(c, err)
+		return
+	}
+	redirect(c, "/imports/"+ref.ID, "Approved: the sync runs now. Should it have to archive anyone not on the list, it is held again.")
+}
+
+// pageImportCancel is POST /imports/{id}/cancel: a queued, processing or
+// held import is cancelled (ImportCancel); nothing of it is applied.
+func (h *Handler) pageImportCancel(c *gin.Context) {
+	ref := importRef(c)
+	if _, err := h.svc.ImportCancel(c.Request.Context(), ref); err != nil {
+		h.importActionError(c, err)
+		return
+	}
+	redirect(c, "/imports/"+ref.ID, "Cancelled: nothing of this import was applied.")
+}
+
+// importActionError shows a refused approve or cancel on the import's page
+// as it is now (it may have ended or been superseded meanwhile), with the
+// service's reason and its status.
+func (h *Handler) importActionError(c *gin.Context, err error) {
+	status, body := errorStatus(err)
+	if status == http.StatusNotFound || status >= http.StatusInternalServerError {
+		h.pageError(c, err)
+		return
+	}
+	d, gerr := h.importPage(c)
+	if gerr != nil {
+		h.pageError(c, gerr)
+		return
+	}
+	h.renderImport(c, status, d, page{Error: pageSentence(body.Error)})
+}
