@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,12 +123,24 @@ func (b *chrome) wantText(what string, texts ...string) {
 	}
 }
 
-// waitText waits until the page shows text: the page changes by itself
-// (live progress, a refresh), so the browser is polled, not slept on.
+// waitText waits until the page shows text. The page changes by itself
+// (live progress, then a reload at the end), so the browser is asked again
+// every 100 ms, across reloads, for up to 50 s: no fixed sleep.
 func (b *chrome) waitText(what, text string) {
 	b.t.Helper()
-	get(b, what, chromedp.Poll[bool](`document.body && document.body.innerText.includes(`+jsString(text)+`)`,
-		chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(50*time.Second)))
+	deadline := time.Now().Add(50 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		found, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.body && document.body.innerText.includes(`+jsString(text)+`)`,
+			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(3*time.Second)))
+		cancel()
+		if err == nil && found {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s: the page never showed %q (last: %v)\n%s", what, text, err, b.where())
+		}
+	}
 }
 
 // shot saves a full-page PNG screenshot named name.png.
@@ -156,8 +169,37 @@ func demoCredentials(t *testing.T, out string) (email, password string) {
 	return m[1], m[2]
 }
 
+// browserRoster is n users E1..En for the demo organisation; bad maps a
+// row number to the cells that make it fail.
+func browserRoster(n int, bad map[int]string) string {
+	var b strings.Builder
+	b.WriteString("external_id;first_name;last_name;country;preferred_language;business_email\n")
+	for i := 1; i <= n; i++ {
+		row := fmt.Sprintf("E%d;First%d;Last%d;BE;nl;e%d@example.com", i, i, i, i)
+		if cells, ok := bad[i]; ok {
+			row = fmt.Sprintf("E%d;First%d;Last%d;%s", i, i, i, cells)
+		}
+		b.WriteString(row + "\n")
+	}
+	return b.String()
+}
+
+// importIDOf is the import id in a back-office URL (/imports/imp_…).
+func importIDOf(t *testing.T, url string) string {
+	t.Helper()
+	m := regexp.MustCompile(`/imports/(imp_[0-9a-z]+)`).FindStringSubmatch(url)
+	if m == nil {
+		t.Fatalf("not an import page: %s", url)
+	}
+	return m[1]
+}
+
 // TestBackOfficeInABrowser drives the back office of a real daemon, set up
-// as `make run` does, in headless Chromium, as an admin would.
+// as `make run` does, in headless Chromium, as an admin would: sign in,
+// upload a file with two bad rows and watch it end on its own, download the
+// errors CSV, fix it and upload it again, look up a user and archive and
+// restore them, approve a held full sync queued from the command line, and
+// change a setting. Each page is photographed (make screenshots: docs/).
 func TestBackOfficeInABrowser(t *testing.T) {
 	eachDialect(t, func(t *testing.T, c *cli) {
 		out := c.ok("demo")
@@ -178,6 +220,62 @@ func TestBackOfficeInABrowser(t *testing.T) {
 			chromedp.Submit(chromedp.ID("password")),
 			chromedp.WaitVisible(chromedp.CSS("header.top")))
 		b.wantText("signed in", "Demo Company", "Users", "Imports", "Settings")
+
+		// Actions → Upload users, a file with two bad rows.
+		b.run("open Actions → Upload users",
+			chromedp.Click(chromedp.CSS("details.menu summary")),
+			chromedp.Click(chromedp.CSS(`details.menu a[href="/upload"]`)),
+			chromedp.WaitVisible(chromedp.ID("file")))
+		b.wantText("the upload page", "Upload users", "Dry run", "Download template")
+		b.shot("upload")
+		first := c.write("first.csv", browserRoster(20, map[int]string{
+			4: "XX;nl;e4@example.com",        // no such country
+			9: "BE;nl;not-an-e-mail-address", // not an e-mail address
+		}))
+		b.run("upload the file",
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{first}),
+			chromedp.Click(chromedp.CSS(`main form button[type=submit]`)))
+		b.waitText("the import page follows the import to its end", "Completed with errors")
+		b.wantText("the outcome", "18\ncreated", "2\nfailed", "Download errors CSV")
+		b.shot("import-completed-with-errors")
+		firstID := importIDOf(t, get(b, "where", chromedp.Location()))
+
+		name, errorsCSV := b.download("download the errors CSV", chromedp.Click(chromedp.CSS(`a[href$="/errors.csv"]`)))
+		if name != firstID+".csv" {
+			t.Errorf("the errors CSV downloads as %q, want %s.csv", name, firstID)
+		}
+		lines := strings.Split(strings.TrimSpace(strings.TrimPrefix(errorsCSV, "\ufeff")), "\n")
+		if len(lines) != 3 || !strings.HasSuffix(strings.TrimSpace(lines[0]), ";errors") ||
+			!strings.HasPrefix(lines[1], "E4;") || !strings.HasPrefix(lines[2], "E9;") {
+			t.Fatalf("errors CSV: want the header with errors and the rows of E4 and E9, got:\n%s", errorsCSV)
+		}
+
+		// Fix the two cells in the downloaded file and upload it as it is.
+		fixed := strings.Replace(strings.Replace(errorsCSV, ";XX;", ";BE;", 1), "not-an-e-mail-address", "e9@example.com", 1)
+		b.run("upload the fixed file",
+			chromedp.Navigate(base+"/upload"),
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{c.write(firstID+".csv", fixed)}),
+			chromedp.Click(chromedp.CSS(`main form button[type=submit]`)))
+		b.waitText("the fixed file is imported", "Succeeded")
+		b.wantText("the fixed file's outcome", "2\ncreated", "0\nfailed")
+		b.shot("import-succeeded")
+
+		// A full sync queued from the command line that would archive 15
+		// of 20: held, shown, approved from the page.
+		held := strings.TrimSpace(c.ok("import", "--org", "demo", "--mode", "full", "--detach", c.write("full.csv", browserRoster(5, nil))))
+		b.run("open the held sync", chromedp.Navigate(base+"/imports/"+held))
+		b.waitText("the held sync's page", "Who it would archive (15)")
+		b.wantText("the held sync", "E20", "I have checked the list", "Download all as CSV")
+		b.shot("import-held")
+		b.run("open the imports", chromedp.Navigate(base+"/imports"))
+		b.wantText("the history", "full.csv", firstID+".csv", "first.csv")
+		b.shot("imports")
+		b.run("approve the held sync",
+			chromedp.Navigate(base+"/imports/"+held),
+			chromedp.Click(chromedp.ID("checked")),
+			chromedp.Click(chromedp.CSS(`button.danger`)))
+		b.waitText("the approved sync is applied", "Succeeded")
+		b.wantText("the approved sync's outcome", "15\narchived")
 	})
 }
 
