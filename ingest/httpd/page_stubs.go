@@ -11,9 +11,6 @@ func (h *Handler) notYet(c *gin.Context) {
 	h.render(c, http.StatusNotImplemented, "error", page{Title: "Not yet", Data: "This page is being built."})
 }
 
-func (h *Handler) pageSettings(c *gin.Context)     { h.notYet(c) }
-func (h *Handler) pageSettingsPost(c *gin.Context) { h.notYet(c) }
-
 func (h *Handler) pageUpload(c *gin.Context)        { h.notYet(c) }
 func (h *Handler) pageUploadPost(c *gin.Context)    { h.notYet(c) }
 func (h *Handler) pageImports(c *gin.Context)       { h.notYet(c) }
