@@ -55,7 +55,7 @@ type userRow struct {
 // accents ignored by the service), the status filter, and pages by the
 // service's cursor.
 func (h *Handler) pageUsers(c *gin.Context) {
-	p := usersPage{Q: strings.TrimSpace(c.Query("q")), Status: c.DefaultQuery("status", filterActive), Limit: c.Query("limit")}
+	p := usersPage{Q: strings.TrimSpace(c.Query("q")), Status: cmp.Or(c.Query("status"), filterActive), Limit: c.Query("limit")}
 	p.Filters = []option{{filterActive, "Active", false}, {filterArchived, "Archived", false}, {filterAll, "All", false}}
 	for i := range p.Filters {
 		p.Filters[i].Selected = p.Filters[i].Value == p.Status
@@ -94,7 +94,7 @@ func (h *Handler) pageUsers(c *gin.Context) {
 		p.Rows = append(p.Rows, newUserRow(u))
 	}
 	if list.NextCursor != "" {
-		p.Next = *newList(list.Items, list.NextCursor).NextCursor
+		p.Next = *newList(list.Items, list.NextCursor).NextCursor // opaque, as the API hands it out
 	}
 	if len(p.Rows) == 0 {
 		switch {
@@ -127,8 +127,15 @@ func newUserRow(u *store.User) userRow {
 }
 
 // userHref is the user's page; the id is one path segment, whatever it
-// holds (HR ids like "HR/0042" or "A 7" exist).
-func userHref(externalID string) string { return "/users/" + url.PathEscape(externalID) }
+// holds (HR ids like "HR/0042" or "A 7" exist; "." and ".." are escaped
+// too, or a browser would resolve them as the current or parent folder).
+func userHref(externalID string) string {
+	seg := url.PathEscape(externalID)
+	if seg == "." || seg == ".." {
+		seg = strings.ReplaceAll(seg, ".", "%2E")
+	}
+	return "/users/" + seg
+}
 
 // userName is "First Last", or "" when the user has neither.
 func userName(u *store.User) string {

@@ -164,7 +164,8 @@ func TestUserPage(t *testing.T) {
 		b := e.signedIn()
 		e.importFile("external_id;first_name;last_name;country;preferred_language;business_email;business_mobile_phone;manager;department_en;department_nl;job_title_fr;tags_en;tags_nl\n" +
 			"E1;Jane;Doe;BE;nl;jane@example.com;0470 12 34 56;;Sales;Verkoop;Vendeuse;team:Blue,level:Senior;team:Blauw,level:Senior\n" +
-			"HR/7 b;Piet;<b>Bold</b>;BE;nl;piet@example.com;;E1;;;;;\n")
+			"HR/7 b;Piet;<b>Bold</b>;BE;nl;piet@example.com;;E1;;;;;\n" +
+			"..;Dot;Dot;BE;nl;dot@example.com;;;;;;;\n")
 		e.importAs(e.other, e.otherToken, header+"O1;Olga;Other;BE;nl;olga@example.com;;;\n")
 
 		res := b.get("/users/E1")
@@ -185,6 +186,8 @@ func TestUserPage(t *testing.T) {
 			t.Fatalf("search piet = %v", got)
 		}
 		wantText(t, "escaped id in the list", list, `href="/users/HR%2F7%20b"`, "Piet &lt;b&gt;Bold&lt;/b&gt;")
+		wantText(t, "an id a browser would resolve", b.get("/users?q=dot"), `href="/users/%2E%2E"`)
+		wantText(t, "an id a browser would resolve", b.get("/users/%2E%2E"), "<dd>..</dd>", "<title>Dot Dot (..) · rosterd</title>")
 		odd := b.get("/users/HR%2F7%20b")
 		wantStatus(t, "user with a slash in the id", odd, http.StatusOK)
 		wantText(t, "user with a slash in the id", odd, "<dd>HR/7 b</dd>", `<a href="/users/E1">E1</a>`,
