@@ -36,6 +36,11 @@ func (e *WrongStateError) Error() string { return e.Text }
 type ValidationError struct {
 	Field string
 	Text  string
+	// Each is every bad parameter with its own text, when one call checked
+	// several at once (ValidateSettings), so that a form can show each
+	// message beside its own field; Field and Text are then the first one
+	// and a text naming them all. Nil otherwise.
+	Each []ValidationError
 }
 
 func (e *ValidationError) Error() string {

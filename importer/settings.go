@@ -25,7 +25,8 @@ func ValidateSlug(slug string) error {
 // ValidateSettings checks every setting of SPEC §6 and names each bad one,
 // so the command line, the settings page and the API report the same
 // problems. It returns a *ValidationError whose Field is the first bad
-// setting and whose text names them all; nil when all are good.
+// setting, whose text names them all and whose Each holds every bad
+// setting with its own text; nil when all are good.
 func ValidateSettings(o *store.Org) error {
 	var bad []ValidationError
 	add := func(field string, err error) {
@@ -69,7 +70,7 @@ func ValidateSettings(o *store.Org) error {
 	for _, v := range bad[1:] {
 		text += "; " + v.Error()
 	}
-	return &ValidationError{Field: bad[0].Field, Text: text}
+	return &ValidationError{Field: bad[0].Field, Text: text, Each: bad}
 }
 
 // NormalizeSettings tidies settings as typed by a person: e-mails and slug

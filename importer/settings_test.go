@@ -52,3 +52,31 @@ func fieldOf(ve *importer.ValidationError) string {
 	}
 	return ve.Field
 }
+
+// Several bad settings at once: Each holds every one with its own text, in
+// the order of SPEC §6, so the settings page can show each message beside
+// its field; the summary text still names them all.
+func TestValidateSettingsEach(t *testing.T) {
+	o := store.NewOrg("acme", "Acme")
+	o.TimeZone, o.ArchiveThresholdPercent, o.ArchiveThresholdMin = "Mars/Olympus", 250, -1
+	var ve *importer.ValidationError
+	if err := importer.ValidateSettings(&o); !errors.As(err, &ve) {
+		t.Fatalf("err = %v, want a *ValidationError", err)
+	}
+	want := []importer.ValidationError{
+		{Field: "time_zone", Text: `"Mars/Olympus" is not an IANA time zone; use a name like "Europe/Brussels" or "UTC"`},
+		{Field: "archive_threshold_percent", Text: "must be from 0 to 100, got 250"},
+		{Field: "archive_threshold_min", Text: "must be 0 or more, got -1"},
+	}
+	if len(ve.Each) != len(want) {
+		t.Fatalf("Each = %+v, want %+v", ve.Each, want)
+	}
+	for i := range want {
+		if ve.Each[i].Field != want[i].Field || ve.Each[i].Text != want[i].Text {
+			t.Errorf("Each[%d] = %+v, want %+v", i, ve.Each[i], want[i])
+		}
+	}
+	if ve.Field != "time_zone" || !strings.Contains(ve.Text, "archive_threshold_min: must be 0 or more") {
+		t.Errorf("summary = %q %q", ve.Field, ve.Text)
+	}
+}

@@ -23,8 +23,9 @@ type pageEnv struct {
 	*apiEnv
 }
 
-// newPages starts the door with sessions; acme gets an admin.
-func newPages(t *testing.T, db *store.DB) *pageEnv {
+// newPages starts the door with sessions; acme gets an admin. cfg, when
+// given, configures the service (its Queue is set here).
+func newPages(t *testing.T, db *store.DB, cfg ...importer.ServiceConfig) *pageEnv {
 	t.Helper()
 	ctx := context.Background()
 	if err := jobs.Migrate(ctx, db); err != nil {
@@ -34,7 +35,12 @@ func newPages(t *testing.T, db *store.DB) *pageEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := importer.NewService(db, importer.ServiceConfig{Queue: q})
+	var sc importer.ServiceConfig
+	if len(cfg) > 0 {
+		sc = cfg[0]
+	}
+	sc.Queue = q
+	svc, err := importer.NewService(db, sc)
 	if err != nil {
 		t.Fatal(err)
 	}

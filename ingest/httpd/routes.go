@@ -68,6 +68,10 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.HandleMethodNotAllowed = true
+	// Route on the escaped path: an external id may hold a slash
+	// ("HR/0042"), sent as %2F inside one segment; the parameters are
+	// unescaped as usual.
+	r.UseEscapedPath = true
 	r.NoMethod(func(c *gin.Context) {
 		respondJSONError(c, http.StatusMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path, "")
 	})

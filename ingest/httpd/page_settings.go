@@ -1,0 +1,133 @@
+package httpd
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"rosterd/importer"
+	"rosterd/store"
+)
+
+// settingsForm is the settings page's form: the values as typed (kept on
+// an error) and each bad one's message, by field (the names of SPEC §6,
+// which are also the inputs' names and ids).
+type settingsForm struct {
+	Name                    string
+	NotificationEmails      string // one address a line
+	SyncSchedule            string
+	TimeZone                string
+	DefaultPhoneRegion      string
+	ArchiveThresholdPercent string
+	ArchiveThresholdMin     string
+	Errors                  map[string]string
+}
+
+func newSettingsForm(o *store.Org) settingsForm {
+	return settingsForm{Name: o.Name, NotificationEmails: strings.Join(o.NotificationEmails(), "\n"),
+		SyncSchedule: o.SyncSchedule, TimeZone: o.TimeZone, DefaultPhoneRegion: o.DefaultPhoneRegion,
+		ArchiveThresholdPercent: strconv.Itoa(o.ArchiveThresholdPercent), ArchiveThresholdMin: strconv.Itoa(o.ArchiveThresholdMin)}
+}
+
+// pageSettings is GET /settings: the organisation's settings as a form.
+func (h *Handler) pageSettings(c *gin.Context) {
+	// signedIn has just read the organisation through the service.
+	h.render(c, http.StatusOK, "settings", page{Title: "Settings", Nav: "settings", Data: newSettingsForm(callerOrg(c))})
+}
+
+// pageSettingsPost is POST /settings: the whole form through the service's
+// SettingsUpdate, which checks it as the CLI and the API do; each bad
+// setting's message is shown beside its field, with what was typed.
+func (h *Handler) pageSettingsPost(c *gin.Context) {
+	f := settingsForm{
+		Name:                    c.PostForm("name"),
+		NotificationEmails:      c.PostForm("notification_emails"),
+		SyncSchedule:            c.PostForm("sync_schedule"),
+		TimeZone:                c.PostForm("time_zone"),
+		DefaultPhoneRegion:      c.PostForm("default_phone_region"),
+		ArchiveThresholdPercent: c.PostForm("archive_threshold_percent"),
+		ArchiveThresholdMin:     c.PostForm("archive_threshold_min"),
+		Errors:                  map[string]string{},
+	}
+	// The two numbers are read here, as the API's JSON decoder reads them;
+	// what they may be is the service's rule.
+	number := func(field, raw, example string) *int {
+		n, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil {
+			f.Errors[field] = "enter a whole number, like " + example + "; got " + strconv.Quote(raw)
+			return nil
+		}
+		return &n
+	}
+	percent := number("archive_threshold_percent", f.ArchiveThresholdPercent, "10")
+	minimum := number("archive_threshold_min", f.ArchiveThresholdMin, "5")
+	if len(f.Errors) > 0 {
+		h.settingsInvalid(c, f)
+		return
+	}
+	emails := strings.FieldsFunc(f.NotificationEmails, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ';' })
+	_, err := h.svc.SettingsUpdate(c.Request.Context(), importer.SettingsUpdateParams{OrgID: callerOrg(c).ID,
+		Name: &f.Name, NotificationEmails: &emails, SyncSchedule: &f.SyncSchedule, TimeZone: &f.TimeZone,
+		DefaultPhoneRegion: &f.DefaultPhoneRegion, ArchiveThresholdPercent: percent, ArchiveThresholdMin: minimum})
+	var invalid *importer.ValidationError
+	if errors.As(err, &invalid) {
+		each := invalid.Each
+		if len(each) == 0 {
+			each = []importer.ValidationError{{Field: invalid.Field, Text: invalid.Text}}
+		}
+		for _, v := range each {
+			field := v.Field
+			if _, ok := settingsFields[field]; !ok {
+				field = "" // not a field of the form: shown on top
+			}
+			if f.Errors[field] != "" {
+				f.Errors[field] += "; " // two bad e-mail addresses
+			}
+			f.Errors[field] += v.Text
+		}
+		h.settingsInvalid(c, f)
+		return
+	}
+	if err != nil {
+		h.pageError(c, err)
+		return
+	}
+	redirect(c, "/settings", "Settings saved.")
+}
+
+// settingsFields are the form's fields, by name, as the service names them.
+var settingsFields = map[string]string{
+	"name": "Organisation name", "notification_emails": "Notification e-mails", "sync_schedule": "Sync schedule",
+	"time_zone": "Time zone", "default_phone_region": "Default phone region",
+	"archive_threshold_percent": "Archive threshold (percent)", "archive_threshold_min": "Archive threshold (minimum)",
+}
+
+// settingsInvalid shows the form again with what was typed and why it was
+// refused: a summary on top naming the fields, each message beside its own.
+func (h *Handler) settingsInvalid(c *gin.Context, f settingsForm) {
+	var names []string
+	first := ""
+	for _, field := range []string{"name", "notification_emails", "sync_schedule", "time_zone", "default_phone_region",
+		"archive_threshold_percent", "archive_threshold_min"} {
+		if _, bad := f.Errors[field]; bad {
+			names = append(names, settingsFields[field])
+			if first == "" {
+				first = field
+			}
+		}
+	}
+	summary := "Nothing was saved: "
+	switch {
+	case len(names) == 1:
+		summary += names[0] + " is not valid; see below."
+	case len(names) > 1:
+		summary += strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " are not valid; see below."
+	}
+	if other := f.Errors[""]; other != "" {
+		summary = "Nothing was saved: " + other
+	}
+	h.render(c, http.StatusBadRequest, "settings", page{Title: "Settings", Nav: "settings", Error: summary, Field: first, Data: f})
+}
