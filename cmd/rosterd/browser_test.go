@@ -173,15 +173,27 @@ func demoCredentials(t *testing.T, out string) (email, password string) {
 // row number to the cells that make it fail.
 func browserRoster(n int, bad map[int]string) string {
 	var b strings.Builder
-	b.WriteString("external_id;first_name;last_name;country;preferred_language;business_email\n")
+	b.WriteString("external_id;first_name;last_name;country;preferred_language;business_email;department_en;department_nl;job_title_en\n")
 	for i := 1; i <= n; i++ {
-		row := fmt.Sprintf("E%d;First%d;Last%d;BE;nl;e%d@example.com", i, i, i, i)
+		row := fmt.Sprintf("E%d;First%d;Last%d;BE;nl;e%d@example.com;Sales;Verkoop;Account manager", i, i, i, i)
 		if cells, ok := bad[i]; ok {
 			row = fmt.Sprintf("E%d;First%d;Last%d;%s", i, i, i, cells)
 		}
 		b.WriteString(row + "\n")
 	}
 	return b.String()
+}
+
+// userStatus is the stored status of one user of org ("" if none).
+func (c *cli) userStatus(org, externalID string) string {
+	c.t.Helper()
+	db := c.db()
+	var st string
+	err := db.Get(&st, db.Rebind(`SELECT u.status FROM users u JOIN organisations o ON o.id = u.org_id WHERE o.slug = ? AND u.external_id = ?`), org, externalID)
+	if err != nil {
+		c.t.Fatalf("status of %s: %v", externalID, err)
+	}
+	return st
 }
 
 // importIDOf is the import id in a back-office URL (/imports/imp_…).
@@ -229,8 +241,8 @@ func TestBackOfficeInABrowser(t *testing.T) {
 		b.wantText("the upload page", "Upload users", "Dry run", "Download template")
 		b.shot("upload")
 		first := c.write("first.csv", browserRoster(20, map[int]string{
-			4: "XX;nl;e4@example.com",        // no such country
-			9: "BE;nl;not-an-e-mail-address", // not an e-mail address
+			4: "XX;nl;e4@example.com;Sales;Verkoop;Account manager",        // no such country
+			9: "BE;nl;not-an-e-mail-address;Sales;Verkoop;Account manager", // not an e-mail address
 		}))
 		b.run("upload the file",
 			chromedp.SetUploadFiles(chromedp.ID("file"), []string{first}),
@@ -260,6 +272,56 @@ func TestBackOfficeInABrowser(t *testing.T) {
 		b.wantText("the fixed file's outcome", "2\ncreated", "0\nfailed")
 		b.shot("import-succeeded")
 
+		// Look a user up, archive them and restore them, each confirmed.
+		b.run("open the users",
+			chromedp.Click(chromedp.CSS(`header nav a[href="/users"]`)),
+			chromedp.WaitVisible(chromedp.ID("q")))
+		b.wantText("the users", "E1", "First1 Last1", "E20")
+		b.shot("users")
+		b.run("search for FIRST12",
+			chromedp.SendKeys(chromedp.ID("q"), "FIRST12"),
+			chromedp.Submit(chromedp.ID("q")),
+			chromedp.WaitVisible(chromedp.CSS(`a[href="/users/E12"]`)))
+		if page := b.text(); strings.Contains(page, "First11") {
+			t.Fatalf("the search for FIRST12 lists First11 too:\n%s", page)
+		}
+		b.run("open E12", chromedp.Click(chromedp.CSS(`a[href="/users/E12"]`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/users/E12/archive"]`)))
+		b.wantText("the user's page", "First12", "e12@example.com", "Verkoop", "Account manager")
+		b.shot("user")
+		b.run("archive E12…", chromedp.Click(chromedp.CSS(`a[href="/users/E12/archive"]`)), chromedp.WaitVisible(chromedp.CSS(`main form button[type=submit]`)))
+		b.wantText("the confirmation", "Archive First12 Last12 (E12)")
+		b.shot("user-archive-confirm")
+		if st := c.userStatus("demo", "E12"); st != store.StatusActive {
+			t.Fatalf("E12 is %s before the archive was confirmed", st)
+		}
+		b.run("confirm", chromedp.Click(chromedp.CSS(`main form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/users/E12/restore"]`)))
+		b.wantText("archived", "archived")
+		if st := c.userStatus("demo", "E12"); st != store.StatusArchived {
+			t.Fatalf("E12 is %s after the archive, want archived", st)
+		}
+		b.run("restore E12", chromedp.Click(chromedp.CSS(`a[href="/users/E12/restore"]`)),
+			chromedp.Click(chromedp.CSS(`main form button[type=submit]`)), chromedp.WaitVisible(chromedp.CSS(`a[href="/users/E12/archive"]`)))
+		if st := c.userStatus("demo", "E12"); st != store.StatusActive {
+			t.Fatalf("E12 is %s after the restore, want active", st)
+		}
+
+		// Settings: a bad time zone is refused beside its field, a good one saved.
+		b.run("open the settings", chromedp.Click(chromedp.CSS(`header nav a[href="/settings"]`)), chromedp.WaitVisible(chromedp.ID("time_zone")))
+		b.shot("settings")
+		b.run("enter a time zone that does not exist",
+			chromedp.SetValue(chromedp.ID("time_zone"), "Mars/Olympus"),
+			chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#time_zone[aria-invalid="true"]`)))
+		b.wantText("the refused time zone", "Mars/Olympus")
+		b.shot("settings-error")
+		b.run("enter Europe/Paris",
+			chromedp.SetValue(chromedp.ID("time_zone"), "Europe/Paris"),
+			chromedp.Click(chromedp.CSS(`main form button[type=submit]`)))
+		b.waitText("the settings are saved", "Settings saved.")
+		if out := c.ok("org", "list"); !strings.Contains(out, "Europe/Paris") {
+			t.Fatalf("the saved time zone is not the organisation's:\n%s", out)
+		}
+
 		// A full sync queued from the command line that would archive 15
 		// of 20: held, shown, approved from the page.
 		held := strings.TrimSpace(c.ok("import", "--org", "demo", "--mode", "full", "--detach", c.write("full.csv", browserRoster(5, nil))))
@@ -276,6 +338,16 @@ func TestBackOfficeInABrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`button.danger`)))
 		b.waitText("the approved sync is applied", "Succeeded")
 		b.wantText("the approved sync's outcome", "15\narchived")
+		if st := c.userStatus("demo", "E20"); st != store.StatusArchived {
+			t.Fatalf("E20 is %s after the approved sync, want archived", st)
+		}
+
+		// At phone width.
+		b.run("a phone's screen", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile),
+			chromedp.Navigate(base+"/imports/"+firstID), chromedp.WaitVisible(chromedp.CSS("header.top")))
+		b.shot("phone-import")
+		b.run("the users on a phone", chromedp.Navigate(base+"/users?status=all"), chromedp.WaitVisible(chromedp.ID("q")))
+		b.shot("phone-users")
 	})
 }
 

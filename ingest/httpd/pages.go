@@ -62,6 +62,8 @@ func loadViews() (views, error) {
 // pageFuncs are the helpers the views may call.
 var pageFuncs = template.FuncMap{
 	"bytes": store.FormatBytes,
+	// userHref is the link to a user's page, the id escaped as one segment.
+	"userHref": userHref,
 	// when shows a time in the organisation's time zone.
 	"when": func(t any, org *store.Org) string {
 		var at time.Time
