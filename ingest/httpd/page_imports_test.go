@@ -291,7 +291,7 @@ func wantOrder(t *testing.T, what string, res response, ids ...string) {
 	t.Helper()
 	var got []string
 	seen := map[string]bool{}
-	for _, m := range regexp.MustCompile(`<td><a href="/imports/([^"]+)">`).FindAllSubmatch(res.body, -1) {
+	for _, m := range regexp.MustCompile(`<td class="when"><a href="/imports/([^"]+)">`).FindAllSubmatch(res.body, -1) {
 		if id := string(m[1]); !seen[id] {
 			seen[id] = true
 			got = append(got, id)
