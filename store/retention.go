@@ -161,7 +161,8 @@ func emptyExpiredUploads(ctx context.Context, db *DB, batch int, res *FilesSweep
 
 // unreferenced is true of a file no import refers to.
 const unreferenced = `NOT EXISTS (SELECT 1 FROM imports i WHERE i.file_id = files.id)
-	AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.errors_file_id = files.id)`
+	AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.errors_file_id = files.id)
+	AND NOT EXISTS (SELECT 1 FROM sftp_inbox s WHERE s.file_id = files.id)`
 
 // deleteUnreferencedFiles deletes, one per transaction, the files no import
 // refers to that were last written before cutoff (their chunks go with

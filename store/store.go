@@ -47,6 +47,10 @@ type DB struct {
 // to another organisation, which must look the same to the caller).
 var ErrNotFound = errors.New("not found")
 
+// ErrExists is a name already taken where it must be unique (a file of an
+// SFTP /in/ renamed onto another without overwrite).
+var ErrExists = errors.New("already exists")
+
 // Open connects to url: `postgres://…`/`postgresql://…` for PostgreSQL, or
 // `sqlite:PATH` for the embedded SQLite file (created with its directory).
 func Open(ctx context.Context, url string) (*DB, error) {
@@ -219,6 +223,8 @@ func DialectOf(ex sqlx.ExtContext) Dialect {
 type Querier = sqlx.ExtContext
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 
 // Now is the database's clock, UTC: what liveness is judged on, so that
 // daemons on hosts whose clocks disagree agree on who is silent.
