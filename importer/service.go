@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"rosterd/csvfile"
 	"rosterd/jobs"
 	"rosterd/notify"
 	"rosterd/store"
@@ -130,8 +132,18 @@ func (s *Service) ImportAccept(ctx context.Context, p ImportAcceptParams) (*stor
 	if p.MaxBytes > 0 && p.MaxBytes < maxBytes {
 		maxBytes = p.MaxBytes
 	}
+	// A workbook, a PDF or an image is refused at once, with what to do,
+	// rather than stored and failed later on its header.
+	file := bufio.NewReaderSize(p.File, csvfile.SniffLen)
+	head, err := file.Peek(csvfile.SniffLen)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read the upload: %w", err)
+	}
+	if msg := csvfile.NotCSV(head); msg != "" {
+		return nil, invalid("file", "%s", msg)
+	}
 	return Accept(ctx, s.db, AcceptParams{OrgID: p.OrgID, Door: p.Door, Mode: p.Mode, DryRun: p.DryRun,
-		FileName: p.FileName, File: p.File, MaxBytes: maxBytes, Queue: s.cfg.Queue, Delay: p.Delay})
+		FileName: p.FileName, File: file, MaxBytes: maxBytes, Queue: s.cfg.Queue, Delay: p.Delay})
 }
 
 // ImportRef names one import of one organisation.

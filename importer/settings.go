@@ -77,6 +77,7 @@ func ValidateSettings(o *store.Org) error {
 // lower-case, the phone region upper-case, list items trimmed.
 func NormalizeSettings(o *store.Org) {
 	o.Slug = strings.ToLower(strings.TrimSpace(o.Slug))
+	o.Name = strings.TrimSpace(o.Name)
 	o.DefaultPhoneRegion = strings.ToUpper(strings.TrimSpace(o.DefaultPhoneRegion))
 	o.SyncSchedule = strings.TrimSpace(o.SyncSchedule)
 	o.TimeZone = strings.TrimSpace(o.TimeZone)

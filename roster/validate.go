@@ -363,8 +363,14 @@ func requiredHint(canonical string) string {
 // spreadsheet round trip and cannot be typed into a search box — nor line
 // separators (U+2028, U+2029) or invisible formatting characters (zero-width
 // space, soft hyphen, byte-order mark, bidi controls): an id that looks like
-// "E17" but is not would create a second user.
+// "E17" but is not would create a second user. "." and ".." are refused too:
+// as a path segment (the user's page, /users/..) every browser and HTTP
+// client reads them as "this folder" and "the parent folder", so such a user
+// could never be opened or archived by address.
 func checkID(val string) string {
+	if val == "." || val == ".." {
+		return quote(val) + " cannot be an id: a web address reads it as a folder; use letters or digits, like E17"
+	}
 	for _, c := range val {
 		switch {
 		case unicode.IsControl(c) || unicode.In(c, unicode.Zl, unicode.Zp):

@@ -148,6 +148,10 @@ func TestRowExternalID(t *testing.T) {
 			msgs: []Message{msg("ExternalId", `"E\t1" contains a control character (a tab or a line break); write the id on one line, without them`)},
 		},
 		{
+			name: "a folder's name", header: h("external_id"), cells: h(".."), id: "..",
+			msgs: []Message{msg("external_id", `".." cannot be an id: a web address reads it as a folder; use letters or digits, like E17`)},
+		},
+		{
 			name: "line separator", header: h("external_id"), cells: h("E\u20281"), id: "E\u20281",
 			msgs: []Message{msg("external_id", `"E\u20281" contains a control character (a tab or a line break); write the id on one line, without them`)},
 		},

@@ -132,7 +132,7 @@ func (h *Handler) pageImportApprove(c *gin.Context) {
 		h.importActionError(c, err)
 		return
 	}
-	redirect(c, "/imports/"+ref.ID, "Approved: the sync runs now. Should it have to archive anyone not on the list, it is held again.")
+	redirect(c, "/imports/"+ref.ID, "Approved: the sync runs again against the roster as it is now and applies what the list showed; should it have to archive anyone not on the list, it is held again, with the new list.")
 }
 
 // pageImportCancel is POST /imports/{id}/cancel: a queued, processing or

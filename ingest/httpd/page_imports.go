@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -57,17 +58,38 @@ func doorText(door string) string {
 // status, a page at a time (the API's cursor); a held sync is called out
 // above the list, since it waits for the admin.
 func (h *Handler) pageImports(c *gin.Context) {
-	limit, cursor, err := queryPage(c)
-	if err != nil {
-		h.pageError(c, err)
-		return
-	}
 	org := callerOrg(c)
 	status := c.Query("status")
+	// A bad filter, limit or cursor is said above the filter, which stays
+	// usable; the bad value is not carried into the next request.
+	invalid := func(err error) bool {
+		var bad *importer.ValidationError
+		if !errors.As(err, &bad) {
+			return false
+		}
+		data := importsPage{Statuses: importStatuses, Status: status, Limit: c.Query("limit")}
+		switch bad.Field {
+		case "status":
+			data.Status = ""
+		case "limit":
+			data.Limit = ""
+		}
+		h.render(c, http.StatusBadRequest, "imports", page{Title: "Imports", Nav: "imports", Error: bad.Error(), Field: bad.Field, Data: data})
+		return true
+	}
+	limit, cursor, err := queryPage(c)
+	if err != nil {
+		if !invalid(err) {
+			h.pageError(c, err)
+		}
+		return
+	}
 	list, err := h.svc.ImportList(c.Request.Context(), importer.ImportListParams{OrgID: org.ID,
 		Status: status, Limit: limit, Cursor: cursor})
 	if err != nil {
-		h.pageError(c, err)
+		if !invalid(err) {
+			h.pageError(c, err)
+		}
 		return
 	}
 	data := importsPage{Status: status, Statuses: importStatuses, Limit: c.Query("limit"), Cursor: c.Query("cursor")}

@@ -124,7 +124,7 @@ func TestImportPageFollowsTheImport(t *testing.T) {
 		queued := b.uploadPage(seedRows(5, 6))
 		res = b.post("/imports/"+queued+"/cancel", nil)
 		wantStatus(t, "cancel a queued import", res, http.StatusSeeOther)
-		if loc := res.header.Get("Location"); !strings.HasPrefix(loc, "/imports/"+queued+"?done=") {
+		if loc := res.header.Get("Location"); loc != "/imports/"+queued {
 			t.Fatalf("cancel went to %q", loc)
 		}
 		if im := e.importStatus(queued); im.Status != store.ImportCancelled {
@@ -172,13 +172,13 @@ func TestHeldSyncPage(t *testing.T) {
 		res = b.post("/imports/"+held+"/approve", url.Values{"checked": {"true"}})
 		wantStatus(t, "approve", res, http.StatusSeeOther)
 		loc := res.header.Get("Location")
-		if !strings.HasPrefix(loc, "/imports/"+held+"?done=") {
+		if loc != "/imports/"+held {
 			t.Fatalf("approve went to %q", loc)
 		}
 		if s := e.importStatus(held).Status; s != store.ImportQueued {
 			t.Fatalf("approved sync = %s, want queued", s)
 		}
-		wantText(t, "after approving", b.get(loc), `<p class="notice" role="status">Approved: the sync runs now.`, "Your file is being processed")
+		wantText(t, "after approving", b.get(loc), `<p class="notice" role="status">Approved: the sync runs again against the roster as it is now`, "Your file is being processed")
 		out, err := e.svc.ImportProcess(ctx, importer.ImportProcessParams{OrgID: e.org.ID, ID: held})
 		if err != nil {
 			t.Fatal(err)
@@ -263,7 +263,9 @@ func TestImportsHistoryPage(t *testing.T) {
 		}
 		res = b.get("/imports?status=failed")
 		wantText(t, "nothing failed", res, "No imports with the status “Failed”.", `<a href="/imports">Show all imports</a>`)
-		wantStatus(t, "a made-up status", b.get("/imports?status=nope"), http.StatusBadRequest)
+		nope := b.get("/imports?status=nope")
+		wantStatus(t, "a made-up status", nope, http.StatusBadRequest)
+		wantText(t, "a made-up status", nope, `<p class="error" role="alert">`, `nope`, `<label for="status">Status</label>`, `<option value="">All statuses</option>`)
 
 		// Two at a time: the newest two, then the oldest, and back.
 		res = b.get("/imports?limit=2")

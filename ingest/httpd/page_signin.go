@@ -2,6 +2,7 @@ package httpd
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -10,8 +11,10 @@ import (
 
 // signInForm is what the sign-in page shows back.
 type signInForm struct {
-	Email string
-	Next  string
+	Email   string
+	Next    string
+	Ended   string // why the admin is asked again: the session ended while a form was open
+	Problem string // what was wrong with the last attempt, shown in the form
 }
 
 // pageSignIn shows the sign-in form; an admin already signed in goes on.
@@ -21,7 +24,11 @@ func (h *Handler) pageSignIn(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, next)
 		return
 	}
-	h.render(c, http.StatusOK, "signin", page{Title: "Sign in", Data: signInForm{Next: next}})
+	form := signInForm{Next: next}
+	if c.Query("ended") != "" {
+		form.Ended = "Your session ended, so the form you sent was not saved. Sign in, then send it again."
+	}
+	h.render(c, http.StatusOK, "signin", page{Title: "Sign in", Data: form})
 }
 
 // pageSignInPost signs in with the form and goes on to where the admin was
@@ -30,7 +37,8 @@ func (h *Handler) pageSignInPost(c *gin.Context) {
 	email, password := c.PostForm("email"), c.PostForm("password")
 	form := signInForm{Email: email, Next: safeNext(c.PostForm("next"))}
 	fail := func(status int, text, field string) {
-		h.render(c, status, "signin", page{Title: "Sign in", Error: text, Field: field, Data: form})
+		form.Problem = text
+		h.render(c, status, "signin", page{Title: "Sign in", Field: field, Data: form})
 	}
 	if email == "" || password == "" {
 		fail(http.StatusBadRequest, "Enter your e-mail and your password.", "email")
@@ -41,7 +49,8 @@ func (h *Handler) pageSignInPost(c *gin.Context) {
 	switch {
 	case errors.As(err, &throttled):
 		c.Header("Retry-After", strconv.Itoa(throttled.RetryAfterSeconds()))
-		fail(http.StatusTooManyRequests, "T"+throttled.Error()[1:]+".", "")
+		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.",
+			(throttled.RetryAfterSeconds()+59)/60), "")
 	case errors.Is(err, ErrBadCredentials):
 		fail(http.StatusUnauthorized, "The e-mail or the password is not right.", "password")
 	case err != nil:

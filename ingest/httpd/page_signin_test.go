@@ -1,6 +1,7 @@
 package httpd_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -72,5 +73,63 @@ func TestPagesAreEmbeddedAndUnknownPagesAnswer404(t *testing.T) {
 		if api := e.get("/api/v1/nothing"); !strings.Contains(string(api.body), `"error"`) {
 			t.Errorf("an unknown API path answers %s, want JSON", api.body)
 		}
+	})
+}
+
+// TestPagesRefuseWhatOthersCouldSlipIn: no link can send a signed-in admin
+// off-site after sign-in or make a page show words of its choosing; the
+// small forms take no large body, even before sign-in; a form sent after
+// the session ended brings the admin back to its page, told to send it
+// again; the pages cannot be framed; the static files list no directory.
+func TestPagesRefuseWhatOthersCouldSlipIn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newPages(t, db)
+		for _, next := range []string{"//evil.example/x", "/\t/evil.example", "/\\evil.example", "https://evil.example/", "/ /evil", "javascript:alert(1)"} {
+			res := e.browser().post("/signin", url.Values{"email": {adminEmail}, "password": {adminPassword}, "next": {next}})
+			if res.status != http.StatusSeeOther || res.header.Get("Location") != "/users" {
+				t.Errorf("next=%q: sign-in went to %q, want /users", next, res.header.Get("Location"))
+			}
+		}
+		b := e.signedIn()
+		if res := b.get("/signin?next=%2F%09%2Fevil.example"); res.header.Get("Location") != "/users" {
+			t.Errorf("signed in, next=/<tab>/evil.example goes to %q", res.header.Get("Location"))
+		}
+
+		res := b.get("/users?done=Your+session+expired,+sign+in+at+https://evil.example")
+		if strings.Contains(string(res.body), "evil.example") {
+			t.Error("a page shows the ?done= text of a link")
+		}
+		if res.header.Get("X-Frame-Options") != "DENY" || !strings.Contains(res.header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("pages can be framed: %v", res.header)
+		}
+		saved := b.post("/settings", url.Values{"name": {"  Acme Corp "}, "time_zone": {"UTC"}, "sync_schedule": {"0 2 * * *"}, "archive_threshold_percent": {"10"}, "archive_threshold_min": {"5"}})
+		wantStatus(t, "save settings", saved, http.StatusSeeOther)
+		wantText(t, "the confirmation, once", b.get("/settings"), "Settings saved.")
+		if o, err := e.svc.SettingsGet(context.Background(), e.org.ID); err != nil || o.Name != "Acme Corp" {
+			t.Errorf("the name typed with spaces around it was saved as %q (%v)", o.Name, err)
+		}
+		if again := b.get("/settings"); strings.Contains(string(again.body), "Settings saved.") {
+			t.Error("the confirmation shows again on the next load")
+		}
+
+		big := strings.NewReader("email=" + strings.Repeat("a", 1<<20))
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/signin", big)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if res := e.browser().send(req); res.status == http.StatusSeeOther || res.status >= 500 {
+			t.Errorf("a 1 MiB sign-in form = %d, want it refused", res.status)
+		}
+
+		// The session ends while the held sync's page is open.
+		ended := e.browser()
+		res = ended.post("/imports/imp_x/approve", url.Values{"checked": {"true"}})
+		if res.status != http.StatusSeeOther || res.header.Get("Location") != "/signin?ended=1&next=%2Fimports%2Fimp_x" {
+			t.Fatalf("a form after the session ended = %d → %q", res.status, res.header.Get("Location"))
+		}
+		wantText(t, "the sign-in page after a session ended", ended.get(res.header.Get("Location")),
+			"Your session ended, so the form you sent was not saved.", `name="next" value="/imports/imp_x"`)
+
+		wantStatus(t, "GET of a form's action", b.get("/imports/imp_x/approve"), http.StatusMethodNotAllowed)
+		wantText(t, "GET of a form's action", b.get("/imports/imp_x/approve"), "This address is an action of a form, not a page.")
+		wantStatus(t, "the static directory", b.get("/static/"), http.StatusNotFound)
 	})
 }

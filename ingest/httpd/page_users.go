@@ -3,6 +3,7 @@ package httpd
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -65,8 +66,17 @@ func (h *Handler) pageUsers(c *gin.Context) {
 		var invalid *importer.ValidationError
 		if errors.As(err, &invalid) {
 			pg.Error, pg.Field = invalid.Error(), invalid.Field
+			if invalid.Field == "limit" { // not carried into the next search
+				p.Limit = ""
+				pg.Data = p
+			}
 		}
 		h.render(c, status, "users", pg)
+	}
+	if p.Status != filterActive && p.Status != filterArchived && p.Status != filterAll {
+		show(http.StatusBadRequest, &importer.ValidationError{Field: "status",
+			Text: fmt.Sprintf("%q is not a user status; use active, archived or all", p.Status)})
+		return
 	}
 	limit, cursor, err := queryPage(c)
 	if err != nil {
@@ -127,14 +137,10 @@ func newUserRow(u *store.User) userRow {
 }
 
 // userHref is the user's page; the id is one path segment, whatever it
-// holds (HR ids like "HR/0042" or "A 7" exist; "." and ".." are escaped
-// too, or a browser would resolve them as the current or parent folder).
+// holds (HR ids like "HR/0042" or "A 7" exist; "." and ".." cannot be ids,
+// roster.checkID refuses them, as browsers resolve them as folders).
 func userHref(externalID string) string {
-	seg := url.PathEscape(externalID)
-	if seg == "." || seg == ".." {
-		seg = strings.ReplaceAll(seg, ".", "%2E")
-	}
-	return "/users/" + seg
+	return "/users/" + url.PathEscape(externalID)
 }
 
 // userName is "First Last", or "" when the user has neither.

@@ -149,7 +149,7 @@ func TestUsersPage(t *testing.T) {
 
 		bad := b.get("/users?status=gone")
 		wantStatus(t, "bad status", bad, http.StatusBadRequest)
-		wantText(t, "bad status", bad, "is not a user status; use active or archived", `id="status" name="status" aria-invalid="true"`)
+		wantText(t, "bad status", bad, "is not a user status; use active, archived or all", `id="status" name="status" aria-invalid="true"`)
 		wantStatus(t, "bad cursor", b.get("/users?cursor=!!"), http.StatusBadRequest)
 	})
 }
@@ -164,8 +164,7 @@ func TestUserPage(t *testing.T) {
 		b := e.signedIn()
 		e.importFile("external_id;first_name;last_name;country;preferred_language;business_email;business_mobile_phone;manager;department_en;department_nl;job_title_fr;tags_en;tags_nl\n" +
 			"E1;Jane;Doe;BE;nl;jane@example.com;0470 12 34 56;;Sales;Verkoop;Vendeuse;team:Blue,level:Senior;team:Blauw,level:Senior\n" +
-			"HR/7 b;Piet;<b>Bold</b>;BE;nl;piet@example.com;;E1;;;;;\n" +
-			"..;Dot;Dot;BE;nl;dot@example.com;;;;;;;\n")
+			"HR/7 b;Piet;<b>Bold</b>;BE;nl;piet@example.com;;E1;;;;;\n")
 		e.importAs(e.other, e.otherToken, header+"O1;Olga;Other;BE;nl;olga@example.com;;;\n")
 
 		res := b.get("/users/E1")
@@ -186,8 +185,6 @@ func TestUserPage(t *testing.T) {
 			t.Fatalf("search piet = %v", got)
 		}
 		wantText(t, "escaped id in the list", list, `href="/users/HR%2F7%20b"`, "Piet &lt;b&gt;Bold&lt;/b&gt;")
-		wantText(t, "an id a browser would resolve", b.get("/users?q=dot"), `href="/users/%2E%2E"`)
-		wantText(t, "an id a browser would resolve", b.get("/users/%2E%2E"), "<dd>..</dd>", "<title>Dot Dot (..) · rosterd</title>")
 		odd := b.get("/users/HR%2F7%20b")
 		wantStatus(t, "user with a slash in the id", odd, http.StatusOK)
 		wantText(t, "user with a slash in the id", odd, "<dd>HR/7 b</dd>", `<a href="/users/E1">E1</a>`,
@@ -229,7 +226,7 @@ func TestUserArchiveRestorePages(t *testing.T) {
 		}
 
 		res := b.post("/users/E1/archive", nil)
-		if res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "/users/E1?done=") {
+		if res.status != http.StatusSeeOther || res.header.Get("Location") != "/users/E1" {
 			t.Fatalf("archive = %d → %q, want 303 to the user's page", res.status, res.header.Get("Location"))
 		}
 		if got := e.userStatus(e.org, "E1"); got != store.StatusArchived {
@@ -249,7 +246,7 @@ func TestUserArchiveRestorePages(t *testing.T) {
 
 		wantText(t, "restore confirmation", b.get("/users/E1/restore"), "Restore Jane Doe (E1)?", `action="/users/E1/restore"`)
 		res = b.post("/users/E1/restore", nil)
-		if res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "/users/E1?done=") {
+		if res.status != http.StatusSeeOther || res.header.Get("Location") != "/users/E1" {
 			t.Fatalf("restore = %d → %q", res.status, res.header.Get("Location"))
 		}
 		if got := e.userStatus(e.org, "E1"); got != store.StatusActive {
@@ -260,7 +257,7 @@ func TestUserArchiveRestorePages(t *testing.T) {
 		// An id with a slash, through the escaped links.
 		wantText(t, "archive HR/7", b.get("/users/HR%2F7/archive"), `action="/users/HR%2F7/archive"`)
 		res = b.post("/users/HR%2F7/archive", nil)
-		if res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "/users/HR%2F7?done=") {
+		if res.status != http.StatusSeeOther || res.header.Get("Location") != "/users/HR%2F7" {
 			t.Fatalf("archive HR/7 = %d → %q", res.status, res.header.Get("Location"))
 		}
 		if got := e.userStatus(e.org, "HR/7"); got != store.StatusArchived {

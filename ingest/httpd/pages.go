@@ -5,12 +5,14 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"path"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -135,7 +137,7 @@ func (h *Handler) render(c *gin.Context, status int, view string, p page) {
 		p.Admin = c.GetString(adminKey)
 	}
 	if p.Notice == "" {
-		p.Notice = c.Query("done")
+		p.Notice = takeFlash(c)
 	}
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, "layout", p); err != nil {
@@ -144,6 +146,10 @@ func (h *Handler) render(c *gin.Context, status int, view string, p page) {
 		return
 	}
 	c.Header("Cache-Control", "no-store")
+	// No other site may frame the pages (their buttons archive and approve).
+	c.Header("X-Frame-Options", "DENY")
+	c.Header("Content-Security-Policy", "frame-ancestors 'none'")
+	c.Header("X-Content-Type-Options", "nosniff")
 	c.Data(status, "text/html; charset=utf-8", b.Bytes())
 }
 
@@ -166,7 +172,10 @@ func (h *Handler) pageError(c *gin.Context, err error) {
 }
 
 // signedIn lets a page through only with a back-office session; otherwise
-// it sends the browser to the sign-in page, which brings it back here.
+// it sends the browser to the sign-in page, which brings it back. A form
+// sent after the session ended cannot be replayed: its body is read and
+// dropped (so the browser sees the answer, not a reset connection), and the
+// admin comes back to the page the form was on, told to send it again.
 func (h *Handler) signedIn(c *gin.Context) {
 	if h.cfg.Sessions == nil {
 		h.render(c, http.StatusNotFound, "error", page{Title: "Not found", Data: "the back office is not enabled on this daemon"})
@@ -175,7 +184,16 @@ func (h *Handler) signedIn(c *gin.Context) {
 	}
 	orgID, email, ok := h.cfg.Sessions.Org(c.Writer, c.Request)
 	if !ok || orgID <= 0 {
-		c.Redirect(http.StatusSeeOther, "/signin?"+url.Values{"next": {c.Request.URL.RequestURI()}}.Encode())
+		q := url.Values{"next": {c.Request.URL.RequestURI()}}
+		if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+			limit := int64(smallFormBytes)
+			if c.Request.URL.Path == "/upload" {
+				limit = h.cfg.MaxUploadBytes + formSlack
+			}
+			_, _ = io.Copy(io.Discard, http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+			q = url.Values{"next": {formPage(c.Request.URL.Path)}, "ended": {"1"}}
+		}
+		c.Redirect(http.StatusSeeOther, "/signin?"+q.Encode())
 		c.Abort()
 		return
 	}
@@ -189,34 +207,95 @@ func (h *Handler) signedIn(c *gin.Context) {
 	c.Next()
 }
 
+// formPage is the page a form posting to path is on: an action's URL
+// (…/approve, …/archive) is not a page to come back to.
+func formPage(path string) string {
+	for _, action := range []string{"/approve", "/cancel", "/archive", "/restore"} {
+		if p, ok := strings.CutSuffix(path, action); ok {
+			return p
+		}
+	}
+	return path
+}
+
+// smallForm bounds the body of the pages' small forms (sign-in, settings,
+// approve, archive …): Gin's PostForm would otherwise spool any size of
+// multipart body to disk, before anyone signed in.
+func smallForm(c *gin.Context) {
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, smallFormBytes)
+	c.Next()
+}
+
+// smallFormBytes is more than any of the pages' forms sends.
+const smallFormBytes = 64 << 10
+
+// flashCookie carries the confirmation of a form to the page the browser is
+// sent to next, once: a cookie, not the URL, so that no link can make a page
+// show words of someone else's choosing.
+const flashCookie = "rosterd_flash"
+
 // redirect sends the browser on after a form (303: the next request is a
-// GET), with a confirmation shown by the next page.
+// GET), with a confirmation the next page shows once.
 func redirect(c *gin.Context, to, done string) {
 	if done != "" {
-		sep := "?"
-		if strings.Contains(to, "?") {
-			sep = "&"
-		}
-		to += sep + url.Values{"done": {done}}.Encode()
+		http.SetCookie(c.Writer, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(done), Path: "/", MaxAge: 60,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Request.TLS != nil})
 	}
 	c.Redirect(http.StatusSeeOther, to)
 }
 
-// safeNext keeps a post-sign-in destination on this site.
-func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/users"
+// takeFlash is the confirmation redirect left for this page, cleared.
+func takeFlash(c *gin.Context) string {
+	ck, err := c.Request.Cookie(flashCookie)
+	if err != nil {
+		return ""
 	}
-	return next
+	http.SetCookie(c.Writer, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	text, err := url.QueryUnescape(ck.Value)
+	if err != nil {
+		return ""
+	}
+	return text
 }
 
-// staticFiles serves the embedded static directory.
+// safeNext keeps a post-sign-in destination on this site: a path only, no
+// scheme or host, no backslash or control character (browsers drop tabs
+// and newlines, so "/\t/evil" would become "//evil").
+func safeNext(next string) string {
+	const home = "/users"
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) }) {
+		return home
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || strings.HasPrefix(u.Path, "//") {
+		return home
+	}
+	return u.RequestURI()
+}
+
+// staticFiles serves the embedded static directory, files only.
 func staticFiles() http.FileSystem {
 	sub, err := fs.Sub(assets, "static")
 	if err != nil {
 		panic(err) // the embed pattern above guarantees the directory
 	}
-	return http.FS(sub)
+	return filesOnly{http.FS(sub)}
+}
+
+// filesOnly answers a directory as not found: no listings.
+type filesOnly struct{ fs http.FileSystem }
+
+func (f filesOnly) Open(name string) (http.File, error) {
+	file, err := f.fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || st.IsDir() {
+		file.Close()
+		return nil, fs.ErrNotExist
+	}
+	return file, nil
 }
 
 // wantsHTML tells a browser's page request from a script's.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -73,6 +74,11 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	// unescaped as usual.
 	r.UseEscapedPath = true
 	r.NoMethod(func(c *gin.Context) {
+		if wantsHTML(c) {
+			h.render(c, http.StatusMethodNotAllowed, "error", page{Title: "Not a page",
+				Data: "This address is an action of a form, not a page. Go back to the page and use its button."})
+			return
+		}
 		respondJSONError(c, http.StatusMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path, "")
 	})
 	r.NoRoute(func(c *gin.Context) {
@@ -87,7 +93,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	r.GET("/readyz", h.readyz)
 
 	if cfg.Sessions != nil {
-		r.POST("/api/v1/session", h.sessionSignIn)
+		r.POST("/api/v1/session", smallForm, h.sessionSignIn)
 		r.DELETE("/api/v1/session", h.sessionSignOut)
 	}
 
@@ -110,29 +116,36 @@ func NewRouter(cfg Config) (http.Handler, error) {
 
 	// The back office: server-rendered pages over the same service, signed
 	// in by the session cookie; their downloads are the API's URLs above.
-	r.StaticFS("/static", staticFiles())
+	r.StaticFS("/static", staticFiles()) // files only: a directory answers 404
 	if cfg.Sessions != nil {
 		r.GET("/", h.pageHome)
 		r.GET("/signin", h.pageSignIn)
-		r.POST("/signin", h.pageSignInPost)
-		r.POST("/signout", h.pageSignOut)
+		r.POST("/signin", smallForm, h.pageSignInPost)
+		r.POST("/signout", smallForm, h.pageSignOut)
 		bo := r.Group("/", h.signedIn)
 		bo.GET("/users", h.pageUsers)
 		bo.GET("/users/:external_id", h.pageUser)
 		bo.GET("/users/:external_id/:action", h.pageUserConfirm) // archive or restore: the confirmation step
-		bo.POST("/users/:external_id/:action", h.pageUserSetStatus)
+		bo.POST("/users/:external_id/:action", smallForm, h.pageUserSetStatus)
 		bo.GET("/upload", h.pageUpload)
 		bo.POST("/upload", h.pageUploadPost)
 		bo.GET("/imports", h.pageImports)
 		bo.GET("/imports/:id", h.pageImport)
-		bo.POST("/imports/:id/approve", h.pageImportApprove)
-		bo.POST("/imports/:id/cancel", h.pageImportCancel)
+		bo.POST("/imports/:id/approve", smallForm, h.pageImportApprove)
+		bo.POST("/imports/:id/cancel", smallForm, h.pageImportCancel)
 		bo.GET("/settings", h.pageSettings)
-		bo.POST("/settings", h.pageSettingsPost)
+		bo.POST("/settings", smallForm, h.pageSettingsPost)
 	}
 
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") && strings.Contains(r.Header.Get("Accept"), "text/html") {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte("Refused: this form was sent from another site. Open rosterd's own page and send it from there.\n" +
+				"(Behind a proxy: it must pass the Host header through unchanged.)\n"))
+			return
+		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`{"error":"cross-origin request refused: this action can only be sent from rosterd's own pages or by a script with an API token"}` + "\n"))

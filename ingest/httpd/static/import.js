@@ -48,12 +48,19 @@
   function poll() {
     fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" }, cache: "no-store" })
       .then(function (res) {
+        if (res.status === 401 || res.status === 404) {
+          window.location.reload(); // signed out or gone: the page itself says so
+          return null;
+        }
         if (!res.ok) {
           throw new Error("HTTP " + res.status);
         }
         return res.json();
       })
       .then(function (im) {
+        if (im === null) {
+          return;
+        }
         if (im.status !== "queued" && im.status !== "processing") {
           window.location.reload();
           return;
