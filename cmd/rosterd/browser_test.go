@@ -123,22 +123,29 @@ func (b *chrome) wantText(what string, texts ...string) {
 	}
 }
 
-// waitText waits until the page shows text. The page changes by itself
-// (live progress, then a reload at the end), so the browser is asked again
-// every 100 ms, across reloads, for up to 50 s: no fixed sleep.
+// waitText waits until the page shows text.
 func (b *chrome) waitText(what, text string) {
+	b.t.Helper()
+	b.waitFor(what, `document.body && document.body.innerText.includes(`+jsString(text)+`)`)
+}
+
+// waitFor waits until the JavaScript condition holds on the page. Pages
+// change by themselves (live progress, then a reload at the end) and a
+// submitted form loads a new page, so the browser is asked again every
+// 100 ms, across page loads, for up to 50 s: no fixed sleep.
+func (b *chrome) waitFor(what, cond string) {
 	b.t.Helper()
 	deadline := time.Now().Add(50 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		found, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.body && document.body.innerText.includes(`+jsString(text)+`)`,
+		found, err := chromedp.Run(ctx, chromedp.Poll[bool](cond,
 			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(3*time.Second)))
 		cancel()
 		if err == nil && found {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("%s: the page never showed %q (last: %v)\n%s", what, text, err, b.where())
+			b.t.Fatalf("%s: never true on the page: %s (last: %v)\n%s", what, cond, err, b.where())
 		}
 	}
 }
@@ -280,8 +287,8 @@ func TestBackOfficeInABrowser(t *testing.T) {
 		b.shot("users")
 		b.run("search for FIRST12",
 			chromedp.SendKeys(chromedp.ID("q"), "FIRST12"),
-			chromedp.Submit(chromedp.ID("q")),
-			chromedp.WaitVisible(chromedp.CSS(`a[href="/users/E12"]`)))
+			chromedp.Submit(chromedp.ID("q")))
+		b.waitFor("the search's answer", `document.readyState === "complete" && location.search.includes("q=FIRST12")`)
 		if page := b.text(); strings.Contains(page, "First11") {
 			t.Fatalf("the search for FIRST12 lists First11 too:\n%s", page)
 		}
