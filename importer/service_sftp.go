@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -290,4 +291,71 @@ func (s *Service) SFTPFileOpen(ctx context.Context, orgID, fileID int64) (*store
 		return nil, err
 	}
 	return store.FileOpenAt(ctx, s.db, orgID, fileID)
+}
+
+// SFTPBanPolicy is the SFTP door's brute-force rule (SPEC §5.2, §7):
+// Threshold failed logins from one address within Window get it refused
+// for Duration.
+type SFTPBanPolicy struct {
+	Threshold int
+	Window    time.Duration
+	Duration  time.Duration
+}
+
+// sftpBanKeys are the login_failures keys of one client address: its
+// failures, and its ban, whose row's time is when the ban ends (so the
+// hourly sweep of failures older than the sign-in window keeps it while it
+// lasts). An IPv6 address counts as its /64, which one subscriber usually
+// holds whole.
+func sftpBanKeys(addr string) (failures, ban string) {
+	if a, err := netip.ParseAddr(addr); err == nil && a.Is6() && !a.Is4In6() {
+		addr = netip.PrefixFrom(a, 64).Masked().String()
+	}
+	return "sftp-ip:" + addr, "sftp-ban:" + addr
+}
+
+// SFTPBanned tells until when addr is banned (zero when it is not). The
+// failures and bans are in the database, so every daemon behind one
+// address shares them.
+func (s *Service) SFTPBanned(ctx context.Context, addr string, now time.Time) (time.Time, error) {
+	_, banKey := sftpBanKeys(addr)
+	bans, err := store.LoginFailuresSince(ctx, s.db, banKey, now)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var until time.Time
+	for _, b := range bans {
+		if b.At.After(until) {
+			until = b.At
+		}
+	}
+	return until, nil
+}
+
+// SFTPLoginFailed records a failed login from addr and, when it makes
+// Threshold within Window, bans addr for Duration and returns when the ban
+// ends (zero otherwise). The failures that made the ban are forgotten, so
+// the count starts afresh after it.
+func (s *Service) SFTPLoginFailed(ctx context.Context, addr string, now time.Time, p SFTPBanPolicy) (time.Time, error) {
+	failKey, banKey := sftpBanKeys(addr)
+	var until time.Time
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := store.LoginFailureAdd(ctx, tx, failKey, now); err != nil {
+			return err
+		}
+		failures, err := store.LoginFailuresSince(ctx, tx, failKey, now.Add(-p.Window))
+		if err != nil || len(failures) < p.Threshold {
+			return err
+		}
+		until = now.Add(p.Duration)
+		if _, err := store.LoginFailureAdd(ctx, tx, banKey, until); err != nil {
+			return err
+		}
+		ids := make([]int64, len(failures))
+		for i, f := range failures {
+			ids[i] = f.ID
+		}
+		return store.LoginFailuresDelete(ctx, tx, ids...)
+	})
+	return until, err
 }
