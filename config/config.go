@@ -582,7 +582,7 @@ func (c *Config) Validate() error {
 	}
 	if err := checkAddr(c.SFTPAddr, ":2022"); err != nil {
 		bad("sftp_addr", "%v", err)
-	} else if c.SFTPAddr == c.HTTPAddr {
+	} else if c.SFTPAddr == c.HTTPAddr && !strings.HasSuffix(c.SFTPAddr, ":0") { // port 0: each picks a free one
 		bad("sftp_addr", "must differ from http_addr, both are %q", c.SFTPAddr)
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") ||

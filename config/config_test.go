@@ -349,6 +349,13 @@ func TestValidateMessages(t *testing.T) {
 			`file_retention: must be at least 1h (a day or more is usual, such as "90d"), got 30m0s`},
 		{"log_level", func(c *Config) { c.LogLevel = "loud" }, `log_level: must be debug, info, warn or error, got "loud"`},
 	}
+	t.Run("both on a free port", func(t *testing.T) {
+		c := valid(t)
+		c.SFTPAddr, c.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+		if err := c.Validate(); err != nil {
+			t.Errorf("sftp_addr and http_addr both 127.0.0.1:0: %v", err)
+		}
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid(t)

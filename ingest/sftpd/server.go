@@ -8,6 +8,7 @@ package sftpd
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -155,12 +157,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for ln := range s.lns {
 		ln.Close()
 	}
+	transfers := 0
 	for c := range s.conns {
 		if c.busy == 0 {
 			c.nc.Close()
 		}
+		transfers += c.busy
 	}
 	s.mu.Unlock()
+	s.log.Info("SFTP stopping: no new connections; open transfers may finish", "transfers", transfers)
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
@@ -185,6 +190,33 @@ type conn struct {
 	nc   net.Conn
 	addr string
 	busy int // open transfers, under s.mu
+	// hangUp is set when the server is stopping and the last transfer
+	// ended: the connection closes once the answer to that transfer's close
+	// has been written (closing it at once would lose the answer, and the
+	// client would take a stored upload for a failed one).
+	hangUp atomic.Bool
+}
+
+// replyThenHangUp is a session's channel that closes the connection after
+// the first whole packet written once the last transfer of a stopping
+// server ended. pkg/sftp writes a packet as a header (which starts with the
+// packet's length) and then its payload, one packet at a time.
+type replyThenHangUp struct {
+	ssh.Channel
+	c       *conn
+	pending *int // bytes of the packet being written still to come
+}
+
+func (r replyThenHangUp) Write(p []byte) (int, error) {
+	n, err := r.Channel.Write(p)
+	if *r.pending == 0 && len(p) >= 4 {
+		*r.pending = 4 + int(binary.BigEndian.Uint32(p))
+	}
+	*r.pending = max(*r.pending-n, 0)
+	if *r.pending == 0 && r.c.hangUp.Load() {
+		r.c.nc.Close()
+	}
+	return n, err
 }
 
 // begin and end bracket a transfer; a connection of a closing server
@@ -199,7 +231,7 @@ func (c *conn) end() {
 	c.s.mu.Lock()
 	c.busy--
 	if c.busy == 0 && c.s.closing {
-		c.nc.Close()
+		c.hangUp.Store(true)
 	}
 	c.s.mu.Unlock()
 }
@@ -369,7 +401,7 @@ func (h *handler) serveSession(ch ssh.Channel, requests <-chan *ssh.Request) {
 		// Served here, not on a goroutine of its own: the session (and the
 		// connection) ends only after the server closed every open file,
 		// an upload being stored included.
-		rs := sftp.NewRequestServer(ch, h.handlers(), sftp.WithStartDirectory("/"))
+		rs := sftp.NewRequestServer(replyThenHangUp{Channel: ch, c: h.c, pending: new(int)}, h.handlers(), sftp.WithStartDirectory("/"))
 		if err := rs.Serve(); err != nil && !errors.Is(err, io.EOF) {
 			h.log.Debug("SFTP session ended", "error", err)
 		}
