@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,6 +102,25 @@ type Server struct {
 	conns   map[*conn]struct{}
 	perIP   map[string]int
 	wg      sync.WaitGroup
+	stats   counters
+}
+
+// counters count what the door refused and accepted, for metrics.
+type counters struct {
+	logins, failures, bans, refused atomic.Int64
+}
+
+// Stats are the door's counts since it started.
+type Stats struct {
+	Logins   int64 // successful logins
+	Failures int64 // failed logins (counted toward bans)
+	Bans     int64 // addresses banned
+	Refused  int64 // connections refused before the handshake: banned, or past a limit
+}
+
+// Stats reports the door's counts since it started.
+func (s *Server) Stats() Stats {
+	return Stats{Logins: s.stats.logins.Load(), Failures: s.stats.failures.Load(), Bans: s.stats.bans.Load(), Refused: s.stats.refused.Load()}
 }
 
 // New makes a server; its configuration is validated once.
@@ -280,6 +300,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	c := &conn{s: s, nc: nc, addr: addr}
 	log := s.log.With("address", addr)
 	if err := s.admit(c); err != nil {
+		s.stats.refused.Add(1)
 		log.Warn("SFTP connection refused", "reason", err.Error())
 		return
 	}
@@ -288,17 +309,18 @@ func (s *Server) serveConn(nc net.Conn) {
 		log.Error("SFTP connection refused: the ban list could not be read", "error", err)
 		return
 	} else if !until.IsZero() {
+		s.stats.refused.Add(1)
 		log.Warn("SFTP connection refused: address banned", "until", until)
 		return
 	}
 	_ = nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
 
 	var (
-		org       int64
 		keyFailed string // the user whose keys were refused
 		banned    bool
 	)
 	failed := func(user, method string) {
+		s.stats.failures.Add(1)
 		log.Warn("SFTP login failed", "user", user, "method", method)
 		until, err := s.cfg.Service.SFTPLoginFailed(s.ctx, addr, s.cfg.Now(), s.cfg.Ban)
 		if err != nil {
@@ -307,6 +329,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		}
 		if !until.IsZero() {
 			banned = true
+			s.stats.bans.Add(1)
 			log.Warn("SFTP address banned after failed logins", "failures", s.cfg.Ban.Threshold, "window", s.cfg.Ban.Window, "until", until)
 		}
 	}
@@ -318,9 +341,10 @@ func (s *Server) serveConn(nc net.Conn) {
 		if err != nil {
 			return nil, err
 		}
-		org = id
-		log.Info("SFTP login", "user", p.Username, "org", id, "method", method)
-		return &ssh.Permissions{}, nil
+		// The organisation travels with the accepted method: a public key
+		// is accepted when queried and used later, maybe after other
+		// attempts, and ssh keeps these permissions with it.
+		return &ssh.Permissions{Extensions: map[string]string{"org": strconv.FormatInt(id, 10), "method": method}}, nil
 	}
 	cfg := &ssh.ServerConfig{
 		ServerVersion: "SSH-2.0-rosterd",
@@ -352,6 +376,13 @@ func (s *Server) serveConn(nc net.Conn) {
 	}
 	defer sconn.Close()
 	_ = nc.SetDeadline(time.Time{})
+	org, err := strconv.ParseInt(sconn.Permissions.Extensions["org"], 10, 64)
+	if err != nil || org <= 0 {
+		log.Error("SFTP login without an organisation", "user", sconn.User())
+		return
+	}
+	s.stats.logins.Add(1)
+	log.Info("SFTP login", "user", sconn.User(), "org", org, "method", sconn.Permissions.Extensions["method"])
 	go ssh.DiscardRequests(reqs)
 
 	ctx, cancel := context.WithCancel(s.ctx)

@@ -453,6 +453,9 @@ func TestRefusals(t *testing.T) {
 				t.Errorf("%s: %v, want a permission error", name, err)
 			}
 		}
+		if _, err := c.OpenFile("/in/roster.csv", os.O_WRONLY|os.O_APPEND); err == nil {
+			t.Error("a resumed upload (append) was accepted")
+		}
 		if got := ls(t, c, "/in"); !slices.Equal(got, []string{"roster.csv 2"}) {
 			t.Errorf("ls /in = %v", got)
 		}
@@ -504,6 +507,9 @@ func TestBan(t *testing.T) {
 		}
 		if !strings.Contains(e.log(), "SFTP address banned") || !strings.Contains(e.log(), "SFTP connection refused: address banned") {
 			t.Errorf("log:\n%s", e.log())
+		}
+		if st := e.srv.Stats(); st.Failures != 5 || st.Bans != 1 || st.Refused != 1 || st.Logins != 1 {
+			t.Errorf("stats %+v; want 5 failures, 1 ban, 1 refused, 1 login", st)
 		}
 		e.advance(15*time.Minute - time.Second)
 		if err := login(testPassword); err == nil {

@@ -316,5 +316,10 @@ func (h *handler) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	if w.dir != dirIn || w.name == "" {
 		return nil, denied("files can be written only in /in")
 	}
+	if r.Pflags().Append {
+		// A resumed upload sends only the rest of the file; the door keeps
+		// no partial file to add it to.
+		return nil, &statusError{text: "resuming an upload is not supported; upload the whole file", code: sftp.ErrSSHFxOpUnsupported}
+	}
 	return h.s.newUpload(h, w.name)
 }
