@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"rosterd/importer"
-	"rosterd/store"
 )
 
 // upload is one file being put into /in/. pkg/sftp calls WriteAt from
@@ -88,7 +87,7 @@ func (u *upload) store() error {
 		log.Warn("SFTP upload interrupted: discarded", "error", transferErr)
 		return transferErr
 	case tooLarge:
-		log.Warn("SFTP upload refused: too large", "limit", store.FormatBytes(u.max))
+		log.Warn("SFTP upload refused: too large", "limit_bytes", u.max)
 		return u.tooLargeErr()
 	}
 	size, err := u.f.Seek(0, io.SeekEnd)
