@@ -273,7 +273,7 @@ func (h *handler) Filecmd(r *sftp.Request) error {
 		if err := h.s.cfg.Service.InboxRemove(h.ctx, h.org, w.name); err != nil {
 			return h.fail(err)
 		}
-		h.log.Info("SFTP file removed", "org", h.org, "name", w.name)
+		h.log.Info("SFTP file removed", "name", w.name)
 		return nil
 	case "Mkdir", "Rmdir":
 		return denied("the directories are fixed: /in, /processed and /errors")
@@ -299,7 +299,7 @@ func (h *handler) rename(from where, r *sftp.Request) error {
 	if err != nil {
 		return h.fail(err)
 	}
-	h.log.Info("SFTP file renamed", "org", h.org, "from", from.name, "to", to.name)
+	h.log.Info("SFTP file renamed", "from", from.name, "to", to.name)
 	if from.name != to.name && importer.InboxSyncable(to.name) {
 		h.s.onFile(h.ctx, h.org)
 	}

@@ -81,7 +81,7 @@ func (u *upload) store() error {
 	u.mu.Lock()
 	transferErr, tooLarge := u.transferErr, u.tooLarge
 	u.mu.Unlock()
-	log := u.h.log.With("org", u.h.org, "name", u.name)
+	log := u.h.log.With("name", u.name)
 	switch {
 	case transferErr != nil:
 		log.Warn("SFTP upload interrupted: discarded", "error", transferErr)
@@ -99,7 +99,7 @@ func (u *upload) store() error {
 	if err != nil {
 		return sftpError(log, err)
 	}
-	log.Info("SFTP upload stored", "bytes", in.SizeBytes, "user", u.h.user)
+	log.Info("SFTP upload stored", "bytes", in.SizeBytes)
 	if importer.InboxSyncable(u.name) {
 		u.h.s.onFile(u.h.ctx, u.h.org)
 	}
