@@ -331,6 +331,7 @@ func (s *Server) serveConn(nc net.Conn) {
 			banned = true
 			s.stats.bans.Add(1)
 			log.Warn("SFTP address banned after failed logins", "failures", s.cfg.Ban.Threshold, "window", s.cfg.Ban.Window, "until", until)
+			nc.Close() // no more attempts on this connection either
 		}
 	}
 	login := func(p importer.SFTPLoginParams, method string) (*ssh.Permissions, error) {
