@@ -388,7 +388,7 @@ func (s *Server) serveConn(nc net.Conn) {
 
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	h := &handler{s: s, c: c, ctx: ctx, org: org, user: sconn.User(), addr: addr,
+	h := &handler{s: s, c: c, ctx: ctx, org: org,
 		log: log.With("user", sconn.User(), "org", org)}
 	sessions := make(chan struct{}, s.cfg.MaxSessions)
 	var wg sync.WaitGroup

@@ -60,13 +60,11 @@ func locate(p string) (where, error) {
 // pkg/sftp's handler interfaces on one value, its organisation fixed at
 // login.
 type handler struct {
-	s    *Server
-	c    *conn
-	ctx  context.Context // the connection's: cancelled when it is cut off
-	org  int64
-	user string
-	addr string
-	log  *slog.Logger
+	s   *Server
+	c   *conn
+	ctx context.Context // the connection's: cancelled when it is cut off
+	org int64
+	log *slog.Logger
 }
 
 func (h *handler) handlers() sftp.Handlers {
