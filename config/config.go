@@ -98,6 +98,17 @@ type Config struct {
 	SFTPBanWindow time.Duration `koanf:"sftp_ban_window"`
 	// SFTPBanDuration is how long a banned IP is refused. Default 15m.
 	SFTPBanDuration time.Duration `koanf:"sftp_ban_duration"`
+	// SFTPHandshakeTimeout is how long a connection may take from accept
+	// to a logged-in session; a client that stalls is cut off. Default 30s.
+	SFTPHandshakeTimeout time.Duration `koanf:"sftp_handshake_timeout"`
+	// SFTPMaxConnections caps open SFTP connections in all. Default 200.
+	SFTPMaxConnections int `koanf:"sftp_max_connections"`
+	// SFTPMaxConnectionsPerIP caps open SFTP connections from one IP.
+	// Default 20.
+	SFTPMaxConnectionsPerIP int `koanf:"sftp_max_connections_per_ip"`
+	// SFTPMaxSessions caps the sessions (SSH channels) one connection may
+	// open at once. Default 4.
+	SFTPMaxSessions int `koanf:"sftp_max_sessions"`
 	// LogLevel is debug, info, warn or error. Default "info"; Load lowers
 	// the case and accepts "warning" for "warn".
 	LogLevel string `koanf:"log_level"`
@@ -164,6 +175,14 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.SFTPBanWindow }},
 		{key: "sftp_ban_duration", def: 15 * time.Minute, usage: "how long a banned IP is refused",
 			field: func(c *Config) any { return &c.SFTPBanDuration }},
+		{key: "sftp_handshake_timeout", def: 30 * time.Second, usage: "how long an SFTP connection may take to log in",
+			field: func(c *Config) any { return &c.SFTPHandshakeTimeout }},
+		{key: "sftp_max_connections", def: 200, usage: "most open SFTP connections in all",
+			field: func(c *Config) any { return &c.SFTPMaxConnections }},
+		{key: "sftp_max_connections_per_ip", def: 20, usage: "most open SFTP connections from one IP",
+			field: func(c *Config) any { return &c.SFTPMaxConnectionsPerIP }},
+		{key: "sftp_max_sessions", def: 4, usage: "most sessions (SSH channels) open at once on one SFTP connection",
+			field: func(c *Config) any { return &c.SFTPMaxSessions }},
 		{key: "log_level", def: "info", usage: "debug, info, warn or error",
 			field: func(c *Config) any { return &c.LogLevel }},
 		{key: "shutdown_grace", def: 30 * time.Second, usage: "how long serve lets running imports finish after SIGTERM",
@@ -563,7 +582,7 @@ func (c *Config) Validate() error {
 	}
 	if err := checkAddr(c.SFTPAddr, ":2022"); err != nil {
 		bad("sftp_addr", "%v", err)
-	} else if c.SFTPAddr == c.HTTPAddr {
+	} else if c.SFTPAddr == c.HTTPAddr && !strings.HasSuffix(c.SFTPAddr, ":0") { // port 0: each picks a free one
 		bad("sftp_addr", "must differ from http_addr, both are %q", c.SFTPAddr)
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
@@ -598,6 +617,18 @@ func (c *Config) Validate() error {
 	}
 	if c.SFTPBanDuration <= 0 {
 		bad("sftp_ban_duration", "must be greater than 0, got %s", c.SFTPBanDuration)
+	}
+	if c.SFTPHandshakeTimeout <= 0 {
+		bad("sftp_handshake_timeout", "must be greater than 0, got %s", c.SFTPHandshakeTimeout)
+	}
+	if c.SFTPMaxConnections < 1 {
+		bad("sftp_max_connections", "must be at least 1, got %d", c.SFTPMaxConnections)
+	}
+	if c.SFTPMaxConnectionsPerIP < 1 {
+		bad("sftp_max_connections_per_ip", "must be at least 1, got %d", c.SFTPMaxConnectionsPerIP)
+	}
+	if c.SFTPMaxSessions < 1 {
+		bad("sftp_max_sessions", "must be at least 1, got %d", c.SFTPMaxSessions)
 	}
 	if c.ShutdownGrace < 0 {
 		bad("shutdown_grace", "must be 0 or more, got %s", c.ShutdownGrace)

@@ -85,6 +85,12 @@ func TestPrecedence(t *testing.T) {
 		"sftp_ban_window": {values{"1m", "2m", "3m",
 			[4]any{10 * time.Minute, time.Minute, 2 * time.Minute, 3 * time.Minute}},
 			func(c *Config) any { return c.SFTPBanWindow }},
+		"sftp_max_sessions": {values{"1", "2", "3",
+			[4]any{4, 1, 2, 3}},
+			func(c *Config) any { return c.SFTPMaxSessions }},
+		"sftp_handshake_timeout": {values{"5s", "6s", "7s",
+			[4]any{30 * time.Second, 5 * time.Second, 6 * time.Second, 7 * time.Second}},
+			func(c *Config) any { return c.SFTPHandshakeTimeout }},
 		"file_retention": {values{"30d", "36h", "1d12h",
 			[4]any{90 * day, 30 * day, 36 * time.Hour, 36 * time.Hour}},
 			func(c *Config) any { return c.FileRetention }},
@@ -335,10 +341,21 @@ func TestValidateMessages(t *testing.T) {
 		{"sftp_ban_threshold", func(c *Config) { c.SFTPBanThreshold = 0 }, "sftp_ban_threshold: must be at least 1, got 0"},
 		{"sftp_ban_window", func(c *Config) { c.SFTPBanWindow = 0 }, "sftp_ban_window: must be greater than 0, got 0s"},
 		{"sftp_ban_duration", func(c *Config) { c.SFTPBanDuration = -time.Minute }, "sftp_ban_duration: must be greater than 0, got -1m0s"},
+		{"sftp_handshake_timeout", func(c *Config) { c.SFTPHandshakeTimeout = 0 }, "sftp_handshake_timeout: must be greater than 0, got 0s"},
+		{"sftp_max_connections", func(c *Config) { c.SFTPMaxConnections = 0 }, "sftp_max_connections: must be at least 1, got 0"},
+		{"sftp_max_connections_per_ip", func(c *Config) { c.SFTPMaxConnectionsPerIP = -1 }, "sftp_max_connections_per_ip: must be at least 1, got -1"},
+		{"sftp_max_sessions", func(c *Config) { c.SFTPMaxSessions = 0 }, "sftp_max_sessions: must be at least 1, got 0"},
 		{"file_retention", func(c *Config) { c.FileRetention = 30 * time.Minute },
 			`file_retention: must be at least 1h (a day or more is usual, such as "90d"), got 30m0s`},
 		{"log_level", func(c *Config) { c.LogLevel = "loud" }, `log_level: must be debug, info, warn or error, got "loud"`},
 	}
+	t.Run("both on a free port", func(t *testing.T) {
+		c := valid(t)
+		c.SFTPAddr, c.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+		if err := c.Validate(); err != nil {
+			t.Errorf("sftp_addr and http_addr both 127.0.0.1:0: %v", err)
+		}
+	})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := valid(t)
@@ -461,7 +478,8 @@ func TestOtherDefaultsAndNormalisation(t *testing.T) {
 		HTTPAddr: ":8080", SFTPAddr: ":2022", PublicURL: "http://localhost:8080",
 		MailFrom: "rosterd@localhost", MaxUploadBytes: 200 << 20, MaxRows: 2_000_000, MaxCellChars: 1024,
 		Workers: c.Workers, SFTPHostKey: filepath.Join("data", "sftp_host_key"), SFTPBanThreshold: 5,
-		SFTPBanWindow: 10 * time.Minute, SFTPBanDuration: 15 * time.Minute, LogLevel: "info",
+		SFTPBanWindow: 10 * time.Minute, SFTPBanDuration: 15 * time.Minute, SFTPHandshakeTimeout: 30 * time.Second,
+		SFTPMaxConnections: 200, SFTPMaxConnectionsPerIP: 20, SFTPMaxSessions: 4, LogLevel: "info",
 		ShutdownGrace: 30 * time.Second, JobRescueAfter: 30 * time.Minute, JobPollInterval: time.Second, FileRetention: 90 * day,
 	}
 	if *c != want {

@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/spf13/cobra"
@@ -41,12 +43,17 @@ again and it says the organisation exists. "make run" calls it before "serve".`,
 			org.TimeZone = "Europe/Brussels"
 			org.SetNotificationEmails([]string{"hr@demo.example"})
 			password := randomSecret(12)
+			sftpPassword := randomSecret(12)
 			var token string
 			err = a.db.InTx(ctx, func(tx *sqlx.Tx) error {
 				if err := store.OrgCreate(ctx, tx, &org); err != nil {
 					return err
 				}
 				if _, err := store.AdminCreate(ctx, tx, org.ID, "admin@demo.example", password); err != nil {
+					return err
+				}
+				if _, err := store.SFTPAccountCreate(ctx, tx, store.SFTPAccountCreateParams{OrgID: org.ID,
+					Username: demoSlug, Password: sftpPassword}); err != nil {
 					return err
 				}
 				token, err = store.TokenCreate(ctx, tx, org.ID, "demo")
@@ -60,6 +67,7 @@ again and it says the organisation exists. "make run" calls it before "serve".`,
   back office         %s/  (once the daemon is up)
   back-office admin   admin@demo.example / %s
   API token           %s
+  SFTP login          %s / %s  (sftp_addr %s)
   e-mails             written to %s/outbox (no smtp_url set)
 
 In the browser: sign in, then Actions → Upload users.
@@ -73,11 +81,31 @@ or send it to the HTTP API (%s/api/v1):
   curl -H "Authorization: Bearer %s" -F file=@roster.csv %s/api/v1/imports
   curl -H "Authorization: Bearer %s" %s/api/v1/imports
 
-`, demoSlug, a.cfg.PublicURL, password, token, a.cfg.DataDir, a.cfg.DataDir, a.cfg.DataDir,
-				a.cfg.PublicURL, token, a.cfg.PublicURL, token, a.cfg.PublicURL)
+or drop it in the SFTP inbox, as an HR system does every night:
+  %s
+  sftp> put roster.csv /in/roster.csv
+
+`, demoSlug, a.cfg.PublicURL, password, token, demoSlug, sftpPassword, a.cfg.SFTPAddr, a.cfg.DataDir, a.cfg.DataDir, a.cfg.DataDir,
+				a.cfg.PublicURL, token, a.cfg.PublicURL, token, a.cfg.PublicURL, sftpCommand(a.cfg.SFTPAddr, demoSlug))
 			return nil
 		},
 	}
+}
+
+// sftpCommand is the OpenSSH command that reaches the SFTP endpoint at
+// addr as user, from this machine.
+func sftpCommand(addr, user string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "sftp " + user + "@" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return fmt.Sprintf("sftp -P %s %s@%s", port, user, host)
 }
 
 func randomSecret(n int) string {

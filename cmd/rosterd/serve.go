@@ -17,6 +17,7 @@ import (
 
 	"rosterd/importer"
 	"rosterd/ingest/httpd"
+	"rosterd/ingest/sftpd"
 	"rosterd/jobs"
 	"rosterd/notify"
 )
@@ -24,12 +25,13 @@ import (
 func newServeCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the daemon: the HTTP API, import and e-mail workers (and the other doors and scheduler as they come)",
+		Short: "Run the daemon: the HTTP API, the SFTP endpoint, import and e-mail workers (and the scheduler as it comes)",
 		Long: `Run the daemon. Queued imports are processed in the background, one at a time per
 organisation and in the order they were accepted, several organisations in
 parallel (--workers). Outcome e-mails are delivered with retries.
 
-The JSON API listens on --http-addr (http_addr).
+The JSON API listens on --http-addr (http_addr), SFTP on --sftp-addr
+(sftp_addr); SFTP transfers in flight at SIGTERM may finish within the grace.
 
 SIGTERM or Ctrl-C stops taking requests (those in flight finish) and new work and lets running imports finish for
 --shutdown-grace; an import cut off after that is rolled back and processed
@@ -74,24 +76,45 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			if err := client.Start(context.WithoutCancel(cmd.Context())); err != nil {
 				return fmt.Errorf("start workers: %w", err)
 			}
-			srv, ln, err := listenHTTP(a, client)
+			svc, err := importer.NewService(a.db, importer.ServiceConfig{Queue: client, Logger: a.log, Limits: importer.Limits{
+				MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
+			if err != nil {
+				return errors.Join(err, drain(a, client))
+			}
+			srv, ln, err := listenHTTP(a, svc)
 			if err != nil {
 				drainErr := drain(a, client)
 				return errors.Join(err, drainErr)
 			}
+			sftpSrv, sftpLn, err := listenSFTP(a, svc)
+			if err != nil {
+				ln.Close()
+				return errors.Join(err, drain(a, client))
+			}
 			live, stopLive := context.WithCancel(context.WithoutCancel(cmd.Context()))
 			var wg sync.WaitGroup
 			wg.Go(func() { keepAlive(live, a, client, id) })
-			served := make(chan error, 1)
+			served := make(chan error, 2)
 			go func() { served <- srv.Serve(ln) }()
+			go func() {
+				if err := sftpSrv.Serve(sftpLn); !errors.Is(err, sftpd.ErrServerClosed) {
+					served <- fmt.Errorf("SFTP: %w", err)
+				}
+			}()
 			a.log.Info("rosterd ready", "workers", a.cfg.Workers, "database", string(a.db.Dialect), "daemon", id,
-				"http", ln.Addr().String())
+				"http", ln.Addr().String(), "sftp", sftpLn.Addr().String())
 			select {
 			case <-cmd.Context().Done():
-			case err := <-served: // the listener failed: stop as on SIGTERM
-				a.log.Error("HTTP server stopped", "error", err)
+			case err := <-served: // a listener failed: stop as on SIGTERM
+				a.log.Error("server stopped", "error", err)
 			}
-			err = errors.Join(shutdownHTTP(a, srv), drain(a, client))
+			// Both doors drain at once, each for up to shutdown_grace.
+			var sftpErr error
+			var doors sync.WaitGroup
+			doors.Go(func() { sftpErr = shutdownSFTP(a, sftpSrv) })
+			httpErr := shutdownHTTP(a, srv)
+			doors.Wait()
+			err = errors.Join(httpErr, sftpErr, drain(a, client))
 			stopLive()
 			wg.Wait()
 			if err := jobs.Unregister(context.Background(), a.db, id); err != nil {
@@ -105,12 +128,7 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 // listenHTTP binds http_addr and builds the server of the API over the
 // import service. It binds before "rosterd ready" is logged, so an address
 // in use stops the start instead of leaving a daemon no one can reach.
-func listenHTTP(a *app, client *jobs.Client) (*http.Server, net.Listener, error) {
-	svc, err := importer.NewService(a.db, importer.ServiceConfig{Queue: client, Logger: a.log, Limits: importer.Limits{
-		MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
-	if err != nil {
-		return nil, nil, err
-	}
+func listenHTTP(a *app, svc *importer.Service) (*http.Server, net.Listener, error) {
 	gin.SetMode(gin.ReleaseMode)
 	sessions := &httpd.Sessions{DB: a.db, Secure: strings.HasPrefix(a.cfg.PublicURL, "https://"), Logger: a.log}
 	router, err := httpd.NewRouter(httpd.Config{Service: svc, DB: a.db, PublicURL: a.cfg.PublicURL,
@@ -127,6 +145,38 @@ func listenHTTP(a *app, client *jobs.Client) (*http.Server, net.Listener, error)
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	return srv, ln, nil
+}
+
+// listenSFTP binds sftp_addr and builds the SFTP door over the import
+// service, with the host key made on first start (sftp_host_key).
+func listenSFTP(a *app, svc *importer.Service) (*sftpd.Server, net.Listener, error) {
+	key, err := sftpd.LoadOrCreateHostKey(a.cfg.SFTPHostKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv, err := sftpd.New(sftpd.Config{Service: svc, HostKey: key, MaxUploadBytes: a.cfg.MaxUploadBytes,
+		Ban:              importer.SFTPBanPolicy{Threshold: a.cfg.SFTPBanThreshold, Window: a.cfg.SFTPBanWindow, Duration: a.cfg.SFTPBanDuration},
+		HandshakeTimeout: a.cfg.SFTPHandshakeTimeout, MaxConnections: a.cfg.SFTPMaxConnections,
+		MaxConnectionsPerIP: a.cfg.SFTPMaxConnectionsPerIP, MaxSessions: a.cfg.SFTPMaxSessions, Logger: a.log})
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", a.cfg.SFTPAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sftp_addr: %w", err)
+	}
+	return srv, ln, nil
+}
+
+// shutdownSFTP stops accepting SFTP connections and lets transfers finish
+// for up to shutdown_grace; uploads cut off after that are discarded.
+func shutdownSFTP(a *app, srv *sftpd.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		a.log.Warn("grace period over: closing open SFTP connections", "error", err)
+	}
+	return nil
 }
 
 // shutdownHTTP stops accepting requests and lets those in flight (an

@@ -204,7 +204,7 @@ rss_kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 start_daemon() {
 	local db=$1 deadline=$((SECONDS + 60))
 	shift
-	env "$@" ROSTERD_HTTP_ADDR=127.0.0.1:0 ROSTERD_WORKERS=1 ROSTERD_JOB_POLL_INTERVAL=1h \
+	env "$@" ROSTERD_HTTP_ADDR=127.0.0.1:0 ROSTERD_SFTP_ADDR=127.0.0.1:0 ROSTERD_WORKERS=1 ROSTERD_JOB_POLL_INTERVAL=1h \
 		ROSTERD_SHUTDOWN_GRACE=1s ROSTERD_MAX_UPLOAD_BYTES=$(((SIZE_MIB + 56) << 20)) ROSTERD_SMTP_URL= \
 		"$ROSTERD" serve >"$WORK/serve-$db.out" 2>"$WORK/serve-$db.err" &
 	DAEMON=$!
