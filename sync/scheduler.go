@@ -253,6 +253,10 @@ type leaversWorker struct {
 	s *Scheduler
 }
 
+// Timeout leaves room for every organisation's lock wait (an import may
+// hold a roster for a while); the job is safe to cut off and run again.
+func (w *leaversWorker) Timeout(*river.Job[jobs.LeaversArgs]) time.Duration { return 30 * time.Minute }
+
 func (w *leaversWorker) Work(ctx context.Context, _ *river.Job[jobs.LeaversArgs]) error {
 	_, err := w.s.ArchiveLeavers(ctx)
 	return err
