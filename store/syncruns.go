@@ -105,13 +105,13 @@ func SyncRunList(ctx context.Context, q Querier, orgID int64) ([]SyncRun, error)
 	return runs, nil
 }
 
-// ImportLastArrived is when the organisation's newest import of door came
-// in (nil when none did): the "no new roster" e-mail says when the last
-// file arrived.
+// ImportLastArrived is when the file of the organisation's newest import
+// of door was stored (its upload completed), nil when there is none: the
+// "no new roster" e-mail says when the last roster arrived.
 func ImportLastArrived(ctx context.Context, q Querier, orgID int64, door string) (*time.Time, error) {
 	var at []time.Time
-	if err := sqlxSelect(ctx, q, &at, `SELECT created_at FROM imports WHERE org_id = ? AND door = ?
-		ORDER BY id DESC LIMIT 1`, orgID, door); err != nil {
+	if err := sqlxSelect(ctx, q, &at, `SELECT f.created_at FROM imports i JOIN files f ON f.id = i.file_id
+		WHERE i.org_id = ? AND i.door = ? ORDER BY i.id DESC LIMIT 1`, orgID, door); err != nil {
 		return nil, fmt.Errorf("last import of door %s: %w", door, err)
 	}
 	if len(at) == 0 {

@@ -234,3 +234,12 @@ func jobsArgs(orgID int64, slot string) jobs.SyncArgs {
 	}
 	return jobs.SyncArgs{OrgID: orgID, Slot: t}
 }
+
+// work2 ticks and runs the one sync job that is due.
+func (e *env) work2() *rostersync.Result {
+	e.t.Helper()
+	if got := e.tick(); len(got) != 1 {
+		e.t.Fatalf("tick at %s: %v, want one sync", e.now, slots(got))
+	}
+	return e.work()[0]
+}

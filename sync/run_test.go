@@ -119,3 +119,29 @@ func TestNoRosterMailedAtMostOnceADay(t *testing.T) {
 		}
 	})
 }
+
+func TestNoRosterEmailSaysWhenTheLastFileArrived(t *testing.T) {
+	eachEnv(t, "0 2 * * *", "Asia/Tokyo", func(t *testing.T, e *env) {
+		e.at("2026-05-04 12:00:00", time.UTC)
+		e.tick()
+		e.put(e.org, "roster.csv", roster3, e.now)
+		e.at("2026-05-05 12:00:00", time.UTC) // 02:00 Tokyo on the 5th has passed
+		if r := e.work2(); r.Import == nil {
+			t.Fatalf("first slot took nothing: %+v", r)
+		}
+		e.at("2026-05-06 12:00:00", time.UTC)
+		if r := e.work2(); r.Import != nil || !r.Mailed {
+			t.Fatalf("second slot = %+v, want no roster and an e-mail", r)
+		}
+		im := e.imports(e.org)[0]
+		f, err := store.FileGet(e.ctx, e.db, e.org.ID, im.FileID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokyo, _ := time.LoadLocation("Asia/Tokyo")
+		msgs := e.deliver(store.NotifyNoNewFile)
+		if want := "Last file:  " + f.CreatedAt.In(tokyo).Format("2006-01-02 15:04 MST"); len(msgs) != 1 || !strings.Contains(msgs[0], want) {
+			t.Errorf("want %q in:\n%s", want, msgs)
+		}
+	})
+}
