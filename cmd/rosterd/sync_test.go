@@ -165,3 +165,39 @@ func TestTwoDaemonsSyncEachSlotOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestScheduledSyncInServe: one daemon on SQLite, no test hook: River's
+// leader ticks the scheduler every minute and the next minute's slot takes
+// the newest file of /in/ and runs it.
+func TestScheduledSyncInServe(t *testing.T) {
+	c := newCLI(t, store.SQLite)
+	c.ok("org", "create", "acme", "--name", "Acme", "--schedule", "* * * * *", "--time-zone", "Europe/Brussels")
+	db := c.db()
+	putInbox(t, db, "acme", "roster.csv", roster(20, "Sched"), time.Now())
+	d := c.serve()
+	orgID := mustOrg(t, db, "acme")
+	deadline := time.Now().Add(150 * time.Second)
+	for {
+		runs, err := store.SyncRunList(context.Background(), db, orgID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) > 0 {
+			if runs[0].ImportID == nil {
+				t.Fatalf("the first slot took no file: %+v", runs[0])
+			}
+			im := waitImport(t, db, *runs[0].ImportID, 60*time.Second, finished)
+			if im.Status != store.ImportSucceeded || im.Created != 20 || im.Door != store.DoorSFTP {
+				t.Errorf("sync import %s %+v door %s", im.Status, im.Counts, im.Door)
+			}
+			if runs[0].Slot.Second() != 0 {
+				t.Errorf("slot %s is not a whole minute", runs[0].Slot)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no slot ran within 150s:\n%s", d.output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
