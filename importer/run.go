@@ -92,14 +92,7 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 	// they are now. A dry run writes nothing to the roster, so it leaves them
 	// for the next real import.
 	if !im.DryRun {
-		err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-			if err := store.OrgLock(ctx, tx, org.ID, dueArchiveLockWait); err != nil {
-				return err
-			}
-			_, err := store.UsersArchiveDue(ctx, tx, org.ID, p.Now)
-			return err
-		})
-		if err != nil {
+		if _, err := archiveDue(ctx, db.InTx, org.ID, p.Now, dueArchiveLockWait); err != nil {
 			return nil, err
 		}
 	}

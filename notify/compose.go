@@ -49,7 +49,15 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 	}
 	msg.SetMessageIDWithValue(fmt.Sprintf("rosterd-notification-%d.%s@rosterd", n.ID, org.Slug))
 	if n.Kind == store.NotifyNoNewFile {
-		v := noFileView{Org: org.Name, Link: p.PublicURL + "/imports"}
+		v := noFileView{Org: org.Name, Link: p.PublicURL + "/imports", Schedule: org.SyncSchedule, TimeZone: org.TimeZone,
+			LastFile: "none has arrived over SFTP yet"}
+		last, err := store.ImportLastArrived(ctx, q, org.ID, store.DoorSFTP)
+		if err != nil {
+			return nil, "", err
+		}
+		if last != nil {
+			v.LastFile = last.In(org.Location()).Format("2006-01-02 15:04 MST")
+		}
 		msg.Subject(fmt.Sprintf("[rosterd] %s: no new roster file for the scheduled sync", org.Name))
 		return withBodies(msg, noFileText, noFileHTML, v, fmt.Sprintf("no-new-file-%d", n.ID))
 	}
@@ -183,7 +191,7 @@ func newImportView(org *store.Org, im *store.Import, publicURL string) importVie
 	return v
 }
 
-type noFileView struct{ Org, Link string }
+type noFileView struct{ Org, Link, Schedule, TimeZone, LastFile string }
 
 // plural says "1 row", "2 rows".
 func plural(n int, noun string) string {

@@ -96,3 +96,12 @@ type Worker struct {
 func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.NotifyArgs]) error {
 	return w.Deliverer.Deliver(ctx, job.Args.NotificationID)
 }
+
+// EnqueueNoNewFileTx stores the "no new roster" e-mail of a scheduled sync
+// that found nothing in /in/, and its job, in the caller's transaction (the
+// one that records the sync's run): the e-mail is owed exactly when the run
+// is recorded. The scheduler decides that one is due (at most one a day).
+// An organisation without notification addresses gets none (nil).
+func EnqueueNoNewFileTx(ctx context.Context, tx *sqlx.Tx, client *jobs.Client, org *store.Org) (*store.Notification, error) {
+	return enqueue(ctx, tx, client, org, &store.Notification{OrgID: org.ID, Kind: store.NotifyNoNewFile}, 0)
+}

@@ -74,6 +74,14 @@ Correct the cells in that file (leave the errors column where it is; it is ignor
 
 var noFileText = texttemplate.Must(texttemplate.New("nofile-text").Parse(`{{.Org}}: the scheduled sync found no new roster file in /in/ on the SFTP endpoint, so nothing was changed.
 
+Schedule:   {{.Schedule}} ({{.TimeZone}})
+Last file:  {{.LastFile}}
+
+To send one, upload the whole roster as a CSV file into /in/ with one of the organisation's SFTP logins
+(for example: echo "put roster.csv /in/roster.csv" | sftp -b - -P 2022 USER@HOST). Clients that upload
+under a temporary name (.part, .filepart, .tmp) and rename it at the end work too. The next scheduled
+sync imports the newest file; older ones are superseded by it.
+
 If your HR system should have sent one, check its export job. You get this e-mail at most once a day.
 
 Imports: {{.Link}}
@@ -82,6 +90,11 @@ Imports: {{.Link}}
 var noFileHTML = template.Must(template.New("nofile").Parse(`<!doctype html>
 <html><body style="font-family: sans-serif">
 <p>{{.Org}}: the scheduled sync found no new roster file in <code>/in/</code> on the SFTP endpoint, so nothing was changed.</p>
+<p>Schedule: <code>{{.Schedule}}</code> ({{.TimeZone}})<br>Last file: {{.LastFile}}</p>
+<p>To send one, upload the whole roster as a CSV file into <code>/in/</code> with one of the organisation's SFTP logins
+(for example: <code>echo "put roster.csv /in/roster.csv" | sftp -b - -P 2022 USER@HOST</code>). Clients that upload
+under a temporary name (<code>.part</code>, <code>.filepart</code>, <code>.tmp</code>) and rename it at the end work too.
+The next scheduled sync imports the newest file; older ones are superseded by it.</p>
 <p>If your HR system should have sent one, check its export job. You get this e-mail at most once a day.</p>
 <p><a href="{{.Link}}">Imports</a></p>
 </body></html>

@@ -20,18 +20,26 @@ import (
 	"rosterd/ingest/sftpd"
 	"rosterd/jobs"
 	"rosterd/notify"
+	rostersync "rosterd/sync"
 )
 
 func newServeCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Run the daemon: the HTTP API, the SFTP endpoint, import and e-mail workers (and the scheduler as it comes)",
+		Short: "Run the daemon: the HTTP API and back office, the SFTP endpoint, import and e-mail workers, and the scheduled SFTP sync",
 		Long: `Run the daemon. Queued imports are processed in the background, one at a time per
 organisation and in the order they were accepted, several organisations in
 parallel (--workers). Outcome e-mails are delivered with retries.
 
 The JSON API listens on --http-addr (http_addr), SFTP on --sftp-addr
 (sftp_addr); SFTP transfers in flight at SIGTERM may finish within the grace.
+
+Each organisation's sync_schedule (a cron expression in its time_zone, or
+on_upload) turns the newest complete file of its SFTP /in/ into a full
+import. With several daemons on one PostgreSQL, River's leader checks the
+schedules every minute and each slot runs once; a slot missed while every
+daemon was down runs once at the next start. Leavers (a future archived_at)
+are archived within the hour of their day.
 
 SIGTERM or Ctrl-C stops taking requests (those in flight finish) and new work and lets running imports finish for
 --shutdown-grace; an import cut off after that is rolled back and processed
@@ -61,13 +69,23 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 				MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
 			river.AddWorker(workers, &notify.Worker{Deliverer: d})
 			river.AddWorker(workers, &jobs.FilesSweepWorker{DB: a.db, Retention: a.cfg.FileRetention, Logger: a.log})
+			sched := &rostersync.Scheduler{Logger: a.log}
+			sched.AddWorkers(workers)
 			id := jobs.NewDaemonID()
 			client, err := jobs.New(a.db, jobs.Params{Workers: workers, MaxWorkers: a.cfg.Workers, ID: id,
-				PeriodicJobs: []*river.PeriodicJob{jobs.FilesSweepDaily()},
+				PeriodicJobs: append([]*river.PeriodicJob{jobs.FilesSweepDaily()}, rostersync.PeriodicJobs()...),
 				PollInterval: a.cfg.JobPollInterval, RescueAfter: a.cfg.JobRescueAfter, Logger: a.log})
 			if err != nil {
 				return err
 			}
+			svc, err := newDaemonService(a, client)
+			if err != nil {
+				return err
+			}
+			// The scheduler's workers exist before the client; what they
+			// need of it is set before it starts.
+			sched.Queue = client
+			sched.Runner = &rostersync.Runner{Service: svc, DB: a.db, Queue: client, Logger: a.log}
 			if err := jobs.Register(cmd.Context(), a.db, id); err != nil {
 				return err
 			}
@@ -76,17 +94,12 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			if err := client.Start(context.WithoutCancel(cmd.Context())); err != nil {
 				return fmt.Errorf("start workers: %w", err)
 			}
-			svc, err := importer.NewService(a.db, importer.ServiceConfig{Queue: client, Logger: a.log, Limits: importer.Limits{
-				MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
-			if err != nil {
-				return errors.Join(err, drain(a, client))
-			}
 			srv, ln, err := listenHTTP(a, svc)
 			if err != nil {
 				drainErr := drain(a, client)
 				return errors.Join(err, drainErr)
 			}
-			sftpSrv, sftpLn, err := listenSFTP(a, svc)
+			sftpSrv, sftpLn, err := listenSFTP(a, svc, sched)
 			if err != nil {
 				ln.Close()
 				return errors.Join(err, drain(a, client))
@@ -94,6 +107,9 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			live, stopLive := context.WithCancel(context.WithoutCancel(cmd.Context()))
 			var wg sync.WaitGroup
 			wg.Go(func() { keepAlive(live, a, client, id) })
+			if every := testSyncTick(a.log); every > 0 {
+				wg.Go(func() { tickEvery(live, a, sched, every) })
+			}
 			served := make(chan error, 2)
 			go func() { served <- srv.Serve(ln) }()
 			go func() {
@@ -125,6 +141,13 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 	}
 }
 
+// newDaemonService is the import service of `rosterd serve`: the one the
+// doors and the scheduler call.
+func newDaemonService(a *app, client *jobs.Client) (*importer.Service, error) {
+	return importer.NewService(a.db, importer.ServiceConfig{Queue: client, Logger: a.log, Limits: importer.Limits{
+		MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
+}
+
 // listenHTTP binds http_addr and builds the server of the API over the
 // import service. It binds before "rosterd ready" is logged, so an address
 // in use stops the start instead of leaving a daemon no one can reach.
@@ -149,7 +172,9 @@ func listenHTTP(a *app, svc *importer.Service) (*http.Server, net.Listener, erro
 
 // listenSFTP binds sftp_addr and builds the SFTP door over the import
 // service, with the host key made on first start (sftp_host_key).
-func listenSFTP(a *app, svc *importer.Service) (*sftpd.Server, net.Listener, error) {
+// A file completed in /in/ is handed to the scheduler, which syncs it at
+// once for an on_upload organisation.
+func listenSFTP(a *app, svc *importer.Service, sched *rostersync.Scheduler) (*sftpd.Server, net.Listener, error) {
 	key, err := sftpd.LoadOrCreateHostKey(a.cfg.SFTPHostKey)
 	if err != nil {
 		return nil, nil, err
@@ -157,7 +182,12 @@ func listenSFTP(a *app, svc *importer.Service) (*sftpd.Server, net.Listener, err
 	srv, err := sftpd.New(sftpd.Config{Service: svc, HostKey: key, MaxUploadBytes: a.cfg.MaxUploadBytes,
 		Ban:              importer.SFTPBanPolicy{Threshold: a.cfg.SFTPBanThreshold, Window: a.cfg.SFTPBanWindow, Duration: a.cfg.SFTPBanDuration},
 		HandshakeTimeout: a.cfg.SFTPHandshakeTimeout, MaxConnections: a.cfg.SFTPMaxConnections,
-		MaxConnectionsPerIP: a.cfg.SFTPMaxConnectionsPerIP, MaxSessions: a.cfg.SFTPMaxSessions, Logger: a.log})
+		MaxConnectionsPerIP: a.cfg.SFTPMaxConnectionsPerIP, MaxSessions: a.cfg.SFTPMaxSessions, Logger: a.log,
+		OnFile: func(ctx context.Context, orgID int64) {
+			if err := sched.FileArrived(ctx, orgID); err != nil {
+				a.log.Error("could not queue the on_upload sync; the file waits in /in/ for the next sync", "org_id", orgID, "error", err)
+			}
+		}})
 	if err != nil {
 		return nil, nil, err
 	}
