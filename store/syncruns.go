@@ -7,7 +7,7 @@ import (
 )
 
 // SyncSchedule is the schedule an organisation's sync slots are counted
-// from (migration 00011): Since is when the scheduler first saw this
+// from (migration 00010): Since is when the scheduler first saw this
 // schedule and time zone, and no slot before it runs.
 type SyncSchedule struct {
 	OrgID            int64      `db:"org_id"`
