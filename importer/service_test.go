@@ -4,61 +4,20 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"rosterd/importer"
+	"rosterd/importer/importertest"
 	"rosterd/jobs"
 	"rosterd/store"
 	"rosterd/store/storetest"
 )
 
-// runPausedAtPlan runs im in the background and holds it between its plan
-// and its apply (the organisation's lock held, nothing applied). It returns
-// once the import is there, with the function that lets it go on (also
-// called when the test ends, so a failing test never leaves it holding its
-// transaction) and where its result arrives.
-func runPausedAtPlan(t *testing.T, db *store.DB, im *store.Import) (letGo func(), done <-chan error) {
-	t.Helper()
-	planned, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	letGo = func() { once.Do(func() { close(release) }) }
-	t.Cleanup(letGo)
-	result := make(chan error, 1)
-	go func() {
-		_, err := importer.Run(context.Background(), db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(),
-			Pause: func(_ context.Context, s importer.Step) {
-				if s == importer.StepPlanned {
-					close(planned)
-					<-release
-				}
-			}})
-		result <- err
-	}()
-	select {
-	case <-planned:
-	case err := <-result:
-		t.Fatalf("import %s ended before its plan: %v", im.ID, err)
-	}
-	return letGo, result
-}
-
 // newService is the import service over db, with an insert-only job queue.
 func newService(t *testing.T, db *store.DB) *importer.Service {
 	t.Helper()
-	ctx := context.Background()
-	if err := jobs.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	q, err := jobs.New(db, jobs.Params{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := importer.NewService(db, importer.ServiceConfig{Queue: q})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, _ := importertest.NewService(t, db, importer.ServiceConfig{})
 	return svc
 }
 
@@ -245,7 +204,7 @@ func TestManualArchiveDuringImportIsKept(t *testing.T) {
 		if err := store.ImportCreate(ctx, db, im); err != nil {
 			t.Fatal(err)
 		}
-		letGo, done := runPausedAtPlan(t, db, im) // it has read E3 as active and planned the rename
+		letGo, done := importertest.RunPausedAtPlan(t, db, im) // it has read E3 as active and planned the rename
 
 		archived := make(chan error, 1)
 		go func() {
@@ -431,7 +390,7 @@ func TestApprovalRacingANewerRosterIsSuperseded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		letGo, bDone := runPausedAtPlan(t, db, bRec)
+		letGo, bDone := importertest.RunPausedAtPlan(t, db, bRec)
 		aDone := make(chan error, 1)
 		if db.Dialect == store.Postgres {
 			// The admin approves A while B is being applied, and A's run
@@ -494,7 +453,7 @@ func TestServiceWriteDuringImportIsBusyNotStuck(t *testing.T) {
 			t.Fatal(err)
 		}
 		im := e.accept(svc, importer.ModePartial, false, "external_id;last_name\nE1;Renamed\n")
-		letGo, done := runPausedAtPlan(t, db, im)
+		letGo, done := importertest.RunPausedAtPlan(t, db, im)
 		if _, err := svc.UserArchive(ctx, importer.UserRef{OrgID: e.org.ID, ExternalID: "E2"}); !errors.Is(err, importer.ErrBusy) {
 			t.Errorf("archive during the import: %v, want busy", err)
 		}

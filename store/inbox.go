@@ -113,13 +113,10 @@ func InboxRemove(ctx context.Context, q Querier, orgID int64, name string) error
 	return inboxDelete(ctx, q, f)
 }
 
+// inboxDelete removes a file of /in/ with its stored content.
 func inboxDelete(ctx context.Context, q Querier, f *InboxFile) error {
-	res, err := q.ExecContext(ctx, q.Rebind(`DELETE FROM sftp_inbox WHERE id = ? AND file_id = ?`), f.ID, f.FileID)
-	if err != nil {
-		return fmt.Errorf("remove /in/%s: %w", f.Name, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("/in/%s: %w", f.Name, ErrNotFound)
+	if err := InboxTake(ctx, q, f); err != nil {
+		return err
 	}
 	return fileDelete(ctx, q, f.FileID)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"rosterd/importer"
+	"rosterd/importer/importertest"
 	"rosterd/jobs"
 	"rosterd/notify"
 	"rosterd/store"
@@ -39,17 +40,7 @@ type env struct {
 func newEnv(t *testing.T, db *store.DB, schedule, timeZone string) *env {
 	t.Helper()
 	ctx := context.Background()
-	if err := jobs.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	q, err := jobs.New(db, jobs.Params{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := importer.NewService(db, importer.ServiceConfig{Queue: q})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, q := importertest.NewService(t, db, importer.ServiceConfig{})
 	e := &env{t: t, ctx: ctx, db: db, q: q, svc: svc}
 	e.org = e.newOrg("acme", schedule, timeZone)
 	e.sched = &rostersync.Scheduler{Runner: &rostersync.Runner{Service: svc, DB: db, Queue: q}, Queue: q,

@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"rosterd/importer"
+	"rosterd/importer/importertest"
 	"rosterd/ingest/httpd"
 	"rosterd/jobs"
 	"rosterd/store"
@@ -43,18 +44,7 @@ type apiEnv struct {
 // newAPI starts the door; maxUpload 0 leaves the default limit.
 func newAPI(t *testing.T, db *store.DB, maxUpload int64) *apiEnv {
 	t.Helper()
-	ctx := context.Background()
-	if err := jobs.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	q, err := jobs.New(db, jobs.Params{}) // insert-only: the test runs imports itself
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := importer.NewService(db, importer.ServiceConfig{Queue: q})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, q := importertest.NewService(t, db, importer.ServiceConfig{})
 	e := &apiEnv{t: t, db: db, svc: svc, queue: q}
 	e.org, e.token = newOrg(t, db, "acme")
 	e.other, e.otherToken = newOrg(t, db, "other")

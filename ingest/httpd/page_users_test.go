@@ -8,11 +8,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"rosterd/importer"
+	"rosterd/importer/importertest"
 	"rosterd/store"
 	"rosterd/store/storetest"
 )
@@ -299,7 +299,7 @@ func TestUserArchivePageBusy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		letGo, done := runPausedAtPlan(t, db, im)
+		letGo, done := importertest.RunPausedAtPlan(t, db, im)
 		busy := b.post("/users/E2/archive", nil)
 		wantStatus(t, "archive during an import", busy, http.StatusServiceUnavailable)
 		if busy.header.Get("Retry-After") == "" {
@@ -314,32 +314,4 @@ func TestUserArchivePageBusy(t *testing.T) {
 			t.Fatalf("E2 after the busy archive: %s", got)
 		}
 	})
-}
-
-// runPausedAtPlan runs im in the background and holds it between its plan
-// and its apply, the organisation's roster lock held (as importer's tests
-// do); letGo lets it finish, also when the test ends.
-func runPausedAtPlan(t *testing.T, db *store.DB, im *store.Import) (letGo func(), done <-chan error) {
-	t.Helper()
-	planned, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	letGo = func() { once.Do(func() { close(release) }) }
-	t.Cleanup(letGo)
-	result := make(chan error, 1)
-	go func() {
-		_, err := importer.Run(context.Background(), db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(),
-			Pause: func(_ context.Context, s importer.Step) {
-				if s == importer.StepPlanned {
-					close(planned)
-					<-release
-				}
-			}})
-		result <- err
-	}()
-	select {
-	case <-planned:
-	case err := <-result:
-		t.Fatalf("import %s ended before its plan: %v", im.ID, err)
-	}
-	return letGo, result
 }

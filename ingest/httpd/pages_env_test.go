@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"rosterd/importer"
+	"rosterd/importer/importertest"
 	"rosterd/ingest/httpd"
-	"rosterd/jobs"
 	"rosterd/store"
 )
 
@@ -24,26 +24,15 @@ type pageEnv struct {
 }
 
 // newPages starts the door with sessions; acme gets an admin. cfg, when
-// given, configures the service (its Queue is set here).
+// given, configures the service (its Queue is made here).
 func newPages(t *testing.T, db *store.DB, cfg ...importer.ServiceConfig) *pageEnv {
 	t.Helper()
 	ctx := context.Background()
-	if err := jobs.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	q, err := jobs.New(db, jobs.Params{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var sc importer.ServiceConfig
 	if len(cfg) > 0 {
 		sc = cfg[0]
 	}
-	sc.Queue = q
-	svc, err := importer.NewService(db, sc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, q := importertest.NewService(t, db, sc)
 	e := &apiEnv{t: t, db: db, svc: svc, queue: q}
 	e.org, e.token = newOrg(t, db, "acme")
 	e.other, e.otherToken = newOrg(t, db, "other")
