@@ -39,6 +39,7 @@ DATABASES=${DATABASES:-postgres sqlite}
 PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 RESULTS=${RESULTS:-scripts/bench/results.md}
 REPEAT=${REPEAT:-1}
+BUSY_COLUMN="other CPU column" # where wait_quiet points when it gives up
 
 # Targets of the issue.
 TARGET_RATIO=1.5          # rosterd wall time ≤ 1.5 × the baseline's
@@ -58,11 +59,8 @@ declare -A R_WALL R_RSS R_CPU R_PG R_OTHER R_REP B_WALL B_PG B_OTHER B_REP
 # The same for rosterd on SQLite.
 declare -A S_WALL S_RSS S_CPU S_OTHER S_REP
 
-# has_db NAME: whether DATABASES lists NAME.
-has_db() { [[ " $DATABASES " == *" $1 "* ]]; }
-
-log() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'import.sh: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/bench/lib.sh
+. scripts/bench/lib.sh
 
 # ---------------------------------------------------------------- set-up
 
@@ -72,74 +70,11 @@ ensure_tools() {
 	if [[ -x /usr/bin/time ]] && { ! has_db postgres || command -v psql >/dev/null; }; then
 		return
 	fi
-	log "installing time and postgresql-client"
-	local sudo=""
-	[[ $(id -u) == 0 ]] || sudo=sudo
-	$sudo apt-get update -qq
-	$sudo apt-get install -y -qq time postgresql-client >/dev/null
-}
-
-# build compiles the working tree, or with REV the committed revision REV
-# (exported with git archive, so edits in progress neither break the build nor
-# blur the figures).
-build() {
-	local src=.
-	if [[ -n ${REV:-} ]]; then
-		src=$WORK/src
-		mkdir "$src"
-		git archive "$REV" | tar -x -C "$src"
-	fi
-	log "building rosterd and genroster ($(built_from)) into $WORK"
-	(cd "$src" && go build -o "$WORK/rosterd" ./cmd/rosterd && go build -o "$WORK/genroster" ./scripts/bench/genroster)
-	ROSTERD=$WORK/rosterd
-}
-
-built_from() {
-	if [[ -n ${REV:-} ]]; then
-		echo "commit $(git rev-parse --short "$REV")"
-	else
-		echo "working tree $(git describe --always --dirty 2>/dev/null || echo '(no git)')"
-	fi
-}
-
-# url_with SCHEMA FLAVOUR: the database URL with the schema as search_path.
-# lib/pq (rosterd) passes search_path through as a run-time parameter; libpq
-# (psql) rejects unknown URL parameters and needs it in "options".
-url_with() {
-	local sep='?'
-	[[ $PG_URL == *\?* ]] && sep='&'
-	case $2 in
-	rosterd) printf '%s%ssearch_path=%s' "$PG_URL" "$sep" "$1" ;;
-	psql) printf '%s%soptions=-csearch_path%%3D%s' "$PG_URL" "$sep" "$1" ;;
-	esac
-}
-
-pg() { psql -X -q -v ON_ERROR_STOP=1 -At "$PG_URL" "$@"; }
-
-check_postgres() {
-	if ! pg -c 'SELECT 1' >/dev/null 2>"$WORK/pg.err"; then
-		cat "$WORK/pg.err" >&2
-		die "PostgreSQL is not reachable at $PG_URL.
-Start it with:  pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start
-or point BENCH_PG_URL at a server you may create schemas in."
-	fi
-}
-
-# new_schema NAME: an empty schema, dropped again on exit.
-new_schema() {
-	pg -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS $1 CASCADE" -c "CREATE SCHEMA $1"
-	SCHEMAS+=("$1")
-}
-
-drop_schema() {
-	pg -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS $1 CASCADE"
+	apt_install time postgresql-client
 }
 
 cleanup() {
-	local s
-	for s in "${SCHEMAS[@]}"; do
-		drop_schema "$s" 2>/dev/null || true
-	done
+	drop_schemas
 	rm -rf "$WORK"
 }
 
@@ -157,11 +92,6 @@ settle() {
 
 # ------------------------------------------------------------- measuring
 
-# busy_seconds: CPU time the whole machine has spent busy, all cores.
-busy_seconds() {
-	awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.2f", ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat
-}
-
 # pg_seconds: CPU time of the local PostgreSQL: its live processes, plus what
 # the postmaster has reaped (cutime/cstime), which covers the backends of
 # connections that ended during a run. 0 when PostgreSQL is not local.
@@ -173,25 +103,6 @@ pg_seconds() {
 	done | awk -v pm="$pm" -v hz="$(getconf CLK_TCK)" '
 		{ t += $14 + $15; if ($1 == pm) t += $16 + $17 }
 		END { printf "%.2f", t / hz }'
-}
-
-# wait_quiet: before a timed run, wait (at most QUIET_WAIT seconds) for a
-# second in which the machine is under 15% busy, so that a build or test
-# suite running alongside does not land on the clock. What still overlaps
-# shows in the "other CPU" figures.
-wait_quiet() {
-	local deadline=$((SECONDS + ${QUIET_WAIT:-120})) a b
-	while :; do
-		a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat)
-		sleep 1
-		b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat)
-		awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y); busy = y[1] - x[1]; idle = y[2] - x[2]
-			exit !(busy <= 0.15 * (busy + idle)) }' && return
-		if ((SECONDS >= deadline)); then
-			log "the machine stayed busy for ${QUIET_WAIT:-120}s; measuring anyway (see the other CPU column)"
-			return
-		fi
-	done
 }
 
 # measure LABEL CMD…: runs CMD under /usr/bin/time -v, its output in
@@ -392,8 +303,6 @@ pick_fastest() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 rps() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
-verdict() { if "$@"; then echo PASS; else echo MISS; fi; }
 
 results_table() {
 	local n c
@@ -531,17 +440,7 @@ wall() {
 
 write_results() {
 	{
-		echo "# rosterd import benchmark"
-		echo
-		echo "Written by \`scripts/bench/import.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), rosterd built from $(built_from)."
-		echo
-		echo "## Machine"
-		echo
-		echo "- CPU: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)"
-		if has_db postgres; then
-			echo "- PostgreSQL: $(pg -c 'SELECT version()')"
-			echo "  (shared_buffers $(pg -c 'SHOW shared_buffers'), synchronous_commit $(pg -c 'SHOW synchronous_commit'), max_wal_size $(pg -c 'SHOW max_wal_size'))"
-		fi
+		report_head "rosterd import benchmark"
 		has_db sqlite && echo "- SQLite: embedded in rosterd ($(go list -m -f '{{.Path}} {{.Version}}' modernc.org/sqlite))"
 		echo "- $(go version)"
 		echo "- memory (\`free -g\`):"
@@ -622,7 +521,7 @@ main() {
 	has_db postgres || has_db sqlite || die "DATABASES: \"$DATABASES\" names neither postgres nor sqlite"
 
 	local n file changed rep
-	[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT: \"$REPEAT\" is not a positive number"
+	check_positive REPEAT
 	for n in $SIZES; do
 		[[ $n =~ ^[0-9]+$ ]] && ((n >= 100)) || die "SIZES: \"$n\" is not a number of rows ≥ 100"
 		log "size $n: generating rosters"

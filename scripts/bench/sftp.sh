@@ -56,6 +56,7 @@ PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 RESULTS=${RESULTS:-scripts/bench/sftp-results.md}
 REPEAT=${REPEAT:-1}
 CONNECT_TRIES=${CONNECT_TRIES:-5}
+BUSY_COLUMN="machine busy column" # where wait_quiet points when it gives up
 
 # Target of the issue: rosterd's put throughput ≥ 0.8 × OpenSSH's.
 TARGET_RATIO=0.8
@@ -72,10 +73,8 @@ PRIVSEP_MADE="" # /run/sshd when this run made it (sshd run as root needs it)
 declare -A R_PUT R_SETUP R_BUSY R_GROWTH R_BEFORE R_PEAK O_PUT O_SETUP O_BUSY
 CIPHER_R="" CIPHER_O="" # the negotiated cipher, from one verbose session each
 
-has_db() { [[ " $DATABASES " == *" $1 "* ]]; }
-
-log() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'sftp.sh: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/bench/lib.sh
+. scripts/bench/lib.sh
 
 # ---------------------------------------------------------------- set-up
 
@@ -103,94 +102,18 @@ ensure_tools() {
 	command -v sha256sum >/dev/null || need+=(coreutils)
 	has_db postgres && ! command -v psql >/dev/null && need+=(postgresql-client)
 	((${#need[@]} == 0)) && return
-	log "installing ${need[*]}"
-	local sudo=""
-	[[ $(id -u) == 0 ]] || sudo=sudo
-	$sudo apt-get update -qq
-	# The package's own sshd is not started here (no systemd in a container;
-	# elsewhere its service is the system's business, not this script's).
-	$sudo apt-get install -y -qq "${need[@]}" >/dev/null
+	apt_install "${need[@]}" # does not start the package's own sshd
 	{ sshd_path && sftp_server_path && command -v sftp; } >/dev/null || die "OpenSSH is still missing after installing ${need[*]}"
 }
 
-# build compiles the working tree, or with REV the committed revision REV.
-build() {
-	local src=.
-	if [[ -n ${REV:-} ]]; then
-		src=$WORK/src
-		mkdir "$src"
-		git archive "$REV" | tar -x -C "$src"
-	fi
-	log "building rosterd and genroster ($(built_from)) into $WORK"
-	(cd "$src" && go build -o "$WORK/rosterd" ./cmd/rosterd && go build -o "$WORK/genroster" ./scripts/bench/genroster)
-	ROSTERD=$WORK/rosterd
-}
-
-built_from() {
-	if [[ -n ${REV:-} ]]; then
-		echo "commit $(git rev-parse --short "$REV")"
-	else
-		echo "working tree $(git describe --always --dirty 2>/dev/null || echo '(no git)')"
-	fi
-}
-
-# url_with SCHEMA: the database URL with the schema as search_path.
-url_with() {
-	local sep='?'
-	[[ $PG_URL == *\?* ]] && sep='&'
-	printf '%s%ssearch_path=%s' "$PG_URL" "$sep" "$1"
-}
-
-pg() { psql -X -q -v ON_ERROR_STOP=1 -At "$PG_URL" "$@"; }
-
-check_postgres() {
-	if ! pg -c 'SELECT 1' >/dev/null 2>"$WORK/pg.err"; then
-		cat "$WORK/pg.err" >&2
-		die "PostgreSQL is not reachable at $PG_URL.
-Start it with:  pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start
-or point BENCH_PG_URL at a server you may create schemas in."
-	fi
-}
-
-new_schema() {
-	pg -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS $1 CASCADE" -c "CREATE SCHEMA $1"
-	SCHEMAS+=("$1")
-}
-
-drop_schema() {
-	pg -c "SET client_min_messages = warning" -c "DROP SCHEMA IF EXISTS $1 CASCADE"
-}
-
-stop_sampler() {
-	[[ -n $SAMPLER ]] || return 0
-	kill "$SAMPLER" 2>/dev/null || true
-	wait "$SAMPLER" 2>/dev/null || true
-	SAMPLER=""
-}
-
-# stop_daemon: SIGTERM and wait for the process.
-stop_daemon() {
-	[[ -n $DAEMON ]] || return 0
-	kill -TERM "$DAEMON" 2>/dev/null || true
-	wait "$DAEMON" 2>/dev/null || true
-	DAEMON=""
-}
-
-stop_sshd() {
-	[[ -n $SSHD ]] || return 0
-	kill -TERM "$SSHD" 2>/dev/null || true
-	wait "$SSHD" 2>/dev/null || true
-	SSHD=""
-}
+# stop_sshd: SIGTERM the throwaway sshd and wait for it.
+stop_sshd() { stop_pid SSHD; }
 
 cleanup() {
-	local s
 	stop_sampler
 	stop_daemon
 	stop_sshd
-	for s in "${SCHEMAS[@]}"; do
-		drop_schema "$s" 2>/dev/null || true
-	done
+	drop_schemas
 	[[ -n $PRIVSEP_MADE ]] && rmdir "$PRIVSEP_MADE" 2>/dev/null
 	rm -rf "$WORK"
 }
@@ -276,53 +199,8 @@ cipher_of() {
 
 # ------------------------------------------------------------- measuring
 
-busy_seconds() {
-	awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.2f", ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat
-}
-
-# wait_quiet: before a timed run, wait (at most QUIET_WAIT seconds) for a
-# second in which the machine is under 15% busy.
-wait_quiet() {
-	local deadline=$((SECONDS + ${QUIET_WAIT:-120})) a b
-	while :; do
-		a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat)
-		sleep 1
-		b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $5+$6}' /proc/stat)
-		awk -v a="$a" -v b="$b" 'BEGIN { split(a, x); split(b, y); busy = y[1] - x[1]; idle = y[2] - x[2]
-			exit !(busy <= 0.15 * (busy + idle)) }' && return
-		if ((SECONDS >= deadline)); then
-			log "the machine stayed busy for ${QUIET_WAIT:-120}s; measuring anyway (see the machine busy column)"
-			return
-		fi
-	done
-}
-
-now() { date +%s.%N; }
+# elapsed T0 T1: the seconds between two now()s, 3 decimals (timed's T_WALL too).
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-
-# busy_share BUSY0 BUSY1 WALL: how busy the whole machine was during a run,
-# in % of all its cores (the measured processes count too).
-busy_share() {
-	awk -v a="$1" -v b="$2" -v w="$3" -v n="$(nproc)" 'BEGIN { printf "%.0f", (w > 0 ? 100 * (b - a) / (w * n) : 0) }'
-}
-
-rss_kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
-
-# timed LABEL CMD…: runs CMD (output in $WORK/LABEL.{out,err}); sets T_WALL
-# (s) and T_BUSY (% of the machine). A failing CMD is a broken measurement.
-timed() {
-	local label=$1 t0 t1 b0 b1 status=0
-	shift
-	b0=$(busy_seconds) t0=$(now)
-	"$@" >"$WORK/$label.out" 2>"$WORK/$label.err" || status=$?
-	t1=$(now) b1=$(busy_seconds)
-	if ((status != 0)); then
-		cat "$WORK/$label.out" "$WORK/$label.err" >&2
-		die "$label: exit status $status"
-	fi
-	T_WALL=$(elapsed "$t0" "$t1")
-	T_BUSY=$(busy_share "$b0" "$b1" "$T_WALL")
-}
 
 # best_setup LABEL PORT USER DIR: CONNECT_TRIES sessions that only list the
 # empty DIR, after one wait for a quiet machine; sets T_SETUP to the best.
@@ -338,30 +216,6 @@ best_setup() {
 		if [[ -z $best ]] || ! le "$best" "$T_WALL"; then best=$T_WALL; fi
 	done
 	T_SETUP=$best
-}
-
-# start_daemon DB ENV…: rosterd serve on free loopback ports with ENV; sets
-# DAEMON and SFTP_PORT once it logs "rosterd ready".
-start_daemon() {
-	local db=$1 deadline=$((SECONDS + 60)) addr
-	shift
-	: >"$WORK/serve-$db.err"
-	env "$@" ROSTERD_HTTP_ADDR=127.0.0.1:0 ROSTERD_SFTP_ADDR=127.0.0.1:0 ROSTERD_WORKERS=1 ROSTERD_JOB_POLL_INTERVAL=1h \
-		ROSTERD_SHUTDOWN_GRACE=1s ROSTERD_MAX_UPLOAD_BYTES=$(((SIZE_MIB + 56) << 20)) ROSTERD_SMTP_URL= \
-		"$ROSTERD" serve >"$WORK/serve-$db.out" 2>"$WORK/serve-$db.err" &
-	DAEMON=$!
-	until grep -q 'msg="rosterd ready"' "$WORK/serve-$db.err"; do
-		if ! kill -0 "$DAEMON" 2>/dev/null; then
-			cat "$WORK/serve-$db.err" >&2
-			DAEMON=""
-			die "$db: rosterd serve exited before it was ready"
-		fi
-		((SECONDS < deadline)) || die "$db: rosterd serve not ready within 60s"
-		sleep 0.1
-	done
-	addr=$(sed -n 's/.*msg="rosterd ready".* sftp=\([^ ]*\).*/\1/p' "$WORK/serve-$db.err" | head -n 1)
-	[[ -n $addr ]] || die "$db: no sftp= address in the ready line"
-	SFTP_PORT=${addr##*:}
 }
 
 # check_file PATH WHAT: PATH holds exactly the benchmark file.
@@ -382,6 +236,8 @@ bench_rosterd() {
 	env "$@" "$ROSTERD" org create bench --name Bench >/dev/null
 	env "$@" "$ROSTERD" sftp-account add --org bench --user bench --authorized-key "$KEY.pub" >/dev/null </dev/null
 	start_daemon "$db" "$@"
+	ready_addr "$db" sftp
+	SFTP_PORT=${READY_ADDR##*:}
 	[[ -n $CIPHER_R ]] || CIPHER_R=$(cipher_of "$SFTP_PORT" bench /in)
 
 	best_setup "rosterd-setup-$db-$rep" "$SFTP_PORT" bench /in
@@ -389,17 +245,9 @@ bench_rosterd() {
 
 	printf 'put %s /in/roster.csv.part\n' "$FILE" >"$WORK/batch-put-rosterd"
 	wait_quiet
-	local before hwm peak
-	echo 5 >"/proc/$DAEMON/clear_refs" # VmHWM := VmRSS, so VmHWM is the peak of the put
-	before=$(rss_kib "$DAEMON" VmRSS)
-	: >"$WORK/rss-$key"
-	(
-		while rss_kib "$DAEMON" VmRSS >>"$WORK/rss-$key" 2>/dev/null; do sleep 0.05; done
-	) &
-	SAMPLER=$!
+	rss_start "$WORK/rss-$key" # VmHWM is then the peak of the put
 	timed "rosterd-put-$db-$rep" sftp_batch "$SFTP_PORT" bench "$WORK/batch-put-rosterd"
-	hwm=$(rss_kib "$DAEMON" VmHWM)
-	stop_sampler
+	rss_stop "$WORK/rss-$key"
 	R_PUT[$key]=$(awk -v w="$T_WALL" -v s="${R_SETUP[$key]}" 'BEGIN { printf "%.2f", w - s }')
 	R_BUSY[$key]=$T_BUSY
 
@@ -413,10 +261,7 @@ bench_rosterd() {
 	rm -f "$WORK/got.csv"
 	stop_daemon
 
-	peak=$(awk -v h="$hwm" 'BEGIN { m = h } $1 > m { m = $1 } END { print m }' "$WORK/rss-$key")
-	R_BEFORE[$key]=$(awk -v k="$before" 'BEGIN { printf "%.1f", k / 1024 }')
-	R_PEAK[$key]=$(awk -v k="$peak" 'BEGIN { printf "%.1f", k / 1024 }')
-	R_GROWTH[$key]=$(awk -v a="$before" -v b="$peak" 'BEGIN { printf "%.1f", (b - a) / 1024 }')
+	R_BEFORE[$key]=$RSS_BEFORE_MIB R_PEAK[$key]=$RSS_PEAK_MIB R_GROWTH[$key]=$RSS_GROWTH_MIB
 	log "$db rosterd: set-up ${R_SETUP[$key]}s, put ${R_PUT[$key]}s ($(mibs "${R_PUT[$key]}") MiB/s)," \
 		"RSS ${R_BEFORE[$key]} → ${R_PEAK[$key]} MiB ($(wc -l <"$WORK/rss-$key") samples)"
 }
@@ -453,7 +298,7 @@ run_db() {
 		new_schema "$schema"
 		rm -rf "$WORK/data-postgres"
 		bench_rosterd postgres "$rep" ROSTERD_DATA_DIR="$WORK/data-postgres" \
-			ROSTERD_DATABASE_URL="$(url_with "$schema")"
+			ROSTERD_DATABASE_URL="$(url_with "$schema" rosterd)"
 		drop_schema "$schema"
 		;;
 	esac
@@ -477,19 +322,17 @@ pick() {
 
 # ------------------------------------------------------------- reporting
 
-le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
-verdict() { if "$@"; then echo PASS; else echo MISS; fi; }
-mibs() { awk -v m="$SIZE_MIB" -v s="$1" 'BEGIN { printf "%.0f", (s > 0 ? m / s : 0) }'; }
 ms() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1000 }'; }
-# throughput ratio rosterd / OpenSSH = OpenSSH's put time / rosterd's.
-ratio() { awk -v r="$1" -v o="$2" 'BEGIN { printf "%.2f", (r > 0 ? o / r : 0) }'; }
+# throughput_ratio R O: throughput ratio rosterd / OpenSSH = OpenSSH's put
+# time O / rosterd's R.
+throughput_ratio() { awk -v r="$1" -v o="$2" 'BEGIN { printf "%.2f", (r > 0 ? o / r : 0) }'; }
 
 results_table() {
 	local db r
 	echo "| database | rosterd put s | rosterd MiB/s | OpenSSH put s | OpenSSH MiB/s | rosterd/OpenSSH throughput (≥ ${TARGET_RATIO}×) | set-up ms rosterd / OpenSSH | rosterd RSS before → peak MiB | RSS growth MiB | machine busy % put rosterd / OpenSSH |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for db in $DATABASES; do
-		r=$(ratio "${R_PUT[$db]}" "${O_PUT[$db]}")
+		r=$(throughput_ratio "${R_PUT[$db]}" "${O_PUT[$db]}")
 		printf '| %s | %s | %s | %s | %s | %s× %s | %s / %s | %s → %s | %s | %s / %s |\n' "$db" \
 			"${R_PUT[$db]}" "$(mibs "${R_PUT[$db]}")" "${O_PUT[$db]}" "$(mibs "${O_PUT[$db]}")" \
 			"$r" "$(verdict le "$TARGET_RATIO" "$r")" \
@@ -501,17 +344,7 @@ results_table() {
 
 write_results() {
 	{
-		echo "# rosterd SFTP benchmark"
-		echo
-		echo "Written by \`scripts/bench/sftp.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'), rosterd built from $(built_from)."
-		echo
-		echo "## Machine"
-		echo
-		echo "- CPU: $(nproc) cores, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)"
-		if has_db postgres; then
-			echo "- PostgreSQL: $(pg -c 'SELECT version()')"
-			echo "  (shared_buffers $(pg -c 'SHOW shared_buffers'), synchronous_commit $(pg -c 'SHOW synchronous_commit'), max_wal_size $(pg -c 'SHOW max_wal_size'))"
-		fi
+		report_head "rosterd SFTP benchmark"
 		has_db sqlite && echo "- SQLite: embedded in rosterd ($(go list -m -f '{{.Path}} {{.Version}}' modernc.org/sqlite))"
 		echo "- $(go version); SFTP in rosterd: $(go list -m -f '{{.Path}} {{.Version}}' github.com/pkg/sftp), $(go list -m -f '{{.Path}} {{.Version}}' golang.org/x/crypto)"
 		echo "- Client and reference server: $(ssh -V 2>&1); sftp-server $(sftp_server_path)"
@@ -543,45 +376,19 @@ write_results() {
 
 main() {
 	trap cleanup EXIT
-	# set -e stops silently: say where.
-	set -E
-	trap 'printf "sftp.sh: line %s: a command failed (status %s)\n" "$LINENO" "$?" >&2' ERR
-	[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT: \"$REPEAT\" is not a positive number"
-	[[ $CONNECT_TRIES =~ ^[1-9][0-9]*$ ]] || die "CONNECT_TRIES: \"$CONNECT_TRIES\" is not a positive number"
-	[[ $SIZE_MIB =~ ^[1-9][0-9]*$ ]] || die "SIZE_MIB: \"$SIZE_MIB\" is not a positive number"
-	local db
-	for db in $DATABASES; do
-		[[ $db == sqlite || $db == postgres ]] || die "DATABASES: \"$db\" is neither sqlite nor postgres"
-	done
+	trap_errors
+	check_positive REPEAT
+	check_positive CONNECT_TRIES
+	check_positive SIZE_MIB
+	check_databases
 	ensure_tools
 	build
 	has_db postgres && check_postgres
 	make_client_key
 	start_sshd
+	make_roster
 
-	log "generating a $SIZE_MIB MiB roster"
-	FILE=$WORK/roster.csv
-	"$WORK/genroster" -n $(((SIZE_MIB << 20) / 100)) >"$FILE"
-	truncate -s $((SIZE_MIB << 20)) "$FILE"
-	FILE_BYTES=$(stat -c %s "$FILE")
-	((FILE_BYTES == SIZE_MIB << 20)) || die "the roster has $FILE_BYTES bytes, expected $((SIZE_MIB << 20))"
-	FILE_SHA=$(sha256sum "$FILE" | cut -d' ' -f1)
-
-	local rep
-	for ((rep = 1; rep <= REPEAT; rep++)); do
-		for db in $DATABASES; do
-			run_db "$db" "$rep"
-		done
-	done
-	for db in $DATABASES; do
-		pick "$db"
-	done
-
-	write_results
-	echo
-	results_table
-	echo
-	echo "Written to $RESULTS."
+	run_and_report
 }
 
 main "$@"
