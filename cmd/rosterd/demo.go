@@ -81,12 +81,14 @@ or send it to the HTTP API (%s/api/v1):
   curl -H "Authorization: Bearer %s" -F file=@roster.csv %s/api/v1/imports
   curl -H "Authorization: Bearer %s" %s/api/v1/imports
 
-or drop it in the SFTP inbox, as an HR system does every night:
+or drop it in the SFTP inbox, as an HR system does every night (the demo
+syncs it at 02:00 Europe/Brussels, as a full roster; to sync it now):
   %s
   sftp> put roster.csv /in/roster.csv
+  ./bin/rosterd sync run --org demo --data-dir %s
 
 `, demoSlug, a.cfg.PublicURL, password, token, demoSlug, sftpPassword, a.cfg.SFTPAddr, a.cfg.DataDir, a.cfg.DataDir, a.cfg.DataDir,
-				a.cfg.PublicURL, token, a.cfg.PublicURL, token, a.cfg.PublicURL, sftpCommand(a.cfg.SFTPAddr, demoSlug))
+				a.cfg.PublicURL, token, a.cfg.PublicURL, token, a.cfg.PublicURL, sftpCommand(a.cfg.SFTPAddr, demoSlug), a.cfg.DataDir)
 			return nil
 		},
 	}
