@@ -279,7 +279,7 @@ func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string) {
 		case <-sweep.C:
 			// Expired sessions are refused already; this only keeps the
 			// tables small. Every daemon may do it: deletes are idempotent.
-			if err := (&httpd.Sessions{DB: a.db, Logger: a.log}).Sweep(ctx); err != nil {
+			if err := (&httpd.Sessions{DB: a.db, Logger: a.log, KeepFailures: a.cfg.SFTPBanWindow}).Sweep(ctx); err != nil {
 				a.log.Warn("sweeping expired sessions failed", "error", err)
 			}
 		}

@@ -75,6 +75,10 @@ type Sessions struct {
 	Now func() time.Time
 	// Logger receives failed and refused sign-ins; nil means slog.Default().
 	Logger *slog.Logger
+	// KeepFailures is how long Sweep keeps a failed login: at least the
+	// sign-in window, longer when another door counts failures in the same
+	// table over a longer window (the SFTP door's sftp_ban_window).
+	KeepFailures time.Duration
 }
 
 func (s *Sessions) now() time.Time {
@@ -283,7 +287,7 @@ func (s *Sessions) Sweep(ctx context.Context) error {
 		if _, err := store.SessionsDeleteExpired(ctx, tx, now); err != nil {
 			return err
 		}
-		_, err := store.LoginFailuresDeleteBefore(ctx, tx, now.Add(-SignInFailureWindow))
+		_, err := store.LoginFailuresDeleteBefore(ctx, tx, now.Add(-max(SignInFailureWindow, s.KeepFailures)))
 		return err
 	})
 }

@@ -391,6 +391,35 @@ func TestSessionExpiresAndIsSwept(t *testing.T) {
 	})
 }
 
+// TestSweepKeepsFailuresOfTheLongestWindow: the SFTP door counts its failed
+// logins in the same table over sftp_ban_window, which may be longer than
+// the sign-in window; the sweep keeps them that long.
+func TestSweepKeepsFailuresOfTheLongestWindow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		h := newHarness(t, db)
+		now := h.clock.Now()
+		for _, ago := range []time.Duration{5 * time.Minute, 30 * time.Minute, 2 * time.Hour} {
+			if _, err := store.LoginFailureAdd(context.Background(), db, "sftp-ip:198.51.100.9", now.Add(-ago)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.sessions.KeepFailures = time.Hour
+		if err := h.sessions.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := countRows(t, db, "login_failures"); n != 2 {
+			t.Fatalf("%d failures after a sweep keeping an hour, want 2 (5 and 30 minutes old)", n)
+		}
+		h.sessions.KeepFailures = 0 // the sign-in window alone: 10 minutes
+		if err := h.sessions.Sweep(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if n := countRows(t, db, "login_failures"); n != 1 {
+			t.Fatalf("%d failures after a sweep keeping the sign-in window, want 1", n)
+		}
+	})
+}
+
 func TestSessionTouchedAtMostOncePerMinute(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
