@@ -67,7 +67,7 @@ func checkGot(t *testing.T, c *sftp.Client, name string, want []byte) {
 	t.Helper()
 	got := get(t, c, "/in/"+name)
 	if sha256.Sum256([]byte(got)) != sha256.Sum256(want) {
-		t.Errorf("%s read back: %d bytes, not the %d sent", name, len(got), len(want))
+		t.Errorf("%s read back: %d bytes whose sha256 is not that of the %d sent", name, len(got), len(want))
 	}
 	if l := ls(t, c, "/in"); !slices.Contains(l, name+" "+fmtInt(int64(len(want)))) {
 		t.Errorf("ls /in = %v", l)
