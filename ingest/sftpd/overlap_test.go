@@ -283,3 +283,39 @@ func TestTooLargeWhileStoring(t *testing.T) {
 		}
 	})
 }
+
+// TestSweptWhileStalled: the files sweep may take the partial file of an
+// upload that stalled past abandoned_after; the close then stores the
+// whole file from the spool.
+func TestSweptWhileStalled(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		c := e.client()
+		content := randomBytes(t, 2*store.ChunkSize+10)
+		f, err := c.Create("/in/roster.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write(content[:store.ChunkSize+1]); err != nil {
+			t.Fatal(err)
+		}
+		e.waitStoring()
+		res, err := store.FilesSweep(context.Background(), db, store.FilesSweepParams{Now: time.Now().Add(2 * store.DefaultAbandonedAfter)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.storedFiles() != 0 {
+			t.Fatalf("the sweep left the partial file: %+v", res)
+		}
+		if _, err := f.Write(content[store.ChunkSize+1:]); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatalf("close: %v", err)
+		}
+		checkGot(t, c, "roster.csv", content)
+		if e.storedFiles() != 1 || len(e.tempFiles()) != 0 || uploadGoroutines() != 0 {
+			t.Errorf("%d stored files (want 1), temp files %v, %d upload goroutines", e.storedFiles(), e.tempFiles(), uploadGoroutines())
+		}
+	})
+}

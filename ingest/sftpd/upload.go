@@ -155,13 +155,21 @@ func (u *upload) store() error {
 	if overlapped {
 		<-u.stored
 		in, err = u.storedIn, u.storedErr
+		var tl *importer.TooLargeError
+		var ve *importer.ValidationError
+		if err != nil && !errors.As(err, &tl) && !errors.As(err, &ve) && u.h.ctx.Err() == nil {
+			// The spool is whole: a store that failed while the file was
+			// sent (say, the files sweep took the partial file of an
+			// upload stalled past abandoned_after) gets one more try.
+			log.Warn("SFTP upload stored again from the start: storing while it was sent failed", "error", err)
+			in, err = u.storeSpool(end)
+		}
 	} else {
 		// A range was written again after it was stored, or the file has
 		// holes: store the spool as it is now, from the start.
 		u.abort()
 		log.Info("SFTP upload stored again from the start", "rewritten", rewritten, "holes", prefix < end)
-		in, err = u.h.s.cfg.Service.InboxStore(u.h.ctx, importer.InboxStoreParams{OrgID: u.h.org, Name: u.name,
-			File: io.NewSectionReader(u.f, 0, end), MaxBytes: u.max})
+		in, err = u.storeSpool(end)
 	}
 	if err != nil {
 		return sftpError(log, err)
@@ -171,6 +179,12 @@ func (u *upload) store() error {
 		u.h.s.onFile(u.h.ctx, u.h.org)
 	}
 	return nil
+}
+
+// storeSpool stores the spool's first size bytes through the service.
+func (u *upload) storeSpool(size int64) (*store.InboxFile, error) {
+	return u.h.s.cfg.Service.InboxStore(u.h.ctx, importer.InboxStoreParams{OrgID: u.h.org, Name: u.name,
+		File: io.NewSectionReader(u.f, 0, size), MaxBytes: u.max})
 }
 
 // prefixReader is the background store's view of the spool: it reads the
