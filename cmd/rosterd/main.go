@@ -54,7 +54,7 @@ func newRootCmd() *cobra.Command {
 	}
 	config.RegisterFlags(root.PersistentFlags())
 	root.AddCommand(newMigrateCmd(), newOrgCmd(), newAdminCmd(), newTokenCmd(), newTemplateCmd(),
-		newUsersCmd(), newImportCmd(), newSyncCmd(), newVersionCmd(), newServeCmd(), newDemoCmd(), newSFTPAccountCmd())
+		newUsersCmd(), newImportCmd(), newSyncCmd(), newVersionCmd(), newServeCmd(), newDemoCmd(), newSFTPAccountCmd(), newBackupCmd(), newHealthcheckCmd())
 	return root
 }
 
