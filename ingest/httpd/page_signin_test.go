@@ -6,7 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"rosterd/importer"
 	"rosterd/store"
 	"rosterd/store/storetest"
 )
@@ -131,5 +133,24 @@ func TestPagesRefuseWhatOthersCouldSlipIn(t *testing.T) {
 		wantStatus(t, "GET of a form's action", b.get("/imports/imp_x/approve"), http.StatusMethodNotAllowed)
 		wantText(t, "GET of a form's action", b.get("/imports/imp_x/approve"), "This address is an action of a form, not a page.")
 		wantStatus(t, "the static directory", b.get("/static/"), http.StatusNotFound)
+	})
+}
+
+// TestPagesShowTimesInTheOrganisationsTimeZone: an admin in New York reads
+// the times of an import in New York time, not in the server's.
+func TestPagesShowTimesInTheOrganisationsTimeZone(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newPages(t, db)
+		tz := "America/New_York"
+		if _, err := e.svc.SettingsUpdate(context.Background(), importer.SettingsUpdateParams{OrgID: e.org.ID, TimeZone: &tz}); err != nil {
+			t.Fatal(err)
+		}
+		ny, err := time.LoadLocation(tz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := e.importFile(seedRows(1, 2))
+		zone := time.Now().In(ny).Format("MST") // EST or EDT
+		wantText(t, "the import's times", e.signedIn().get("/imports/"+id), " "+zone+"</dd>")
 	})
 }

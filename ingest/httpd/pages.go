@@ -38,6 +38,9 @@ type page struct {
 	Error  string // what went wrong with the form as a whole
 	Field  string // the form field Error is about, if any
 	Data   any
+	// Loc is the organisation's time zone, loaded once per page (render)
+	// rather than once per time shown: a list shows a hundred.
+	Loc *time.Location
 }
 
 // views are the parsed pages: each view file with the layout, parsed once
@@ -66,8 +69,8 @@ var pageFuncs = template.FuncMap{
 	"bytes": store.FormatBytes,
 	// userHref is the link to a user's page, the id escaped as one segment.
 	"userHref": userHref,
-	// when shows a time in the organisation's time zone.
-	"when": func(t any, org *store.Org) string {
+	// when shows a time in the organisation's time zone (page.Loc).
+	"when": func(t any, loc *time.Location) string {
 		var at time.Time
 		switch v := t.(type) {
 		case time.Time:
@@ -83,10 +86,8 @@ var pageFuncs = template.FuncMap{
 		if at.IsZero() {
 			return ""
 		}
-		if org != nil {
-			if loc, err := time.LoadLocation(org.TimeZone); err == nil {
-				at = at.In(loc)
-			}
+		if loc != nil {
+			at = at.In(loc)
 		}
 		return at.Format("2006-01-02 15:04 MST")
 	},
@@ -135,6 +136,11 @@ func (h *Handler) render(c *gin.Context, status int, view string, p page) {
 	}
 	if p.Admin == "" {
 		p.Admin = c.GetString(adminKey)
+	}
+	if p.Org != nil {
+		if loc, err := time.LoadLocation(p.Org.TimeZone); err == nil {
+			p.Loc = loc
+		}
 	}
 	if p.Notice == "" {
 		p.Notice = takeFlash(c)

@@ -100,9 +100,7 @@ func TestPutStoredWhileSent(t *testing.T) {
 			t.Fatalf("close: %v", err)
 		}
 		checkGot(t, c, "roster.csv", content)
-		if e.storedFiles() != 1 || len(e.tempFiles()) != 0 || uploadGoroutines() != 0 {
-			t.Errorf("%d stored files (want 1), temp files %v, %d upload goroutines", e.storedFiles(), e.tempFiles(), uploadGoroutines())
-		}
+		e.wantLeft(t, 1)
 		if strings.Contains(e.log(), "stored again from the start") {
 			t.Errorf("a sequential put was stored twice:\n%s", e.log())
 		}
@@ -154,9 +152,7 @@ func TestPutOutOfOrder(t *testing.T) {
 			t.Fatalf("close: %v", err)
 		}
 		checkGot(t, c, "concurrent.csv", concurrent)
-		if e.storedFiles() != 2 || len(e.tempFiles()) != 0 || uploadGoroutines() != 0 {
-			t.Errorf("%d stored files (want 2), temp files %v, %d upload goroutines", e.storedFiles(), e.tempFiles(), uploadGoroutines())
-		}
+		e.wantLeft(t, 2)
 		if strings.Contains(e.log(), "stored again from the start") {
 			t.Errorf("out-of-order writes without holes were stored twice:\n%s", e.log())
 		}
@@ -205,10 +201,7 @@ func TestPutRewriteAndHoles(t *testing.T) {
 		}
 		checkGot(t, c, "holes.csv", append(append([]byte("head"), make([]byte, 16)...), "tail"...))
 
-		if e.storedFiles() != 2 || len(e.tempFiles()) != 0 || uploadGoroutines() != 0 {
-			t.Errorf("%d stored files (want 2: the discarded partial ones removed), temp files %v, %d upload goroutines",
-				e.storedFiles(), e.tempFiles(), uploadGoroutines())
-		}
+		e.wantLeft(t, 2)
 		if n := strings.Count(e.log(), "stored again from the start"); n != 2 {
 			t.Errorf("stored again %d times, want 2:\n%s", n, e.log())
 		}
@@ -242,9 +235,9 @@ func TestDroppedWhileStoring(t *testing.T) {
 		if list, err := e.svc.InboxList(context.Background(), e.org.ID); err != nil || len(list) != 0 {
 			t.Errorf("/in/ after a dropped upload: %+v, %v", list, err)
 		}
-		if e.storedFiles() != 0 || len(e.tempFiles()) != 0 || uploadGoroutines() != 0 || e.onFileCalls() != 0 {
-			t.Errorf("%d stored files, temp files %v, %d upload goroutines, %d OnFile calls; want none",
-				e.storedFiles(), e.tempFiles(), uploadGoroutines(), e.onFileCalls())
+		e.wantLeft(t, 0)
+		if n := e.onFileCalls(); n != 0 {
+			t.Errorf("%d OnFile calls, want none", n)
 		}
 		if !strings.Contains(e.log(), "SFTP upload interrupted: discarded") {
 			t.Errorf("log:\n%s", e.log())
@@ -278,9 +271,7 @@ func TestTooLargeWhileStoring(t *testing.T) {
 		if l := ls(t, c, "/in"); len(l) != 0 {
 			t.Errorf("ls /in = %v, want nothing", l)
 		}
-		if e.storedFiles() != 0 || len(e.tempFiles()) != 0 || uploadGoroutines() != 0 {
-			t.Errorf("%d stored files, temp files %v, %d upload goroutines; want none", e.storedFiles(), e.tempFiles(), uploadGoroutines())
-		}
+		e.wantLeft(t, 0)
 	})
 }
 
@@ -314,8 +305,15 @@ func TestSweptWhileStalled(t *testing.T) {
 			t.Fatalf("close: %v", err)
 		}
 		checkGot(t, c, "roster.csv", content)
-		if e.storedFiles() != 1 || len(e.tempFiles()) != 0 || uploadGoroutines() != 0 {
-			t.Errorf("%d stored files (want 1), temp files %v, %d upload goroutines", e.storedFiles(), e.tempFiles(), uploadGoroutines())
-		}
+		e.wantLeft(t, 1)
 	})
+}
+
+// wantLeft fails unless the uploads left exactly stored file rows, no
+// temporary spool file and no background store goroutine.
+func (e *env) wantLeft(t *testing.T, stored int) {
+	t.Helper()
+	if n, tmp, g := e.storedFiles(), e.tempFiles(), uploadGoroutines(); n != stored || len(tmp) != 0 || g != 0 {
+		t.Errorf("%d stored files (want %d), temp files %v (want none), %d upload goroutines (want none)", n, stored, tmp, g)
+	}
 }
