@@ -4,6 +4,9 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 DATA    ?= ./data
 FUZZTIME ?= 60s
+# Go spends up to 60 s shrinking each new interesting input by default, time
+# not spent fuzzing: FuzzReadCSV ran 26 inputs in a 60 s run that way.
+FUZZMINIMIZETIME ?= 5s
 
 .PHONY: build run test lint bench fuzz screenshots clean
 
@@ -43,7 +46,7 @@ fuzz:
 	@set -e; grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sort | while IFS=: read -r file fn; do \
 		dir=$$(dirname "$$file"); name=$${fn#func }; \
 		echo "== $$dir $$name for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$dir"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) "$$dir"; \
 	done
 
 clean:
