@@ -112,6 +112,9 @@ type Config struct {
 	// LogLevel is debug, info, warn or error. Default "info"; Load lowers
 	// the case and accepts "warning" for "warn".
 	LogLevel string `koanf:"log_level"`
+	// LogFormat is auto, text or json. Default "auto": text when stderr is
+	// a terminal (someone reads it), JSON otherwise (a collector parses it).
+	LogFormat string `koanf:"log_format"`
 	// ShutdownGrace is how long `serve` lets running imports finish after
 	// SIGTERM before cutting them off (they are retried after restart).
 	// Default 30s.
@@ -185,6 +188,8 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.SFTPMaxSessions }},
 		{key: "log_level", def: "info", usage: "debug, info, warn or error",
 			field: func(c *Config) any { return &c.LogLevel }},
+		{key: "log_format", def: "auto", usage: "auto (text on a terminal, JSON otherwise), text or json",
+			field: func(c *Config) any { return &c.LogFormat }},
 		{key: "shutdown_grace", def: 30 * time.Second, usage: "how long serve lets running imports finish after SIGTERM",
 			field: func(c *Config) any { return &c.ShutdownGrace }},
 		{key: "job_rescue_after", def: 30 * time.Minute, usage: "longest an import may run (then it is rolled back and retried); a dead daemon's work is taken over within a minute regardless",
@@ -359,6 +364,7 @@ func (c *Config) resolve() {
 	if c.LogLevel == "warning" {
 		c.LogLevel = "warn"
 	}
+	c.LogFormat = strings.ToLower(strings.TrimSpace(c.LogFormat))
 }
 
 // decode stores a value from any layer (typed from YAML or a flag, a string
@@ -646,6 +652,11 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log_level", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "auto", "text", "json":
+	default:
+		bad("log_format", "must be auto, text or json, got %q", c.LogFormat)
 	}
 	return errors.Join(errs...)
 }

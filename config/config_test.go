@@ -348,6 +348,7 @@ func TestValidateMessages(t *testing.T) {
 		{"file_retention", func(c *Config) { c.FileRetention = 30 * time.Minute },
 			`file_retention: must be at least 1h (a day or more is usual, such as "90d"), got 30m0s`},
 		{"log_level", func(c *Config) { c.LogLevel = "loud" }, `log_level: must be debug, info, warn or error, got "loud"`},
+		{"log_format", func(c *Config) { c.LogFormat = "xml" }, `log_format: must be auto, text or json, got "xml"`},
 	}
 	t.Run("both on a free port", func(t *testing.T) {
 		c := valid(t)
@@ -479,7 +480,7 @@ func TestOtherDefaultsAndNormalisation(t *testing.T) {
 		MailFrom: "rosterd@localhost", MaxUploadBytes: 200 << 20, MaxRows: 2_000_000, MaxCellChars: 1024,
 		Workers: c.Workers, SFTPHostKey: filepath.Join("data", "sftp_host_key"), SFTPBanThreshold: 5,
 		SFTPBanWindow: 10 * time.Minute, SFTPBanDuration: 15 * time.Minute, SFTPHandshakeTimeout: 30 * time.Second,
-		SFTPMaxConnections: 200, SFTPMaxConnectionsPerIP: 20, SFTPMaxSessions: 4, LogLevel: "info",
+		SFTPMaxConnections: 200, SFTPMaxConnectionsPerIP: 20, SFTPMaxSessions: 4, LogLevel: "info", LogFormat: "auto",
 		ShutdownGrace: 30 * time.Second, JobRescueAfter: 30 * time.Minute, JobPollInterval: time.Second, FileRetention: 90 * day,
 	}
 	if *c != want {

@@ -33,6 +33,9 @@ type RunParams struct {
 	// Tests use it to hold an import at the worst moment (to write the roster
 	// under it, or to kill its process); production leaves it nil.
 	Pause func(ctx context.Context, step Step)
+	// Observer, when set, is told how long each phase took and the outcome
+	// the run recorded (the daemon's metrics).
+	Observer Observer
 	// Explain, when set, is given the plan of each set-wise statement that
 	// joins the file with the roster (checks, plan, apply) before it runs, as
 	// the database plans it in the import's transaction: PostgreSQL's EXPLAIN
@@ -83,6 +86,7 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 	if p.Logger == nil {
 		p.Logger = slog.New(slog.DiscardHandler)
 	}
+	p.Logger = p.Logger.With("import_id", im.ID, "org_id", im.OrgID)
 	org, err := store.OrgGet(ctx, db, im.OrgID)
 	if err != nil {
 		return nil, err
@@ -142,7 +146,7 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 	}
 	progress.stop()
 	if cause := context.Cause(ctx); err != nil && ctx.Err() != nil && (errors.Is(cause, ErrImportCancelled) || errors.Is(cause, ErrImportFinished)) {
-		p.Logger.Info("import stopped: it ended under this run", "import", im.ID, "why", cause)
+		p.Logger.Info("import stopped: it ended under this run", "why", cause)
 		return nil, cause
 	}
 	var fatal *FatalError
@@ -158,7 +162,10 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		} else if err != nil {
 			return nil, err
 		}
-		p.Logger.Info("import failed", "import", im.ID, "error", im.Error)
+		p.Logger.Info("import failed", "error", im.Error)
+		if p.Observer != nil {
+			p.Observer.ImportEnded(im)
+		}
 		return &Outcome{Import: im}, nil
 	case errors.As(err, new(*supersededError)):
 		var se *supersededError
@@ -169,7 +176,7 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		}); err != nil {
 			return nil, err
 		}
-		p.Logger.Info("import superseded: a newer roster was applied while it waited", "import", im.ID, "by", se.by)
+		p.Logger.Info("import superseded: a newer roster was applied while it waited", "by", se.by)
 		return nil, ErrImportFinished
 	case errors.Is(err, ErrImportFinished):
 		return nil, ended(ctx, db, im.ID)
@@ -178,9 +185,12 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 	case err != nil:
 		return nil, fmt.Errorf("import %s: %w", im.ID, err)
 	}
-	p.Logger.Info("import finished", "import", im.ID, "status", im.Status, "rows", im.Rows,
+	p.Logger.Info("import finished", "status", im.Status, "door", im.Door, "mode", im.Mode, "rows", im.Rows,
 		"created", im.Created, "updated", im.Updated, "unchanged", im.Unchanged, "archived", im.Archived,
 		"restored", im.Restored, "failed", im.Failed, "known_rows_skipped", r.skipped)
+	if p.Observer != nil {
+		p.Observer.ImportEnded(im)
+	}
 	return &Outcome{Import: im, FirstErrors: r.firstErrors}, nil
 }
 
@@ -383,11 +393,23 @@ func (r *run) finalWarnings() []string {
 	return w
 }
 
+// The phases of a run, as logged and as the metrics label them.
+const (
+	PhaseRead  = "read"  // read, decode and validate the file into staging
+	PhaseCheck = "check" // cross-row checks and the plan
+	PhaseCount = "count" // counts, the archive threshold and the errors CSV
+	PhaseApply = "apply" // write the roster
+)
+
 // phase logs how long a step of the import took, for operators tuning a
-// large sync (log_level debug).
+// large sync (log_level debug), and tells the observer.
 func (r *run) phase(name string, start time.Time) time.Time {
 	now := time.Now()
-	r.p.Logger.Debug("import phase", "import", r.im.ID, "phase", name, "took", now.Sub(start).Round(time.Millisecond))
+	took := now.Sub(start)
+	r.p.Logger.Debug("import phase", "phase", name, "took", took.Round(time.Millisecond))
+	if r.p.Observer != nil {
+		r.p.Observer.ImportPhase(name, took)
+	}
 	return now
 }
 
@@ -400,7 +422,7 @@ func (r *run) prepare(ctx context.Context) error {
 	if err := r.stage(ctx); err != nil {
 		return err
 	}
-	r.phase("read and validate", t)
+	r.phase(PhaseRead, t)
 	r.pause(ctx, StepStaged)
 	return nil
 }
@@ -412,7 +434,7 @@ func (r *run) process(ctx context.Context) error {
 	if err := r.check(ctx); err != nil {
 		return err
 	}
-	t = r.phase("cross-row checks and plan", t)
+	t = r.phase(PhaseCheck, t)
 	counts, wouldArchive, err := r.count(ctx)
 	if err != nil {
 		return err
@@ -430,7 +452,7 @@ func (r *run) process(ctx context.Context) error {
 	}
 	r.im.ErrorsFileID = errorsFile
 
-	t = r.phase("count and errors CSV", t)
+	t = r.phase(PhaseCount, t)
 	r.pause(ctx, StepPlanned)
 	if !held && !r.im.DryRun {
 		if err := r.apply(ctx); err != nil {
@@ -438,7 +460,7 @@ func (r *run) process(ctx context.Context) error {
 		}
 	}
 	r.pause(ctx, StepApplied)
-	r.phase("apply", t)
+	r.phase(PhaseApply, t)
 	if err := r.tx.SelectContext(ctx, &r.firstErrors, r.tx.Rebind(`SELECT 'line ' || line || ': ' || message
 		FROM stage_errors ORDER BY line, seq LIMIT ?`), firstErrorsShown); err != nil {
 		return fmt.Errorf("read errors: %w", err)

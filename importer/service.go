@@ -142,8 +142,14 @@ func (s *Service) ImportAccept(ctx context.Context, p ImportAcceptParams) (*stor
 	if msg := csvfile.NotCSV(head); msg != "" {
 		return nil, invalid("file", "%s", msg)
 	}
-	return Accept(ctx, s.db, AcceptParams{OrgID: p.OrgID, Door: p.Door, Mode: p.Mode, DryRun: p.DryRun,
+	im, err := Accept(ctx, s.db, AcceptParams{OrgID: p.OrgID, Door: p.Door, Mode: p.Mode, DryRun: p.DryRun,
 		FileName: p.FileName, File: file, MaxBytes: maxBytes, Queue: s.cfg.Queue, Delay: p.Delay})
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Logger.Info("import accepted", "import_id", im.ID, "org_id", im.OrgID, "door", im.Door, "mode", im.Mode,
+		"dry_run", im.DryRun, "file", im.FileName, "bytes", im.SizeBytes)
+	return im, nil
 }
 
 // ImportRef names one import of one organisation.
@@ -223,6 +229,7 @@ func (s *Service) ImportCancel(ctx context.Context, p ImportRef) (*store.Import,
 		return nil, &WrongStateError{What: "import " + im.ID, Status: im.Status,
 			Text: fmt.Sprintf("import %s is %s; only a queued, held or processing import can be cancelled", im.ID, im.Status)}
 	}
+	s.cfg.Logger.Info("import cancelled", "import_id", im.ID, "org_id", im.OrgID)
 	return s.ImportGet(ctx, ImportRef{OrgID: p.OrgID, ID: im.ID})
 }
 
@@ -270,6 +277,7 @@ func (s *Service) ImportApprove(ctx context.Context, p ImportApproveParams) (*st
 	if err != nil {
 		return nil, err
 	}
+	s.cfg.Logger.Info("import approved: queued again with the archive threshold waived", "import_id", p.ID, "org_id", p.OrgID)
 	return s.ImportGet(ctx, ref)
 }
 

@@ -33,6 +33,20 @@ type Worker struct {
 	// hook (rosterd's crash tests stop an import at a step to kill the
 	// daemon there); nil in production.
 	Pause func(context.Context, Step)
+	// Observer is told each run's phases and each outcome this worker
+	// records, given-up imports included; nil: nobody.
+	Observer Observer
+}
+
+// Observer hears what imports did: the daemon's metrics implement it. It
+// is an interface here so that importer knows nothing of how (or whether)
+// they are exported.
+type Observer interface {
+	// ImportEnded is called once for each outcome recorded (succeeded,
+	// completed_with_errors, held, failed), after it is committed.
+	ImportEnded(im *store.Import)
+	// ImportPhase is called as each phase of a run ends (PhaseRead …).
+	ImportPhase(phase string, took time.Duration)
 }
 
 // Timeout is MaxDuration: long enough for the largest file, finite so that
@@ -49,11 +63,15 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.ImportArgs]) (err
 	var im *store.Import
 	defer func() {
 		if v := recover(); v != nil {
-			w.logger().Error("import run panicked", "import", job.Args.ImportID, "panic", v, "stack", string(debug.Stack()))
+			var org int64
+			if im != nil {
+				org = im.OrgID
+			}
+			w.logger().Error("import run panicked", "import_id", job.Args.ImportID, "org_id", org, "panic", v, "stack", string(debug.Stack()))
 			err = fmt.Errorf("import %s panicked: %v", job.Args.ImportID, v)
 			if im != nil && job.Attempt >= job.MaxAttempts {
 				if gerr := w.giveUp(ctx, river.ClientFromContext[*sql.Tx](ctx), im, err); gerr != nil {
-					w.logger().Error("import not recorded as failed", "import", im.ID, "error", gerr)
+					w.logger().Error("import not recorded as failed", "import_id", im.ID, "org_id", im.OrgID, "error", gerr)
 					err = gerr
 				} else {
 					err = nil
@@ -77,7 +95,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.ImportArgs]) (err
 		return river.JobSnooze(time.Second)
 	}
 	client := river.ClientFromContext[*sql.Tx](ctx)
-	_, err = Run(ctx, w.DB, RunParams{Import: im, Limits: w.Limits, Logger: w.Logger, Pause: w.Pause,
+	_, err = Run(ctx, w.DB, RunParams{Import: im, Limits: w.Limits, Logger: w.Logger, Pause: w.Pause, Observer: w.Observer,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 			_, err := notify.EnqueueTx(ctx, tx, client, im, 0)
 			return err
@@ -111,8 +129,13 @@ func (w *Worker) giveUp(ctx context.Context, client *river.Client[*sql.Tx], im *
 	// the outcome must not depend on it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), giveUpTimeout)
 	defer cancel()
-	return GiveUp(ctx, w.DB, client, im.ID, fmt.Sprintf("rosterd could not process this import after several attempts (%v); nothing was applied. "+
+	w.logger().Error("import given up after its last attempt", "import_id", im.ID, "org_id", im.OrgID, "error", cause)
+	ended, err := giveUp(ctx, w.DB, client, im.ID, fmt.Sprintf("rosterd could not process this import after several attempts (%v); nothing was applied. "+
 		"Send the file again, and tell support the import id if it happens again", cause))
+	if ended != nil && w.Observer != nil {
+		w.Observer.ImportEnded(ended)
+	}
+	return err
 }
 
 // giveUpTimeout bounds recording a given-up import's outcome.
@@ -124,7 +147,16 @@ const giveUpTimeout = 30 * time.Second
 // of every path that gives an import up, exactly one records it and sends
 // the e-mail; the others find it ended and do nothing.
 func GiveUp(ctx context.Context, db *store.DB, client *jobs.Client, importID, reason string) error {
-	return db.InTx(ctx, func(tx *sqlx.Tx) error {
+	_, err := giveUp(ctx, db, client, importID, reason)
+	return err
+}
+
+// giveUp is GiveUp that returns the import as it recorded it, or nil if
+// it found it ended already.
+func giveUp(ctx context.Context, db *store.DB, client *jobs.Client, importID, reason string) (*store.Import, error) {
+	var ended *store.Import
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		ended = nil
 		im, err := store.ImportLookup(ctx, tx, importID)
 		if err != nil {
 			return err
@@ -138,9 +170,16 @@ func GiveUp(ctx context.Context, db *store.DB, client *jobs.Client, importID, re
 			}
 			return err
 		}
-		_, err = notify.EnqueueTx(ctx, tx, client, im, 0)
-		return err
+		if _, err = notify.EnqueueTx(ctx, tx, client, im, 0); err != nil {
+			return err
+		}
+		ended = im
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return ended, nil
 }
 
 // OlderPending reports whether an import of the same organisation accepted

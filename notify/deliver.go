@@ -58,6 +58,17 @@ type Deliverer struct {
 	Mailer Mailer
 	Params ComposeParams
 	Log    *slog.Logger
+	// Observer hears of each delivery attempt; nil: nobody.
+	Observer Observer
+}
+
+// Observer hears how e-mail delivery goes: the daemon's metrics implement
+// it. It is an interface so that notify knows nothing of how they are
+// exported.
+type Observer interface {
+	EmailSent()    // the server accepted a notification
+	EmailFailed()  // an attempt was refused or could not reach the server
+	EmailRetried() // an attempt after a failed one begins
 }
 
 // Deliver sends notification id unless it was sent already, and marks it
@@ -71,17 +82,30 @@ func (d *Deliverer) Deliver(ctx context.Context, id int64) error {
 	if n.SentAt != nil {
 		return nil
 	}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("notification", id, "kind", n.Kind, "org_id", n.OrgID)
+	if n.ImportID != nil {
+		log = log.With("import_id", *n.ImportID)
+	}
 	msg, name, err := Compose(ctx, d.DB, n, d.Params)
 	if err != nil {
 		return err
 	}
 	if err := d.Mailer.Send(ctx, msg, name); err != nil {
 		_ = store.NotificationMarkFailed(context.WithoutCancel(ctx), d.DB, id, err.Error())
-		if d.Log != nil {
-			d.Log.Warn("e-mail not delivered; it will be retried", "notification", id, "error", err)
+		log.Warn("e-mail not delivered; it will be retried", "error", err)
+		if d.Observer != nil {
+			d.Observer.EmailFailed()
 		}
 		return err
 	}
+	if d.Observer != nil {
+		d.Observer.EmailSent()
+	}
+	log.Info("e-mail sent", "recipients", len(n.RecipientList()))
 	// Accepted: record it even if our context ends now, so it is never sent again.
 	return store.NotificationMarkSent(context.WithoutCancel(ctx), d.DB, id, time.Now().UTC())
 }
@@ -94,6 +118,9 @@ type Worker struct {
 
 // Work delivers one notification; River retries it with back-off on error.
 func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.NotifyArgs]) error {
+	if job.Attempt > 1 && w.Deliverer.Observer != nil {
+		w.Deliverer.Observer.EmailRetried()
+	}
 	return w.Deliverer.Deliver(ctx, job.Args.NotificationID)
 }
 

@@ -58,12 +58,20 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 	return len(res), nil
 }
 
-// SchemaCurrent reports whether every embedded migration is applied (for
-// readiness checks).
+// SchemaCurrent reports whether the database's schema is exactly the one
+// this binary knows (for readiness checks): every embedded migration
+// applied, and none newer, as after another daemon's upgrade migrated it.
 func (db *DB) SchemaCurrent(ctx context.Context) (bool, error) {
 	p, err := db.migrationProvider()
 	if err != nil {
 		return false, err
+	}
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return false, err
+	}
+	if current != target {
+		return false, nil
 	}
 	pending, err := p.HasPending(ctx)
 	return !pending, err

@@ -100,10 +100,10 @@ func (r *Runner) Run(ctx context.Context, p RunParams) (*Result, error) {
 	if r.Logger != nil {
 		switch {
 		case res.Import != nil:
-			r.Logger.Info("sync took the newest roster of /in/", "org", p.OrgID, "slot", p.Slot, "import", res.Import.ID,
+			r.Logger.Info("sync took the newest roster of /in/", "org_id", p.OrgID, "slot", p.Slot, "import_id", res.Import.ID,
 				"file", res.Import.FileName, "superseded", len(res.Superseded))
 		default:
-			r.Logger.Info("sync found no new roster in /in/", "org", p.OrgID, "slot", p.Slot, "mailed", res.Mailed)
+			r.Logger.Info("sync found no new roster in /in/", "org_id", p.OrgID, "slot", p.Slot, "mailed", res.Mailed)
 		}
 	}
 	return res, nil

@@ -73,7 +73,7 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 	for _, org := range orgs {
 		slot, err := s.due(ctx, &org, now)
 		if err != nil {
-			s.log().Error("sync schedule skipped", "org", org.Slug, "error", err)
+			s.log().Error("sync schedule skipped", "org_id", org.ID, "org", org.Slug, "error", err)
 			continue
 		}
 		if slot.IsZero() {
@@ -85,7 +85,7 @@ func (s *Scheduler) Tick(ctx context.Context) (int, error) {
 		}
 		if !res.UniqueSkippedAsDuplicate {
 			n++
-			s.log().Info("sync due", "org", org.Slug, "slot", slot)
+			s.log().Info("sync due", "org_id", org.ID, "org", org.Slug, "slot", slot)
 		}
 	}
 	return n, nil
@@ -201,14 +201,14 @@ func (s *Scheduler) ArchiveLeavers(ctx context.Context) (int64, error) {
 	for _, org := range orgs {
 		n, err := s.Runner.Service.UsersArchiveDue(ctx, org.ID, now)
 		if errors.Is(err, store.ErrBusy) {
-			s.log().Warn("leavers left for the next hour: an import holds the roster", "org", org.Slug)
+			s.log().Warn("leavers left for the next hour: an import holds the roster", "org_id", org.ID, "org", org.Slug)
 			continue
 		}
 		if err != nil {
 			return total, fmt.Errorf("archive the leavers of %s: %w", org.Slug, err)
 		}
 		if n > 0 {
-			s.log().Info("leavers archived on their day", "org", org.Slug, "users", n)
+			s.log().Info("leavers archived on their day", "org_id", org.ID, "org", org.Slug, "users", n)
 		}
 		total += n
 	}

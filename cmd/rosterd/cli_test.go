@@ -43,7 +43,9 @@ type cli struct {
 func newCLI(t *testing.T, d store.Dialect) *cli {
 	dir := t.TempDir()
 	return &cli{t: t, dir: dir, dialect: d, env: append(os.Environ(),
-		"ROSTERD_DATA_DIR="+filepath.Join(dir, "data"), "ROSTERD_DATABASE_URL="+storetest.URL(t, d))}
+		"ROSTERD_DATA_DIR="+filepath.Join(dir, "data"), "ROSTERD_DATABASE_URL="+storetest.URL(t, d),
+		// The tests read the text log; stderr is a pipe, where auto means JSON.
+		"ROSTERD_LOG_FORMAT=text")}
 }
 
 // run executes rosterd with args and stdin; it returns stdout, stderr and the exit code.

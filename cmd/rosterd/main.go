@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -14,6 +15,7 @@ import (
 	_ "time/tzdata" // organisations name IANA time zones; a bare container may lack the database
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"rosterd/config"
 	"rosterd/importer"
@@ -73,9 +75,7 @@ func openApp(cmd *cobra.Command) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := newLogger(cfg, os.Stderr, term.IsTerminal(int(os.Stderr.Fd())))
 	db, err := store.Open(cmd.Context(), cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -86,6 +86,19 @@ func openApp(cmd *cobra.Command) (*app, error) {
 	}
 	cobra.OnFinalize(func() { db.Close() })
 	return &app{cfg: cfg, log: log, db: db}, nil
+}
+
+// newLogger writes to w at log_level, in log_format: "auto" is text when w
+// is a terminal (a person reads it) and JSON otherwise (a log collector
+// parses it, one object a line).
+func newLogger(cfg *config.Config, w io.Writer, terminal bool) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" || (cfg.LogFormat != "text" && !terminal) {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // queue is an insert-only job client: the command line queues work for a

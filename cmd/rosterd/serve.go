@@ -19,6 +19,7 @@ import (
 	"rosterd/ingest/httpd"
 	"rosterd/ingest/sftpd"
 	"rosterd/jobs"
+	"rosterd/metrics"
 	"rosterd/notify"
 	rostersync "rosterd/sync"
 )
@@ -64,8 +65,10 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			if err != nil {
 				return err
 			}
+			m := metrics.New(a.db, a.log)
+			d.Observer = m
 			workers := river.NewWorkers()
-			river.AddWorker(workers, &importer.Worker{DB: a.db, Logger: a.log, MaxDuration: a.cfg.JobRescueAfter, Pause: pause, Limits: importer.Limits{
+			river.AddWorker(workers, &importer.Worker{DB: a.db, Logger: a.log, MaxDuration: a.cfg.JobRescueAfter, Pause: pause, Observer: m, Limits: importer.Limits{
 				MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
 			river.AddWorker(workers, &notify.Worker{Deliverer: d})
 			river.AddWorker(workers, &jobs.FilesSweepWorker{DB: a.db, Retention: a.cfg.FileRetention, Logger: a.log})
@@ -94,7 +97,7 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			if err := client.Start(context.WithoutCancel(cmd.Context())); err != nil {
 				return fmt.Errorf("start workers: %w", err)
 			}
-			srv, ln, err := listenHTTP(a, svc)
+			srv, ln, err := listenHTTP(a, svc, m)
 			if err != nil {
 				drainErr := drain(a, client)
 				return errors.Join(err, drainErr)
@@ -104,6 +107,7 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 				ln.Close()
 				return errors.Join(err, drain(a, client))
 			}
+			m.WatchSFTP(sftpSrv.Stats)
 			live, stopLive := context.WithCancel(context.WithoutCancel(cmd.Context()))
 			var wg sync.WaitGroup
 			wg.Go(func() { keepAlive(live, a, client, id) })
@@ -151,11 +155,11 @@ func newDaemonService(a *app, client *jobs.Client) (*importer.Service, error) {
 // listenHTTP binds http_addr and builds the server of the API over the
 // import service. It binds before "rosterd ready" is logged, so an address
 // in use stops the start instead of leaving a daemon no one can reach.
-func listenHTTP(a *app, svc *importer.Service) (*http.Server, net.Listener, error) {
+func listenHTTP(a *app, svc *importer.Service, m *metrics.Metrics) (*http.Server, net.Listener, error) {
 	gin.SetMode(gin.ReleaseMode)
 	sessions := &httpd.Sessions{DB: a.db, Secure: strings.HasPrefix(a.cfg.PublicURL, "https://"), Logger: a.log}
 	router, err := httpd.NewRouter(httpd.Config{Service: svc, DB: a.db, PublicURL: a.cfg.PublicURL,
-		MaxUploadBytes: a.cfg.MaxUploadBytes, Sessions: sessions, Logger: a.log})
+		MaxUploadBytes: a.cfg.MaxUploadBytes, Sessions: sessions, Logger: a.log, Metrics: m.Handler(), Observe: m.HTTP()})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -57,7 +57,7 @@ func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, erro
 	fail := func(err error) (*store.Import, error) {
 		if im != nil { // accepted, but the request did not complete: nothing of it may run
 			if _, cerr := h.svc.ImportCancel(context.WithoutCancel(ctx), importer.ImportRef{OrgID: org.ID, ID: im.ID}); cerr != nil {
-				h.log.Warn("could not cancel the import of an incomplete upload", "import", im.ID, "error", cerr)
+				h.log.Warn("could not cancel the import of an incomplete upload", "import_id", im.ID, "org_id", im.OrgID, "error", cerr)
 			}
 		}
 		return nil, h.uploadError(err)

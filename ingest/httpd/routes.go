@@ -34,6 +34,11 @@ type Config struct {
 	// request's session cookie. Nil: bearer tokens only.
 	Sessions *Sessions
 	Logger   *slog.Logger
+	// Metrics, when set, is served at GET /metrics without credentials
+	// (SPEC §5.1), and Observe, when set, runs around every request (the
+	// metrics' request counter and timer: c.FullPath is the route).
+	Metrics http.Handler
+	Observe gin.HandlerFunc
 }
 
 // Handler holds what every action of the door shares: one per router.
@@ -67,6 +72,9 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	h := &Handler{svc: cfg.Service, cfg: cfg, log: cfg.Logger, views: v}
 
 	r := gin.New()
+	if cfg.Observe != nil {
+		r.Use(cfg.Observe) // outside Recovery: it sees a panic's 500
+	}
 	r.Use(gin.Recovery())
 	r.HandleMethodNotAllowed = true
 	// Route on the escaped path: an external id may hold a slash
@@ -91,6 +99,9 @@ func NewRouter(cfg Config) (http.Handler, error) {
 
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
+	if cfg.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(cfg.Metrics))
+	}
 
 	if cfg.Sessions != nil {
 		r.POST("/api/v1/session", smallForm, h.sessionSignIn)

@@ -107,7 +107,7 @@ type Server struct {
 
 // counters count what the door refused and accepted, for metrics.
 type counters struct {
-	logins, failures, bans, refused atomic.Int64
+	logins, failures, bans, refused, bytes atomic.Int64
 }
 
 // Stats are the door's counts since it started.
@@ -116,11 +116,13 @@ type Stats struct {
 	Failures int64 // failed logins (counted toward bans)
 	Bans     int64 // addresses banned
 	Refused  int64 // connections refused before the handshake: banned, or past a limit
+	Bytes    int64 // bytes of files written into /in/ by clients, kept or not
 }
 
 // Stats reports the door's counts since it started.
 func (s *Server) Stats() Stats {
-	return Stats{Logins: s.stats.logins.Load(), Failures: s.stats.failures.Load(), Bans: s.stats.bans.Load(), Refused: s.stats.refused.Load()}
+	return Stats{Logins: s.stats.logins.Load(), Failures: s.stats.failures.Load(), Bans: s.stats.bans.Load(), Refused: s.stats.refused.Load(),
+		Bytes: s.stats.bytes.Load()}
 }
 
 // New makes a server; its configuration is validated once.
@@ -383,13 +385,13 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	s.stats.logins.Add(1)
-	log.Info("SFTP login", "user", sconn.User(), "org", org, "method", sconn.Permissions.Extensions["method"])
+	log.Info("SFTP login", "user", sconn.User(), "org_id", org, "method", sconn.Permissions.Extensions["method"])
 	go ssh.DiscardRequests(reqs)
 
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	h := &handler{s: s, c: c, ctx: ctx, org: org,
-		log: log.With("user", sconn.User(), "org", org)}
+		log: log.With("user", sconn.User(), "org_id", org)}
 	sessions := make(chan struct{}, s.cfg.MaxSessions)
 	var wg sync.WaitGroup
 	for nch := range chans {

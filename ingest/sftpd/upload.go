@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"rosterd/importer"
 	"rosterd/store"
@@ -27,6 +28,8 @@ type upload struct {
 	name string
 	f    *os.File
 	max  int64
+	// received counts the bytes written by clients, for the door's Stats.
+	received *atomic.Int64
 
 	mu          sync.Mutex
 	more        *sync.Cond // on mu: written, claimed, complete or aborted changed
@@ -54,7 +57,7 @@ func (s *Server) newUpload(h *handler, name string) (*upload, error) {
 		return nil, sftpError(h.log, fmt.Errorf("spool upload: %w", err))
 	}
 	h.c.begin()
-	u := &upload{h: h, name: name, f: f, max: s.cfg.MaxUploadBytes, stored: make(chan struct{})}
+	u := &upload{h: h, name: name, f: f, max: s.cfg.MaxUploadBytes, stored: make(chan struct{}), received: &s.stats.bytes}
 	u.more = sync.NewCond(&u.mu)
 	go func() {
 		defer close(u.stored)
@@ -82,6 +85,7 @@ func (u *upload) WriteAt(p []byte, off int64) (int, error) {
 	}
 	n, err := u.f.WriteAt(p, off)
 	if n > 0 {
+		u.received.Add(int64(n))
 		u.mu.Lock()
 		if off < u.claimed {
 			u.rewritten = true
