@@ -15,10 +15,10 @@ import (
 	"rosterd/store"
 )
 
-// httpAddr is where the daemon's ready line says it listens.
+// httpAddr is where the daemon's ready line (text or JSON) says it listens.
 func (d *daemon) httpAddr() string {
 	d.t.Helper()
-	m := regexp.MustCompile(`rosterd ready.* http=(\S+)`).FindStringSubmatch(d.output())
+	m := regexp.MustCompile(`rosterd ready.*[ ,]"?http"?[=:]"?([^\s",]+)`).FindStringSubmatch(d.output())
 	if m == nil {
 		d.t.Fatalf("no http address in the ready line:\n%s", d.output())
 	}

@@ -84,7 +84,7 @@ func TestSFTPAccountCommands(t *testing.T) {
 // sftpAddr is where the daemon's ready line says SFTP listens.
 func (d *daemon) sftpAddr() string {
 	d.t.Helper()
-	m := regexp.MustCompile(`rosterd ready.* sftp=(\S+)`).FindStringSubmatch(d.output())
+	m := regexp.MustCompile(`rosterd ready.*[ ,]"?sftp"?[=:]"?([^\s",]+)`).FindStringSubmatch(d.output())
 	if m == nil {
 		d.t.Fatalf("no sftp address in the ready line:\n%s", d.output())
 	}
