@@ -349,11 +349,24 @@ func TestNoSecretInLogs(t *testing.T) {
 					}
 				}
 				if format == "json" {
+					// Every line about an import names it and its organisation.
+					about := 0
 					for line := range strings.Lines(d.output()) {
-						if !strings.HasPrefix(line, "{") {
+						var rec map[string]any
+						if err := json.Unmarshal([]byte(line), &rec); err != nil {
 							t.Errorf("log_format json: a line that is not JSON: %q", line)
-							break
+							continue
 						}
+						msg, _ := rec["msg"].(string)
+						if strings.HasPrefix(msg, "import ") || strings.HasPrefix(msg, "e-mail ") {
+							about++
+							if rec["import_id"] == nil || rec["org_id"] == nil {
+								t.Errorf("a line about an import without its import_id and org_id: %s", line)
+							}
+						}
+					}
+					if about < 4 { // accepted, phases, finished, e-mail
+						t.Errorf("%d lines about the import, want at least 4:\n%s", about, d.output())
 					}
 				}
 			})
