@@ -27,12 +27,12 @@ func (r *run) check(ctx context.Context) error {
 			return err
 		}
 	}
-	t = r.phase("id checks", t)
+	t = r.step("id checks", t)
 	if err := r.plan(ctx); err != nil {
 		return err
 	}
-	t = r.phase("plan", t)
-	defer r.phase("e-mail, manager and loop checks", t)
+	t = r.step("plan", t)
+	defer r.step("e-mail, manager and loop checks", t)
 	// A row that fails can make another fail (the manager of its reports is
 	// gone), so the checks repeat until nothing new fails. Each round that
 	// goes on has failed at least one more row, so it ends; real files settle

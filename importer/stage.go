@@ -183,7 +183,7 @@ func (r *run) stage(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.phase("read fingerprints", t)
+	r.step("read fingerprints", t)
 	idIdx := cols.Index("external_id")
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -243,7 +243,7 @@ func (r *run) stage(ctx context.Context) error {
 		return csvfile.Fatalf(0, "the file holds no users")
 	}
 	t = time.Now()
-	defer r.phase("index staging", t)
+	defer r.step("index staging", t)
 	return indexStaging(ctx, r.staging, r.db.Dialect)
 }
 
