@@ -133,6 +133,13 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("import %s: %s, %d created", id, im.Status, im.Created)
 		}
 		mail.Wait(1, 60*time.Second)
+		req, _ := http.NewRequest("GET", d.httpAddr()+"/api/v1/imports/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if res, err := http.DefaultClient.Do(req); err != nil {
+			t.Fatal(err)
+		} else if res.Body.Close(); res.StatusCode != http.StatusOK {
+			t.Fatalf("GET the import: %d", res.StatusCode)
+		}
 
 		if _, _, err := sftpLogin(d.sftpAddr(), "hr.sync", "wrong password"); err == nil {
 			t.Fatal("SFTP login with a wrong password succeeded")
@@ -187,6 +194,7 @@ func TestMetrics(t *testing.T) {
 		moved("rosterd_email_failures_total", 0, true)
 		moved("rosterd_http_requests_total", 1, true, "route", "/api/v1/imports", "method", "POST", "status", "202")
 		moved("rosterd_http_request_duration_seconds", 1, true, "route", "/api/v1/imports", "method", "POST")
+		moved("rosterd_http_requests_total", 1, true, "route", "/api/v1/imports/:id", "method", "GET", "status", "200")
 		for name, f := range after {
 			for _, m := range f.GetMetric() {
 				for _, l := range m.GetLabel() {
