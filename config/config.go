@@ -68,6 +68,11 @@ type Config struct {
 	DatabaseURL string `koanf:"database_url"`
 	// HTTPAddr is the listen address of the API and back office. Default ":8080".
 	HTTPAddr string `koanf:"http_addr"`
+	// HTTPTimeout is how long an ordinary HTTP request may take to be sent
+	// and answered (its headers: at most 10s). Uploads and downloads may
+	// take longer while data moves; they are cut off when they stall this
+	// long. Default 1m.
+	HTTPTimeout time.Duration `koanf:"http_timeout"`
 	// SFTPAddr is the listen address of the SFTP endpoint. Default ":2022".
 	SFTPAddr string `koanf:"sftp_addr"`
 	// PublicURL is the base of links in e-mails, as users reach the daemon
@@ -154,6 +159,8 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.DatabaseURL }},
 		{key: "http_addr", def: ":8080", usage: "listen address of the HTTP API and back office",
 			field: func(c *Config) any { return &c.HTTPAddr }},
+		{key: "http_timeout", def: time.Minute, usage: "longest an ordinary HTTP request may take; an upload or download may take longer as long as it does not stall this long",
+			field: func(c *Config) any { return &c.HTTPTimeout }},
 		{key: "sftp_addr", def: ":2022", usage: "listen address of the SFTP endpoint",
 			field: func(c *Config) any { return &c.SFTPAddr }},
 		{key: "public_url", def: "http://localhost:8080", usage: "base URL of links in e-mails",
@@ -199,6 +206,40 @@ func settings() []setting {
 		{key: "file_retention", def: 90 * day, usage: `how long the files of a finished import are kept, as "90d" or "36h"`,
 			field: func(c *Config) any { return &c.FileRetention }},
 	}
+}
+
+// Setting describes one setting for its documentation: the sample
+// configuration file deploy/rosterd.example.yaml is checked against this
+// list, so a new setting cannot be left out of it.
+type Setting struct {
+	Key   string // name in YAML
+	Env   string // environment variable
+	Flag  string // command-line flag, with its dashes
+	Usage string // what it does
+	// Default as YAML and the flags read it ("30s", "200MiB"); for
+	// workers, the number of CPUs of the machine that asks.
+	Default string
+	// Secret settings (database_url, smtp_url) may hold a password.
+	Secret bool
+}
+
+// Settings lists every setting in SPEC order. The list is a fresh copy:
+// changing it changes nothing in this package.
+func Settings() []Setting {
+	var out []Setting
+	for _, s := range settings() {
+		var def string
+		switch v := s.def.(type) {
+		case time.Duration:
+			def = formatDuration(v)
+		case int64:
+			def = formatSize(v)
+		default:
+			def = fmt.Sprint(v)
+		}
+		out = append(out, Setting{Key: s.key, Env: envName(s.key), Flag: "--" + flagName(s.key), Usage: s.usage, Default: def, Secret: s.url})
+	}
+	return out
 }
 
 func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
@@ -623,6 +664,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SFTPBanDuration <= 0 {
 		bad("sftp_ban_duration", "must be greater than 0, got %s", c.SFTPBanDuration)
+	}
+	if c.HTTPTimeout < 0 {
+		bad("http_timeout", "must be 0 (no limit) or more, got %s", c.HTTPTimeout)
 	}
 	if c.SFTPHandshakeTimeout <= 0 {
 		bad("sftp_handshake_timeout", "must be greater than 0, got %s", c.SFTPHandshakeTimeout)

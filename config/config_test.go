@@ -476,7 +476,7 @@ func TestOtherDefaultsAndNormalisation(t *testing.T) {
 	c := valid(t)
 	want := Config{
 		DataDir: "./data", DatabaseURL: "sqlite:" + filepath.Join("data", "rosterd.db"),
-		HTTPAddr: ":8080", SFTPAddr: ":2022", PublicURL: "http://localhost:8080",
+		HTTPAddr: ":8080", HTTPTimeout: time.Minute, SFTPAddr: ":2022", PublicURL: "http://localhost:8080",
 		MailFrom: "rosterd@localhost", MaxUploadBytes: 200 << 20, MaxRows: 2_000_000, MaxCellChars: 1024,
 		Workers: c.Workers, SFTPHostKey: filepath.Join("data", "sftp_host_key"), SFTPBanThreshold: 5,
 		SFTPBanWindow: 10 * time.Minute, SFTPBanDuration: 15 * time.Minute, SFTPHandshakeTimeout: 30 * time.Second,

@@ -15,8 +15,13 @@ import (
 )
 
 // binary is rosterd built once for the whole test run, so the tests use the
-// command line exactly as an operator does.
+// command line exactly as an operator does: built as the Dockerfile builds
+// it, static (CGO_ENABLED=0) and stamped with testVersion.
 var binary string
+
+// testVersion is stamped into the test binary as make and the Dockerfile
+// stamp git describe.
+const testVersion = "v0.0.0-test-stamp"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "rosterd-cli")
@@ -24,7 +29,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "rosterd")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", binary, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		panic("build rosterd: " + err.Error() + "\n" + string(out))
 	}
 	code := m.Run()

@@ -55,7 +55,7 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			if err != nil {
 				return err
 			}
-			a.log.Info("rosterd starting", "version", version, "config", a.cfg)
+			a.log.Info("rosterd starting", "version", versionString(), "config", a.cfg)
 			a.db.SizePool(a.cfg.Workers)
 			d, err := a.deliverer()
 			if err != nil {
@@ -159,7 +159,8 @@ func listenHTTP(a *app, svc *importer.Service, m *metrics.Metrics) (*http.Server
 	gin.SetMode(gin.ReleaseMode)
 	sessions := &httpd.Sessions{DB: a.db, Secure: strings.HasPrefix(a.cfg.PublicURL, "https://"), Logger: a.log}
 	router, err := httpd.NewRouter(httpd.Config{Service: svc, DB: a.db, PublicURL: a.cfg.PublicURL,
-		MaxUploadBytes: a.cfg.MaxUploadBytes, Sessions: sessions, Logger: a.log, Metrics: m.Handler(), Observe: m.HTTP()})
+		MaxUploadBytes: a.cfg.MaxUploadBytes, Sessions: sessions, Timeout: a.cfg.HTTPTimeout, Logger: a.log,
+		Metrics: m.Handler(), Observe: m.HTTP()})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -167,10 +168,10 @@ func listenHTTP(a *app, svc *importer.Service, m *metrics.Metrics) (*http.Server
 	if err != nil {
 		return nil, nil, fmt.Errorf("http_addr: %w", err)
 	}
-	// No write timeout: an upload or an export of any size streams for as
-	// long as it takes; slow headers are still cut off.
-	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	// Ordinary requests within http_timeout; an upload or an export of any
+	// size streams for as long as it keeps moving.
+	srv := httpd.Server(router, a.cfg.HTTPTimeout)
+	srv.ErrorLog = slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)
 	return srv, ln, nil
 }
 

@@ -151,11 +151,7 @@ func (h *Handler) render(c *gin.Context, status int, view string, p page) {
 		c.String(http.StatusInternalServerError, "internal error")
 		return
 	}
-	c.Header("Cache-Control", "no-store")
-	// No other site may frame the pages (their buttons archive and approve).
-	c.Header("X-Frame-Options", "DENY")
-	c.Header("Content-Security-Policy", "frame-ancestors 'none'")
-	c.Header("X-Content-Type-Options", "nosniff")
+	c.Header("Cache-Control", "no-store") // framing and the rest: securityHeaders
 	c.Data(status, "text/html; charset=utf-8", b.Bytes())
 }
 
@@ -233,7 +229,11 @@ func smallForm(c *gin.Context) {
 }
 
 // smallFormBytes is more than any of the pages' forms sends.
-const smallFormBytes = 64 << 10
+const smallFormBytes = smallBodyBytes
+
+// smallBodyBytes bounds every body that is not an upload: the pages' forms,
+// the sign-in and the settings JSON send a few hundred bytes.
+const smallBodyBytes = 64 << 10
 
 // flashCookie carries the confirmation of a form to the page the browser is
 // sent to next, once: a cookie, not the URL, so that no link can make a page

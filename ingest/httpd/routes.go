@@ -33,7 +33,11 @@ type Config struct {
 	// Sessions signs admins in and out and finds the organisation of a
 	// request's session cookie. Nil: bearer tokens only.
 	Sessions *Sessions
-	Logger   *slog.Logger
+	// Timeout is the server's whole-request timeout (http_timeout): uploads
+	// and downloads may take longer while they move, and are cut off when
+	// they stall this long. 0: no limit.
+	Timeout time.Duration
+	Logger  *slog.Logger
 	// Metrics, when set, is served at GET /metrics without credentials
 	// (SPEC §5.1), and Observe, when set, runs around every request (the
 	// metrics' request counter and timer: c.FullPath is the route).
@@ -108,17 +112,18 @@ func NewRouter(cfg Config) (http.Handler, error) {
 		r.DELETE("/api/v1/session", h.sessionSignOut)
 	}
 
+	// Uploads and downloads: h.transfer, so they may outlast Timeout.
 	api := r.Group("/api/v1", h.authenticate)
-	api.POST("/imports", h.importUpload)
+	api.POST("/imports", h.transfer, h.importUpload)
 	api.GET("/imports", h.importList)
 	api.GET("/imports/:id", h.importShow)
-	api.GET("/imports/:id/errors.csv", h.importErrorsCSV)
-	api.GET("/imports/:id/archive.csv", h.importArchiveCSV)
+	api.GET("/imports/:id/errors.csv", h.transfer, h.importErrorsCSV)
+	api.GET("/imports/:id/archive.csv", h.transfer, h.importArchiveCSV)
 	api.POST("/imports/:id/approve", h.importApprove)
 	api.POST("/imports/:id/cancel", h.importCancel)
-	api.GET("/template.csv", h.templateCSV)
+	api.GET("/template.csv", h.transfer, h.templateCSV)
 	api.GET("/users", h.userList)
-	api.GET("/users.csv", h.userExport)
+	api.GET("/users.csv", h.transfer, h.userExport)
 	api.GET("/users/:external_id", h.userShow)
 	api.POST("/users/:external_id/archive", h.userArchive)
 	api.POST("/users/:external_id/restore", h.userRestore)
@@ -139,7 +144,8 @@ func NewRouter(cfg Config) (http.Handler, error) {
 		bo.GET("/users/:external_id/:action", h.pageUserConfirm) // archive or restore: the confirmation step
 		bo.POST("/users/:external_id/:action", smallForm, h.pageUserSetStatus)
 		bo.GET("/upload", h.pageUpload)
-		bo.POST("/upload", h.pageUploadPost)
+		// Before signedIn, which may read a whole upload to drop it.
+		r.POST("/upload", h.transfer, h.signedIn, h.pageUploadPost)
 		bo.GET("/imports", h.pageImports)
 		bo.GET("/imports/:id", h.pageImport)
 		bo.POST("/imports/:id/approve", smallForm, h.pageImportApprove)
@@ -161,5 +167,5 @@ func NewRouter(cfg Config) (http.Handler, error) {
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`{"error":"cross-origin request refused: this action can only be sent from rosterd's own pages or by a script with an API token"}` + "\n"))
 	}))
-	return cop.Handler(r), nil
+	return securityHeaders(cop.Handler(r)), nil
 }

@@ -3,6 +3,7 @@ package httpd
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 
@@ -65,9 +66,14 @@ func (h *Handler) settingsShow(c *gin.Context) {
 // the settings; 400 names the first bad one.
 func (h *Handler) settingsUpdate(c *gin.Context) {
 	var in settingsUpdate
-	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 64<<10))
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, smallBodyBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
+		if mb := (*http.MaxBytesError)(nil); errors.As(err, &mb) {
+			respondJSONError(c, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+				"the body is larger than the %s a settings object may have; send only the settings to change", store.FormatBytes(mb.Limit)), "")
+			return
+		}
 		text := "send a JSON object with some of: name, notification_emails, sync_schedule, time_zone, " +
 			"default_phone_region, archive_threshold_percent, archive_threshold_min (" + err.Error() + ")"
 		if errors.Is(err, io.EOF) {
