@@ -547,17 +547,17 @@ func TestThreeDaemonsOneKilled(t *testing.T) {
 			// stored as a dry run (or cancelled) and changes nothing, unless
 			// the daemon took it whole and died before it answered (the
 			// client sent it again: the same rows, applied again).
-			applied := 0
+			taken := 0
 			for _, im := range imports {
 				if im.OrgID == orgID && !slices.Contains(o.accepted, im.ID) {
 					t.Logf("%s: %s, an upload not acknowledged: %s, dry run %v", o.slug, im.ID, im.Status, im.DryRun)
 					if !im.DryRun && im.Status != store.ImportCancelled {
-						applied++
+						taken++
 					}
 				}
 			}
-			if applied > o.cutOff {
-				t.Errorf("%s: %d uploads never acknowledged were applied, but only %d lost their answer", o.slug, applied, o.cutOff)
+			if taken > o.cutOff {
+				t.Errorf("%s: %d uploads never acknowledged were applied, but only %d lost their answer", o.slug, taken, o.cutOff)
 			}
 			for k := range perOrg {
 				if got, want := lastName(o.slug, fmt.Sprintf("P%03d", k)), fmt.Sprintf("Time%d", k); got != want {
