@@ -643,6 +643,10 @@ func TestThreeDaemonsOneKilled(t *testing.T) {
 		slices.Sort(d)
 		t.Logf("acknowledged (sftp %v): median %s, slowest %s", sftp, d[len(d)/2].Round(time.Millisecond), d[len(d)-1].Round(time.Millisecond))
 	}
+	if im := byID[killedImport]; im != nil && im.FinishedAt != nil {
+		t.Logf("the import processed by the killed daemon (%s) ended %s, %s after the kill", im.ID, im.Status,
+			im.FinishedAt.Sub(killedAt).Round(time.Millisecond))
+	}
 	t.Logf("uploads took %s; all imports ended %s after the last upload and %s after the kill; whole test %s",
 		uploaded.Sub(start).Round(time.Millisecond), drained.Sub(uploaded).Round(time.Millisecond),
 		drained.Sub(killedAt).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
