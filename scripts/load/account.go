@@ -18,6 +18,7 @@ type importView struct {
 	Door       string     `json:"door"`
 	FileName   string     `json:"file_name"`
 	Status     string     `json:"status"`
+	DryRun     bool       `json:"dry_run"`
 	FinishedAt *time.Time `json:"finished_at"`
 	Counts     struct {
 		Rows   int `json:"rows"`

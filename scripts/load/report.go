@@ -152,7 +152,16 @@ func (r *report) markdown() string {
 		}
 	}
 	if len(a.extra) > 0 {
-		w(" %d file(s) the client gave up on got an import all the same: %s.", len(a.extra), listHead(a.extra, 10))
+		dry := 0
+		for _, at := range r.sent.attempts {
+			for _, im := range a.found[at.file] {
+				if !at.accepted && im.DryRun {
+					dry++
+				}
+			}
+		}
+		w(" %d file(s) not accepted (the client saw an error) got an import all the same, %d of them a dry run: %s.",
+			len(a.extra), dry, listHead(a.extra, 10))
 	}
 	w("\n")
 	return b.String()

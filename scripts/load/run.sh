@@ -49,6 +49,7 @@
 #   REV                build this git revision instead of the working tree (REV=HEAD)
 #   QUIET_WAIT         seconds to wait for an idle machine before each run, default 60
 #   MACHINE_NOTE       a line about the machine for the report (e.g. that it was throttled)
+#   KEEP_LOGS          copy the daemons' logs (serve-*.err) into this directory on exit
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."   # the repository root: go build paths are relative to it
@@ -70,6 +71,7 @@ PG_URL=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 RESULTS=${RESULTS:-scripts/load/results.md}
 QUIET_WAIT=${QUIET_WAIT:-60}
 MACHINE_NOTE=${MACHINE_NOTE:-}
+KEEP_LOGS=${KEEP_LOGS:-}
 BUSY_COLUMN="machine busy figure" # where wait_quiet points when it gives up
 
 WORK=$(mktemp -d -t rosterd-load.XXXXXX)
@@ -85,6 +87,10 @@ declare -A NOTES  # per database: the daemons' figures under the driver's report
 
 cleanup() {
 	stop_daemons
+	if [[ -n $KEEP_LOGS ]]; then
+		mkdir -p "$KEEP_LOGS"
+		cp "$WORK"/serve-*.err "$KEEP_LOGS"/ 2>/dev/null || true
+	fi
 	drop_schemas
 	rm -rf "$WORK"
 }
@@ -105,6 +111,7 @@ build_all() {
 start_rosterd() {
 	local label=$1 deadline=$((SECONDS + 120)) pid
 	shift
+	: >"$WORK/serve-$label.err"
 	env "$@" ROSTERD_HTTP_ADDR=127.0.0.1:0 ROSTERD_SFTP_ADDR=127.0.0.1:0 ROSTERD_SMTP_URL= ROSTERD_SHUTDOWN_GRACE=5s \
 		"$ROSTERD" serve >"$WORK/serve-$label.out" 2>"$WORK/serve-$label.err" &
 	pid=$!
@@ -186,8 +193,18 @@ drive() {
 	for pid in "${PIDS[@]}"; do
 		i=$((i + 1))
 		NOTES[$db]+=" Daemon $i: peak RSS $(awk -v k="$(rss_kib "$pid" VmHWM)" 'BEGIN { printf "%.0f", k / 1024 }') MiB"
-		NOTES[$db]+=", $(grep -c 'level=ERROR' "$WORK/serve-$db$i.err" || true) ERROR and $(grep -c 'level=WARN' "$WORK/serve-$db$i.err" || true) WARN log lines."
+		NOTES[$db]+=", $(grep -c 'level=ERROR' "$WORK/serve-$db$i.err" || true) ERROR and $(grep -c 'level=WARN' "$WORK/serve-$db$i.err" || true) WARN log lines"
+		NOTES[$db]+="$(log_summary "$WORK/serve-$db$i.err")."
 	done
+}
+
+# log_summary FILE: the daemon's ERROR and WARN messages, each once with its
+# count, most frequent first (at most 6), as ": 3× WARN \"msg\", …".
+log_summary() {
+	local s
+	s=$(sed -n 's/.*level=\(ERROR\|WARN\) msg=\("[^"]*"\|[^ ]*\).*/\1 \2/p' "$1" | sort | uniq -c | sort -rn | head -n 6 |
+		awk '{ n = $1; $1 = ""; sub(/^ /, ""); printf "%s%s× %s", (NR > 1 ? "; " : ""), n, $0 }')
+	[[ -z $s ]] || printf ': %s' "$s"
 }
 
 run_sqlite() {
