@@ -68,9 +68,6 @@ func (r *report) markdown() string {
 			sftpLat = append(sftpLat, at.latency)
 		}
 	}
-	for k, n := range r.sent.sessionErrs {
-		errs["session: "+k] += n
-	}
 
 	// Imports found, by door and status; rows and failed rows.
 	status := map[string]map[string]int{"http": {}, "sftp": {}}
@@ -112,7 +109,7 @@ func (r *report) markdown() string {
 			float64(ended)/span.Minutes(), ended, rows, failedRows, span.Seconds())
 	}
 
-	w("Errors: ")
+	w("Errors (files not accepted, by kind): ")
 	if len(errs) == 0 {
 		w("none.\n\n")
 	} else {
@@ -130,7 +127,11 @@ func (r *report) markdown() string {
 				w(" (e.g. `%s`)", oneLine(s, 160))
 			}
 		}
-		w(".\n\n")
+		w(".")
+		if len(r.sent.sessionErrs) > 0 {
+			w(" Of the SFTP sessions, %s never logged in (their files were not sent).", statusList(r.sent.sessionErrs))
+		}
+		w("\n\n")
 	}
 
 	accepted := acceptedBy["http"] + acceptedBy["sftp"]

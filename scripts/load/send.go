@@ -238,7 +238,9 @@ func putSession(ctx context.Context, timeout time.Duration, hostKey ssh.PublicKe
 		if ctx.Err() != nil {
 			kind = "sftp timed out"
 		}
-		return 0, kind, fail(kind, err, 0)
+		// How long it took tells a refusal from the daemon's handshake
+		// time-out (sftp_handshake_timeout), which closes without a word.
+		return 0, kind, fail(kind, fmt.Errorf("after %.1f s: %w", time.Since(t0).Seconds(), err), 0)
 	}
 	sc := ssh.NewClient(c, chans, reqs)
 	defer sc.Close()
