@@ -33,7 +33,11 @@ func (s *Service) ImportRelease(ctx context.Context, p ImportReleaseParams) (*st
 	if _, err := s.ImportGet(ctx, ref); err != nil {
 		return nil, err
 	}
-	err := s.db.InTxWait(ctx, s.cfg.LockWait, func(tx *sqlx.Tx) error {
+	// The client has sent its whole file and waits for this answer: the
+	// release waits for SQLite's write turn for as long as the client
+	// stays (ctx), not LockWait. A 503 now would refuse a file already
+	// received, and a client retrying it would send it twice.
+	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		if err := store.ImportSetDryRun(ctx, tx, p.OrgID, p.ID, p.DryRun); err != nil {
 			return err
 		}

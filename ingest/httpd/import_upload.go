@@ -103,7 +103,17 @@ func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, erro
 	if im == nil {
 		return nil, &importer.ValidationError{Field: "file", Text: "no file was sent: add the CSV as a form part named file"}
 	}
-	return h.svc.ImportRelease(ctx, importer.ImportReleaseParams{OrgID: org.ID, ID: im.ID, DryRun: dryRun})
+	// Read the body to its end (the multipart epilogue): only then does
+	// net/http watch the connection and cancel ctx if the client leaves
+	// while the release waits for the database.
+	if _, err := io.Copy(io.Discard, c.Request.Body); err != nil {
+		return fail(err)
+	}
+	released, err := h.svc.ImportRelease(ctx, importer.ImportReleaseParams{OrgID: org.ID, ID: im.ID, DryRun: dryRun})
+	if err != nil { // the client went away, or the database failed: no answer, so nothing may run
+		return fail(err)
+	}
+	return released, nil
 }
 
 // uploadError turns a body past MaxBytesReader into the upload limit the

@@ -324,3 +324,107 @@ func TestAPIUploadHeldUntilFormComplete(t *testing.T) {
 		}
 	})
 }
+
+// An upload whose client goes away after sending its whole file, while the
+// release still waits for the database, got no answer: nothing of it may
+// run, not even as a dry run with its e-mail. (The release once gave up
+// after LockWait with a 503 and left the import to run later as a dry run.)
+func TestAPIUploadLeftBeforeItsAnswerRunsNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newAPI(t, db, 0)
+		ctx := context.Background()
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(pw)
+		reqCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		req, err := http.NewRequestWithContext(reqCtx, "POST", e.srv.URL+"/api/v1/imports", pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		answered := make(chan *http.Response, 1)
+		go func() {
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				res = nil
+			}
+			answered <- res
+		}()
+		fw, err := mw.CreateFormFile("file", "roster.csv")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(fw, seedRows(1, 3)); err != nil {
+			t.Fatal(err)
+		}
+		// A next part starts: the file part is complete, so the door
+		// accepts the import; wait until it is recorded.
+		if _, err := mw.CreateFormField("note"); err != nil {
+			t.Fatal(err)
+		}
+		var id string
+		deadline := time.Now().Add(30 * time.Second)
+		for id == "" {
+			_ = db.GetContext(ctx, &id, db.Rebind(`SELECT COALESCE(MAX(id), '') FROM imports WHERE org_id = ?`), e.org.ID)
+			if time.Now().After(deadline) {
+				t.Fatal("the upload was never accepted")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		// The database is busy with another writer: the release waits.
+		unblock := blockImportWrites(t, db, id)
+		if err := mw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_ = pw.Close()
+		// The client gives up before its answer, then the writer ends.
+		select {
+		case res := <-answered:
+			if res != nil && res.StatusCode == http.StatusAccepted {
+				t.Fatal("the upload was answered 202 while the database was busy")
+			}
+			// Answered (a 503 "busy"): it must not run either.
+		case <-time.After(2 * time.Second):
+			cancel()
+			<-answered
+		}
+		unblock()
+		for {
+			im, err := e.svc.ImportGet(ctx, importer.ImportRef{OrgID: e.org.ID, ID: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if im.Status == store.ImportCancelled {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the import of an upload that got no answer is %s (dry run %v), want cancelled", im.Status, im.DryRun)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// blockImportWrites holds what a write to the import must wait for: the
+// process's write turn on SQLite, the import's row on PostgreSQL. The
+// returned func lets it go.
+func blockImportWrites(t *testing.T, db *store.DB, id string) func() {
+	t.Helper()
+	ctx := context.Background()
+	if db.Dialect == store.SQLite {
+		unlock, err := db.LockWrites(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return unlock
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT id FROM imports WHERE id = $1 FOR UPDATE`, id); err != nil {
+		t.Fatal(err)
+	}
+	return func() { _ = tx.Rollback() }
+}
