@@ -34,6 +34,9 @@ parallel (--workers). Outcome e-mails are delivered with retries.
 
 The JSON API listens on --http-addr (http_addr), SFTP on --sftp-addr
 (sftp_addr); SFTP transfers in flight at SIGTERM may finish within the grace.
+The same address answers GET /metrics (Prometheus, no credentials), /healthz
+(the process lives) and /readyz (503 unless the database answers and its
+schema is the one this binary knows).
 
 Each organisation's sync_schedule (a cron expression in its time_zone, or
 on_upload) turns the newest complete file of its SFTP /in/ into a full
