@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -292,6 +293,9 @@ func TestThreeDaemonsOneKilled(t *testing.T) {
 				AND i.status = 'processing' LIMIT 1`, victimID)
 			if err == nil {
 				break
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				t.Fatal(err)
 			}
 		}
 		if time.Now().After(deadline) {
