@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -166,6 +167,10 @@ type clusterOrg struct {
 // door acknowledged (HTTP 202, a successful SFTP close) is never lost;
 // every import ends exactly once; each organisation's imports apply in
 // acceptance order; each outcome e-mail reaches the SMTP server once.
+// It needs PostgreSQL at ROSTERD_TEST_POSTGRES_URL (default 127.0.0.1:5432,
+// database test) and fails saying how to start it when it is not there.
+// The killed daemon's work is taken over by the production heartbeats
+// (jobs.RescueDead, within ~45 s): no test knob shortens them.
 func TestThreeDaemonsOneKilled(t *testing.T) {
 	const (
 		orgs     = 10
@@ -288,6 +293,9 @@ func TestThreeDaemonsOneKilled(t *testing.T) {
 				AND i.status = 'processing' LIMIT 1`, victimID)
 			if err == nil {
 				break
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				t.Fatal(err)
 			}
 		}
 		if time.Now().After(deadline) {
