@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/chromedp"
 
 	"rosterd/store"
@@ -38,6 +40,21 @@ type chrome struct {
 	t     *testing.T
 	ctx   context.Context
 	shots string // where screenshots go
+
+	mu         sync.Mutex
+	violations []string // what the browser refused under the pages' Content-Security-Policy
+}
+
+// noViolations fails the test if the browser refused anything a page asked
+// for under its Content-Security-Policy (an inline script, style or event
+// handler): the page would be broken for every user.
+func (b *chrome) noViolations() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, v := range b.violations {
+		b.t.Errorf("Content-Security-Policy violation: %s", v)
+	}
 }
 
 // newChrome starts a headless Chromium with its own empty profile, the
@@ -65,6 +82,19 @@ func newChrome(t *testing.T, c *cli) *chrome {
 	if err := chromedp.Do(ctx); err != nil { // starts the browser, with no timeout
 		t.Fatalf("start Chromium: %v", err)
 	}
+	b := &chrome{t: t, ctx: ctx}
+	// The browser logs each refusal of the policy ("Refused to execute
+	// inline script because it violates the following Content Security
+	// Policy directive …").
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*cdplog.EventEntryAdded); ok && strings.Contains(e.Entry.Text, "Content Security Policy") {
+			b.mu.Lock()
+			b.violations = append(b.violations, e.Entry.URL+": "+e.Entry.Text)
+			b.mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
 	shots := os.Getenv("ROSTERD_SCREENSHOT_DIR")
 	if shots == "" || c.dialect != store.SQLite {
 		shots = t.TempDir()
@@ -72,7 +102,8 @@ func newChrome(t *testing.T, c *cli) *chrome {
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return &chrome{t: t, ctx: ctx, shots: shots}
+	b.shots = shots
+	return b
 }
 
 // run performs actions, failing the test after a minute.
@@ -355,6 +386,7 @@ func TestBackOfficeInABrowser(t *testing.T) {
 		b.shot("phone-import")
 		b.run("the users on a phone", chromedp.Navigate(base+"/users?status=all"), chromedp.WaitVisible(chromedp.ID("q")))
 		b.shot("phone-users")
+		b.noViolations()
 	})
 }
 

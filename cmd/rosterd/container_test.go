@@ -172,8 +172,8 @@ func TestStaticBinaryRunsAsTheImageDoes(t *testing.T) {
 				if err != nil {
 					t.Fatalf("serve after SIGTERM: %v", err)
 				}
-			case <-time.After(30 * time.Second):
-				t.Fatal("serve still running 30s after SIGTERM")
+			case <-time.After(60 * time.Second):
+				t.Fatal("serve still running 60s after SIGTERM")
 			}
 		})
 	}
