@@ -24,7 +24,7 @@ run: build
 # The whole suite, against SQLite and the PostgreSQL at 127.0.0.1:5432
 # (database test; override with ROSTERD_TEST_POSTGRES_URL).
 test:
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -count=1 -timeout 45m ./...
 
 # The back office's screenshots in docs/, taken by the browser test (needs
 # chromium: apt-get install -y chromium).

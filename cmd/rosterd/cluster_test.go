@@ -461,7 +461,7 @@ func TestThreeDaemonsOneKilled(t *testing.T) {
 		logs += cl.node(i).d.output()
 	}
 	ran := map[string]int{}
-	for _, m := range regexp.MustCompile(`msg="import (?:finished|failed)" import=(imp_[0-9a-z]+)`).FindAllStringSubmatch(logs, -1) {
+	for _, m := range regexp.MustCompile(`msg="import (?:finished|failed)".* import_id=(imp_[0-9a-z]+)`).FindAllStringSubmatch(logs, -1) {
 		ran[m[1]]++
 	}
 	for _, im := range imports {

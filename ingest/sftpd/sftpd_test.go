@@ -530,7 +530,6 @@ func TestLimits(t *testing.T) {
 			c.MaxUploadBytes = 10
 			c.MaxConnectionsPerIP = 2
 			c.MaxSessions = 1
-			c.HandshakeTimeout = 300 * time.Millisecond
 		})
 		conn, err := e.dial(testUser, ssh.Password(testPassword))
 		if err != nil {
