@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/pkg/sftp"
-	"golang.org/x/crypto/ssh"
 
 	"rosterd/ingest/sftpd"
 	"rosterd/store"
@@ -214,14 +213,7 @@ func TestPutRewriteAndHoles(t *testing.T) {
 func TestDroppedWhileStoring(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
-		conn, err := e.dial(testUser, ssh.Password(testPassword))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := sftp.NewClient(conn)
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn, c := e.login()
 		f, err := c.Create("/in/roster.csv")
 		if err != nil {
 			t.Fatal(err)

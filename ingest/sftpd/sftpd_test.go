@@ -160,6 +160,13 @@ func (e *env) dial(user string, auth ...ssh.AuthMethod) (*ssh.Client, error) {
 
 // client logs in as hr with the password; closed when the test ends.
 func (e *env) client() *sftp.Client {
+	_, c := e.login()
+	return c
+}
+
+// login is client with its SSH connection, for a test that breaks the
+// connection under the client; both are closed when the test ends.
+func (e *env) login() (*ssh.Client, *sftp.Client) {
 	e.t.Helper()
 	conn, err := e.dial(testUser, ssh.Password(testPassword))
 	if err != nil {
@@ -170,7 +177,7 @@ func (e *env) client() *sftp.Client {
 		e.t.Fatal(err)
 	}
 	e.t.Cleanup(func() { c.Close(); conn.Close() })
-	return c
+	return conn, c
 }
 
 func put(c *sftp.Client, name, content string) error {
@@ -329,14 +336,7 @@ func TestPutOverwriteRenameGet(t *testing.T) {
 func TestDroppedUpload(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
-		conn, err := e.dial(testUser, ssh.Password(testPassword))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := sftp.NewClient(conn)
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn, c := e.login()
 		f, err := c.Create("/in/roster.csv")
 		if err != nil {
 			t.Fatal(err)
