@@ -75,9 +75,13 @@ func (r *FileReaderAt) chunk(seq int) ([]byte, error) {
 		return data, nil
 	}
 	var data []byte
-	err := r.q.QueryRowxContext(r.ctx, r.q.Rebind(`SELECT data FROM file_chunks WHERE file_id = ? AND seq = ?`), r.file.ID, seq).Scan(&data)
+	var encoding string
+	err := r.q.QueryRowxContext(r.ctx, r.q.Rebind(`SELECT data, encoding FROM file_chunks WHERE file_id = ? AND seq = ?`), r.file.ID, seq).Scan(&data, &encoding)
 	if isNoRows(err) {
 		return nil, fmt.Errorf("file %d chunk %d: %w", r.file.ID, seq, ErrNotFound)
+	}
+	if err == nil {
+		data, err = decodeChunk(data, encoding)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read file %d: %w", r.file.ID, err)

@@ -65,6 +65,7 @@ type FileWriter struct {
 	sum   hash.Hash
 	limit int64
 	err   error
+	enc   chunkEncoder
 }
 
 // FileCreateWriter starts a file whose chunks go through q (the caller's
@@ -122,7 +123,7 @@ func (w *FileWriter) Write(p []byte) (int, error) {
 		if len(w.buf) == ChunkSize {
 			var err error
 			if w.db != nil {
-				err = w.db.InTx(w.ctx, func(tx *sqlx.Tx) error { return w.flush(tx) })
+				err = w.db.InTx(w.ctx, w.flushUpload)
 			} else {
 				err = w.flush(w.q)
 			}
@@ -134,14 +135,32 @@ func (w *FileWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// flushUpload stores an upload's full chunk in a transaction of its own.
+// On PostgreSQL that commit does not wait for its WAL to reach the disk
+// (synchronous_commit off, for this transaction only): a 200 MiB SFTP put
+// waited for 200 WAL flushes (1.94 s; 1.62–1.76 s without), and that wait
+// guards nothing, since the
+// chunks count only once CloseTx commits, synchronously, and that commit's
+// flush carries every earlier WAL record with it. A crash before then
+// leaves an incomplete file, which FilesSweep removes either way.
+func (w *FileWriter) flushUpload(tx *sqlx.Tx) error {
+	if w.db.Dialect == Postgres {
+		if _, err := tx.ExecContext(w.ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return fmt.Errorf("store file chunk: %w", err)
+		}
+	}
+	return w.flush(tx)
+}
+
 // flush stores the buffered chunk through q and marks the file as written
 // to now (an upload still streaming is not abandoned).
 func (w *FileWriter) flush(q Querier) error {
 	if len(w.buf) == 0 {
 		return nil
 	}
-	_, err := q.ExecContext(w.ctx, q.Rebind(`INSERT INTO file_chunks (file_id, seq, data) VALUES (?, ?, ?)`),
-		w.file.ID, w.seq, w.buf)
+	data, encoding := w.enc.encode(w.buf)
+	_, err := q.ExecContext(w.ctx, q.Rebind(`INSERT INTO file_chunks (file_id, seq, data, encoding) VALUES (?, ?, ?, ?)`),
+		w.file.ID, w.seq, data, encoding)
 	if err == nil && w.db != nil {
 		_, err = q.ExecContext(w.ctx, q.Rebind(`UPDATE files SET updated_at = ? WHERE id = ?`), time.Now().UTC(), w.file.ID)
 	}
@@ -282,10 +301,14 @@ func (r *fileReader) Read(p []byte) (int, error) {
 			}
 			r.checked = true
 		}
-		err := r.q.QueryRowxContext(r.ctx, r.q.Rebind(`SELECT data FROM file_chunks WHERE file_id = ? AND seq = ?`), r.id, r.seq).Scan(&data)
+		var encoding string
+		err := r.q.QueryRowxContext(r.ctx, r.q.Rebind(`SELECT data, encoding FROM file_chunks WHERE file_id = ? AND seq = ?`), r.id, r.seq).Scan(&data, &encoding)
 		if isNoRows(err) {
 			r.done = true
 			continue
+		}
+		if err == nil {
+			data, err = decodeChunk(data, encoding)
 		}
 		if err != nil {
 			return 0, fmt.Errorf("read file %d: %w", r.id, err)

@@ -3,9 +3,11 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -193,4 +195,56 @@ func TestImportIDsSortInTheOrderMade(t *testing.T) {
 	if later := store.NewImportID(now.Add(time.Hour)); later <= prev || len(later) != len(prev) {
 		t.Fatalf("an id an hour later %s does not sort after %s", later, prev)
 	}
+}
+
+// A roster is stored compressed, a chunk that does not compress as it is,
+// and both read back byte for byte, whole or at any offset.
+func TestFileChunksCompressedWhenThatHelps(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org := store.NewOrg("acme", "Acme")
+		if err := store.OrgCreate(ctx, db, &org); err != nil {
+			t.Fatal(err)
+		}
+		var csv bytes.Buffer
+		for i := 0; csv.Len() < store.ChunkSize; i++ {
+			fmt.Fprintf(&csv, "E%07d;First%d;Last%d;BE;nl;user%d@example.com;+32 470 %02d %02d %02d\n", i, i, i, i, i%100, i/100%100, i/10000)
+		}
+		noise := make([]byte, store.ChunkSize/2)
+		if _, err := rand.Read(noise); err != nil {
+			t.Fatal(err)
+		}
+		data := append(csv.Bytes()[:store.ChunkSize:store.ChunkSize], noise...)
+		f, err := store.FileCreate(ctx, db, org.ID, "roster.csv", bytes.NewReader(data), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var chunks []struct {
+			Encoding string `db:"encoding"`
+			Stored   int    `db:"stored"`
+		}
+		if err := db.SelectContext(ctx, &chunks, db.Rebind(`SELECT encoding, LENGTH(data) AS stored FROM file_chunks
+			WHERE file_id = ? ORDER BY seq`), f.ID); err != nil {
+			t.Fatal(err)
+		}
+		if len(chunks) != 2 || chunks[0].Encoding != "s2" || chunks[0].Stored > store.ChunkSize/3 ||
+			chunks[1].Encoding != "raw" || chunks[1].Stored != len(noise) {
+			t.Errorf("stored chunks %+v; want the roster's compressed to under a third of %d bytes, the noise raw (%d bytes)",
+				chunks, store.ChunkSize, len(noise))
+		}
+		got, err := io.ReadAll(store.FileOpen(ctx, db, org.ID, f.ID))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("read back %d bytes (%v) that differ from the %d written", len(got), err, len(data))
+		}
+		r, err := store.FileOpenAt(ctx, db, org.ID, f.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, off := range []int{0, store.ChunkSize - 7, len(data) - 20} {
+			buf := make([]byte, 20)
+			if n, err := r.ReadAt(buf, int64(off)); n != 20 || (err != nil && err != io.EOF) || !bytes.Equal(buf, data[off:off+20]) {
+				t.Errorf("ReadAt(%d) = %d, %v; want the file's bytes", off, n, err)
+			}
+		}
+	})
 }

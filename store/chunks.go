@@ -1,0 +1,49 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/klauspost/compress/s2"
+)
+
+// How file_chunks.data holds a chunk (file_chunks.encoding, migration
+// 00011).
+const (
+	chunkRaw = "raw" // the bytes as they are
+	chunkS2  = "s2"  // an S2 block (github.com/klauspost/compress/s2)
+)
+
+// chunkEncoder compresses a file's chunks before they are stored. S2
+// compresses a CSV roster 3–5 times at over 1 GB/s a core, far faster than
+// a database writes the bytes it saves: a 200 MiB upload is stored in a
+// quarter of the writes. Its buffer is reused from chunk to chunk.
+type chunkEncoder struct{ buf []byte }
+
+// encode returns what to store for chunk p and its encoding. A chunk that
+// S2 does not shrink by an eighth (already compressed: a zip, an image) is
+// stored raw, so reading it back costs nothing.
+func (e *chunkEncoder) encode(p []byte) ([]byte, string) {
+	if n := s2.MaxEncodedLen(len(p)); cap(e.buf) < n {
+		e.buf = make([]byte, n)
+	}
+	z := s2.Encode(e.buf[:cap(e.buf)], p)
+	if len(z) > len(p)-len(p)/8 {
+		return p, chunkRaw
+	}
+	return z, chunkS2
+}
+
+// decodeChunk returns the bytes of a stored chunk.
+func decodeChunk(data []byte, encoding string) ([]byte, error) {
+	switch encoding {
+	case chunkRaw:
+		return data, nil
+	case chunkS2:
+		out, err := s2.Decode(nil, data)
+		if err != nil {
+			return nil, fmt.Errorf("decode chunk: %w", err)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("decode chunk: unknown encoding %q (stored by a newer rosterd?)", encoding)
+}
