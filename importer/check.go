@@ -1,10 +1,10 @@
 package importer
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -168,10 +168,24 @@ func (r *run) findMissing(ctx context.Context) error {
 		return nil
 	}
 	// The new rows that may look like a stored user, for the shield below and
-	// checkManagers. Built only here: when every active user is named (an
-	// empty organisation, an identical re-sync) no stored user can need it.
+	// checkManagers. Built only when some rows were not skipped: when the
+	// skipped ones name every active user (an empty organisation, an
+	// identical re-sync) no stored user can need it.
 	if _, err := r.tx.ExecContext(ctx, `CREATE INDEX stage_rows_new_id_key ON stage_rows (id_key) WHERE skip = 0`); err != nil {
 		return fmt.Errorf("index new ids: %w", err)
+	}
+	// The rows that were not skipped name the rest of the active users
+	// (a changed sync): counted through the index, from those few rows,
+	// that is cheaper than the anti-join over the whole roster below.
+	var named int
+	if err := r.tx.GetContext(ctx, &named, r.tx.Rebind(`SELECT COUNT(DISTINCT u.id) FROM stage_rows s
+		JOIN users u ON u.org_id = ? AND u.external_id = s.external_id AND u.status = 'active'
+		WHERE s.skip = 0 AND NOT EXISTS (SELECT 1 FROM stage_rows k WHERE k.skip = 1 AND k.external_id = s.external_id)`),
+		r.org.ID); err != nil {
+		return fmt.Errorf("find missing users: %w", err)
+	}
+	if r.skipped+named == active {
+		return nil
 	}
 	if err := r.exec(ctx, "find missing users", `INSERT INTO stage_missing (id, external_id)
 		SELECT u.id, u.external_id FROM users u WHERE u.org_id = ? AND u.status = 'active'
@@ -373,13 +387,9 @@ func (r *run) checkCycles(ctx context.Context) (int, error) {
 	if err := r.explain(ctx, "manager links", r.tx.Rebind(edgesSQL), r.org.ID, r.org.ID, r.org.ID); err != nil {
 		return 0, err
 	}
-	var n int
-	if err := r.tx.GetContext(ctx, &n, r.tx.Rebind(`SELECT COUNT(*) FROM (`+edgesSQL+`) e`), r.org.ID, r.org.ID, r.org.ID); err != nil {
-		return 0, fmt.Errorf("cycle check: %w", err)
-	}
-	// Sorted by the database and sized exactly: the only large allocation
-	// is the edge list itself.
-	edges := make([]edge, 0, n)
+	// Sorted by the database, read once, held in blocks: no block is ever
+	// copied to grow the list, so the edges take what they need and no more.
+	var edges edgeList
 	rows, err = r.tx.QueryContext(ctx, r.tx.Rebind(`SELECT child, parent FROM (`+edgesSQL+`) e ORDER BY child`), r.org.ID, r.org.ID, r.org.ID)
 	if err != nil {
 		return 0, fmt.Errorf("cycle check: %w", err)
@@ -390,13 +400,13 @@ func (r *run) checkCycles(ctx context.Context) (int, error) {
 			rows.Close()
 			return 0, fmt.Errorf("cycle check: %w", err)
 		}
-		edges = append(edges, e)
+		edges.add(e)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("cycle check: %w", err)
 	}
-	cycles := findCycles(edges, changed.has)
+	cycles := findCycles(&edges, changed.has)
 	if len(cycles) == 0 {
 		return 0, nil
 	}
@@ -440,28 +450,49 @@ func (s lineSet) has(n int64) bool {
 	return s[n/64]&(1<<(n%64)) != 0
 }
 
-// findCycles returns each loop of the reports-to graph that a changed node
-// leads into, as the list of its nodes in reports-to order. edges must be
-// sorted by child. Every node has at most one parent, so a walk up from each
-// changed node meets at most one loop. The walk state is one byte per edge,
-// indexed like the edges.
-func findCycles(edges []edge, changed func(int64) bool) [][]int64 {
-	index := func(n int64) int {
-		i, ok := slices.BinarySearchFunc(edges, n, func(e edge, n int64) int { return cmp.Compare(e.child, n) })
-		if !ok {
-			return -1 // no manager: the walk ends
-		}
+// edgeList is the reports-to graph's edges sorted by child, in blocks of
+// edgeBlock: 16 bytes an edge, appended without ever copying what is there.
+type edgeList struct {
+	blocks [][]edge
+	n      int
+}
+
+const edgeBlock = 1 << 16
+
+func (l *edgeList) add(e edge) {
+	if l.n%edgeBlock == 0 {
+		l.blocks = append(l.blocks, make([]edge, 0, edgeBlock))
+	}
+	b := &l.blocks[len(l.blocks)-1]
+	*b = append(*b, e)
+	l.n++
+}
+
+func (l *edgeList) at(i int) edge { return l.blocks[i/edgeBlock][i%edgeBlock] }
+
+// find is the index of the edge of child n, or -1 when n has no manager.
+func (l *edgeList) find(n int64) int {
+	i := sort.Search(l.n, func(i int) bool { return l.at(i).child >= n })
+	if i < l.n && l.at(i).child == n {
 		return i
 	}
+	return -1
+}
+
+// findCycles returns each loop of the reports-to graph that a changed node
+// leads into, as the list of its nodes in reports-to order. Every node has
+// at most one parent, so a walk up from each changed node meets at most one
+// loop. The walk state is one byte per edge, indexed like the edges.
+func findCycles(edges *edgeList, changed func(int64) bool) [][]int64 {
 	const (
 		onPath = 1
 		done   = 2
 	)
-	state := make([]uint8, len(edges))
+	state := make([]uint8, edges.n)
 	var cycles [][]int64
 	var path []int
-	for start := range edges {
-		if state[start] != 0 || !changed(edges[start].child) {
+	for start := range edges.n {
+		if state[start] != 0 || !changed(edges.at(start).child) {
 			continue
 		}
 		path = path[:0]
@@ -469,12 +500,12 @@ func findCycles(edges []edge, changed func(int64) bool) [][]int64 {
 		for i >= 0 && state[i] == 0 {
 			state[i] = onPath
 			path = append(path, i)
-			i = index(edges[i].parent)
+			i = edges.find(edges.at(i).parent)
 		}
 		if i >= 0 && state[i] == onPath {
 			var c []int64
 			for _, p := range path[slices.Index(path, i):] {
-				c = append(c, edges[p].child)
+				c = append(c, edges.at(p).child)
 			}
 			cycles = append(cycles, c)
 		}

@@ -26,6 +26,7 @@ import (
 // another byte for byte is not skipped (only one row may stand for a user),
 // so it is validated and fails the repeated-id check with its twin.
 type knownRows struct {
+	users   int // the organisation's users, archived ones included
 	fps     []roster.RowFingerprint
 	starts  []uint32 // len 65537: fps[starts[p]:starts[p+1]] begin with prefix p
 	claimed []atomic.Uint64
@@ -41,6 +42,7 @@ func loadKnownRows(ctx context.Context, q store.Querier, orgID int64, now time.T
 	if err := sqlx.GetContext(ctx, q, &n, q.Rebind(`SELECT COUNT(*) FROM users WHERE org_id = ?`), orgID); err != nil {
 		return nil, fmt.Errorf("read fingerprints: %w", err)
 	}
+	k.users = n
 	k.fps = make([]roster.RowFingerprint, 0, n)
 	rows, err := q.QueryContext(ctx, q.Rebind(
 		`SELECT source_hash FROM users WHERE org_id = ? AND source_hash IS NOT NULL

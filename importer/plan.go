@@ -42,9 +42,43 @@ func (r *run) plan(ctx context.Context) error {
 	if err := r.judgeFailed(ctx); err != nil {
 		return err
 	}
-	if err := r.planCreates(ctx); err != nil {
-		return err
+	var stored bool
+	if err := r.tx.GetContext(ctx, &stored, r.tx.Rebind(`SELECT EXISTS (SELECT 1 FROM users WHERE org_id = ?)`), r.org.ID); err != nil {
+		return fmt.Errorf("plan: %w", err)
 	}
+	if stored && r.createdDirect > 0 {
+		// On SQLite the file is staged before the import's transaction
+		// begins: users were added meanwhile, and the rows staged as
+		// creates may name them. Staged again, the run plans them anew.
+		r.p.Logger.Info("users were added while the first import of the organisation was read; it runs again")
+		return ErrImportBusy
+	}
+	if r.toCreate > 0 {
+		if err := r.planCreates(ctx); err != nil {
+			return err
+		}
+	}
+	if r.toMerge > 0 || stored {
+		if err := r.planMerges(ctx); err != nil {
+			return err
+		}
+	}
+	for _, q := range []string{
+		`CREATE INDEX stage_plan_external_id ON stage_plan (external_id)`,
+		`CREATE INDEX stage_plan_business_email ON stage_plan (business_email)`,
+	} {
+		if _, err := r.tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("index plan: %w", err)
+		}
+	}
+	return analyze(ctx, r.tx, r.db.Dialect, "stage_plan")
+}
+
+// planMerges plans, through Go, the rows that may change a stored user or
+// need the merge rules to create one. (In an organisation without users
+// whose every row is a new user's whole record, there are none: plan does
+// not call it.)
+func (r *run) planMerges(ctx context.Context) error {
 	plan := newBatchInserter(ctx, r.tx, r.db.Dialect, "stage_plan", planColumns())
 	next, closeCursor, err := r.planRows(ctx)
 	if err != nil {
@@ -86,15 +120,7 @@ func (r *run) plan(ctx context.Context) error {
 			return err
 		}
 	}
-	for _, q := range []string{
-		`CREATE INDEX stage_plan_external_id ON stage_plan (external_id)`,
-		`CREATE INDEX stage_plan_business_email ON stage_plan (business_email)`,
-	} {
-		if _, err := r.tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("index plan: %w", err)
-		}
-	}
-	return analyze(ctx, r.tx, r.db.Dialect, "stage_plan")
+	return nil
 }
 
 // planCreates plans, in one statement, the rows that create a user and were

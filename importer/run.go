@@ -356,21 +356,27 @@ const firstErrorsShown = 20
 
 // run is the state of one import while it is processed.
 type run struct {
-	p           RunParams
-	db          *store.DB
-	tx          *sqlx.Tx
-	staging     stagingConn // where the file is staged: tx, or on SQLite its connection before tx begins
-	org         *store.Org
-	im          *store.Import
-	mode        Mode
-	cols        *Columns
-	header      Header
-	warnings    []string
-	dropped     int // warnings past maxWarnings
-	skipped     int // rows skipped as known (see fingerprint)
-	active      int // active users before the import, -1 until counted
-	seq         int // orders the messages of cross-row checks after a row's own
-	firstErrors []string
+	p             RunParams
+	db            *store.DB
+	tx            *sqlx.Tx
+	staging       stagingConn // where the file is staged: tx, or on SQLite its connection before tx begins
+	org           *store.Org
+	im            *store.Import
+	mode          Mode
+	cols          *Columns
+	header        Header
+	warnings      []string
+	dropped       int  // warnings past maxWarnings
+	skipped       int  // rows skipped as known (see fingerprint)
+	skippedValid  int  // of those, the ones no check failed (see count)
+	missing       int  // users a full sync archives for being missing (see count)
+	toMerge       int  // staged patches that are not a new user's whole record (see plan)
+	toCreate      int  // staged patches that are (see planCreates)
+	createDirect  bool // the organisation had no users: rows that create one are staged as plan rows
+	createdDirect int  // rows so staged
+	active        int  // active users before the import, -1 until counted
+	seq           int  // orders the messages of cross-row checks after a row's own
+	firstErrors   []string
 
 	anyFailed bool // a row has failed (see judgeFailed)
 }

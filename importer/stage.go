@@ -184,6 +184,10 @@ func (r *run) stage(ctx context.Context) error {
 		return err
 	}
 	r.step("read fingerprints", t)
+	// In an organisation without users (a first import), every valid row
+	// whose user can be created set-wise creates one: it is staged as its
+	// plan row at once (see writePages), not as a patch to plan later.
+	r.createDirect = known.users == 0
 	idIdx := cols.Index("external_id")
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -315,6 +319,7 @@ func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 	rows := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_rows", stageRowColumns())
 	patches := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_patch", stagePatchColumns())
 	errs := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_errors", []string{"line", "seq", "message"})
+	plan := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_plan", planColumns())
 	waiting := map[int]*stagePage{}
 	next := 0
 	var n int64
@@ -348,8 +353,20 @@ func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 				if p.skip[i] || failed && (rec.Problem != "" || id == "" || slices.Contains(p.patches[i].Failed, "external_id")) {
 					continue
 				}
+				if r.createDirect && !failed && p.newHashes[i] != "" {
+					if err := plan.Add(createPlanValues(p.patches[i], rec.Line, p.fps[i], p.newHashes[i], p.newSearch[i])...); err != nil {
+						return err
+					}
+					r.createdDirect++
+					continue
+				}
 				if err := patches.Add(stagePatchValues(p.patches[i], rec.Line, p.newHashes[i], p.newSearch[i])...); err != nil {
 					return err
+				}
+				if failed || p.newHashes[i] == "" {
+					r.toMerge++
+				} else {
+					r.toCreate++
 				}
 			}
 			n += int64(len(p.recs))
@@ -365,11 +382,14 @@ func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
 	if err := patches.Flush(); err != nil {
 		return err
 	}
+	if err := plan.Flush(); err != nil {
+		return err
+	}
 	return errs.Flush()
 }
 
 func stagePatchValues(p Patch, line int, newHash, newSearch string) []any {
-	vals := make([]any, 0, 3+len(plainColumns)+len(localizedColumns))
+	vals := make([]any, 0, 6+len(plainColumns)+len(localizedColumns))
 	vals = append(vals, line)
 	for _, c := range plainColumns {
 		if v, ok := p.Plain[c]; ok {
@@ -397,6 +417,37 @@ func stagePatchValues(p Patch, line int, newHash, newSearch string) []any {
 		bad = strings.Join(p.Failed, ",")
 	}
 	return append(vals, boolInt(p.ArchivedAtSet), at, nh, ns, bad)
+}
+
+// createPlanValues is the stage_plan row (planColumns) of a valid row that
+// creates its user in an organisation without users: the row planCreates
+// would build from its patch, built here while the file is staged.
+func createPlanValues(p Patch, line int, fp, newHash, newSearch string) []any {
+	vals := make([]any, 0, len(planColumns()))
+	managerChanged := 0
+	if p.Plain["manager"] != "" {
+		managerChanged = 1
+	}
+	vals = append(vals, line, p.ExternalID, roster.IDKey(p.ExternalID), roster.ActionCreate, managerChanged)
+	for _, c := range plainColumns {
+		v := p.Plain[c]
+		if c == "authentication_type" && v == "" {
+			v = roster.DefaultAuthenticationType
+		}
+		vals = append(vals, v)
+	}
+	for _, c := range localizedColumns {
+		if m, ok := p.Localized[c]; ok {
+			vals = append(vals, encodePatchLocalized(m))
+		} else {
+			vals = append(vals, "")
+		}
+	}
+	var source any
+	if fp != "" {
+		source = fp
+	}
+	return append(vals, roster.StatusActive, nil, newHash, source, newSearch)
 }
 
 // encodePatchLocalized keeps the languages a row sets, blanks included (a

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 	"text/tabwriter"
 	"time"
 
@@ -43,8 +44,8 @@ func exitCodeFor(status string) int {
 
 func newImportCmd() *cobra.Command {
 	var (
-		orgSlug, mode, errorsOut string
-		dryRun, asJSON, detach   bool
+		orgSlug, mode, errorsOut, cpuProfile string
+		dryRun, asJSON, detach               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "import --org ORG [--mode partial|full] [--dry-run] [--json] [--errors-out FILE] FILE",
@@ -88,6 +89,13 @@ and the import id is printed alone; follow it with "rosterd import show ID". Exi
 				fmt.Fprintln(cmd.OutOrStdout(), im.ID)
 				return nil
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			return a.runImport(cmd, svc, o, im, asJSON, errorsOut)
 		},
 	}
@@ -96,6 +104,7 @@ and the import id is printed alone; follow it with "rosterd import show ID". Exi
 	cmd.Flags().StringVar(&mode, "mode", "partial", "partial (create and update) or full (the whole roster: also archives users missing from it)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "do everything but the final commit; the counts say what would happen")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the import record as JSON instead of the summary")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the import's run to this file (go tool pprof reads it), to see where a slow import spends its time")
 	cmd.Flags().StringVar(&errorsOut, "errors-out", "", "write the errors CSV (failed rows + errors column) to this file")
 	_ = cmd.MarkFlagRequired("org")
 	cmd.AddCommand(newImportShowCmd(), newImportListCmd(), newImportApproveCmd(), newImportCancelCmd())
@@ -291,4 +300,21 @@ func (a *app) deliverNow(cmd *cobra.Command, n *store.Notification) {
 	if err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "rosterd: the outcome e-mail was not sent yet (%v); a running daemon will retry it\n", err)
 	}
+}
+
+// startCPUProfile profiles this process into path until stop: an import's
+// run measured from the outside, the way scripts/bench/import.sh runs it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
