@@ -297,7 +297,7 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 // skipped rows under such a manager are looked at, so an unchanged roster
 // costs no join over all its users.
 func (r *run) checkManagers(ctx context.Context) (int, error) {
-	found, err := r.queryLines(ctx, "managers", `WITH eff AS (
+	query := `WITH eff AS (
 			SELECT s.line, COALESCE(p.manager, u.manager) AS manager FROM stage_rows s
 			LEFT JOIN stage_plan p ON p.line = s.line
 			LEFT JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
@@ -324,7 +324,18 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 			AND (? = 'partial' OR EXISTS (SELECT 1 FROM stage_rows y WHERE y.skip = 0 AND y.id_key = su.id_key
 				AND LENGTH(y.external_id) < LENGTH(su.external_id)
 				AND NOT EXISTS (SELECT 1 FROM users yu WHERE yu.org_id = ? AND yu.external_id = y.external_id))))
-		ORDER BY e.line`, r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID, string(r.mode), r.org.ID)
+		ORDER BY e.line`
+	args := []any{r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID, string(r.mode), r.org.ID}
+	if r.noStoredUsers {
+		// A first import: every manager must be a valid, active row of the
+		// file, and every row that names one is in the plan. The same rule
+		// as above with the stored roster empty, without its joins over
+		// a million rows.
+		query, args = `SELECT p.line, p.manager FROM `+validPlan+` WHERE p.manager <> ''
+			AND NOT EXISTS (SELECT 1 FROM stage_plan m WHERE m.external_id = p.manager AND m.failed = 0 AND m.status = 'active')
+			ORDER BY p.line`, nil
+	}
+	found, err := r.queryLines(ctx, "managers", query, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -368,29 +379,17 @@ func (r *run) checkCycles(ctx context.Context) (int, error) {
 	if err := rows.Err(); err != nil || nChanged == 0 {
 		return 0, err
 	}
-	const edgesSQL = `WITH eff AS (
-			SELECT s.line AS child, COALESCE(p.manager, u.manager) AS manager FROM stage_rows s
-			LEFT JOIN stage_plan p ON p.line = s.line
-			LEFT JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
-			WHERE s.failed = 0)
-		SELECT e.child AS child, COALESCE(ms.line, -mu.id) AS parent FROM eff e
-		LEFT JOIN stage_rows ms ON ms.external_id = e.manager AND ms.failed = 0
-		LEFT JOIN users mu ON mu.org_id = ? AND mu.external_id = e.manager
-		WHERE e.manager <> '' AND (ms.line IS NOT NULL OR mu.id IS NOT NULL)
-		UNION ALL
-		SELECT -u.id, COALESCE(ms.line, -mu.id) FROM users u
-		LEFT JOIN stage_rows ms ON ms.external_id = u.manager AND ms.failed = 0
-		LEFT JOIN users mu ON mu.org_id = u.org_id AND mu.external_id = u.manager
-		WHERE u.org_id = ? AND u.manager <> ''
-		AND NOT EXISTS (SELECT 1 FROM stage_rows x WHERE x.external_id = u.external_id AND x.failed = 0)
-		AND (ms.line IS NOT NULL OR mu.id IS NOT NULL)`
-	if err := r.explain(ctx, "manager links", r.tx.Rebind(edgesSQL), r.org.ID, r.org.ID, r.org.ID); err != nil {
+	edgesSQL, args := edgesAll, []any{r.org.ID, r.org.ID, r.org.ID}
+	if r.noStoredUsers {
+		edgesSQL, args = edgesFileOnly, nil
+	}
+	if err := r.explain(ctx, "manager links", r.tx.Rebind(edgesSQL), args...); err != nil {
 		return 0, err
 	}
 	// Sorted by the database, read once, held in blocks: no block is ever
 	// copied to grow the list, so the edges take what they need and no more.
 	var edges edgeList
-	rows, err = r.tx.QueryContext(ctx, r.tx.Rebind(`SELECT child, parent FROM (`+edgesSQL+`) e ORDER BY child`), r.org.ID, r.org.ID, r.org.ID)
+	rows, err = r.tx.QueryContext(ctx, r.tx.Rebind(`SELECT child, parent FROM (`+edgesSQL+`) e ORDER BY child`), args...)
 	if err != nil {
 		return 0, fmt.Errorf("cycle check: %w", err)
 	}
@@ -432,6 +431,32 @@ func (r *run) checkCycles(ctx context.Context) (int, error) {
 	}
 	return len(msgs), r.fail(ctx, msgs)
 }
+
+// edgesAll are the "reports to" links of the roster after the import: each
+// valid row's manager (of the row, or kept from its stored user) and each
+// stored user's outside the file, to a row of the file or a stored user.
+const edgesAll = `WITH eff AS (
+			SELECT s.line AS child, COALESCE(p.manager, u.manager) AS manager FROM stage_rows s
+			LEFT JOIN stage_plan p ON p.line = s.line
+			LEFT JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
+			WHERE s.failed = 0)
+		SELECT e.child AS child, COALESCE(ms.line, -mu.id) AS parent FROM eff e
+		LEFT JOIN stage_rows ms ON ms.external_id = e.manager AND ms.failed = 0
+		LEFT JOIN users mu ON mu.org_id = ? AND mu.external_id = e.manager
+		WHERE e.manager <> '' AND (ms.line IS NOT NULL OR mu.id IS NOT NULL)
+		UNION ALL
+		SELECT -u.id, COALESCE(ms.line, -mu.id) FROM users u
+		LEFT JOIN stage_rows ms ON ms.external_id = u.manager AND ms.failed = 0
+		LEFT JOIN users mu ON mu.org_id = u.org_id AND mu.external_id = u.manager
+		WHERE u.org_id = ? AND u.manager <> ''
+		AND NOT EXISTS (SELECT 1 FROM stage_rows x WHERE x.external_id = u.external_id AND x.failed = 0)
+		AND (ms.line IS NOT NULL OR mu.id IS NOT NULL)`
+
+// edgesFileOnly are those links in an organisation without users: from
+// each valid row of the plan to the valid row that manages it.
+const edgesFileOnly = `SELECT p.line AS child, ms.line AS parent FROM ` + validPlan + `
+		JOIN stage_rows ms ON ms.external_id = p.manager AND ms.failed = 0
+		WHERE p.manager <> ''`
 
 // lineSet is a set of file lines as a bitmap: 125 KiB for a million lines.
 type lineSet []uint64

@@ -21,13 +21,18 @@ func TestFirstImportStoresWhatALaterImportWould(t *testing.T) {
 	roster := "external_id;first_name;last_name;country;preferred_language;authentication_type;business_email;" +
 		"business_mobile_phone;manager;department_en;department_nl;job_title_en;tags_en;archived_at\n" +
 		"E1;Ann;Smith;be;nl;;Ann@Example.com;0470 12 34 56;;Sales;Verkoop;Boss;team:A,level:1;\n" +
-		"E2;Bob;Jones;BE;fr-be;;bob@example.com;;E1;Sales;;Engineer;;\n" +
-		"E3;Cleo;Martin;FR;fr;username_password;cleo@example.com;+33 6 12 34 56 78;E2;;;;;\n" +
+		"E2;Bob;Jones;BE;fr-be;;bob@example.com;;E1;Sales;;Engineer;;\n" + // blank languages: planned by merge
+		"E3;Cleo;Martin;FR;fr;username_password;cleo@example.com;+33 6 12 34 56 78;E2;IT;ICT;Dev;t:x;\n" +
 		"E4;Dirk;Peeters;BE;nl;;dirk@example.com;;E1;Support;;;;2030-01-31\n" + // an archive date: planned by merge
-		"E5;Eva;;BE;nl;;eva@example.com;;E1;;;;;\n" + // fails its own rules (no last name)
-		"E6;Finn;Claes;Belgium;nl;;finn@example.com;;E9;;;;;\n" + // fails: country and manager
-		"E7;Greet;Maes;BE;nl;;;+32 470 00 00 07;E3;Sales;Verkoop;;;\n" +
-		"E7;Greet;Maes;BE;nl;;greet@example.com;;E3;;;;;\n" // a repeated id: both rows fail
+		"E5;Eva;;BE;nl;;eva@example.com;;E1;S;V;J;t:x;\n" + // fails its own rules (no last name)
+		"E6;Finn;Claes;Belgium;nl;;finn@example.com;;E9;S;V;J;t:x;\n" + // fails: country and manager
+		"E7;Greet;Maes;BE;nl;;;+32 470 00 00 07;E3;S;V;J;t:x;\n" +
+		"E7;Greet;Maes;BE;nl;;greet@example.com;;E3;S;V;J;t:x;\n" + // a repeated id: both rows fail
+		"E8;Hans;Loop;BE;nl;;hans@example.com;;E10;S;V;J;t:x;\n" + // a loop of managers: both fail
+		"E10;Ines;Loop;BE;nl;;ines@example.com;;E8;S;V;J;t:x;\n" +
+		"E11;Jan;Under;BE;nl;;jan@example.com;;E5;S;V;J;t:x;\n" + // managed by a row that failed its own rules: fails
+		"E12;Kim;Under;BE;nl;;kim@example.com;;E7;S;V;J;t:x;\n" + // managed by a row that failed a check across rows: fails
+		"E13;Lea;Direct;BE;nl;username_password;lea@example.com;;E3;S;V;J;t:x;\n"
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		first := newEnv(t, db)
 		later := &env{t: t, db: db, org: mustOrg(t, db, "later"), now: first.now}
@@ -41,15 +46,15 @@ func TestFirstImportStoresWhatALaterImportWould(t *testing.T) {
 			t.Errorf("the later import archived %d users; want X1", b.Archived)
 		}
 		b.Archived = 0
-		if a.Counts != b.Counts || a.Status != b.Status || a.Created != 4 || a.Failed != 4 {
-			t.Errorf("first import %s %+v; later import %s %+v; want the same, 4 created and 4 failed", a.Status, a.Counts, b.Status, b.Counts)
+		if a.Counts != b.Counts || a.Status != b.Status || a.Created != 5 || a.Failed != 8 {
+			t.Errorf("first import %s %+v; later import %s %+v; want the same, 5 created and 8 failed", a.Status, a.Counts, b.Status, b.Counts)
 		}
 		if ea, eb := first.errorsCSV(a), later.errorsCSV(b); ea != eb || ea == "" {
 			t.Errorf("errors CSV of the first import:\n%s\nof the later one:\n%s", ea, eb)
 		}
 		got, want := storedUsers(t, db, first.org.ID), storedUsers(t, db, later.org.ID)
 		want = slices.DeleteFunc(want, func(u string) bool { return strings.HasPrefix(u, "X1|") })
-		if !slices.Equal(got, want) || len(got) != 4 {
+		if !slices.Equal(got, want) || len(got) != 5 {
 			t.Errorf("the first import stored\n%s\nthe later one\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	})

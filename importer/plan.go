@@ -46,6 +46,7 @@ func (r *run) plan(ctx context.Context) error {
 	if err := r.tx.GetContext(ctx, &stored, r.tx.Rebind(`SELECT EXISTS (SELECT 1 FROM users WHERE org_id = ?)`), r.org.ID); err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
+	r.noStoredUsers = !stored
 	if stored && r.createdDirect > 0 {
 		// On SQLite the file is staged before the import's transaction
 		// begins: users were added meanwhile, and the rows staged as

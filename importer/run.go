@@ -374,6 +374,7 @@ type run struct {
 	toCreate      int  // staged patches that are (see planCreates)
 	createDirect  bool // the organisation had no users: rows that create one are staged as plan rows
 	createdDirect int  // rows so staged
+	noStoredUsers bool // the organisation has no users (seen in the import's transaction, see plan)
 	active        int  // active users before the import, -1 until counted
 	seq           int  // orders the messages of cross-row checks after a row's own
 	firstErrors   []string

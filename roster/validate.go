@@ -297,6 +297,9 @@ func (r *row) plain(c column, val, id, phoneRegion string) (string, string) {
 		}
 		return "", quote(val) + " is not a language code; write an ISO 639-1 code, optionally with a country, like nl or fr-BE" + didYouMean(hint)
 	case "authentication_type":
+		if val == authUserPassword || val == authCompany {
+			return val, "" // as most files write it, without normalising
+		}
 		switch csvfile.NormalizeColumnName(val) {
 		case "usernamepassword":
 			return authUserPassword, ""
