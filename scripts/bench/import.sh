@@ -257,6 +257,16 @@ merge_sql() {
 	SQL
 }
 
+# baseline_case CASE SIZE FILE CHANGED_FILE: sets CASE_FILE, the file the
+# case loads, and CASE_WANT, how many rows its merge must write.
+baseline_case() {
+	CASE_FILE=$3 CASE_WANT=$2
+	case $1 in
+	resync) CASE_WANT=0 ;;
+	changed) CASE_FILE=$4 CASE_WANT=$(($2 / 100)) ;;
+	esac
+}
+
 # bench_baseline SIZE REP FILE CHANGED_FILE: the same three loads by
 # PostgreSQL alone. rosterd's own migrations make the schema, so the users
 # table has the very same columns, foreign key, unique (org_id, external_id)
@@ -270,11 +280,8 @@ bench_baseline() {
 
 	local c f label want
 	for c in "${CASES[@]}"; do
-		f=$file want=$n
-		case $c in
-		resync) want=0 ;;
-		changed) f=$changed want=$((n / 100)) ;;
-		esac
+		baseline_case "$c" "$n" "$file" "$changed"
+		f=$CASE_FILE want=$CASE_WANT
 		label="baseline-$n-$c-$rep"
 		merge_sql "$f" "$org" >"$WORK/$label.sql"
 		settle "$schema"
@@ -352,11 +359,8 @@ bench_sqlite_baseline() {
 
 	local c f label want got
 	for c in "${CASES[@]}"; do
-		f=$file want=$n
-		case $c in
-		resync) want=0 ;;
-		changed) f=$changed want=$((n / 100)) ;;
-		esac
+		baseline_case "$c" "$n" "$file" "$changed"
+		f=$CASE_FILE want=$CASE_WANT
 		label="baseline-sqlite-$n-$c-$rep"
 		sqlite_merge_sql "$f" "$org" >"$WORK/$label.sql"
 		sync # as bench_sqlite does
