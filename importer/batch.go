@@ -34,7 +34,14 @@ type stagingConn interface {
 
 func newBatchInserter(ctx context.Context, tx stagingConn, dialect store.Dialect, table string, cols []string) *batchInserter {
 	b := &batchInserter{ctx: ctx, tx: tx, dialect: dialect, table: table, cols: cols}
-	b.size = 5000
+	// A thousand rows a COPY: every queued row and the strings it holds
+	// are live heap until the batch is written, and the import runs under
+	// a soft heap limit, so a larger batch (5000 until issue 11) made the
+	// collector run all the time: a first import of a million rows took
+	// 35 s of CPU with 5000, 24 s with 1000, and peak RSS fell from 65.6 to
+	// 63.8 MiB. Each COPY costs one round trip more, which is nothing next
+	// to that.
+	b.size = 1000
 	if b.dialect == store.SQLite {
 		// SQLite allows 32766 host parameters a statement.
 		b.size = min(500, 32000/len(cols))
