@@ -173,3 +173,33 @@ func sqliteRepeatedScans(plan string) []string {
 	walk(0, false)
 	return bad
 }
+
+// A first import of 10,000 users leaves PostgreSQL's statistics of users
+// saying so, not "empty" as autovacuum last saw it: the next sync, moments
+// later, plans its checks with them (see TestChangedSyncPlansAreNotQuadratic
+// for what stale ones do).
+func TestLargeImportRefreshesStatistics(t *testing.T) {
+	const n = 10000
+	db := storetest.Open(t, store.Postgres)
+	ctx := context.Background()
+	org := store.NewOrg("acme", "Acme")
+	if err := store.OrgCreate(ctx, db, &org); err != nil {
+		t.Fatal(err)
+	}
+	im, err := importer.Accept(ctx, db, importer.AcceptParams{OrgID: org.ID, Door: store.DoorCLI, Mode: importer.ModeFull,
+		FileName: "roster.csv", File: strings.NewReader(benchRoster(n, 0))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits()})
+	if err != nil || out.Import.Created != n {
+		t.Fatalf("first import: %v %+v", err, out)
+	}
+	var tuples float64
+	if err := db.GetContext(ctx, &tuples, `SELECT reltuples FROM pg_class WHERE oid = 'users'::regclass`); err != nil {
+		t.Fatal(err)
+	}
+	if tuples < n {
+		t.Errorf("PostgreSQL believes users holds %.0f rows after an import of %d", tuples, n)
+	}
+}
