@@ -36,7 +36,8 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 # Import benchmarks: Go benchmarks of the hot paths, then the end-to-end
-# figures against PostgreSQL (see scripts/bench/import.sh).
+# figures on PostgreSQL and SQLite against each database alone (see
+# scripts/bench/import.sh; REPEAT=3 for the figures in the README).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./csvfile/ ./roster/ ./importer/
 	scripts/bench/import.sh
