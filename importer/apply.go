@@ -121,11 +121,14 @@ func (r *run) apply(ctx context.Context) error {
 // plans by its indexes and needs none of this.
 func (r *run) refreshStatistics(ctx context.Context) error {
 	written := r.im.Created + r.im.Updated + r.im.Restored + r.im.Archived
+	if r.db.Dialect != store.Postgres || written < minAnalyzeRows {
+		return nil
+	}
 	active, err := r.activeUsers(ctx)
 	if err != nil {
 		return err
 	}
-	if r.db.Dialect != store.Postgres || written < minAnalyzeRows || written*10 < active {
+	if written*10 < active {
 		return nil
 	}
 	if _, err := r.tx.ExecContext(ctx, `ANALYZE users`); err != nil {

@@ -476,7 +476,7 @@ func (s lineSet) has(n int64) bool {
 }
 
 // edgeList is the reports-to graph's edges sorted by child, in blocks of
-// edgeBlock: 16 bytes an edge, appended without ever copying what is there.
+// edgeBlock: 16 bytes an edge; a full block is never copied again.
 type edgeList struct {
 	blocks [][]edge
 	n      int
@@ -486,7 +486,7 @@ const edgeBlock = 1 << 16
 
 func (l *edgeList) add(e edge) {
 	if l.n%edgeBlock == 0 {
-		l.blocks = append(l.blocks, make([]edge, 0, edgeBlock))
+		l.blocks = append(l.blocks, nil) // grows as a slice up to edgeBlock
 	}
 	b := &l.blocks[len(l.blocks)-1]
 	*b = append(*b, e)

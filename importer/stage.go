@@ -433,7 +433,7 @@ func stagePatchValues(p Patch, line int, newHash, newSearch string) []any {
 // creates its user in an organisation without users: the row planCreates
 // would build from its patch, built here while the file is staged.
 func createPlanValues(p Patch, line int, fp, newHash, newSearch string) []any {
-	vals := make([]any, 0, len(planColumns()))
+	vals := make([]any, 0, 10+len(plainColumns)+len(localizedColumns)) // planColumns
 	managerChanged := 0
 	if p.Plain["manager"] != "" {
 		managerChanged = 1

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/klauspost/compress/s2"
@@ -46,4 +47,22 @@ func decodeChunk(data []byte, encoding string) ([]byte, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("decode chunk: unknown encoding %q (stored by a newer rosterd?)", encoding)
+}
+
+// readChunk returns chunk seq of a file, decoded; a chunk past the file's
+// last is ErrNotFound.
+func readChunk(ctx context.Context, q Querier, fileID int64, seq int) ([]byte, error) {
+	var data []byte
+	var encoding string
+	err := q.QueryRowxContext(ctx, q.Rebind(`SELECT data, encoding FROM file_chunks WHERE file_id = ? AND seq = ?`), fileID, seq).Scan(&data, &encoding)
+	if isNoRows(err) {
+		return nil, fmt.Errorf("file %d chunk %d: %w", fileID, seq, ErrNotFound)
+	}
+	if err == nil {
+		data, err = decodeChunk(data, encoding)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read file %d: %w", fileID, err)
+	}
+	return data, nil
 }

@@ -74,17 +74,9 @@ func (r *FileReaderAt) chunk(seq int) ([]byte, error) {
 	if data, ok := r.chunks[seq]; ok {
 		return data, nil
 	}
-	var data []byte
-	var encoding string
-	err := r.q.QueryRowxContext(r.ctx, r.q.Rebind(`SELECT data, encoding FROM file_chunks WHERE file_id = ? AND seq = ?`), r.file.ID, seq).Scan(&data, &encoding)
-	if isNoRows(err) {
-		return nil, fmt.Errorf("file %d chunk %d: %w", r.file.ID, seq, ErrNotFound)
-	}
-	if err == nil {
-		data, err = decodeChunk(data, encoding)
-	}
+	data, err := readChunk(r.ctx, r.q, r.file.ID, seq)
 	if err != nil {
-		return nil, fmt.Errorf("read file %d: %w", r.file.ID, err)
+		return nil, err
 	}
 	if len(r.order) == fileReaderCache {
 		delete(r.chunks, r.order[0])

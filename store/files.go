@@ -139,9 +139,9 @@ func (w *FileWriter) Write(p []byte) (int, error) {
 // On PostgreSQL that commit does not wait for its WAL to reach the disk
 // (synchronous_commit off, for this transaction only): a 200 MiB SFTP put
 // waited for 200 WAL flushes (1.94 s; 1.62–1.76 s without), and that wait
-// guards nothing, since the
-// chunks count only once CloseTx commits, synchronously, and that commit's
-// flush carries every earlier WAL record with it. A crash before then
+// guards nothing, since the chunks count only once CloseTx commits,
+// synchronously, and that commit's flush carries every earlier WAL record
+// with it. A crash before then
 // leaves an incomplete file, which FilesSweep removes either way.
 func (w *FileWriter) flushUpload(tx *sqlx.Tx) error {
 	if w.db.Dialect == Postgres {
@@ -290,7 +290,6 @@ func (r *fileReader) Read(p []byte) (int, error) {
 		if r.done {
 			return 0, io.EOF
 		}
-		var data []byte
 		if !r.checked {
 			var n int
 			if err := r.q.QueryRowxContext(r.ctx, r.q.Rebind(`SELECT COUNT(*) FROM files WHERE id = ? AND org_id = ?`), r.id, r.org).Scan(&n); err != nil {
@@ -301,17 +300,13 @@ func (r *fileReader) Read(p []byte) (int, error) {
 			}
 			r.checked = true
 		}
-		var encoding string
-		err := r.q.QueryRowxContext(r.ctx, r.q.Rebind(`SELECT data, encoding FROM file_chunks WHERE file_id = ? AND seq = ?`), r.id, r.seq).Scan(&data, &encoding)
-		if isNoRows(err) {
+		data, err := readChunk(r.ctx, r.q, r.id, r.seq)
+		if errors.Is(err, ErrNotFound) {
 			r.done = true
 			continue
 		}
-		if err == nil {
-			data, err = decodeChunk(data, encoding)
-		}
 		if err != nil {
-			return 0, fmt.Errorf("read file %d: %w", r.id, err)
+			return 0, err
 		}
 		r.seq++
 		r.buf = data
