@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"rosterd/store"
 )
 
 // check runs the rules that need more than one row or the stored roster, in
@@ -86,6 +88,20 @@ func (r *run) fail(ctx context.Context, msgs []Message) error {
 		}
 	}
 	return nil
+}
+
+// probe ends a correlated subquery that must stay a probe, run once per row
+// of the few rows it is asked about and answered through an index. A changed
+// sync asks about ten thousand rows of a million-row file: PostgreSQL would
+// otherwise turn the subquery into a join and hash the whole file or roster
+// to answer them (2 s for the managers' check alone). OFFSET 0 is the fence
+// PostgreSQL does not pull a subquery through; SQLite answers correlated
+// subqueries through indexes already, and takes no OFFSET without a LIMIT.
+func (r *run) probe() string {
+	if r.db.Dialect == store.Postgres {
+		return " OFFSET 0"
+	}
+	return ""
 }
 
 // lineValue is one row of a check's query: a line and the value at fault.
@@ -180,7 +196,7 @@ func (r *run) findMissing(ctx context.Context) error {
 	var named int
 	if err := r.tx.GetContext(ctx, &named, r.tx.Rebind(`SELECT COUNT(DISTINCT u.id) FROM stage_rows s
 		JOIN users u ON u.org_id = ? AND u.external_id = s.external_id AND u.status = 'active'
-		WHERE s.skip = 0 AND NOT EXISTS (SELECT 1 FROM stage_rows k WHERE k.skip = 1 AND k.external_id = s.external_id)`),
+		WHERE s.skip = 0 AND NOT EXISTS (SELECT 1 FROM stage_rows k WHERE k.skip = 1 AND k.external_id = s.external_id`+r.probe()+`)`),
 		r.org.ID); err != nil {
 		return fmt.Errorf("find missing users: %w", err)
 	}
@@ -208,7 +224,7 @@ func (r *run) findMissing(ctx context.Context) error {
 func (r *run) checkRepeatedIDs(ctx context.Context) error {
 	found, err := r.queryLines(ctx, "repeated ids", `SELECT line, external_id FROM stage_rows WHERE external_id IN (
 		SELECT s.external_id FROM stage_rows s WHERE s.skip = 0 AND s.external_id <> ''
-		AND EXISTS (SELECT 1 FROM stage_rows t WHERE t.external_id = s.external_id AND t.line <> s.line))
+		AND EXISTS (SELECT 1 FROM stage_rows t WHERE t.external_id = s.external_id AND t.line <> s.line`+r.probe()+`))
 		ORDER BY external_id, line`)
 	if err != nil {
 		return err
@@ -270,11 +286,17 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	msgs := groupRepeats(dups, col, "an e-mail address may belong to one user only")
-	taken, err := r.queryLines(ctx, "e-mails taken", `SELECT p.line, p.business_email, MIN(u.external_id) FROM `+validPlan+`
-		JOIN users u ON u.org_id = ? AND u.business_email = p.business_email AND u.external_id <> p.external_id
-		WHERE p.business_email <> '' AND NOT EXISTS (
-			SELECT 1 FROM stage_plan p3 WHERE p3.failed = 0 AND p3.external_id = u.external_id)
-		GROUP BY p.line, p.business_email ORDER BY p.line`, r.org.ID)
+	// Each changed row asks the users index for its address (a subquery per
+	// row): a join would read the whole roster to answer ten thousand rows.
+	// (MIN of external_id || '', not of the column: SQLite would find the
+	// MIN of the column by reading the organisation's users in id order
+	// until one has the address.)
+	taken, err := r.queryLines(ctx, "e-mails taken", `SELECT line, business_email, other FROM (
+			SELECT p.line, p.business_email, (SELECT MIN(u.external_id || '') FROM users u
+				WHERE u.org_id = ? AND u.business_email = p.business_email AND u.external_id <> p.external_id
+				AND NOT EXISTS (SELECT 1 FROM stage_plan p3 WHERE p3.failed = 0 AND p3.external_id = u.external_id` + r.probe() + `)) AS other
+			FROM `+validPlan+` WHERE p.business_email <> ''`+r.probe()+`) t
+		WHERE other IS NOT NULL ORDER BY line`, r.org.ID)
 	if err != nil {
 		return 0, err
 	}
@@ -303,21 +325,20 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 			LEFT JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
 			WHERE s.failed = 0 AND s.skip = 0
 			UNION ALL
-			SELECT s.line, u.manager FROM users u
-			JOIN stage_rows s ON s.external_id = u.external_id AND s.skip = 1 AND s.failed = 0
-			WHERE u.org_id = ? AND u.manager IN (
-				SELECT external_id FROM stage_rows WHERE skip = 0
-				UNION ALL SELECT external_id FROM users WHERE org_id = ? AND status = 'archived'
-				UNION ALL SELECT external_id FROM stage_missing))
+			SELECT line, manager FROM (
+				SELECT (SELECT s.line FROM stage_rows s WHERE s.external_id = u.external_id AND s.skip = 1 AND s.failed = 0 LIMIT 1) AS line,
+					u.manager FROM users u
+				WHERE u.org_id = ? AND u.manager IN (
+					SELECT external_id FROM stage_rows WHERE skip = 0
+					UNION ALL SELECT external_id FROM users WHERE org_id = ? AND status = 'archived'
+					UNION ALL SELECT external_id FROM stage_missing)` + r.probe() + `) k
+			WHERE line IS NOT NULL)
 		SELECT e.line, e.manager FROM eff e
 		WHERE e.manager IS NOT NULL AND e.manager <> ''
 		AND NOT EXISTS (
-			SELECT 1 FROM stage_rows m
-			LEFT JOIN stage_plan mp ON mp.line = m.line
-			LEFT JOIN users mu ON mu.org_id = ? AND mu.external_id = m.external_id
-			WHERE m.external_id = e.manager AND (
-				(m.failed = 0 AND COALESCE(mp.status, mu.status) = 'active') OR
-				(m.failed = 1 AND mu.status = 'active')))
+			SELECT 1 FROM stage_rows m WHERE m.external_id = e.manager AND COALESCE(
+				CASE WHEN m.failed = 0 THEN (SELECT mp.status FROM stage_plan mp WHERE mp.line = m.line) END,
+				(SELECT mu.status FROM users mu WHERE mu.org_id = ? AND mu.external_id = m.external_id)) = 'active'` + r.probe() + `)
 		AND NOT EXISTS (
 			SELECT 1 FROM users su WHERE su.org_id = ? AND su.external_id = e.manager AND su.status = 'active'
 			AND NOT EXISTS (SELECT 1 FROM stage_rows x WHERE x.external_id = su.external_id)

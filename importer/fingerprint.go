@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"rosterd/roster"
 	"rosterd/store"
 )
@@ -27,6 +25,7 @@ import (
 // so it is validated and fails the repeated-id check with its twin.
 type knownRows struct {
 	users   int // the organisation's users, archived ones included
+	active  int // its active users
 	fps     []roster.RowFingerprint
 	starts  []uint32 // len 65537: fps[starts[p]:starts[p+1]] begin with prefix p
 	claimed []atomic.Uint64
@@ -37,13 +36,15 @@ type knownRows struct {
 // whose day has come is looked at again, so that the file's row archives them.
 func loadKnownRows(ctx context.Context, q store.Querier, orgID int64, now time.Time) (*knownRows, error) {
 	k := &knownRows{}
-	var n int
-	// An upper bound, to size the table at once; (org_id, …) indexes answer it.
-	if err := sqlx.GetContext(ctx, q, &n, q.Rebind(`SELECT COUNT(*) FROM users WHERE org_id = ?`), orgID); err != nil {
+	// An upper bound, to size the table at once, and the count of active
+	// users a full sync compares its skipped rows with (see run.activeUsers):
+	// one pass over the organisation's users for both.
+	row := q.QueryRowxContext(ctx, q.Rebind(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), 0)
+		FROM users WHERE org_id = ?`), orgID)
+	if err := row.Scan(&k.users, &k.active); err != nil {
 		return nil, fmt.Errorf("read fingerprints: %w", err)
 	}
-	k.users = n
-	k.fps = make([]roster.RowFingerprint, 0, n)
+	k.fps = make([]roster.RowFingerprint, 0, k.users)
 	rows, err := q.QueryContext(ctx, q.Rebind(
 		`SELECT source_hash FROM users WHERE org_id = ? AND source_hash IS NOT NULL
 		AND status = 'active' AND (archived_at IS NULL OR archived_at > ?)`), orgID, now)

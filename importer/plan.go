@@ -128,7 +128,8 @@ func (r *run) planMerges(ctx context.Context) error {
 // found creatable when they were validated (stage_patch.n_hash, see
 // run.newUser): with no stored user to merge, the database builds their plan
 // rows itself, and a first import of a million users never sends them
-// through Go again.
+// through Go again. (Every patch is of a row that was not skipped: saying so
+// lets the planner start from those rows, not from the whole file.)
 func (r *run) planCreates(ctx context.Context) error {
 	sel := []string{"k.line", "k.external_id", "k.id_key", "'" + roster.ActionCreate + "'",
 		"CASE WHEN COALESCE(s.p_manager, '') <> '' THEN 1 ELSE 0 END"}
@@ -145,7 +146,7 @@ func (r *run) planCreates(ctx context.Context) error {
 	sel = append(sel, "'"+roster.StatusActive+"'", "NULL", "s.n_hash", "k.fp", "s.n_search")
 	q := `INSERT INTO stage_plan (` + strings.Join(planColumns(), ", ") + `) SELECT ` + strings.Join(sel, ", ") + `
 		FROM stage_rows k JOIN stage_patch s ON s.line = k.line
-		WHERE k.failed = 0 AND s.n_hash IS NOT NULL
+		WHERE k.skip = 0 AND k.failed = 0 AND s.n_hash IS NOT NULL
 		AND NOT EXISTS (SELECT 1 FROM users u WHERE u.org_id = ? AND u.external_id = k.external_id)`
 	return r.exec(ctx, "plan new users", q, r.org.ID)
 }

@@ -120,8 +120,8 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 	if db.Dialect == store.SQLite {
 		err = r.processSQLite(ctx)
 	} else {
-		err = db.InTx(ctx, func(tx *sqlx.Tx) error {
-			r.tx, r.staging = tx, tx
+		err = db.InConnTx(ctx, func(conn *sqlx.Conn, tx *sqlx.Tx) error {
+			r.tx, r.staging = tx, copyTx{tx, conn}
 			if err := guard(ctx, tx, im); err != nil {
 				return err
 			}

@@ -190,6 +190,14 @@ func (r *run) stage(ctx context.Context) error {
 	// whose user can be created set-wise creates one: it is staged as its
 	// plan row at once (see writePages), not as a patch to plan later.
 	r.createDirect = known.users == 0
+	if r.tx != nil {
+		// PostgreSQL stages inside the import's transaction, which holds the
+		// organisation's lock: nobody else changes its users until the
+		// commit, so this count is the one the checks would make again.
+		// (SQLite stages before it takes the lock and counts in its
+		// transaction.)
+		r.active = known.active
+	}
 	idIdx := cols.Index("external_id")
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -170,6 +170,36 @@ func isSQLiteBusy(err error) bool {
 	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
+// InConnTx is InTx on a connection of its own that fn gets too: an import
+// streams its staging rows straight into the driver's COPY on that
+// connection (sql.Conn.Raw), inside the transaction, without database/sql's
+// per-value conversions.
+func (db *DB) InConnTx(ctx context.Context, fn func(conn *sqlx.Conn, tx *sqlx.Tx) error) error {
+	unlock, err := db.LockWrites(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	conn, err := db.Connx(ctx)
+	if err != nil {
+		return fmt.Errorf("connection: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	// Also when fn panics: conn.Close waits for the transaction to end.
+	defer tx.Rollback() //nolint:errcheck // after a commit it is a no-op
+	if err := fn(conn, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
 func (db *DB) runTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
