@@ -27,8 +27,19 @@ type batchInserter struct {
 	size    int
 	rows    [][]any
 	stmt    string // SQLite: the full-batch INSERT
-	buf     []byte // PostgreSQL: a batch's COPY text (see copyRaw)
+
+	// PostgreSQL, in an import's transaction (copyTx): each row is encoded
+	// as COPY text when it is added, so no row is held as values (see
+	// copyRaw).
+	raw     *sqlx.Conn
+	buf     []byte
+	pending int // rows in buf
 }
+
+// copyBatchBytes is how much COPY text a batch gathers before it is sent: a
+// few hundred plan rows of a first import, tens of thousands of a re-sync's
+// skipped rows.
+const copyBatchBytes = 1 << 20
 
 // stagingConn is where staging tables are written: the import's transaction,
 // or on SQLite the connection it later begins on.
@@ -47,6 +58,9 @@ func newBatchInserter(ctx context.Context, tx stagingConn, dialect store.Dialect
 	// 63.8 MiB. Each COPY costs one round trip more, which is nothing next
 	// to that.
 	b.size = 1000
+	if ct, ok := tx.(copyTx); ok && dialect == store.Postgres {
+		b.raw = ct.conn
+	}
 	if b.dialect == store.SQLite {
 		// SQLite allows 32766 host parameters a statement.
 		b.size = min(500, 32000/len(cols))
@@ -56,6 +70,9 @@ func newBatchInserter(ctx context.Context, tx stagingConn, dialect store.Dialect
 
 // Add queues one row; it is written when the batch is full or on Flush.
 func (b *batchInserter) Add(vals ...any) error {
+	if b.raw != nil {
+		return b.addText(vals)
+	}
 	b.rows = append(b.rows, vals)
 	if len(b.rows) >= b.size {
 		return b.Flush()
@@ -63,8 +80,40 @@ func (b *batchInserter) Add(vals ...any) error {
 	return nil
 }
 
+// addText appends one row to the batch's COPY text.
+func (b *batchInserter) addText(vals []any) error {
+	if b.pending > 0 {
+		b.buf = append(b.buf, '\n')
+	}
+	for j, v := range vals {
+		if j > 0 {
+			b.buf = append(b.buf, '\t')
+		}
+		var err error
+		if b.buf, err = appendCopyText(b.buf, v); err != nil {
+			return fmt.Errorf("stage rows into %s: column %s: %w", b.table, b.cols[j], err)
+		}
+	}
+	b.pending++
+	if len(b.buf) >= copyBatchBytes {
+		return b.Flush()
+	}
+	return nil
+}
+
 // Flush writes the queued rows.
 func (b *batchInserter) Flush() error {
+	if b.raw != nil {
+		if b.pending == 0 {
+			return nil
+		}
+		err := b.copyRaw()
+		b.buf, b.pending = b.buf[:0], 0
+		if err != nil {
+			return fmt.Errorf("stage rows into %s: %w", b.table, err)
+		}
+		return nil
+	}
 	if len(b.rows) == 0 {
 		return nil
 	}
@@ -82,9 +131,6 @@ func (b *batchInserter) Flush() error {
 }
 
 func (b *batchInserter) copyIn() error {
-	if raw, ok := b.tx.(copyTx); ok {
-		return b.copyRaw(raw.conn)
-	}
 	stmt, err := b.tx.PrepareContext(b.ctx, pq.CopyIn(b.table, b.cols...))
 	if err != nil {
 		return err
@@ -138,28 +184,14 @@ type copyTx struct {
 	conn *sqlx.Conn
 }
 
-// copyRaw writes the queued rows as one COPY whose text this inserter
-// encodes itself and hands to lib/pq whole (its CopyData), on the
-// transaction's own connection: through database/sql, each row was an Exec
-// whose every value was checked and converted on its way to the same
-// encoder, a second of CPU for the million rows of a re-sync.
-func (b *batchInserter) copyRaw(conn *sqlx.Conn) error {
-	b.buf = b.buf[:0]
-	var err error
-	for i, r := range b.rows {
-		if i > 0 {
-			b.buf = append(b.buf, '\n')
-		}
-		for j, v := range r {
-			if j > 0 {
-				b.buf = append(b.buf, '\t')
-			}
-			if b.buf, err = appendCopyText(b.buf, v); err != nil {
-				return fmt.Errorf("column %s: %w", b.cols[j], err)
-			}
-		}
-	}
-	return conn.Raw(func(dc any) error {
+// copyRaw writes the batch as one COPY whose text this inserter encodes
+// itself and hands to lib/pq whole (its CopyData), on the transaction's own
+// connection. Through database/sql each row was an Exec whose every value
+// was checked and converted on its way to the same encoder (a second of CPU
+// for the million rows of a re-sync), and the rows waited as boxed values
+// for the collector to scan.
+func (b *batchInserter) copyRaw() error {
+	return b.raw.Raw(func(dc any) error {
 		prep, ok := dc.(driver.ConnPrepareContext)
 		if !ok {
 			return fmt.Errorf("driver %T cannot prepare a COPY", dc)

@@ -294,7 +294,7 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 	taken, err := r.queryLines(ctx, "e-mails taken", `SELECT line, business_email, other FROM (
 			SELECT p.line, p.business_email, (SELECT MIN(u.external_id || '') FROM users u
 				WHERE u.org_id = ? AND u.business_email = p.business_email AND u.external_id <> p.external_id
-				AND NOT EXISTS (SELECT 1 FROM stage_plan p3 WHERE p3.failed = 0 AND p3.external_id = u.external_id` + r.probe() + `)) AS other
+				AND NOT EXISTS (SELECT 1 FROM stage_plan p3 WHERE p3.failed = 0 AND p3.external_id = u.external_id`+r.probe()+`)) AS other
 			FROM `+validPlan+` WHERE p.business_email <> ''`+r.probe()+`) t
 		WHERE other IS NOT NULL ORDER BY line`, r.org.ID)
 	if err != nil {
@@ -315,9 +315,10 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 //
 // A row skipped as known keeps its stored manager, who was valid when it was
 // stored; it can only have become invalid through a row of this file that
-// was not skipped, a user no longer active, or one this sync archives. Only
-// skipped rows under such a manager are looked at, so an unchanged roster
-// costs no join over all its users.
+// failed or leaves its user inactive, a user no longer active, or one this
+// sync archives. Only skipped rows under such a manager are looked at, so an
+// unchanged roster costs no join over all its users, and a changed one only
+// the reports of the few managers it takes away.
 func (r *run) checkManagers(ctx context.Context) (int, error) {
 	query := `WITH eff AS (
 			SELECT s.line, COALESCE(p.manager, u.manager) AS manager FROM stage_rows s
@@ -329,7 +330,8 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 				SELECT (SELECT s.line FROM stage_rows s WHERE s.external_id = u.external_id AND s.skip = 1 AND s.failed = 0 LIMIT 1) AS line,
 					u.manager FROM users u
 				WHERE u.org_id = ? AND u.manager IN (
-					SELECT external_id FROM stage_rows WHERE skip = 0
+					SELECT external_id FROM stage_rows WHERE skip = 0 AND failed = 1
+					UNION ALL SELECT external_id FROM stage_plan WHERE failed = 0 AND status <> 'active'
 					UNION ALL SELECT external_id FROM users WHERE org_id = ? AND status = 'archived'
 					UNION ALL SELECT external_id FROM stage_missing)` + r.probe() + `) k
 			WHERE line IS NOT NULL)
