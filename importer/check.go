@@ -95,10 +95,12 @@ func (r *run) fail(ctx context.Context, msgs []Message) error {
 // sync asks about ten thousand rows of a million-row file: PostgreSQL would
 // otherwise turn the subquery into a join and hash the whole file or roster
 // to answer them (2 s for the managers' check alone). OFFSET 0 is the fence
-// PostgreSQL does not pull a subquery through; SQLite answers correlated
+// PostgreSQL does not pull a subquery through. When most rows of the file
+// were not skipped (a first import, a large change), the join is the better
+// plan and PostgreSQL is left to choose it. SQLite answers correlated
 // subqueries through indexes already, and takes no OFFSET without a LIMIT.
 func (r *run) probe() string {
-	if r.db.Dialect == store.Postgres {
+	if r.db.Dialect == store.Postgres && r.skipped*2 > int(r.im.RowsRead) {
 		return " OFFSET 0"
 	}
 	return ""
@@ -117,6 +119,7 @@ func (r *run) queryLines(ctx context.Context, what, q string, args ...any) ([]li
 	if err := r.explain(ctx, what, q, args...); err != nil {
 		return nil, err
 	}
+	defer r.step(what, time.Now())
 	rows, err := r.tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
@@ -194,12 +197,14 @@ func (r *run) findMissing(ctx context.Context) error {
 	// (a changed sync): counted through the index, from those few rows,
 	// that is cheaper than the anti-join over the whole roster below.
 	var named int
-	if err := r.tx.GetContext(ctx, &named, r.tx.Rebind(`SELECT COUNT(DISTINCT u.id) FROM stage_rows s
-		JOIN users u ON u.org_id = ? AND u.external_id = s.external_id AND u.status = 'active'
-		WHERE s.skip = 0 AND NOT EXISTS (SELECT 1 FROM stage_rows k WHERE k.skip = 1 AND k.external_id = s.external_id`+r.probe()+`)`),
+	t := time.Now()
+	if err := r.tx.GetContext(ctx, &named, r.tx.Rebind(`SELECT COUNT(DISTINCT u.id) FROM stage_rows s CROSS JOIN users u
+		WHERE u.org_id = ? AND u.external_id = s.external_id AND u.status = 'active'
+		AND s.skip = 0 AND NOT EXISTS (SELECT 1 FROM stage_rows k WHERE k.skip = 1 AND k.external_id = s.external_id`+r.probe()+`)`),
 		r.org.ID); err != nil {
 		return fmt.Errorf("find missing users: %w", err)
 	}
+	r.step("users the changed rows name", t)
 	if r.skipped+named == active {
 		return nil
 	}
@@ -209,9 +214,9 @@ func (r *run) findMissing(ctx context.Context) error {
 		return err
 	}
 	if err := r.exec(ctx, "keep users a lookalike id names", `DELETE FROM stage_missing WHERE id IN (
-		SELECT u.id FROM stage_rows s
-		JOIN users u ON u.org_id = ? AND u.id_key = s.id_key AND LENGTH(s.external_id) < LENGTH(u.external_id)
-		WHERE s.skip = 0 AND NOT EXISTS (SELECT 1 FROM users x WHERE x.org_id = ? AND x.external_id = s.external_id))`,
+		SELECT u.id FROM stage_rows s CROSS JOIN users u
+		WHERE u.org_id = ? AND u.id_key = s.id_key AND LENGTH(s.external_id) < LENGTH(u.external_id)
+		AND s.skip = 0 AND NOT EXISTS (SELECT 1 FROM users x WHERE x.org_id = ? AND x.external_id = s.external_id))`,
 		r.org.ID, r.org.ID); err != nil {
 		return err
 	}
@@ -235,9 +240,12 @@ func (r *run) checkRepeatedIDs(ctx context.Context) error {
 // checkLookalikeIDs fails new ids that equal a stored id but for the leading
 // zeros a spreadsheet drops; in a full sync that stored user counts as present.
 func (r *run) checkLookalikeIDs(ctx context.Context) error {
-	found, err := r.queryLines(ctx, "lookalike ids", `SELECT s.line, s.external_id, MIN(u.external_id) FROM stage_rows s
-		JOIN users u ON u.org_id = ? AND u.id_key = s.id_key AND LENGTH(s.external_id) < LENGTH(u.external_id)
-		WHERE s.skip = 0 AND NOT EXISTS (SELECT 1 FROM users x WHERE x.org_id = ? AND x.external_id = s.external_id)
+	// CROSS JOIN: SQLite then reads the rows not skipped and looks their
+	// keys up, rather than reading every stored user (PostgreSQL treats it
+	// as the join it is).
+	found, err := r.queryLines(ctx, "lookalike ids", `SELECT s.line, s.external_id, MIN(u.external_id) FROM stage_rows s CROSS JOIN users u
+		WHERE u.org_id = ? AND u.id_key = s.id_key AND LENGTH(s.external_id) < LENGTH(u.external_id)
+		AND s.skip = 0 AND NOT EXISTS (SELECT 1 FROM users x WHERE x.org_id = ? AND x.external_id = s.external_id)
 		GROUP BY s.line, s.external_id ORDER BY s.line`, r.org.ID, r.org.ID)
 	if err != nil {
 		return err
@@ -286,6 +294,10 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	msgs := groupRepeats(dups, col, "an e-mail address may belong to one user only")
+	if r.noStoredUsers {
+		// A first import: no stored user keeps an address.
+		return len(msgs), r.fail(ctx, msgs)
+	}
 	// Each changed row asks the users index for its address (a subquery per
 	// row): a join would read the whole roster to answer ten thousand rows.
 	// (MIN of external_id || '', not of the column: SQLite would find the

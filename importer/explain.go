@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"rosterd/store"
 )
@@ -16,6 +17,7 @@ func (r *run) exec(ctx context.Context, what, q string, args ...any) error {
 	if err := r.explain(ctx, what, q, args...); err != nil {
 		return err
 	}
+	defer r.step(what, time.Now())
 	if _, err := r.tx.ExecContext(ctx, q, args...); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

@@ -499,8 +499,8 @@ func (r *run) activeUsers(ctx context.Context) (int, error) {
 	if r.active >= 0 {
 		return r.active, nil
 	}
-	var n int
-	if err := r.tx.GetContext(ctx, &n, r.tx.Rebind(`SELECT COUNT(*) FROM users WHERE org_id = ? AND status = 'active'`), r.org.ID); err != nil {
+	_, n, err := countUsers(ctx, r.tx, r.org.ID)
+	if err != nil {
 		return 0, fmt.Errorf("count active users: %w", err)
 	}
 	r.active = n
