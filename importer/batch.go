@@ -36,10 +36,11 @@ type batchInserter struct {
 	pending int // rows in buf
 }
 
-// copyBatchBytes is how much COPY text a batch gathers before it is sent: a
-// few hundred plan rows of a first import, tens of thousands of a re-sync's
-// skipped rows.
-const copyBatchBytes = 1 << 20
+// copyBatchBytes is how much COPY text a batch gathers before it is sent:
+// some four hundred plan rows of a first import, ten thousand of a
+// re-sync's skipped rows. Up to four tables gather at once, each with its
+// text and the copy handed to the driver, under the import's RSS target.
+const copyBatchBytes = 256 << 10
 
 // stagingConn is where staging tables are written: the import's transaction,
 // or on SQLite the connection it later begins on.

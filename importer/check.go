@@ -15,6 +15,12 @@ import (
 // an order where each sees the failures of the ones before.
 func (r *run) check(ctx context.Context) error {
 	t := time.Now()
+	if quiet, err := r.nothingToCheck(ctx); err != nil || quiet {
+		return err
+	}
+	if err := r.indexStaging(ctx, r.tx); err != nil {
+		return err
+	}
 	if err := r.findMissing(ctx); err != nil {
 		return err
 	}

@@ -257,6 +257,14 @@ func TestKnownRowFailsWhenItsManagerLeaves(t *testing.T) {
 		if csv := e.errorsCSV(im); !strings.Contains(csv, `manager: ""E1"" is not a user the manager can be`) {
 			t.Errorf("errors CSV:\n%s", csv)
 		}
+		// The same roster again: every row is known and nobody is missing,
+		// but the report still has the archived boss as manager, so its row
+		// fails again (an unchanged roster skips its checks only when no
+		// user is archived).
+		im = e.importFile(importer.ModeFull, head+report+other)
+		if im.Failed != 1 || im.Unchanged != 1 || log.last(t) != "2" {
+			t.Fatalf("same roster again: %+v, skipped %s", im.Counts, log.last(t))
+		}
 		// The boss leaves by the file's archived_at: the known report row fails too.
 		e.importFile(importer.ModeFull, head+boss+report+other)
 		im = e.importFile(importer.ModeFull, head+strings.Replace(boss, ";;\n", ";;2026-01-01\n", 1)+report+other)

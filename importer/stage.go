@@ -196,7 +196,7 @@ func (r *run) stage(ctx context.Context) error {
 		// commit, so this count is the one the checks would make again.
 		// (SQLite stages before it takes the lock and counts in its
 		// transaction.)
-		r.active = known.active
+		r.active, r.archived = known.active, known.users-known.active
 	}
 	idIdx := cols.Index("external_id")
 
@@ -256,9 +256,30 @@ func (r *run) stage(ctx context.Context) error {
 	if r.im.RowsRead == 0 {
 		return csvfile.Fatalf(0, "the file holds no users")
 	}
-	t = time.Now()
-	defer r.step("index staging", t)
-	return indexStaging(ctx, r.staging, r.db.Dialect)
+	// An unchanged roster needs no index (see nothingToCheck). On SQLite,
+	// which stages before it locks, that is a guess from the counts read
+	// then; check makes sure in its transaction and indexes if it must.
+	if r.tx == nil {
+		r.active, r.archived = known.active, known.users-known.active
+		defer func() { r.active = -1 }()
+	}
+	if quiet, err := r.nothingToCheck(ctx); err != nil || quiet {
+		return err
+	}
+	return r.indexStaging(ctx, r.staging)
+}
+
+// indexStaging indexes the staging tables for the checks, once, on tx.
+func (r *run) indexStaging(ctx context.Context, tx stagingConn) error {
+	if r.indexed {
+		return nil
+	}
+	defer r.step("index staging", time.Now())
+	if err := indexStaging(ctx, tx, r.db.Dialect); err != nil {
+		return err
+	}
+	r.indexed = true
+	return nil
 }
 
 // stageWorkers validate pages in parallel; stagePageSize records make a page.
