@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"rosterd/store"
@@ -29,9 +28,9 @@ type batchInserter struct {
 	stmt    string // SQLite: the full-batch INSERT
 
 	// PostgreSQL, in an import's transaction (copyTx): each row is encoded
-	// as COPY text when it is added, so no row is held as values (see
-	// copyRaw).
-	raw     *sqlx.Conn
+	// as COPY text when it is added, so no row is held as values, and the
+	// text goes to the sender (see copySender).
+	raw     *copySender
 	buf     []byte
 	pending int // rows in buf
 }
@@ -59,8 +58,8 @@ func newBatchInserter(ctx context.Context, tx stagingConn, dialect store.Dialect
 	// 63.8 MiB. Each COPY costs one round trip more, which is nothing next
 	// to that.
 	b.size = 1000
-	if ct, ok := tx.(copyTx); ok && dialect == store.Postgres {
-		b.raw = ct.conn
+	if ct, ok := tx.(copyTx); ok && ct.send != nil && dialect == store.Postgres {
+		b.raw = ct.send
 	}
 	if b.dialect == store.SQLite {
 		// SQLite allows 32766 host parameters a statement.
@@ -108,12 +107,9 @@ func (b *batchInserter) Flush() error {
 		if b.pending == 0 {
 			return nil
 		}
-		err := b.copyRaw()
-		b.buf, b.pending = b.buf[:0], 0
-		if err != nil {
-			return fmt.Errorf("stage rows into %s: %w", b.table, err)
-		}
-		return nil
+		err := b.raw.send(copyBatch{table: b.table, cols: b.cols, text: b.buf})
+		b.buf, b.pending = b.raw.buffer(), 0
+		return err
 	}
 	if len(b.rows) == 0 {
 		return nil
@@ -176,45 +172,6 @@ func (b *batchInserter) insertSQL(n int) string {
 		sb.WriteString(one)
 	}
 	return sb.String()
-}
-
-// copyTx is a PostgreSQL import's transaction with the connection it runs
-// on, through which staging rows go to the driver's COPY directly.
-type copyTx struct {
-	*sqlx.Tx
-	conn *sqlx.Conn
-}
-
-// copyRaw writes the batch as one COPY whose text this inserter encodes
-// itself and hands to lib/pq whole (its CopyData), on the transaction's own
-// connection. Through database/sql each row was an Exec whose every value
-// was checked and converted on its way to the same encoder (a second of CPU
-// for the million rows of a re-sync), and the rows waited as boxed values
-// for the collector to scan.
-func (b *batchInserter) copyRaw() error {
-	return b.raw.Raw(func(dc any) error {
-		prep, ok := dc.(driver.ConnPrepareContext)
-		if !ok {
-			return fmt.Errorf("driver %T cannot prepare a COPY", dc)
-		}
-		stmt, err := prep.PrepareContext(b.ctx, pq.CopyIn(b.table, b.cols...))
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		cd, ok := stmt.(interface {
-			CopyData(ctx context.Context, line string) (driver.Result, error)
-		})
-		if !ok {
-			return fmt.Errorf("driver statement %T takes no COPY data", stmt)
-		}
-		if _, err := cd.CopyData(b.ctx, string(b.buf)); err != nil {
-			return err
-		}
-		// An Exec without values ends the COPY and reports how it went.
-		_, err = stmt.Exec(nil) //nolint:staticcheck // lib/pq's COPY ends only through the old Exec
-		return err
-	})
 }
 
 // appendCopyText appends v as a value of COPY's text format: \N for NULL,

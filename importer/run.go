@@ -121,7 +121,7 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		err = r.processSQLite(ctx)
 	} else {
 		err = db.InConnTx(ctx, func(conn *sqlx.Conn, tx *sqlx.Tx) error {
-			r.tx, r.staging = tx, copyTx{tx, conn}
+			r.tx, r.staging = tx, copyTx{Tx: tx, conn: conn}
 			if err := guard(ctx, tx, im); err != nil {
 				return err
 			}

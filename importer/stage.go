@@ -345,12 +345,24 @@ func (p *stagePage) validate(v *roster.Validator, fpr *roster.Fingerprinter, h h
 	}
 }
 
-// writePages stages validated pages in file order.
-func (r *run) writePages(ctx context.Context, done <-chan *stagePage) error {
-	rows := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_rows", stageRowColumns())
-	patches := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_patch", stagePatchColumns())
-	errs := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_errors", []string{"line", "seq", "message"})
-	plan := newBatchInserter(ctx, r.staging, r.db.Dialect, "stage_plan", planColumns())
+// writePages stages validated pages in file order. On PostgreSQL the
+// batches are written by a sender of their own (see copySender), while this
+// goroutine goes on encoding.
+func (r *run) writePages(ctx context.Context, done <-chan *stagePage) (err error) {
+	staging := r.staging
+	if ct, ok := staging.(copyTx); ok {
+		ct.send = startCopySender(ctx, ct.conn)
+		staging = ct
+		defer func() {
+			if werr := ct.send.wait(); err == nil {
+				err = werr
+			}
+		}()
+	}
+	rows := newBatchInserter(ctx, staging, r.db.Dialect, "stage_rows", stageRowColumns())
+	patches := newBatchInserter(ctx, staging, r.db.Dialect, "stage_patch", stagePatchColumns())
+	errs := newBatchInserter(ctx, staging, r.db.Dialect, "stage_errors", []string{"line", "seq", "message"})
+	plan := newBatchInserter(ctx, staging, r.db.Dialect, "stage_plan", planColumns())
 	waiting := map[int]*stagePage{}
 	next := 0
 	var n int64
