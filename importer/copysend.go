@@ -35,9 +35,13 @@ type copyBatch struct {
 // One batch waits while another is written; a full sender blocks the
 // encoder, so memory stays at a few batches. An error stops the writing;
 // the rest of the batches are dropped and the error is told on the next
-// send or on wait.
+// send or on wait. So does the end of stop (staging failed elsewhere, a
+// fatal fault further in the file): the driver itself is given the run's
+// context, not stop, so that a staging that stops early does not cancel a
+// COPY under way and lose the connection (see copyText).
 type copySender struct {
-	ctx   context.Context
+	ctx   context.Context // the driver's: the run's
+	stop  context.Context
 	conn  *sqlx.Conn
 	queue chan copyBatch
 	free  chan []byte
@@ -47,8 +51,8 @@ type copySender struct {
 	err error
 }
 
-func startCopySender(ctx context.Context, conn *sqlx.Conn) *copySender {
-	s := &copySender{ctx: ctx, conn: conn, queue: make(chan copyBatch, 1),
+func startCopySender(ctx, stop context.Context, conn *sqlx.Conn) *copySender {
+	s := &copySender{ctx: ctx, stop: stop, conn: conn, queue: make(chan copyBatch, 1),
 		free: make(chan []byte, 4), done: make(chan struct{})}
 	go s.run()
 	return s
@@ -58,6 +62,12 @@ func (s *copySender) run() {
 	defer close(s.done)
 	for b := range s.queue {
 		if s.failed() != nil {
+			continue
+		}
+		if err := s.stop.Err(); err != nil {
+			s.mu.Lock()
+			s.err = fmt.Errorf("stage rows into %s: %w", b.table, err)
+			s.mu.Unlock()
 			continue
 		}
 		if err := copyText(s.ctx, s.conn, b); err != nil {
@@ -112,28 +122,53 @@ func (s *copySender) wait() error {
 // each row was an Exec whose every value was checked and converted on its
 // way to the same encoder: a second of CPU for the million rows of a
 // re-sync.
+//
+// Raw closes the connection when its function fails with
+// driver.ErrBadConn (lib/pq's answer once a connection is lost or its
+// context ended) or panics, and closing waits for the transaction open on
+// it, which waits for the staging to end: the import would hang. So every
+// failure leaves Raw as a plain error, and the transaction's rollback
+// disposes of a bad connection as usual.
 func copyText(ctx context.Context, conn *sqlx.Conn, b copyBatch) error {
-	return conn.Raw(func(dc any) error {
-		prep, ok := dc.(driver.ConnPrepareContext)
-		if !ok {
-			return fmt.Errorf("driver %T cannot prepare a COPY", dc)
-		}
-		stmt, err := prep.PrepareContext(ctx, pq.CopyIn(b.table, b.cols...))
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		cd, ok := stmt.(interface {
-			CopyData(ctx context.Context, line string) (driver.Result, error)
-		})
-		if !ok {
-			return fmt.Errorf("driver statement %T takes no COPY data", stmt)
-		}
-		if _, err := cd.CopyData(ctx, string(b.text)); err != nil {
-			return err
-		}
-		// An Exec without values ends the COPY and reports how it went.
-		_, err = stmt.Exec(nil) //nolint:staticcheck // lib/pq's COPY ends only through the old Exec
-		return err
+	var failure error
+	err := conn.Raw(func(dc any) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				failure = fmt.Errorf("COPY panicked: %v", p)
+			} else if err != nil {
+				failure = fmt.Errorf("COPY: %s", err)
+			}
+			err = nil
+		}()
+		return copyOn(ctx, dc, b)
 	})
+	if err != nil {
+		return err
+	}
+	return failure
+}
+
+// copyOn writes b on the driver connection dc.
+func copyOn(ctx context.Context, dc any, b copyBatch) error {
+	prep, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return fmt.Errorf("driver %T cannot prepare a COPY", dc)
+	}
+	stmt, err := prep.PrepareContext(ctx, pq.CopyIn(b.table, b.cols...))
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	cd, ok := stmt.(interface {
+		CopyData(ctx context.Context, line string) (driver.Result, error)
+	})
+	if !ok {
+		return fmt.Errorf("driver statement %T takes no COPY data", stmt)
+	}
+	if _, err := cd.CopyData(ctx, string(b.text)); err != nil {
+		return err
+	}
+	// An Exec without values ends the COPY and reports how it went.
+	_, err = stmt.Exec(nil) //nolint:staticcheck // lib/pq's COPY ends only through the old Exec
+	return err
 }

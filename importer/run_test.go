@@ -3,6 +3,7 @@ package importer_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -109,6 +110,45 @@ func TestPartialImportCreatesAndUpdates(t *testing.T) {
 		}
 		if u := e.user("E2"); u.Plain["last_name"] != "Jonas" || u.Plain["first_name"] != "Bob" || u.Plain["manager"] != "E1" {
 			t.Errorf("partial update: E2 = %+v; want only last_name changed", u.Plain)
+		}
+	})
+}
+
+// A file whose fatal fault comes after thousands of good rows (a quote that
+// is never closed) ends the import failed, naming the line, with nothing
+// applied. By then the first rows are on their way to the database: they
+// are dropped, and the import's connection must not be lost under its open
+// transaction (on PostgreSQL the run once waited on it for ever).
+func TestFatalFaultLateInTheFileFailsTheImport(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		const n = 5000
+		content := benchRoster(n, 0) + "E99999;\"Ann;Late;BE;nl;username_password;late@example.com;;;;;;\n"
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		f, err := store.FileCreate(ctx, db, e.org.ID, "roster.csv", strings.NewReader(content), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		im := &store.Import{OrgID: e.org.ID, Door: store.DoorCLI, Mode: string(importer.ModeFull), FileName: "roster.csv",
+			FileID: f.ID, FileSHA256: f.SHA256, SizeBytes: f.SizeBytes}
+		if err := store.ImportCreate(ctx, db, im); err != nil {
+			t.Fatal(err)
+		}
+		out, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(), Now: e.now})
+		if err != nil {
+			t.Fatalf("run: %v (a minute is far more than 5,000 rows need)", err)
+		}
+		want := fmt.Sprintf("line %d", n+2)
+		if out.Import.Status != store.ImportFailed || !strings.Contains(out.Import.Error, want) {
+			t.Fatalf("import %s %q; want failed, naming %s", out.Import.Status, out.Import.Error, want)
+		}
+		var users int
+		if err := db.GetContext(ctx, &users, db.Rebind(`SELECT COUNT(*) FROM users WHERE org_id = ?`), e.org.ID); err != nil {
+			t.Fatal(err)
+		}
+		if users != 0 {
+			t.Errorf("%d users stored by a failed import", users)
 		}
 	})
 }

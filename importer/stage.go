@@ -249,7 +249,7 @@ func (r *run) stage(ctx context.Context) error {
 		})
 	}
 	go func() { workers.Wait(); close(done) }()
-	g.Go(func() error { return r.writePages(gctx, done) })
+	g.Go(func() error { return r.writePages(gctx, ctx, done) })
 	if err := g.Wait(); err != nil {
 		return err
 	}
@@ -345,13 +345,14 @@ func (p *stagePage) validate(v *roster.Validator, fpr *roster.Fingerprinter, h h
 	}
 }
 
-// writePages stages validated pages in file order. On PostgreSQL the
-// batches are written by a sender of their own (see copySender), while this
+// writePages stages validated pages in file order, until ctx ends (staging
+// failed elsewhere). On PostgreSQL the batches are written by a sender of
+// their own (see copySender), which gives the driver runCtx, while this
 // goroutine goes on encoding.
-func (r *run) writePages(ctx context.Context, done <-chan *stagePage) (err error) {
+func (r *run) writePages(ctx, runCtx context.Context, done <-chan *stagePage) (err error) {
 	staging := r.staging
 	if ct, ok := staging.(copyTx); ok {
-		ct.send = startCopySender(ctx, ct.conn)
+		ct.send = startCopySender(runCtx, ctx, ct.conn)
 		staging = ct
 		defer func() {
 			if werr := ct.send.wait(); err == nil {
