@@ -124,17 +124,9 @@ func TestFatalFaultLateInTheFileFailsTheImport(t *testing.T) {
 		e := newEnv(t, db)
 		const n = 5000
 		content := benchRoster(n, 0) + "E99999;\"Ann;Late;BE;nl;username_password;late@example.com;;;;;;\n"
+		im := e.record(importer.ModeFull, content)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		f, err := store.FileCreate(ctx, db, e.org.ID, "roster.csv", strings.NewReader(content), 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		im := &store.Import{OrgID: e.org.ID, Door: store.DoorCLI, Mode: string(importer.ModeFull), FileName: "roster.csv",
-			FileID: f.ID, FileSHA256: f.SHA256, SizeBytes: f.SizeBytes}
-		if err := store.ImportCreate(ctx, db, im); err != nil {
-			t.Fatal(err)
-		}
 		out, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(), Now: e.now})
 		if err != nil {
 			t.Fatalf("run: %v (a minute is far more than 5,000 rows need)", err)
