@@ -15,8 +15,14 @@ import (
 // an order where each sees the failures of the ones before.
 func (r *run) check(ctx context.Context) error {
 	t := time.Now()
-	if quiet, err := r.nothingToCheck(ctx); err != nil || quiet {
-		return err
+	if r.skipped == int(r.im.RowsRead) { // else nothing to count for
+		active, err := r.activeUsers(ctx)
+		if err != nil {
+			return err
+		}
+		if r.nothingToCheck(active, r.archived) {
+			return nil
+		}
 	}
 	if err := r.indexStaging(ctx, r.tx); err != nil {
 		return err

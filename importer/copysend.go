@@ -64,13 +64,11 @@ func (s *copySender) run() {
 		if s.failed() != nil {
 			continue
 		}
-		if err := s.stop.Err(); err != nil {
-			s.mu.Lock()
-			s.err = fmt.Errorf("stage rows into %s: %w", b.table, err)
-			s.mu.Unlock()
-			continue
+		err := s.stop.Err()
+		if err == nil {
+			err = copyText(s.ctx, s.conn, b)
 		}
-		if err := copyText(s.ctx, s.conn, b); err != nil {
+		if err != nil {
 			s.mu.Lock()
 			s.err = fmt.Errorf("stage rows into %s: %w", b.table, err)
 			s.mu.Unlock()

@@ -510,20 +510,14 @@ func (r *run) activeUsers(ctx context.Context) (int, error) {
 }
 
 // nothingToCheck tells an import where no cross-row rule can fail a row and
-// nothing is to be planned: every row was skipped as known (so none is new,
-// changed or failed, and no two repeat an id), nobody is missing from a full
-// roster, and no user is archived (the one way a known row's stored manager
-// can have stopped being valid). The nightly sync of an unchanged roster is
-// that case; its checks and the indexes they need are not built.
-func (r *run) nothingToCheck(ctx context.Context) (bool, error) {
-	if r.skipped != int(r.im.RowsRead) {
-		return false, nil
-	}
-	active, err := r.activeUsers(ctx)
-	if err != nil {
-		return false, err
-	}
-	return r.archived == 0 && (r.mode != ModeFull || r.skipped == active), nil
+// nothing is to be planned, given the organisation's active and archived
+// users: every row was skipped as known (so none is new, changed or failed,
+// and no two repeat an id), nobody is missing from a full roster, and no
+// user is archived (the one way a known row's stored manager can have
+// stopped being valid). The nightly sync of an unchanged roster is that
+// case; its checks and the indexes they need are not built.
+func (r *run) nothingToCheck(active, archived int) bool {
+	return r.skipped == int(r.im.RowsRead) && archived == 0 && (r.mode != ModeFull || r.skipped == active)
 }
 
 // overThreshold is the safety rule of SPEC §3: a sync is held when it would

@@ -259,12 +259,8 @@ func (r *run) stage(ctx context.Context) error {
 	// An unchanged roster needs no index (see nothingToCheck). On SQLite,
 	// which stages before it locks, that is a guess from the counts read
 	// then; check makes sure in its transaction and indexes if it must.
-	if r.tx == nil {
-		r.active, r.archived = known.active, known.users-known.active
-		defer func() { r.active = -1 }()
-	}
-	if quiet, err := r.nothingToCheck(ctx); err != nil || quiet {
-		return err
+	if r.nothingToCheck(known.active, known.users-known.active) {
+		return nil
 	}
 	return r.indexStaging(ctx, r.staging)
 }
