@@ -3,6 +3,7 @@ package importer
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -18,7 +19,18 @@ type ImportReleaseParams struct {
 	OrgID  int64
 	ID     string
 	DryRun bool // the final value: a form may send dry_run after its file
+	// Gone, when set, is asked inside the release's transaction, once the
+	// write turn is held and just before the commit: true (the client that
+	// would get the answer has left) rolls the release back with
+	// ErrClientGone. A context alone is not enough: a client that left
+	// while the release waited for SQLite's write turn may not be noticed
+	// by net/http yet when the turn comes.
+	Gone func() bool
 }
+
+// ErrClientGone is ImportRelease's answer when its Gone said the client
+// left before the release committed: nothing was released.
+var ErrClientGone = errors.New("the client left before its upload was answered")
 
 // ImportRelease sets the queued import's dry_run and makes its job due now,
 // in one transaction. The HTTP door streams the file into ImportAccept
@@ -41,7 +53,13 @@ func (s *Service) ImportRelease(ctx context.Context, p ImportReleaseParams) (*st
 		if err := store.ImportSetDryRun(ctx, tx, p.OrgID, p.ID, p.DryRun); err != nil {
 			return err
 		}
-		return QueueTx(ctx, tx, s.cfg.Queue, p.ID, 0)
+		if err := QueueTx(ctx, tx, s.cfg.Queue, p.ID, 0); err != nil {
+			return err
+		}
+		if p.Gone != nil && p.Gone() {
+			return ErrClientGone
+		}
+		return nil
 	})
 	if IsNotFound(err) {
 		im, err := s.ImportGet(ctx, ref)

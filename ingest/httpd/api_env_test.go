@@ -52,7 +52,9 @@ func newAPI(t *testing.T, db *store.DB, maxUpload int64) *apiEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(h)
+	e.srv = httptest.NewUnstartedServer(h)
+	e.srv.Config = httpd.Server(h, 0)
+	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	return e
 }

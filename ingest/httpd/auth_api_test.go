@@ -65,7 +65,9 @@ func TestAPISessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.srv = httptest.NewServer(h)
+		e.srv = httptest.NewUnstartedServer(h)
+		e.srv.Config = httpd.Server(h, 0)
+		e.srv.Start()
 		t.Cleanup(e.srv.Close)
 		signIn := func(password string, headers ...string) response {
 			body := `{"email": "admin@other.test", "password": "` + password + `"}`

@@ -40,7 +40,10 @@ func (h *Handler) importUpload(c *gin.Context) {
 // last dry_run wins. Until the form is complete an import whose dry_run is
 // not known yet is stored as a dry run: should the daemon die before
 // releasing it, the held-back job runs it as one, which changes nothing (the
-// client never got an answer). On error nothing of the upload will run.
+// client never got an answer). On error nothing of the upload will run, and
+// a client that leaves before the release commits — even one net/http has
+// not noticed yet (clientGone) — gets nothing run: a client that retries
+// then makes one import, not two.
 func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, error) {
 	org := callerOrg(c)
 	ctx := c.Request.Context()
@@ -109,7 +112,8 @@ func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, erro
 	if _, err := io.Copy(io.Discard, c.Request.Body); err != nil {
 		return fail(err)
 	}
-	released, err := h.svc.ImportRelease(ctx, importer.ImportReleaseParams{OrgID: org.ID, ID: im.ID, DryRun: dryRun})
+	released, err := h.svc.ImportRelease(ctx, importer.ImportReleaseParams{OrgID: org.ID, ID: im.ID, DryRun: dryRun,
+		Gone: func() bool { return clientGone(ctx) }})
 	if err != nil { // the client went away, or the database failed: no answer, so nothing may run
 		return fail(err)
 	}

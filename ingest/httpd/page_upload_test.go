@@ -116,7 +116,9 @@ func (e *pageEnv) withUploadLimit(n int64) *pageEnv {
 		e.t.Fatal(err)
 	}
 	a := *e.apiEnv
-	a.srv = httptest.NewServer(h)
+	a.srv = httptest.NewUnstartedServer(h)
+	a.srv.Config = httpd.Server(h, 0)
+	a.srv.Start()
 	e.t.Cleanup(a.srv.Close)
 	return &pageEnv{apiEnv: &a}
 }

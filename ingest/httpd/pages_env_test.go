@@ -44,7 +44,9 @@ func newPages(t *testing.T, db *store.DB, cfg ...importer.ServiceConfig) *pageEn
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(h)
+	e.srv = httptest.NewUnstartedServer(h)
+	e.srv.Config = httpd.Server(h, 0)
+	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	return &pageEnv{apiEnv: e}
 }

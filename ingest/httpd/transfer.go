@@ -19,7 +19,7 @@ func Server(h http.Handler, timeout time.Duration) *http.Server {
 		header = timeout
 	}
 	return &http.Server{Handler: h, ReadHeaderTimeout: header, ReadTimeout: timeout, WriteTimeout: timeout,
-		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: MaxHeaderBytes}
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: MaxHeaderBytes, ConnContext: connContext}
 }
 
 // MaxHeaderBytes bounds a request's headers (Go adds 4 KiB of slack): far
