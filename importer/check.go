@@ -61,6 +61,7 @@ func (r *run) check(ctx context.Context) error {
 			n += failed
 		}
 		if n == 0 {
+			r.warn(r.managerWarnings...)
 			return nil
 		}
 	}
@@ -332,17 +333,25 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 	return len(msgs), r.fail(ctx, msgs)
 }
 
-// checkManagers fails rows whose manager will not be an active user after the
-// import: a valid row of the file, or a stored active user the import keeps
-// (in a full sync, stored users missing from the file are archived, unless a
-// new row looks like them: see findMissing).
+// checkManagers fails rows whose manager will not be a user after the
+// import (SPEC §2.2): an id that is neither a row of the file nor a stored
+// user, or a new user whose own row failed. A manager who is or will be
+// archived (stored archived and not restored by the file, archived by the
+// file's archived_at, or missing from a full roster, see findMissing) is
+// accepted and the link kept: a manager who leaves does not fail their
+// reports. Each such manager is named in the import's warnings with how many
+// valid rows name them (see managerWarnings), on every import whose rows
+// still do. A stored manager whose row failed stays as stored, and so does
+// the link to them.
 //
-// A row skipped as known keeps its stored manager, who was valid when it was
-// stored; it can only have become invalid through a row of this file that
-// failed or leaves its user inactive, a user no longer active, or one this
-// sync archives. Only skipped rows under such a manager are looked at, so an
-// unchanged roster costs no join over all its users, and a changed one only
-// the reports of the few managers it takes away.
+// A row skipped as known keeps its stored manager, who was a user when it
+// was stored (users are never deleted): it can only be named in a warning,
+// for a manager no longer active, that this sync archives, or whose row of
+// this file leaves them archived. Only skipped rows under such a manager are
+// looked at, so an unchanged roster costs no join over all its users, and a
+// changed one only the reports of the few managers it takes away. The
+// classification runs only on the rows whose manager is not an active user
+// after the import: a few in a real file.
 func (r *run) checkManagers(ctx context.Context) (int, error) {
 	query := `WITH eff AS (
 			SELECT s.line, COALESCE(p.manager, u.manager) AS manager FROM stage_rows s
@@ -354,12 +363,19 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 				SELECT (SELECT s.line FROM stage_rows s WHERE s.external_id = u.external_id AND s.skip = 1 AND s.failed = 0 LIMIT 1) AS line,
 					u.manager FROM users u
 				WHERE u.org_id = ? AND u.manager IN (
-					SELECT external_id FROM stage_rows WHERE skip = 0 AND failed = 1
-					UNION ALL SELECT external_id FROM stage_plan WHERE failed = 0 AND status <> 'active'
+					SELECT external_id FROM stage_plan WHERE failed = 0 AND status <> 'active'
 					UNION ALL SELECT external_id FROM users WHERE org_id = ? AND status = 'archived'
 					UNION ALL SELECT external_id FROM stage_missing)` + r.probe() + `) k
 			WHERE line IS NOT NULL)
-		SELECT e.line, e.manager FROM eff e
+		SELECT e.line, e.manager, COALESCE(
+			(SELECT CASE WHEN m.failed = 0 THEN COALESCE((SELECT mp.status FROM stage_plan mp WHERE mp.line = m.line), mu.status)
+					ELSE COALESCE(mu.status, '` + managerRowFailed + `' || m.line) END
+				FROM stage_rows m LEFT JOIN users mu ON mu.org_id = ? AND mu.external_id = m.external_id
+				WHERE m.external_id = e.manager ORDER BY m.failed, m.line LIMIT 1),
+			(SELECT CASE WHEN su.status = 'active' AND EXISTS (SELECT 1 FROM stage_missing sm WHERE sm.id = su.id)
+					THEN '` + managerMissing + `' ELSE su.status END
+				FROM users su WHERE su.org_id = ? AND su.external_id = e.manager),
+			'` + managerUnknown + `') FROM eff e
 		WHERE e.manager IS NOT NULL AND e.manager <> ''
 		AND NOT EXISTS (
 			SELECT 1 FROM stage_rows m WHERE m.external_id = e.manager AND COALESCE(
@@ -368,17 +384,18 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 		AND NOT EXISTS (
 			SELECT 1 FROM users su WHERE su.org_id = ? AND su.external_id = e.manager AND su.status = 'active'
 			AND NOT EXISTS (SELECT 1 FROM stage_rows x WHERE x.external_id = su.external_id)
-			AND (? = 'partial' OR EXISTS (SELECT 1 FROM stage_rows y WHERE y.skip = 0 AND y.id_key = su.id_key
-				AND LENGTH(y.external_id) < LENGTH(su.external_id)
-				AND NOT EXISTS (SELECT 1 FROM users yu WHERE yu.org_id = ? AND yu.external_id = y.external_id))))
+			AND NOT EXISTS (SELECT 1 FROM stage_missing sm WHERE sm.id = su.id))
 		ORDER BY e.line`
-	args := []any{r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID, string(r.mode), r.org.ID}
+	args := []any{r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID}
 	if r.noStoredUsers {
-		// A first import: every manager must be a valid, active row of the
-		// file, and every row that names one is in the plan. The same rule
-		// as above with the stored roster empty, without its joins over
-		// a million rows.
-		query, args = `SELECT p.line, p.manager FROM `+validPlan+` WHERE p.manager <> ''
+		// A first import: every manager must be a valid row of the file,
+		// and every row that names one is in the plan. The same rule as
+		// above with the stored roster empty, without its joins over a
+		// million rows.
+		query, args = `SELECT p.line, p.manager, COALESCE((SELECT CASE WHEN m.failed = 0 THEN mp.status ELSE '`+managerRowFailed+`' || m.line END
+				FROM stage_rows m LEFT JOIN stage_plan mp ON mp.line = m.line
+				WHERE m.external_id = p.manager ORDER BY m.failed, m.line LIMIT 1), '`+managerUnknown+`')
+			FROM `+validPlan+` WHERE p.manager <> ''
 			AND NOT EXISTS (SELECT 1 FROM stage_plan m WHERE m.external_id = p.manager AND m.failed = 0 AND m.status = 'active')
 			ORDER BY p.line`, nil
 	}
@@ -386,16 +403,70 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	where := "a valid row of this file or an active user of the organisation"
-	if r.mode == ModeFull {
-		where = "a valid row of this roster (users missing from a full roster are archived)"
-	}
+	col := r.colName("manager")
 	var msgs []Message
+	var archived []lineValue
 	for _, f := range found {
-		msgs = append(msgs, Message{Line: f.line, Column: r.colName("manager"), Text: fmt.Sprintf(
-			"%s is not a user the manager can be; give the external_id of %s", quote(f.value), where)})
+		switch {
+		case f.other == managerUnknown:
+			msgs = append(msgs, Message{Line: f.line, Column: col, Text: fmt.Sprintf(
+				"%s is not a user the manager can be: no row of this file and no user of the organisation has that external_id; "+
+					"give the external_id of the person they report to", quote(f.value))})
+		case strings.HasPrefix(f.other, managerRowFailed):
+			msgs = append(msgs, Message{Line: f.line, Column: col, Text: fmt.Sprintf(
+				"%s is on line %s, which failed; fix that row and this one imports with it",
+				quote(f.value), strings.TrimPrefix(f.other, managerRowFailed))})
+		default:
+			archived = append(archived, f)
+		}
 	}
+	r.managerWarnings = managerWarnings(archived)
 	return len(msgs), r.fail(ctx, msgs)
+}
+
+// What checkManagers finds of a manager who is not an active user after the
+// import, besides a stored status (archived).
+const (
+	managerUnknown   = "unknown"     // neither a row of the file nor a stored user
+	managerMissing   = "missing"     // active, missing from this full roster: archived by it
+	managerRowFailed = "row failed " // a new user whose row failed, followed by its line
+)
+
+// managerWarnings names each manager who is or will be archived once, with
+// how many rows name them (SPEC §2.2), in the order their first report comes
+// in the file. The rows that fail in the same round are among them when
+// checkManagers reports them; check keeps the warnings of the round in which
+// no row failed, so only rows that apply are counted.
+func managerWarnings(found []lineValue) []string {
+	type named struct {
+		missing bool
+		rows    int
+	}
+	by := map[string]*named{}
+	var order []string
+	for _, f := range found {
+		n := by[f.value]
+		if n == nil {
+			n = &named{missing: f.other == managerMissing}
+			by[f.value] = n
+			order = append(order, f.value)
+		}
+		n.rows++
+	}
+	out := make([]string, 0, len(order))
+	for _, m := range order {
+		n := by[m]
+		rows := fmt.Sprintf("%d rows name them", n.rows)
+		if n.rows == 1 {
+			rows = "1 row names them"
+		}
+		if n.missing {
+			out = append(out, fmt.Sprintf("manager %s is not in this roster and this sync archives them; %s", quote(m), rows))
+		} else {
+			out = append(out, fmt.Sprintf("manager %s is archived; %s", quote(m), rows))
+		}
+	}
+	return out
 }
 
 // edge is one "reports to" link of the roster after the import. Nodes are

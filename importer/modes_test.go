@@ -178,7 +178,7 @@ func TestCrossRowRules(t *testing.T) {
 			got := e.errorsCSV(im)
 			if im.Created != 3 || im.Failed != 3 ||
 				!strings.Contains(got, `M4;Sub;B;BE;nl;m4@x.test;NOPE;"manager: ""NOPE"" is not a user the manager can be`) ||
-				!strings.Contains(got, `M5;Sub;B;BE;nl;m5@x.test;M6;"manager: ""M6"" is not a user the manager can be`) {
+				!strings.Contains(got, `M5;Sub;B;BE;nl;m5@x.test;M6;"manager: ""M6"" is on line 7, which failed`) {
 				t.Errorf("import = %+v\n%s", im.Counts, got)
 			}
 			loop := e.importFile(importer.ModePartial, "external_id;manager\nE1;E2\nE2;E3\nE3;E1\n")

@@ -380,6 +380,12 @@ type run struct {
 	indexed       bool // the staging tables are indexed (see indexStaging)
 	seq           int  // orders the messages of cross-row checks after a row's own
 	firstErrors   []string
+	// managerWarnings name the archived managers that valid rows name, as
+	// the last round of the manager check found them (see checkManagers).
+	managerWarnings []string
+	// loc is the organisation's time zone, loaded once (see prepare): the
+	// user rules read it for every row.
+	loc *time.Location
 
 	anyFailed bool // a row has failed (see judgeFailed)
 }
@@ -431,6 +437,7 @@ func (r *run) step(name string, start time.Time) time.Time {
 // prepare creates the staging tables and reads the file into them.
 func (r *run) prepare(ctx context.Context) error {
 	t := time.Now()
+	r.loc = r.org.Location()
 	if err := createStaging(ctx, r.staging, r.db.Dialect); err != nil {
 		return err
 	}
