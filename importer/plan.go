@@ -367,7 +367,7 @@ func (r *run) merge(stored *store.User, sr stagedRow) (u *roster.User, action st
 
 // userRules are the create/merge rules of one user for this run's file.
 func (r *run) userRules() roster.UserRules {
-	return roster.UserRules{Mode: r.mode, Now: r.p.Now, Cols: r.cols}
+	return roster.UserRules{Mode: r.mode, Now: r.p.Now, Cols: r.cols, Location: r.loc}
 }
 
 // newUser is roster.UserRules.NewUserFieldsHash for this run's file: the

@@ -2,6 +2,7 @@ package roster
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -20,6 +21,14 @@ type UserRules struct {
 	Now time.Time
 	// Cols is the file's header, to name columns as the file wrote them.
 	Cols *Columns
+	// Location is the organisation's time zone, the one a file writes
+	// archived_at in (nil: UTC). A file names a time to the second on the
+	// wall clock there, and once a year, as summer time ends, one wall-clock
+	// hour is two instants: the file's time reads back as one of them. A
+	// stored archived_at that reads the same on the wall clock is the time
+	// the file means, and is kept, so that the export (which writes the
+	// stored time that way) re-imports unchanged.
+	Location *time.Location
 }
 
 // Actions a row takes on its user, as the plan records them. A row that
@@ -113,6 +122,9 @@ func (ur UserRules) Settle(stored, u *User, line int, archSet bool, archAt *time
 		switch {
 		case archSet && archAt != nil:
 			at := *archAt
+			if stored != nil && ur.sameWallClock(stored.ArchivedAt, at) {
+				at = *stored.ArchivedAt
+			}
 			u.ArchivedAt = &at
 			if !at.After(ur.Now) {
 				u.Status = StatusArchived
@@ -149,6 +161,9 @@ func (ur UserRules) Settle(stored, u *User, line int, archSet bool, archAt *time
 		!slices.Contains(bad, "authentication_type") && !slices.Contains(bad, "authentication_id") {
 		msgs = append(msgs, Message{Line: line, Column: ur.colName("authentication_id"),
 			Text: "is required when authentication_type is company_account; give the user's company account (an e-mail-shaped UPN)"})
+	}
+	if m, ok := ur.tagsDiffer(stored, u, line, bad); !ok {
+		msgs = append(msgs, m)
 	}
 	if len(msgs) > 0 {
 		return "", false, msgs
@@ -196,6 +211,61 @@ func hasContact(u *User) bool {
 		}
 	}
 	return false
+}
+
+// sameWallClock tells whether stored reads as t to the second in the
+// organisation's time zone (see UserRules.Location).
+func (ur UserRules) sameWallClock(stored *time.Time, t time.Time) bool {
+	if stored == nil {
+		return false
+	}
+	loc := ur.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return stored.In(loc).Format(time.DateTime) == t.In(loc).Format(time.DateTime)
+}
+
+// tagsDiffer applies the rule of a row's tags columns (every language lists
+// the same ids in the same order, SPEC §2.2) to the user as a row leaves
+// them: a partial row that sets tags_en only must not leave the user with
+// other ids in tags_nl, which no file could then say again (the export of
+// that user would not re-import). Only a row that changes the user's tags is
+// judged, so users stored before the rule keep importing.
+func (ur UserRules) tagsDiffer(stored, u *User, line int, bad []string) (Message, bool) {
+	tags := u.Localized["tags"]
+	if len(tags) < 2 || stored != nil && maps.Equal(tags, stored.Localized["tags"]) {
+		return Message{}, true
+	}
+	for _, c := range bad {
+		if strings.HasPrefix(c, "tags_") {
+			return Message{}, true // the row already fails on its tags
+		}
+	}
+	langs := slices.Sorted(maps.Keys(tags))
+	first := tagIDs(tags[langs[0]])
+	for _, l := range langs[1:] {
+		if ids := tagIDs(tags[l]); ids != first {
+			var names []string
+			for _, l := range langs {
+				names = append(names, "tags_"+l)
+			}
+			return Message{Line: line, Text: fmt.Sprintf("user %s would have the tag ids [%s] in tags_%s but [%s] in tags_%s; "+
+				"every language of a user's tags lists the same ids in the same order, so give %s together in this row",
+				quote(u.ExternalID), listIDs(first), langs[0], listIDs(ids), l, strings.Join(names, ", "))}, false
+		}
+	}
+	return Message{}, true
+}
+
+// tagIDs are the ids of a stored tags value ("id:value,id:value"), as "id,id".
+func tagIDs(v string) string {
+	var ids []string
+	for item := range strings.SplitSeq(v, ",") {
+		id, _, _ := strings.Cut(item, ":")
+		ids = append(ids, id)
+	}
+	return strings.Join(ids, ",")
 }
 
 func sameTime(a, b *time.Time) bool {
