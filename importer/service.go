@@ -501,6 +501,19 @@ func (s *Service) UserGet(ctx context.Context, p UserRef) (*store.User, error) {
 	return store.UserGet(ctx, s.db, p.OrgID, p.ExternalID)
 }
 
+// UserReports counts the active users who report to p's user and lists
+// the first few (limit), for the archive confirmation: archiving a manager
+// keeps their reports' link to them (SPEC §2.2), and every import whose
+// rows still name them warns, so the admin should know whom it concerns.
+// Errors: none of its own (an unknown user has no reports).
+func (s *Service) UserReports(ctx context.Context, p UserRef, limit int) (total int, first []*store.User, err error) {
+	if err := checkOrg(p.OrgID); err != nil {
+		return 0, nil, err
+	}
+	return store.UserReports(ctx, s.db, store.UserReportsParams{OrgID: p.OrgID, Manager: p.ExternalID,
+		Status: store.StatusActive, Limit: limit})
+}
+
 // UserArchive archives an active user by hand. It takes the organisation's
 // roster lock, as every writer of users does, so an import between its plan
 // and its apply never overwrites it: the archive waits (up to LockWait) for

@@ -128,6 +128,46 @@ func UserList(ctx context.Context, q Querier, p UserListParams) ([]*User, error)
 	return list, rows.Err()
 }
 
+// UserReportsParams selects the users who report to one manager.
+type UserReportsParams struct {
+	OrgID   int64
+	Manager string // the manager's external_id
+	Status  string // "", StatusActive or StatusArchived
+	Limit   int    // how many to list (the count covers them all)
+}
+
+// UserReports counts the organisation's users whose manager is p.Manager
+// and lists the first p.Limit of them by external id: archiving a manager
+// leaves them with an archived manager, and the back office says so first.
+// Both follow the (org_id, manager) index.
+func UserReports(ctx context.Context, q Querier, p UserReportsParams) (total int, first []*User, err error) {
+	where, args := "org_id = ? AND manager = ?", []any{p.OrgID, p.Manager}
+	if p.Status != "" {
+		where += " AND status = ?"
+		args = append(args, p.Status)
+	}
+	if err := q.QueryRowxContext(ctx, q.Rebind(`SELECT COUNT(*) FROM users WHERE `+where), args...).Scan(&total); err != nil {
+		return 0, nil, fmt.Errorf("count reports: %w", err)
+	}
+	if total == 0 || p.Limit <= 0 {
+		return total, nil, nil
+	}
+	rows, err := q.QueryxContext(ctx, q.Rebind(`SELECT `+UserColumns()+` FROM users WHERE `+where+
+		` ORDER BY external_id LIMIT ?`), append(args, p.Limit)...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("list reports: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		u, err := ScanUser(rows)
+		if err != nil {
+			return 0, nil, fmt.Errorf("list reports: %w", err)
+		}
+		first = append(first, u)
+	}
+	return total, first, rows.Err()
+}
+
 // UsersArchiveDue archives the organisation's active users whose scheduled
 // archive time (a leaver's last day, set by a full sync) has passed. The
 // user's source_hash is cleared: the row that scheduled the archive no longer

@@ -207,17 +207,22 @@ func demoCredentials(t *testing.T, out string) (email, password string) {
 	return m[1], m[2]
 }
 
-// browserRoster is n users E1..En for the demo organisation; bad maps a
-// row number to the cells that make it fail.
+// browserRoster is n users E1..En for the demo organisation, E13 to E15
+// managed by E12; bad maps a row number to the cells that make it fail
+// (up to the manager, which follows).
 func browserRoster(n int, bad map[int]string) string {
 	var b strings.Builder
-	b.WriteString("external_id;first_name;last_name;country;preferred_language;business_email;department_en;department_nl;job_title_en\n")
+	b.WriteString("external_id;first_name;last_name;country;preferred_language;business_email;department_en;department_nl;job_title_en;manager\n")
 	for i := 1; i <= n; i++ {
 		row := fmt.Sprintf("E%d;First%d;Last%d;BE;nl;e%d@example.com;Sales;Verkoop;Account manager", i, i, i, i)
 		if cells, ok := bad[i]; ok {
 			row = fmt.Sprintf("E%d;First%d;Last%d;%s", i, i, i, cells)
 		}
-		b.WriteString(row + "\n")
+		manager := ""
+		if i >= 13 && i <= 15 {
+			manager = "E12"
+		}
+		b.WriteString(row + ";" + manager + "\n")
 	}
 	return b.String()
 }
@@ -247,9 +252,10 @@ func importIDOf(t *testing.T, url string) string {
 // TestBackOfficeInABrowser drives the back office of a real daemon, set up
 // as `make run` does, in headless Chromium, as an admin would: sign in,
 // upload a file with two bad rows and watch it end on its own, download the
-// errors CSV, fix it and upload it again, look up a user and archive and
-// restore them, approve a held full sync queued from the command line, and
-// change a setting. Each page is photographed (make screenshots: docs/).
+// errors CSV, fix it and upload it again, look up a user who manages others
+// and archive them (the confirmation names their reports) and restore them,
+// approve a held full sync queued from the command line, and change a
+// setting. Each page is photographed (make screenshots: docs/).
 func TestBackOfficeInABrowser(t *testing.T) {
 	eachDialect(t, func(t *testing.T, c *cli) {
 		out := c.ok("demo")
@@ -327,7 +333,8 @@ func TestBackOfficeInABrowser(t *testing.T) {
 		b.wantText("the user's page", "First12", "e12@example.com", "Verkoop", "Account manager")
 		b.shot("user")
 		b.run("archive E12…", chromedp.Click(chromedp.CSS(`a[href="/users/E12/archive"]`)), chromedp.WaitVisible(chromedp.CSS(`main form button[type=submit]`)))
-		b.wantText("the confirmation", "Archive First12 Last12 (E12)")
+		b.wantText("the confirmation", "Archive First12 Last12 (E12)",
+			"First12 Last12 (E12) manages 3 users: First13 Last13 (E13), First14 Last14 (E14), First15 Last15 (E15).")
 		b.shot("user-archive-confirm")
 		if st := c.userStatus("demo", "E12"); st != store.StatusActive {
 			t.Fatalf("E12 is %s before the archive was confirmed", st)

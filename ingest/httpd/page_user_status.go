@@ -39,7 +39,19 @@ type confirmPage struct {
 	User   userPage
 	Action userAction
 	Post   string // the form's own URL
+	// Reports are the active users who report to the user (archive only):
+	// how many, and the first few by external id.
+	Reports      int
+	FirstReports []userLink
+	MoreReports  int // Reports beyond FirstReports
 }
+
+// userLink names a user on a page, with a link to them.
+type userLink struct{ Title, Href string }
+
+// reportsShown is how many of a manager's reports the archive
+// confirmation names.
+const reportsShown = 5
 
 // pageUserConfirm is GET /users/{external_id}/{archive|restore}: asks
 // before changing anything (a GET never does).
@@ -54,8 +66,19 @@ func (h *Handler) pageUserConfirm(c *gin.Context) {
 		return
 	}
 	p := newUserPage(u)
-	h.render(c, http.StatusOK, "user_confirm", page{Title: a.Verb + " " + p.Title, Nav: "users",
-		Data: confirmPage{User: p, Action: a, Post: p.Href + "/" + a.Name}})
+	data := confirmPage{User: p, Action: a, Post: p.Href + "/" + a.Name}
+	if a.Name == "archive" && u.Status == a.From {
+		total, first, err := h.svc.UserReports(c.Request.Context(), userRef(c), reportsShown)
+		if err != nil {
+			h.pageError(c, err)
+			return
+		}
+		data.Reports, data.MoreReports = total, total-len(first)
+		for _, r := range first {
+			data.FirstReports = append(data.FirstReports, userLink{Title: userTitle(r), Href: userHref(r.ExternalID)})
+		}
+	}
+	h.render(c, http.StatusOK, "user_confirm", page{Title: a.Verb + " " + p.Title, Nav: "users", Data: data})
 }
 
 // pageUserSetStatus is POST /users/{external_id}/{archive|restore}: does it

@@ -2,6 +2,7 @@ package httpd_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -215,12 +216,25 @@ func TestUserArchiveRestorePages(t *testing.T) {
 		b := e.signedIn()
 		e.importFile(header + "E1;Jane;Doe;BE;nl;jane@example.com;;;\nHR/7;Piet;Jansen;BE;nl;piet@example.com;;;\n")
 		e.importAs(e.other, e.otherToken, header+"O1;Olga;Other;BE;nl;olga@example.com;;;\n")
+		// Jane manages seven users: the confirmation names the first five.
+		reports := "external_id;first_name;last_name;country;preferred_language;business_email;manager\n"
+		for i := 1; i <= 7; i++ {
+			reports += fmt.Sprintf("R%d;Rep;Nr%d;BE;nl;r%d@example.com;E1\n", i, i, i)
+		}
+		e.importFile(reports)
 
 		ask := b.get("/users/E1/archive")
 		wantStatus(t, "archive confirmation", ask, http.StatusOK)
 		wantText(t, "archive confirmation", ask, "Archive Jane Doe (E1)?", "You can restore them later",
 			`<form method="post" action="/users/E1/archive"`, `<button type="submit" class="danger">Archive Jane Doe (E1)</button>`,
-			`<a href="/users/E1">Cancel</a>`)
+			`<a href="/users/E1">Cancel</a>`,
+			`<strong>Jane Doe (E1) manages 7 users:</strong>`,
+			`<a href="/users/R1">Rep Nr1 (R1)</a>, <a href="/users/R2">Rep Nr2 (R2)</a>`,
+			`<a href="/users/R5">Rep Nr5 (R5)</a> and 2 more.`,
+			"They keep Jane Doe (E1) as their manager once archived")
+		if strings.Contains(string(b.get("/users/HR%2F7/archive").body), "manages") {
+			t.Error("the archive confirmation of a user who manages nobody says they manage users")
+		}
 		if got := e.userStatus(e.org, "E1"); got != store.StatusActive {
 			t.Fatalf("the confirmation page changed E1 to %s", got)
 		}
