@@ -74,6 +74,12 @@ func TestErrorsFileOfASyncIsNeverTheNextRoster(t *testing.T) {
 			}
 		}
 
+		// So does `rosterd import show`.
+		if out := c.ok("import", "show", sync.ID); !strings.Contains(out, "Import it as a partial import (rosterd import without --mode full, "+
+			"the back office's Actions → Upload users, or POST /api/v1/imports), never into /in/ or with --mode full") {
+			t.Errorf("import show of the sync does not say where the fixed file goes:\n%s", out)
+		}
+
 		// Fixed and put into /in/: refused as a roster, nobody archived.
 		fixed := strings.ReplaceAll(string(errorsCSV), ";XX;", ";BE;")
 		drop(t, client, "roster.csv", fixed)
