@@ -78,18 +78,19 @@ func TestResyncSkipsKnownRowsAndAppliesChangedOnes(t *testing.T) {
 		if u := e.user("E3"); u.Plain["last_name"] != "Married3" || !u.UpdatedAt.Equal(e.now) {
 			t.Errorf("E3 = %v (updated %v, want %v)", u.Plain, u.UpdatedAt, e.now)
 		}
-		// A column order of its own, an unknown column, an errors column and
-		// CRLF: the rows mean the same, so they are checked once, then skipped.
-		reordered := "email;Last Name;external_id;First_Name;country;preferred_language;notes;errors\r\n"
+		// A column order of its own, an unknown column, the status column of
+		// an export and CRLF: the rows mean the same, so they are checked
+		// once, then skipped. (A full import refuses an errors column.)
+		reordered := "email;Last Name;external_id;First_Name;country;preferred_language;notes;status\r\n"
 		for _, l := range strings.Split(strings.TrimSpace(changed), "\n")[1:] {
 			c := strings.Split(l, ";")
-			reordered += strings.Join([]string{c[5], c[2], c[0], c[1], c[3], c[4], "x", "old error"}, ";") + "\r\n"
+			reordered += strings.Join([]string{c[5], c[2], c[0], c[1], c[3], c[4], "x", "active"}, ";") + "\r\n"
 		}
 		reordered = strings.Replace(reordered, "email;", "business_email;", 1)
 		if im := e.importFile(importer.ModeFull, reordered); im.Unchanged != 6 || log.last(t) != "0" {
 			t.Fatalf("reordered columns: %s %+v %s, skipped %s", im.Status, im.Counts, im.Error, log.last(t))
 		}
-		if im := e.importFile(importer.ModeFull, strings.ReplaceAll(reordered, "old error", "other")); im.Unchanged != 6 || log.last(t) != "6" {
+		if im := e.importFile(importer.ModeFull, strings.ReplaceAll(reordered, ";active\r\n", ";archived\r\n")); im.Unchanged != 6 || log.last(t) != "6" {
 			t.Fatalf("reordered columns again: %s %+v, skipped %s", im.Status, im.Counts, log.last(t))
 		}
 	})

@@ -351,3 +351,47 @@ func TestFullModeRules(t *testing.T) {
 		})
 	})
 }
+
+// TestFullImportRefusesAnErrorsFile: the errors CSV of a sync, fixed and
+// sent back as a full roster (put into /in/, or `--mode full`), fails naming
+// where it belongs and archives nobody, even where no threshold would hold
+// it; the same file uploaded as a partial import applies.
+func TestFullImportRefusesAnErrorsFile(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		e.org.ArchiveThresholdPercent = 100
+		if err := store.OrgUpdate(context.Background(), db, e.org); err != nil {
+			t.Fatal(err)
+		}
+		e.seed(20)
+		sync := e.importFile(importer.ModeFull, fullRoster(1, 20)+"E21;New;Hire;XX;nl;e21@example.com\nE22;Other;Hire;BE;xx;e22@example.com\n")
+		if sync.Status != store.ImportCompletedWithErrors || sync.Failed != 2 {
+			t.Fatalf("sync = %s %+v", sync.Status, sync.Counts)
+		}
+		fixed := strings.NewReplacer(";XX;", ";BE;", ";xx;", ";nl;").Replace(e.errorsCSV(sync))
+		if !strings.HasPrefix(fixed, "external_id;first_name;last_name;country;preferred_language;business_email;errors\n") {
+			t.Fatalf("errors CSV:\n%s", fixed)
+		}
+		im := e.importFile(importer.ModeFull, fixed)
+		want := `line 1: column "errors" (column 7): this is an errors file (it has rosterd's "errors" column), not a whole roster; ` +
+			`upload it in the back office (Actions → Upload users) or with POST /api/v1/imports, which never archive`
+		if im.Status != store.ImportFailed || im.Error != want || im.Counts != (store.Counts{}) {
+			t.Errorf("the errors file as a full roster = %s %+v %q, want failed %q", im.Status, im.Counts, im.Error, want)
+		}
+		for i := 1; i <= 20; i++ {
+			if u := e.user(fmt.Sprintf("E%d", i)); u.Status != store.StatusActive {
+				t.Errorf("E%d is %s after the errors file was refused", i, u.Status)
+			}
+		}
+		if u := e.user("E21"); u != nil {
+			t.Errorf("E21 was created by the refused file")
+		}
+		im = e.importFile(importer.ModePartial, fixed)
+		if im.Status != store.ImportSucceeded || im.Created != 2 || im.Archived != 0 {
+			t.Errorf("the errors file as a partial upload = %s %+v %q", im.Status, im.Counts, im.Error)
+		}
+		if u := e.user("E21"); u == nil || u.Plain["country"] != "BE" {
+			t.Errorf("E21 after the partial upload = %+v", u)
+		}
+	})
+}

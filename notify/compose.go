@@ -153,6 +153,7 @@ type importView struct {
 	Held                               string
 	Warnings                           []string
 	Link, ErrorsLink                   string
+	UploadLink                         string // the back office's upload page: where a fixed errors CSV goes
 	HasErrors, Attached                bool
 	ArchiveAttached                    bool
 	ArchiveLink                        string
@@ -163,6 +164,7 @@ func newImportView(org *store.Org, im *store.Import, publicURL string) importVie
 		Size: store.FormatBytes(im.SizeBytes), DryRun: im.DryRun, Counts: im.Counts, Error: im.Error,
 		Link: publicURL + "/imports/" + im.ID, HasErrors: im.ErrorsFileID != nil,
 		ErrorsLink:  publicURL + "/api/v1/imports/" + im.ID + "/errors.csv",
+		UploadLink:  publicURL + "/upload",
 		ArchiveLink: publicURL + "/api/v1/imports/" + im.ID + "/archive.csv"}
 	v.Warnings = im.Warnings()
 	if im.Status == store.ImportHeld && im.HoldReason != "" {

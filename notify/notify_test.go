@@ -78,6 +78,82 @@ func (f *fixture) importAndNotify(mode importer.Mode, content string) (*store.Im
 	return out.Import, n
 }
 
+// TestSyncErrorsEmailSaysWhereTheFixedFileGoes: the e-mail of a full sync
+// with failed rows sends the fixed errors CSV to the back office or the
+// API (a partial import), and warns off /in/, where it would be read as the
+// whole roster; a partial upload's e-mail says to upload it again in the
+// back office.
+func TestSyncErrorsEmailSaysWhereTheFixedFileGoes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		mail := mailtest.Start(t)
+		f := newFixture(t, db, mail)
+		ctx := context.Background()
+		send := func(door string, mode importer.Mode) *mailtest.Parsed {
+			t.Helper()
+			im, err := importer.Accept(ctx, db, importer.AcceptParams{OrgID: f.org.ID, Door: door, Mode: mode,
+				FileName: "roster.csv", File: strings.NewReader(header + "E1;Ann;Smith;BE;nl;ann@acme.test\nE2;Bob;Jones;XX;nl;bob@acme.test\n")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var n *store.Notification
+			out, err := importer.Run(ctx, db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(),
+				Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
+					n, err = notify.EnqueueTx(ctx, tx, f.q, im, 0)
+					return err
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out.Import.Status != store.ImportCompletedWithErrors || out.Import.Failed != 1 {
+				t.Fatalf("%s import = %s %+v %s", mode, out.Import.Status, out.Import.Counts, out.Import.Error)
+			}
+			before := len(mail.Messages())
+			if err := f.d.Deliver(ctx, n.ID); err != nil {
+				t.Fatal(err)
+			}
+			msgs := mail.Wait(before+1, 5*time.Second)
+			p, err := mailtest.Parse(msgs[len(msgs)-1].Raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+
+		sync := send(store.DoorSFTP, importer.ModeFull)
+		for _, want := range []string{
+			"upload it in the back office (Actions → Upload users: https://rosterd.acme.test/upload) or with POST /api/v1/imports, a partial import, which never archives anyone.",
+			"Do not put it into /in/ on the SFTP endpoint: a file there is the whole roster, and an errors file is refused there.",
+		} {
+			if !strings.Contains(sync.Text, want) {
+				t.Errorf("the sync's text body lacks %q:\n%s", want, sync.Text)
+			}
+		}
+		for _, want := range []string{
+			`upload it in the back office (<a href="https://rosterd.acme.test/upload">Actions → Upload users</a>) or with <code>POST /api/v1/imports</code>`,
+			"Do not put it into <code>/in/</code>",
+		} {
+			if !strings.Contains(sync.HTML, want) {
+				t.Errorf("the sync's HTML body lacks %q:\n%s", want, sync.HTML)
+			}
+		}
+		// /in/ is named once, and only to warn off it; the ambiguous "upload
+		// the file again" (which admins read as: where it came from) is gone.
+		for _, body := range []string{sync.Text, sync.HTML} {
+			if strings.Count(body, "/in/") != 1 || strings.Contains(body, "upload the file again") {
+				t.Errorf("the sync's body sends the file back to where it came from:\n%s", body)
+			}
+		}
+
+		upload := send(store.DoorAPI, importer.ModePartial)
+		if want := "upload the file again as it is, in the back office (Actions → Upload users: https://rosterd.acme.test/upload)."; !strings.Contains(upload.Text, want) {
+			t.Errorf("the partial upload's text body lacks %q:\n%s", want, upload.Text)
+		}
+		if strings.Contains(upload.Text, "/in/") || strings.Contains(upload.HTML, "/in/") {
+			t.Errorf("the partial upload's e-mail names /in/:\n%s", upload.Text)
+		}
+	})
+}
+
 // notification reads a notification's stored state.
 func (f *fixture) notification(id int64) *store.Notification {
 	f.t.Helper()
@@ -117,7 +193,7 @@ func TestOutcomeEmails(t *testing.T) {
 				[]string{"File:    roster.csv", "Door:    api, partial mode", "Created:   3", "Details: https://rosterd.acme.test/imports/%s"}, false},
 			{"completed with errors", header + "E4;Di;Roe;XX;nl;di@acme.test\nE5;Ed;Poe;BE;nl;ed@acme.test\n", importer.ModePartial,
 				store.ImportCompletedWithErrors, "[rosterd] Acme Corp: import completed with errors: 1 of 2 rows failed (%s)",
-				[]string{"Failed:    1", "The attached %s.csv holds the 1 rows that failed", "upload the file again as it is"}, true},
+				[]string{"Failed:    1", "The attached %s.csv holds the 1 rows that failed", "upload the file again as it is, in the back office (Actions → Upload users: https://rosterd.acme.test/upload)."}, true},
 			{"failed", "first_name;last_name\nAnn;Smith\n", importer.ModePartial,
 				store.ImportFailed, "[rosterd] Acme Corp: import failed: nothing was applied (%s)",
 				[]string{`Why it failed: line 1: the header has no "external_id" column`}, false},

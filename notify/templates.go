@@ -42,7 +42,9 @@ Warnings:
 {{- if .HasErrors}}
 
 {{if .Attached}}The attached {{.ID}}.csv{{else}}The file {{.ErrorsLink}}{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an "errors" column at the end saying what is wrong in each.
-How to fix them: correct the cells in that file (leave the errors column where it is; it is ignored) and upload the file again as it is.{{if and (not .DryRun) (ne .Status "held")}} The rows that succeeded are already applied.{{end}}
+How to fix them: correct the cells in that file (leave the errors column where it is; it is ignored) and
+{{- if eq .Mode "full"}} upload it in the back office (Actions → Upload users: {{.UploadLink}}) or with POST /api/v1/imports, a partial import, which never archives anyone. Do not put it into /in/ on the SFTP endpoint: a file there is the whole roster, and an errors file is refused there.
+{{- else}} upload the file again as it is, in the back office (Actions → Upload users: {{.UploadLink}}).{{end}}{{if and (not .DryRun) (ne .Status "held")}} The rows that succeeded are already applied.{{end}}
 {{- end}}
 
 Details: {{.Link}}
@@ -67,7 +69,9 @@ Door: {{.Door}}, {{.Mode}} mode{{if .DryRun}}, dry run: nothing was applied{{end
 {{if .Held}}<p><strong>{{.Held}}.</strong><br>{{if .ArchiveAttached}}The attached <code>{{.ID}}-archive.csv</code> lists them: an approval archives no one else.<br>{{else}}<a href="{{.ArchiveLink}}">The list of them</a>: an approval archives no one else.<br>{{end}}To apply it, open the import and choose Approve (or run <code>rosterd import approve {{.ID}}</code>). To drop it, choose Cancel (or run <code>rosterd import cancel {{.ID}}</code>); a newer file also replaces it.</p>{{end}}
 {{if .Warnings}}<p>Warnings:</p><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{if .HasErrors}}<p>{{if .Attached}}The attached <code>{{.ID}}.csv</code>{{else}}<a href="{{.ErrorsLink}}">This file</a>{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an <code>errors</code> column at the end saying what is wrong in each.
-Correct the cells in that file (leave the errors column where it is; it is ignored) and upload the file again as it is.{{if and (not .DryRun) (ne .Status "held")}} The rows that succeeded are already applied.{{end}}</p>{{end}}
+Correct the cells in that file (leave the errors column where it is; it is ignored) and
+{{- if eq .Mode "full"}} upload it in the back office (<a href="{{.UploadLink}}">Actions → Upload users</a>) or with <code>POST /api/v1/imports</code>, a partial import, which never archives anyone. Do not put it into <code>/in/</code> on the SFTP endpoint: a file there is the whole roster, and an errors file is refused there.
+{{- else}} upload the file again as it is, in the back office (<a href="{{.UploadLink}}">Actions → Upload users</a>).{{end}}{{if and (not .DryRun) (ne .Status "held")}} The rows that succeeded are already applied.{{end}}</p>{{end}}
 <p><a href="{{.Link}}">Open the import</a></p>
 </body></html>
 `))

@@ -140,12 +140,20 @@ type Columns struct {
 // errors and status, which rosterd writes on output, are ignored silently so
 // that an errors CSV or an export can be uploaded again as it is. A header
 // cell that is blank is reported among the unknown columns, by position.
+//
+// A full import refuses the errors column (SPEC §3): a file that has it is an
+// errors CSV — the failed rows of an import — and read as a full roster it
+// would archive everybody else. Nothing of such a file is applied.
 func MapHeader(names []string, headerLine int, mode Mode) (*Columns, []string, error) {
 	c := &Columns{byName: make(map[string]int, len(names)), id: -1}
 	var unknown []string
 	for i, name := range names {
-		col, ignored, ok := lookupColumn(csvfile.NormalizeColumnName(name))
+		norm := csvfile.NormalizeColumnName(name)
+		col, ignored, ok := lookupColumn(norm)
 		if ignored {
+			if mode == ModeFull && norm == colErrors {
+				return nil, nil, errorsFileAsRoster(headerLine, name, i)
+			}
 			continue
 		}
 		if !ok {
@@ -195,6 +203,16 @@ func MapHeader(names []string, headerLine int, mode Mode) (*Columns, []string, e
 		warnings = append(warnings, "unknown columns ignored: "+strings.Join(unknown, ", "))
 	}
 	return c, warnings, nil
+}
+
+// errorsFileAsRoster is the fatal error of a full import whose header has
+// the errors column written at position i (from 0): an admin who fixed the
+// errors CSV of a sync and put it where the roster goes. It says where the
+// file belongs instead: a partial upload, which never archives.
+func errorsFileAsRoster(headerLine int, written string, i int) *csvfile.FatalError {
+	return csvfile.Fatalf(headerLine, "column %q (column %d): this is an errors file (it has rosterd's %q column), not a whole roster; "+
+		"upload it in the back office (Actions → Upload users) or with POST /api/v1/imports, which never archive",
+		written, i+1, colErrors)
 }
 
 // Has reports whether the file has the column. Canonical names are those of

@@ -80,7 +80,7 @@ func TestMapHeaderMapping(t *testing.T) {
 		"Business Mobile Phone", "Department EN", "department_nl", "Job Title FR", "tags_iw",
 		"Archived At", "errors", "status", "Errors",
 	}
-	cols, warnings, err := MapHeader(header, 3, ModeFull)
+	cols, warnings, err := MapHeader(header, 3, ModePartial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,6 +203,17 @@ func TestMapHeader(t *testing.T) {
 			name:   "errors and status ignored, even twice",
 			header: []string{"external_id", "errors", "status", "errors", "Status"},
 			mode:   ModePartial,
+		},
+		{
+			name:      "a full import refuses an errors file",
+			header:    []string{"external_id", "first_name", "last_name", "country", "preferred_language", "Errors"},
+			mode:      ModeFull,
+			wantFatal: `column "Errors" (column 6): this is an errors file (it has rosterd's "errors" column), not a whole roster; upload it in the back office (Actions → Upload users) or with POST /api/v1/imports, which never archive`,
+		},
+		{
+			name:   "a full import keeps the status column of an export",
+			header: []string{"external_id", "first_name", "last_name", "country", "preferred_language", "status"},
+			mode:   ModeFull,
 		},
 		{
 			name:     "unknown columns may repeat",

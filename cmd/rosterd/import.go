@@ -264,6 +264,11 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 		} else {
 			fmt.Fprintf(w, "Get the failed rows with an errors column with --errors-out FILE (or the errors CSV of import %s), fix the cells and import that file again as it is.\n", im.ID)
 		}
+		if im.Mode == string(importer.ModeFull) {
+			// The errors CSV of a full roster is no roster: as one it would
+			// archive everybody else, and a full import refuses it.
+			fmt.Fprintln(w, "Import it as a partial import (rosterd import without --mode full, the back office's Actions → Upload users, or POST /api/v1/imports), never into /in/ or with --mode full: it holds only the failed rows.")
+		}
 	}
 }
 

@@ -140,6 +140,34 @@ func TestImportPageFollowsTheImport(t *testing.T) {
 // TestHeldSyncPage: a held full sync's page says why it is held, lists the
 // first 100 users it would archive with all of them as CSV, and is approved
 // (only with the box ticked) or cancelled from the page.
+// TestSyncWithErrorsPageSaysWhereTheFixedFileGoes: the page of a full sync
+// with failed rows sends the fixed errors CSV to the back office or the API,
+// and warns off /in/, where it would be read as the whole roster.
+func TestSyncWithErrorsPageSaysWhereTheFixedFileGoes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newPages(t, db)
+		ctx := context.Background()
+		b := e.signedIn()
+		im, err := e.svc.ImportAccept(ctx, importer.ImportAcceptParams{OrgID: e.org.ID, Door: store.DoorSFTP, Mode: importer.ModeFull,
+			FileName: "roster.csv", File: strings.NewReader(seedRows(1, 3) + "E91;Ann;Bad;XX;nl;e91@example.com;Sales;Verkoop;\n")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := e.svc.ImportProcess(ctx, importer.ImportProcessParams{OrgID: e.org.ID, ID: im.ID}); err != nil || out.Import.Failed != 1 {
+			t.Fatalf("sync: %v %+v", err, out)
+		}
+		res := b.get("/imports/" + im.ID)
+		wantStatus(t, "the sync's page", res, http.StatusOK)
+		wantText(t, "the sync's page", res, "Download errors CSV",
+			`<a href="/upload">Upload it in the back office</a> (Actions → Upload users) or with <code>POST /api/v1/imports</code>`,
+			"such an upload never archives anyone",
+			"Do not put it into <code>/in/</code> on the SFTP endpoint: a file there is the whole roster")
+		if strings.Contains(string(res.body), "Upload it again") {
+			t.Errorf("the sync's page says to upload the errors CSV again, as if to where it came from")
+		}
+	})
+}
+
 func TestHeldSyncPage(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)

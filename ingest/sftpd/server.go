@@ -91,6 +91,9 @@ func (c Config) validate() error {
 type Server struct {
 	cfg Config
 	log *slog.Logger
+	// started is when the server was made: the time /errors/README.txt
+	// shows, which changes only with the binary.
+	started time.Time
 
 	// ctx is every connection's: cancelled when Shutdown's grace runs out.
 	ctx    context.Context
@@ -132,7 +135,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{cfg: cfg, log: cfg.Logger, ctx: ctx, cancel: cancel,
+	return &Server{cfg: cfg, log: cfg.Logger, started: cfg.Now(), ctx: ctx, cancel: cancel,
 		lns: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{}, perIP: map[string]int{}}, nil
 }
 

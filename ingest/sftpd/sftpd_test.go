@@ -387,7 +387,7 @@ func TestProcessedAndErrors(t *testing.T) {
 		if got := ls(t, c, "/processed"); !slices.Equal(got, []string{im.ID + "_roster.csv " + fmtInt(int64(len(content)))}) {
 			t.Errorf("ls /processed = %v", got)
 		}
-		if got := ls(t, c, "/errors/"); !slices.Equal(got, []string{im.ID + ".csv " + fmtInt(errs[0].Size)}) {
+		if got := ls(t, c, "/errors/"); len(got) != 2 || got[1] != im.ID+".csv "+fmtInt(errs[0].Size) {
 			t.Errorf("ls /errors = %v", got)
 		}
 		if got := get(t, c, "/processed/"+im.ID+"_roster.csv"); got != content {

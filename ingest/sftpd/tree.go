@@ -23,6 +23,31 @@ const (
 	dirErrors    = "errors"
 )
 
+// errorsReadmeName is the read-only note in /errors/ (errorsReadme). An
+// errors CSV is named after its import ("imp_…"), so the two never clash.
+const errorsReadmeName = "README.txt"
+
+// errorsReadme says what the errors CSVs in /errors/ are and where a fixed
+// one goes: an admin who fixed one and put it into /in/ had it read as the
+// whole roster (a full import now refuses it, SPEC §3). Plain ASCII with
+// CRLF line ends, so that any editor shows it as written.
+const errorsReadme = "These are the failed rows of each sync.\r\n" +
+	"\r\n" +
+	"<import id>.csv holds the rows of that sync that failed, exactly as they\r\n" +
+	"were sent, with an \"errors\" column at the end saying what is wrong in each.\r\n" +
+	"\r\n" +
+	"To fix them: correct the cells the errors column names (leave that column\r\n" +
+	"where it is; it is ignored), save the file as CSV, and upload it in the\r\n" +
+	"back office (Actions > Upload users) or through the API\r\n" +
+	"(POST /api/v1/imports). Both are partial imports: they create and update\r\n" +
+	"the users in the file and never archive anyone.\r\n" +
+	"\r\n" +
+	"Never put it into /in/. A file in /in/ is the whole roster: every user\r\n" +
+	"missing from it would be archived. A file with an errors column is\r\n" +
+	"refused there, and that sync fails.\r\n" +
+	"\r\n" +
+	"The files here are read-only.\r\n"
+
 // where is a path of the tree: the root (dir and name empty), one of the
 // three directories (name empty), or a file in one of them.
 type where struct {
@@ -96,6 +121,11 @@ func dirInfo(name string, writable bool) *fileInfo {
 	return &fileInfo{name: name, mode: mode, modTime: time.Now()}
 }
 
+// errorsReadmeInfo is what Stat and List show of /errors/README.txt.
+func (s *Server) errorsReadmeInfo() *fileInfo {
+	return &fileInfo{name: errorsReadmeName, size: int64(len(errorsReadme)), mode: 0o444, modTime: s.started}
+}
+
 // listerAt serves a listing a page at a time.
 type listerAt []os.FileInfo
 
@@ -165,7 +195,10 @@ func (h *handler) list(dir string) (listerAt, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make(listerAt, 0, len(entries))
+	out := make(listerAt, 0, len(entries)+1)
+	if dir == dirErrors {
+		out = append(out, h.s.errorsReadmeInfo())
+	}
 	for _, e := range entries {
 		out = append(out, &fileInfo{name: e.Name, size: e.Size, mode: 0o444, modTime: e.ModTime})
 	}
@@ -193,6 +226,9 @@ func (h *handler) lookup(w where) (int64, *fileInfo, error) {
 		}
 		return f.FileID, &fileInfo{name: f.Name, size: f.SizeBytes, mode: 0o644, modTime: f.ModifiedAt}, nil
 	}
+	if w == (where{dir: dirErrors, name: errorsReadmeName}) {
+		return 0, h.s.errorsReadmeInfo(), nil
+	}
 	get := svc.ProcessedGet
 	if w.dir == dirErrors {
 		get = svc.ErrorsGet
@@ -213,6 +249,10 @@ func (h *handler) Fileread(r *sftp.Request) (io.ReaderAt, error) {
 	}
 	if w.name == "" {
 		return nil, &statusError{text: r.Filepath + " is a directory", code: sftp.ErrSSHFxFailure}
+	}
+	if w == (where{dir: dirErrors, name: errorsReadmeName}) {
+		h.c.begin()
+		return &download{h: h, r: strings.NewReader(errorsReadme)}, nil
 	}
 	fileID, _, err := h.lookup(w)
 	if err != nil {
