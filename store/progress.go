@@ -181,7 +181,9 @@ func ImportProgressGet(ctx context.Context, db *DB, importID string) (*ImportPro
 }
 
 // ImportWithProgress fills im.Progress with its current run's recorded
-// progress (nil when that run recorded none, or when im has not run).
+// progress (nil when that run recorded none, or when im has not run), and
+// while it is processing, im.RowsRead and im.BytesRead with the run's live
+// figures (the import's own row has them once the run has ended).
 // Progress of an older run is never shown as this one's.
 func ImportWithProgress(ctx context.Context, db *DB, im *Import) error {
 	im.Progress = nil
@@ -194,6 +196,9 @@ func ImportWithProgress(ctx context.Context, db *DB, im *Import) error {
 	}
 	if p != nil && p.Run == im.Run {
 		im.Progress = p
+		if im.Status == ImportProcessing {
+			im.RowsRead, im.BytesRead = p.RowsRead, p.BytesRead
+		}
 	}
 	return nil
 }

@@ -57,8 +57,8 @@ func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
 	switch im.Status {
 	case store.ImportQueued, store.ImportProcessing:
 		d.Live = true
-		d.Phase = importPhase(v.Progress)
-		d.Figures, d.Percent = phaseFigures(v.Progress)
+		d.Phase = PhaseText(v.Progress)
+		d.Figures, d.Percent = PhaseFigures(v.Progress)
 	case store.ImportHeld:
 		list, err := h.svc.ImportArchiveList(c.Request.Context(), ref, archiveListOnPage)
 		if err != nil {
@@ -84,9 +84,9 @@ func (h *Handler) renderImport(c *gin.Context, status int, d *importPage, p page
 	h.render(c, status, "import", p)
 }
 
-// importPhase says what a queued or processing import is doing (import.js
-// says the same).
-func importPhase(p Progress) string {
+// PhaseText says what a queued or processing import is doing, in the words
+// the page, import.js and the command line share.
+func PhaseText(p Progress) string {
 	switch p.Phase {
 	case store.PhaseQueued:
 		return "Waiting to start"
@@ -102,9 +102,9 @@ func importPhase(p Progress) string {
 	return "Done"
 }
 
-// phaseFigures says how far the phase has got, and the percentage of it
-// when it has a total (import.js says the same).
-func phaseFigures(p Progress) (string, int64) {
+// PhaseFigures says how far the phase has got, and the percentage of it
+// when it has a total (import.js and the command line say the same).
+func PhaseFigures(p Progress) (string, int64) {
 	pct := func(done, total int64) int64 {
 		if total <= 0 {
 			return 0

@@ -18,7 +18,7 @@
       el.textContent = text;
     }
   }
-  // The same words as the page (fileSizeText, importPhase and label in Go).
+  // The same words as the page (fileSizeText, PhaseText and label in Go).
   function size(n) {
     var units = ["KiB", "MiB", "GiB"];
     if (n < 1024) {
@@ -41,7 +41,7 @@
   function pct(done, total) {
     return total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : 0;
   }
-  // [figures in words, percent]: phaseFigures in Go.
+  // [figures in words, percent]: PhaseFigures in Go.
   function figures(p) {
     switch (p.phase) {
       case "queued":
