@@ -97,6 +97,11 @@ func newProgress(im *store.Import) Progress {
 		at := rec.UpdatedAt
 		p.UpdatedAt = &at
 		times := rec.PhaseTimes()
+		if _, ok := times[store.PhaseDone]; !ok && im.Finished() && im.FinishedAt != nil {
+			// The run writes done just after its commit; a read in
+			// between has the outcome, recorded at finished_at.
+			times[store.PhaseDone] = *im.FinishedAt
+		}
 		for _, ph := range store.Phases {
 			if t, ok := times[ph]; ok {
 				p.Phases = append(p.Phases, PhaseTime{Phase: ph, At: t})
