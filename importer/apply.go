@@ -64,6 +64,9 @@ func (r *run) count(ctx context.Context) (c store.Counts, wouldArchive int, err 
 	return c, c.Archived, nil
 }
 
+// applySlice is how many lines of the file one apply statement writes.
+const applySlice = 20000
+
 // apply writes the plan: one plain INSERT for the created users (nobody can
 // have taken their ids meanwhile: the import holds the organisation, and a
 // clash would only fail the whole import, to be run again), one merge
@@ -80,13 +83,25 @@ func (r *run) apply(ctx context.Context) error {
 	insert := `INSERT INTO users (org_id, external_id, id_key, ` + strings.Join(data, ", ") + `, status, archived_at, row_hash, source_hash, search, created_at, updated_at)
 		SELECT ?, p.external_id, p.id_key, p.` + strings.Join(data, ", p.") + `, p.status, p.archived_at, p.row_hash, p.source_hash, p.search, ?, ?
 		FROM ` + validPlan
+	var last int64
+	if err := r.tx.GetContext(ctx, &last, `SELECT COALESCE(MAX(line), 0) FROM stage_plan`); err != nil {
+		return fmt.Errorf("apply changes: %w", err)
+	}
 	for _, q := range []string{
-		insert + ` WHERE p.action = '` + roster.ActionCreate + `'`,
-		insert + ` WHERE p.action <> '` + roster.ActionCreate + `'
+		insert + ` WHERE p.action = '` + roster.ActionCreate + `' AND p.line > ? AND p.line <= ?`,
+		insert + ` WHERE p.action <> '` + roster.ActionCreate + `' AND p.line > ? AND p.line <= ?
 		ON CONFLICT (org_id, external_id) DO UPDATE SET ` + strings.Join(set, ", "),
 	} {
-		if err := r.exec(ctx, "apply changes", q, r.org.ID, now, now); err != nil {
-			return err
+		// In slices of the file, so that the progress of a large save
+		// moves (one statement of a million rows would show nothing for
+		// half a minute); line is stage_plan's key, so each slice is a
+		// range of it.
+		for lo := int64(0); lo < last; lo += applySlice {
+			n, err := r.execCount(ctx, "apply changes", q, r.org.ID, now, now, lo, lo+applySlice)
+			if err != nil {
+				return err
+			}
+			r.saved(n)
 		}
 	}
 	// A valid row that changed nothing records its fingerprint (once), so
@@ -108,10 +123,12 @@ func (r *run) apply(ctx context.Context) error {
 	}
 	if r.missing > 0 {
 		// Archived for being missing: no row describes them any more.
-		if err := r.exec(ctx, "archive missing users", `UPDATE users SET status = 'archived', archived_at = ?, source_hash = NULL, updated_at = ?
-			WHERE id IN (SELECT id FROM stage_missing)`, now, now); err != nil {
+		n, err := r.execCount(ctx, "archive missing users", `UPDATE users SET status = 'archived', archived_at = ?, source_hash = NULL, updated_at = ?
+			WHERE id IN (SELECT id FROM stage_missing)`, now, now)
+		if err != nil {
 			return err
 		}
+		r.saved(n)
 	}
 	return r.refreshStatistics(ctx)
 }

@@ -13,15 +13,23 @@ import (
 // handing its plan to RunParams.Explain when that is set; what names the
 // statement in errors and for Explain.
 func (r *run) exec(ctx context.Context, what, q string, args ...any) error {
+	_, err := r.execCount(ctx, what, q, args...)
+	return err
+}
+
+// execCount is exec that says how many rows the statement wrote.
+func (r *run) execCount(ctx context.Context, what, q string, args ...any) (int64, error) {
 	q = r.tx.Rebind(q)
 	if err := r.explain(ctx, what, q, args...); err != nil {
-		return err
+		return 0, err
 	}
 	defer r.step(what, time.Now())
-	if _, err := r.tx.ExecContext(ctx, q, args...); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	res, err := r.tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", what, err)
 	}
-	return nil
+	n, _ := res.RowsAffected()
+	return n, nil
 }
 
 // explain hands the plan of statement q (already rebound) to

@@ -25,7 +25,11 @@ type RunParams struct {
 	Now time.Time
 	// Progress, when set, is told how far reading has got, every few thousand rows.
 	Progress func(rowsRead, bytesRead int64)
-	Logger   *slog.Logger
+	// Watch, when set, is told the run's progress (phase and figures) each
+	// time it is recorded, at least once a second: the command line's
+	// progress bar.
+	Watch  func(store.ImportProgress)
+	Logger *slog.Logger
 	// Finalize runs in the transaction that records the outcome, so what it
 	// writes (the notification and its job) commits with it or not at all.
 	Finalize func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error
@@ -101,22 +105,28 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		}
 	}
 	started := time.Now().UTC()
-	if err := db.InTx(ctx, func(tx *sqlx.Tx) error { return store.ImportStart(ctx, tx, im.ID, started) }); err != nil {
+	var runNo int64
+	if err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := store.ImportStart(ctx, tx, im.ID, started); err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &runNo, tx.Rebind(`SELECT run FROM imports WHERE id = ?`), im.ID)
+	}); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, ErrImportFinished
 		}
 		return nil, err
 	}
 	im.Status, im.StartedAt, im.FinishedAt, im.Error = store.ImportProcessing, &started, nil, ""
-	im.Counts, im.ErrorsFileID = store.Counts{}, nil
+	im.Counts, im.ErrorsFileID, im.Run, im.RowsRead, im.BytesRead = store.Counts{}, nil, runNo, 0, 0
 
 	// The run's context ends when the import is cancelled under it (the
 	// progress writer hears of it): whatever it had not committed rolls back.
 	ctx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
-	progress := newProgressWriter(ctx, db, im.ID, p.Progress, stopRun)
+	progress := newProgressWriter(ctx, db, im.ID, runNo, p.Progress, p.Watch, stopRun)
 	p.Progress = progress.report
-	r := &run{p: p, db: db, org: org, im: im, mode: Mode(im.Mode), active: -1}
+	r := &run{p: p, db: db, org: org, im: im, mode: Mode(im.Mode), active: -1, progress: progress}
 	if db.Dialect == store.SQLite {
 		err = r.processSQLite(ctx)
 	} else {
@@ -162,6 +172,7 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		} else if err != nil {
 			return nil, err
 		}
+		progress.ended()
 		p.Logger.Info("import failed", "error", im.Error)
 		if p.Observer != nil {
 			p.Observer.ImportEnded(im)
@@ -185,6 +196,7 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 	case err != nil:
 		return nil, fmt.Errorf("import %s: %w", im.ID, err)
 	}
+	progress.ended()
 	p.Logger.Info("import finished", "status", im.Status, "door", im.Door, "mode", im.Mode, "rows", im.Rows,
 		"created", im.Created, "updated", im.Updated, "unchanged", im.Unchanged, "archived", im.Archived,
 		"restored", im.Restored, "failed", im.Failed, "known_rows_skipped", r.skipped)
@@ -322,6 +334,7 @@ func guard(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 // finish records the outcome, only if no other run recorded one first, and
 // lets the caller add what must commit with it (the e-mail).
 func (r *run) finish(ctx context.Context, tx *sqlx.Tx) error {
+	r.setPhase(store.PhaseFinishing, 0)
 	if err := store.ImportFinish(ctx, tx, r.im); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrImportFinished
@@ -380,6 +393,7 @@ type run struct {
 	indexed       bool // the staging tables are indexed (see indexStaging)
 	seq           int  // orders the messages of cross-row checks after a row's own
 	firstErrors   []string
+	progress      *progressWriter // nil in tests that build a run by hand
 	// managerWarnings name the archived managers that valid rows name, as
 	// the last round of the manager check found them (see checkManagers).
 	managerWarnings []string
@@ -429,6 +443,9 @@ func (r *run) phase(name string, start time.Time) time.Time {
 // step logs how long a part of a phase took (log_level debug); the
 // metrics see only the phases.
 func (r *run) step(name string, start time.Time) time.Time {
+	if r.progress != nil {
+		r.progress.stepDone()
+	}
 	now := time.Now()
 	r.p.Logger.Debug("import phase", "phase", name, "took", now.Sub(start).Round(time.Millisecond))
 	return now
@@ -453,6 +470,7 @@ func (r *run) prepare(ctx context.Context) error {
 // in the import's transaction.
 func (r *run) process(ctx context.Context) error {
 	t := time.Now()
+	r.setPhase(store.PhaseChecking, 0)
 	if err := r.check(ctx); err != nil {
 		return err
 	}
@@ -477,6 +495,7 @@ func (r *run) process(ctx context.Context) error {
 	t = r.phase(PhaseCount, t)
 	r.pause(ctx, StepPlanned)
 	if !held && !r.im.DryRun {
+		r.setPhase(store.PhaseSaving, int64(r.im.Created+r.im.Updated+r.im.Restored+r.im.Archived))
 		if err := r.apply(ctx); err != nil {
 			return err
 		}
@@ -500,6 +519,20 @@ func (r *run) process(ctx context.Context) error {
 		r.im.Status = store.ImportSucceeded
 	}
 	return nil
+}
+
+// setPhase moves the run's progress to a later phase (see progressWriter).
+func (r *run) setPhase(phase string, total int64) {
+	if r.progress != nil {
+		r.progress.setPhase(phase, total)
+	}
+}
+
+// saved counts rows written to the roster while saving.
+func (r *run) saved(n int64) {
+	if r.progress != nil {
+		r.progress.advance(r.progress.current().Done + n)
+	}
 }
 
 // activeUsers counts the organisation's active users before the import

@@ -163,7 +163,14 @@ func (s *Service) ImportGet(ctx context.Context, p ImportRef) (*store.Import, er
 	if err := checkOrg(p.OrgID); err != nil {
 		return nil, err
 	}
-	return store.ImportGet(ctx, s.db, p.OrgID, p.ID)
+	im, err := store.ImportGet(ctx, s.db, p.OrgID, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.ImportWithProgress(ctx, s.db, im); err != nil {
+		return nil, err
+	}
+	return im, nil
 }
 
 // ImportListParams filters ImportList.
@@ -394,6 +401,8 @@ type ImportProcessParams struct {
 	ID    string
 	// Progress is told how far reading has got.
 	Progress func(rowsRead, bytesRead int64)
+	// Watch is RunParams.Watch: told the run's phase and figures.
+	Watch func(store.ImportProgress)
 	// Waiting is told, once each, when the run waits for older imports or
 	// for another import of the organisation being applied.
 	Waiting func(what string)
@@ -454,7 +463,7 @@ func (s *Service) ImportProcess(ctx context.Context, p ImportProcessParams) (*Pr
 		}
 	}
 	var notification *store.Notification
-	params := RunParams{Import: im, Limits: s.cfg.Limits, Logger: p.Logger, Progress: p.Progress, Pause: p.Pause,
+	params := RunParams{Import: im, Limits: s.cfg.Limits, Logger: p.Logger, Progress: p.Progress, Watch: p.Watch, Pause: p.Pause,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 			n, err := notify.EnqueueTx(ctx, tx, s.cfg.Queue, im, p.NotifyDelay)
 			notification = n

@@ -71,6 +71,10 @@ type Import struct {
 	// FilesExpiredAt is when FilesSweep deleted the import's stored files
 	// (file_retention): its upload and errors CSV are gone, the record stays.
 	FilesExpiredAt *time.Time `db:"files_expired_at"`
+	// Run counts the import's runs (ImportStart adds one); Progress is the
+	// latest run's live progress, when read with ImportWithProgress.
+	Run      int64           `db:"run"`
+	Progress *ImportProgress `db:"-"`
 	Counts
 }
 
@@ -140,7 +144,7 @@ func (m *monotonic) next(now time.Time) uint64 {
 
 const importColumns = `id, org_id, door, mode, dry_run, file_name, file_id, file_sha256, size_bytes, status, error, warnings,
 	rows_total, created, updated, unchanged, archived, restored, failed, rows_read, bytes_read, archive_approved,
-	errors_file_id, hold_reason, superseded_by, created_at, started_at, finished_at, files_expired_at`
+	errors_file_id, hold_reason, superseded_by, created_at, started_at, finished_at, files_expired_at, run`
 
 // ImportCreate records a new import; ID, Status and CreatedAt are filled when empty.
 func ImportCreate(ctx context.Context, q Querier, im *Import) error {
@@ -230,20 +234,6 @@ func ImportList(ctx context.Context, q Querier, p ImportListParams) ([]Import, e
 	return list, nil
 }
 
-// ImportSetProgress records how far a running import has read. It is a
-// compare-and-set on processing: ErrNotFound tells the run that its import
-// was cancelled (or ended by another run) under it.
-func ImportSetProgress(ctx context.Context, q Querier, id string, rowsRead, bytesRead int64) error {
-	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET rows_read = ?, bytes_read = ? WHERE id = ? AND status = 'processing'`), rowsRead, bytesRead, id)
-	if err != nil {
-		return fmt.Errorf("save import progress: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("import %s is no longer processing: %w", id, ErrNotFound)
-	}
-	return nil
-}
-
 // ImportStatus reads an import's status alone: a cheap read (it takes no
 // lock, and on SQLite does not wait for a writer) for a run that checks it
 // is still wanted.
@@ -261,7 +251,7 @@ func ImportStatus(ctx context.Context, q Querier, id string) (string, error) {
 
 // ImportCancel cancels a held, queued or processing import. It is a
 // compare-and-set: a run that is still going finds its import no longer
-// processing (its progress writer notices within a second and stops it; its
+// processing (its progress writer reads the status and stops it within a second; its
 // final compare-and-set would fail anyway), so nothing of it commits; a run
 // whose process died needs nothing more. ErrNotFound when the import has
 // ended already.
@@ -279,9 +269,12 @@ func ImportCancel(ctx context.Context, q Querier, orgID int64, id string) error 
 
 // ImportApprove moves a held import back to queued with the archive
 // threshold waived; it is then processed again from its file, re-validated
-// against the roster as it is by then. ErrNotFound unless it was held.
+// against the roster as it is by then, as a new run: its progress starts
+// afresh (nothing read, not started, not finished; the held run's figures
+// and times are not the new run's). ErrNotFound unless it was held.
 func ImportApprove(ctx context.Context, q Querier, orgID int64, id string) error {
-	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'queued', archive_approved = ?
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'queued', archive_approved = ?,
+		started_at = NULL, finished_at = NULL, rows_read = 0, bytes_read = 0
 		WHERE id = ? AND org_id = ? AND status = 'held' AND dry_run = ?`), true, id, orgID, false)
 	if err != nil {
 		return fmt.Errorf("approve import: %w", err)
@@ -292,13 +285,14 @@ func ImportApprove(ctx context.Context, q Querier, orgID int64, id string) error
 	return nil
 }
 
-// ImportStart marks an import processing. It is a compare-and-set from
-// queued (or processing, when a crashed run is picked up again):
+// ImportStart marks an import processing, as a new run (run + 1, nothing
+// read yet). It is a compare-and-set from queued (or processing, when a
+// crashed run is picked up again):
 // ErrNotFound when the import has already ended, so a job run twice is a
 // no-op.
 func ImportStart(ctx context.Context, q Querier, id string, at time.Time) error {
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'processing', started_at = ?, finished_at = NULL,
-		error = '' WHERE id = ? AND status IN ('queued', 'processing')`), at, id)
+		error = '', run = run + 1, rows_read = 0, bytes_read = 0 WHERE id = ? AND status IN ('queued', 'processing')`), at, id)
 	if err != nil {
 		return fmt.Errorf("start import: %w", err)
 	}

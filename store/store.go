@@ -41,6 +41,9 @@ type DB struct {
 	// with the caller's context. busy_timeout still covers other processes
 	// (a command-line import beside the daemon).
 	writes chan struct{}
+	// progress is the SQLite progress file (see ImportProgress); nil on
+	// PostgreSQL, where progress is a table of the database itself.
+	progress *sqlx.DB
 }
 
 // ErrNotFound is returned when a looked-up object does not exist (or belongs
@@ -98,8 +101,24 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	out := &DB{DB: db, Dialect: d}
 	if d == SQLite {
 		out.writes = make(chan struct{}, 1)
+		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
+		if out.progress, err = openProgress(ctx, path); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// Close closes the database (and on SQLite its progress file).
+func (db *DB) Close() error {
+	err := db.DB.Close()
+	if db.progress != nil {
+		if perr := db.progress.Close(); err == nil {
+			err = perr
+		}
+	}
+	return err
 }
 
 // LockWrites waits until no other write transaction of this process runs on

@@ -143,6 +143,13 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 				_ = bar.Set64(bytes)
 			}
 		},
+		// The bar names the phase, as the page does: after the file is
+		// read, the checks and the save take their own time.
+		Watch: func(p store.ImportProgress) {
+			if bar != nil && p.Phase != store.PhaseReading {
+				bar.Describe(httpd.PhaseText(httpd.Progress{Phase: p.Phase}))
+			}
+		},
 	})
 	if bar != nil {
 		_ = bar.Finish()
@@ -230,6 +237,16 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 	}
 	if im.Status == store.ImportHeld && im.HoldReason != "" {
 		fmt.Fprintf(w, "  held: %s\n", im.HoldReason)
+	}
+	if !im.Finished() {
+		// Where the latest run is, in the words of the page.
+		p := httpd.NewImportView(im, "", "").Progress
+		figures, _ := httpd.PhaseFigures(p)
+		run := ""
+		if im.Status == store.ImportProcessing {
+			run = fmt.Sprintf(", run %d", p.Run)
+		}
+		fmt.Fprintf(w, "  phase: %s (%s)%s: %s\n", p.Phase, httpd.PhaseText(p), run, figures)
 	}
 	if im.Status == store.ImportSuperseded && im.SupersededBy != "" {
 		fmt.Fprintf(w, "  superseded by import %s, a newer roster that was applied\n", im.SupersededBy)

@@ -8,6 +8,7 @@ import (
 
 	"rosterd/importer"
 	"rosterd/ingest/httpd"
+	"rosterd/store"
 )
 
 func newImportShowCmd() *cobra.Command {
@@ -20,6 +21,10 @@ func newImportShowCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a, im, o, err := openImport(cmd, args[0])
 			if err != nil {
+				return err
+			}
+			// The latest run's phase and figures, as the page and API show them.
+			if err := store.ImportWithProgress(cmd.Context(), a.db, im); err != nil {
 				return err
 			}
 			svc, err := a.service()

@@ -108,13 +108,16 @@ func (c *cli) db() *store.DB {
 	return db
 }
 
-// waitImport polls an import until cond holds.
+// waitImport polls an import, with its live progress, until cond holds.
 func waitImport(t *testing.T, db *store.DB, id string, timeout time.Duration, cond func(*store.Import) bool) *store.Import {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		im, err := store.ImportLookup(context.Background(), db, id)
 		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.ImportWithProgress(context.Background(), db, im); err != nil {
 			t.Fatal(err)
 		}
 		if cond(im) {

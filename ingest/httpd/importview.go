@@ -47,11 +47,68 @@ type HeldView struct {
 	ArchiveCSVURL string `json:"archive_csv_url"`
 }
 
-// Progress is how far a running import has read its file.
+// Progress is how far the import's latest run has got (SPEC §4.1): its
+// phase, and the figures of the file read and of the phase. It is the same
+// on the API, the page and the command line. Phases only move forward
+// within a run (store.Phases); a re-run after an approval is a new run that
+// starts afresh (nothing read, no finish time).
 type Progress struct {
-	RowsRead   int64 `json:"rows_read"`
-	BytesRead  int64 `json:"bytes_read"`
-	TotalBytes int64 `json:"total_bytes"`
+	Run        int64  `json:"run"`   // 1 for the first run, 2 after an approval…; 0 before any
+	Phase      string `json:"phase"` // queued, reading, checking, saving, finishing, done
+	RowsRead   int64  `json:"rows_read"`
+	BytesRead  int64  `json:"bytes_read"`
+	TotalBytes int64  `json:"total_bytes"`
+	// Done and Total are the phase's own figures: bytes while reading,
+	// checks done while checking (Total 0: how many depends on the file),
+	// rows written of rows to write while saving.
+	Done  int64 `json:"done"`
+	Total int64 `json:"total"`
+	// Phases are the phases this run has begun, in order, with when.
+	Phases []PhaseTime `json:"phases"`
+	// UpdatedAt is when the run last recorded its progress (at least once
+	// a second while it runs); null when it recorded none.
+	UpdatedAt *time.Time `json:"updated_at"`
+}
+
+// PhaseTime is when a run began one of its phases.
+type PhaseTime struct {
+	Phase string    `json:"phase"`
+	At    time.Time `json:"at"`
+}
+
+// newProgress renders the progress of im's latest run (im.Progress, as read
+// by the service's ImportGet): the status decides the queued and done ends,
+// the run's record what lies between.
+func newProgress(im *store.Import) Progress {
+	p := Progress{Run: im.Run, Phase: store.PhaseDone, RowsRead: im.RowsRead, BytesRead: im.BytesRead,
+		TotalBytes: im.SizeBytes, Phases: []PhaseTime{}}
+	rec := im.Progress
+	switch im.Status {
+	case store.ImportQueued:
+		// Waiting for its (next) run: nothing of an earlier run is shown.
+		return Progress{Run: im.Run, Phase: store.PhaseQueued, TotalBytes: im.SizeBytes, Phases: []PhaseTime{}}
+	case store.ImportProcessing:
+		p.Phase = store.PhaseReading
+		if rec != nil && rec.Phase != store.PhaseDone {
+			p.Phase, p.RowsRead, p.BytesRead, p.Done, p.Total = rec.Phase, rec.RowsRead, rec.BytesRead, rec.Done, rec.Total
+		}
+	}
+	if rec != nil {
+		at := rec.UpdatedAt
+		p.UpdatedAt = &at
+		times := rec.PhaseTimes()
+		if _, ok := times[store.PhaseDone]; !ok && im.Finished() && im.FinishedAt != nil {
+			// The run writes done just after its commit; a read in
+			// between has the outcome, recorded at finished_at.
+			times[store.PhaseDone] = *im.FinishedAt
+		}
+		for _, ph := range store.Phases {
+			if t, ok := times[ph]; ok {
+				p.Phases = append(p.Phases, PhaseTime{Phase: ph, At: t})
+			}
+		}
+	}
+	return p
 }
 
 // NewImportView renders im; publicURL prefixes the errors CSV link.
@@ -59,7 +116,7 @@ func NewImportView(im *store.Import, orgSlug, publicURL string) ImportView {
 	v := ImportView{ID: im.ID, Organisation: orgSlug, Door: im.Door, Mode: im.Mode, DryRun: im.DryRun,
 		FileName: im.FileName, FileSHA256: im.FileSHA256, SizeBytes: im.SizeBytes, Status: im.Status,
 		Warnings: im.Warnings(), Counts: im.Counts, CreatedAt: im.CreatedAt, StartedAt: im.StartedAt, FinishedAt: im.FinishedAt,
-		Progress: Progress{RowsRead: im.RowsRead, BytesRead: im.BytesRead, TotalBytes: im.SizeBytes}}
+		Progress: newProgress(im)}
 	if v.Warnings == nil {
 		v.Warnings = []string{}
 	}

@@ -21,7 +21,8 @@ type importPage struct {
 	DoorText   string
 	Live       bool   // queued or processing: the page refreshes itself
 	Phase      string // what a live import is doing, in words
-	Percent    int64  // of the file read
+	Figures    string // how far the phase has got, in words
+	Percent    int64  // of the phase, when it has a total
 	Read       string // bytes read, in words
 	Size       string // the file's size, in words
 	HeldReason string // why a held sync is held, as a sentence
@@ -56,10 +57,8 @@ func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
 	switch im.Status {
 	case store.ImportQueued, store.ImportProcessing:
 		d.Live = true
-		d.Phase = importPhase(v)
-		if v.Progress.TotalBytes > 0 {
-			d.Percent = min(100, v.Progress.BytesRead*100/v.Progress.TotalBytes)
-		}
+		d.Phase = PhaseText(v.Progress)
+		d.Figures, d.Percent = PhaseFigures(v.Progress)
 	case store.ImportHeld:
 		list, err := h.svc.ImportArchiveList(c.Request.Context(), ref, archiveListOnPage)
 		if err != nil {
@@ -85,17 +84,46 @@ func (h *Handler) renderImport(c *gin.Context, status int, d *importPage, p page
 	h.render(c, status, "import", p)
 }
 
-// importPhase says what a queued or processing import is doing. The
-// import records only how far it has read, so the words follow from that.
-func importPhase(v ImportView) string {
-	switch {
-	case v.Status == store.ImportQueued:
+// PhaseText says what a queued or processing import is doing, in the words
+// the page, import.js and the command line share.
+func PhaseText(p Progress) string {
+	switch p.Phase {
+	case store.PhaseQueued:
 		return "Waiting to start"
-	case v.Progress.BytesRead < v.Progress.TotalBytes:
+	case store.PhaseReading:
 		return "Reading and checking the rows"
-	default:
-		return "Checking the whole file and saving the changes"
+	case store.PhaseChecking:
+		return "Checking the whole file against the roster"
+	case store.PhaseSaving:
+		return "Saving the changes"
+	case store.PhaseFinishing:
+		return "Recording the outcome and the e-mail"
 	}
+	return "Done"
+}
+
+// PhaseFigures says how far the phase has got, and the percentage of it
+// when it has a total (import.js and the command line say the same).
+func PhaseFigures(p Progress) (string, int64) {
+	pct := func(done, total int64) int64 {
+		if total <= 0 {
+			return 0
+		}
+		return min(100, done*100/total)
+	}
+	switch p.Phase {
+	case store.PhaseQueued:
+		return fmt.Sprintf("%s to read", fileSizeText(p.TotalBytes)), 0
+	case store.PhaseReading:
+		return fmt.Sprintf("%s of %s read, %d rows", fileSizeText(p.BytesRead), fileSizeText(p.TotalBytes), p.RowsRead), pct(p.BytesRead, p.TotalBytes)
+	case store.PhaseChecking:
+		return fmt.Sprintf("%d rows read; %d checks done", p.RowsRead, p.Done), 0
+	case store.PhaseSaving:
+		return fmt.Sprintf("%d of %d users written", p.Done, p.Total), pct(p.Done, p.Total)
+	case store.PhaseFinishing:
+		return fmt.Sprintf("%d rows read", p.RowsRead), 100
+	}
+	return "", 0
 }
 
 // fileSizeText is a file size in words, rounded for people (FormatBytes is for

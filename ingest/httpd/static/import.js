@@ -1,7 +1,7 @@
 // rosterd back office: follows a queued or processing import live on its
 // page. Without JavaScript the page refreshes itself every 2 seconds
-// (<noscript> refresh); with it, this asks the API for the import every
-// second, updates the figures in place, and reloads the page once the
+// (<noscript> refresh); with it, this asks the API for the import four times
+// a second (its run records its progress five times a second), updates the figures in place, and reloads the page once the
 // import has ended, to show its outcome.
 (function () {
   "use strict";
@@ -18,7 +18,7 @@
       el.textContent = text;
     }
   }
-  // The same words as the page (fileSizeText, importPhase and label in Go).
+  // The same words as the page (fileSizeText, PhaseText and label in Go).
   function size(n) {
     var units = ["KiB", "MiB", "GiB"];
     if (n < 1024) {
@@ -31,14 +31,31 @@
     } while (n >= 1024 && i < units.length - 1);
     return n.toFixed(1) + " " + units[i];
   }
-  function phase(im) {
-    if (im.status === "queued") {
-      return "Waiting to start";
+  var phases = {
+    queued: "Waiting to start",
+    reading: "Reading and checking the rows",
+    checking: "Checking the whole file against the roster",
+    saving: "Saving the changes",
+    finishing: "Recording the outcome and the e-mail"
+  };
+  function pct(done, total) {
+    return total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : 0;
+  }
+  // [figures in words, percent]: PhaseFigures in Go.
+  function figures(p) {
+    switch (p.phase) {
+      case "queued":
+        return [size(p.total_bytes) + " to read", 0];
+      case "reading":
+        return [size(p.bytes_read) + " of " + size(p.total_bytes) + " read, " + p.rows_read + " rows", pct(p.bytes_read, p.total_bytes)];
+      case "checking":
+        return [p.rows_read + " rows read; " + p.done + " checks done", 0];
+      case "saving":
+        return [p.done + " of " + p.total + " users written", pct(p.done, p.total)];
+      case "finishing":
+        return [p.rows_read + " rows read", 100];
     }
-    if (im.progress.bytes_read < im.progress.total_bytes) {
-      return "Reading and checking the rows";
-    }
-    return "Checking the whole file and saving the changes";
+    return ["", 0];
   }
   function label(s) {
     s = s.replace(/_/g, " ");
@@ -66,26 +83,28 @@
           return;
         }
         var p = im.progress;
-        var pct = p.total_bytes > 0 ? Math.min(100, Math.floor((p.bytes_read * 100) / p.total_bytes)) : 0;
-        if (bar) {
-          bar.max = p.total_bytes || 1;
-          bar.value = p.bytes_read;
-          bar.textContent = pct + "%";
+        var phaseEl = root.querySelector('[data-field="phase"]');
+        if (phaseEl) {
+          phaseEl.setAttribute("data-phase", p.phase);
         }
+        set("phase", phases[p.phase] || p.phase);
+        var f = figures(p);
+        if (bar) {
+          bar.max = 100;
+          bar.value = f[1];
+          bar.textContent = f[1] + "%";
+        }
+        set("figures", f[0]);
         set("status", label(im.status));
         var badge = root.querySelector('[data-field="status"]');
         if (badge) {
           badge.className = "badge " + im.status;
         }
-        set("phase", phase(im));
-        set("bytes", size(p.bytes_read));
-        set("percent", String(pct));
-        set("rows", String(p.rows_read));
-        window.setTimeout(poll, 1000);
+        window.setTimeout(poll, 250);
       })
       .catch(function () {
         window.setTimeout(poll, 5000); // offline or signed out: try again, more slowly
       });
   }
-  window.setTimeout(poll, 1000);
+  window.setTimeout(poll, 250);
 })();
