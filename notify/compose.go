@@ -3,7 +3,7 @@ package notify
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
+
 	"fmt"
 	"html/template"
 	"io"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/wneessen/go-mail"
 
+	"rosterd/csvfile"
 	"rosterd/store"
 )
 
@@ -107,27 +108,28 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 }
 
 // WriteArchiveCSV writes whom a held sync would archive, as the hold kept
-// them, in the roster's CSV dialect (UTF-8, ";"): external_id, first_name,
-// last_name, business_email, by external id.
+// them, in the export's dialect (UTF-8 with a BOM, ";", CRLF; SPEC §5.1):
+// external_id, first_name, last_name, business_email, by external id. It is
+// a list for a person to read, not to re-import, so a cell a spreadsheet
+// would run as a formula is neutralised.
 func WriteArchiveCSV(ctx context.Context, q store.Querier, orgID int64, importID string, w io.Writer) error {
-	cw := csv.NewWriter(w)
-	cw.Comma = ';'
-	_ = cw.Write([]string{"external_id", "first_name", "last_name", "business_email"})
+	cw := csvfile.NewExportWriter(w)
+	cw.Row([]string{"external_id", "first_name", "last_name", "business_email"})
 	for after := ""; ; {
 		page, err := store.ImportArchiveList(ctx, q, orgID, importID, after, 1000)
 		if err != nil {
 			return err
 		}
 		for _, e := range page {
-			_ = cw.Write([]string{e.ExternalID, e.FirstName, e.LastName, e.BusinessEmail})
+			cw.Row([]string{csvfile.FormulaSafe(e.ExternalID), csvfile.FormulaSafe(e.FirstName),
+				csvfile.FormulaSafe(e.LastName), csvfile.FormulaSafe(e.BusinessEmail)})
 		}
 		if len(page) < 1000 {
 			break
 		}
 		after = page[len(page)-1].ExternalID
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }
 
 func withBodies(msg *mail.Msg, text *texttemplate.Template, html *template.Template, v any, name string) (*mail.Msg, string, error) {
