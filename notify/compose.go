@@ -150,7 +150,7 @@ type importView struct {
 	Org, ID, Status, Subject, Headline string
 	Door, Mode, FileName, Size         string
 	DryRun                             bool
-	Counts                             store.Counts
+	Counts                             countsView
 	Error                              string
 	Held                               string
 	Warnings                           []string
@@ -161,8 +161,8 @@ type importView struct {
 }
 
 func newImportView(org *store.Org, im *store.Import, publicURL string) importView {
-	v := importView{Org: org.Name, ID: im.ID, Status: im.Status, Door: im.Door, Mode: im.Mode, FileName: im.FileName,
-		Size: store.FormatBytes(im.SizeBytes), DryRun: im.DryRun, Counts: im.Counts, Error: im.Error,
+	v := importView{Org: org.Name, ID: im.ID, Status: im.Status, Door: store.DoorName(im.Door), Mode: im.Mode, FileName: im.FileName,
+		Size: store.FormatSize(im.SizeBytes), DryRun: im.DryRun, Counts: newCountsView(im), Error: im.Error,
 		Link: publicURL + "/imports/" + im.ID, HasErrors: im.ErrorsFileID != nil,
 		ErrorsLink:  publicURL + "/api/v1/imports/" + im.ID + "/errors.csv",
 		ArchiveLink: publicURL + "/api/v1/imports/" + im.ID + "/archive.csv"}
@@ -181,7 +181,7 @@ func newImportView(org *store.Org, im *store.Import, publicURL string) importVie
 	case store.ImportSucceeded:
 		v.Headline = fmt.Sprintf("%s succeeded: %s", what, plural(im.Rows, "row"))
 	case store.ImportCompletedWithErrors:
-		v.Headline = fmt.Sprintf("%s completed with errors: %d of %s failed", what, im.Failed, plural(im.Rows, "row"))
+		v.Headline = fmt.Sprintf("%s completed with errors: %s of %s failed", what, store.FormatCount(im.Failed), plural(im.Rows, "row"))
 	case store.ImportHeld:
 		v.Headline = fmt.Sprintf("%s held: it would archive %s and needs approval", what, plural(im.Archived, "user"))
 	case store.ImportFailed:
@@ -193,6 +193,44 @@ func newImportView(org *store.Org, im *store.Import, publicURL string) importVie
 	return v
 }
 
+// countsView is an import's counts as the e-mail writes them: with
+// thousands separators, and labelled "Would archive" (and so on) when
+// nothing was applied — a held sync, a dry run — so that a held e-mail never
+// says "Archived: 3" of users who are still active.
+type countsView struct {
+	Lines []countLine
+	// Width is the text body's label column: the longest label and a space.
+	Width int
+	// Failed is the number of failed rows, for sentences.
+	Failed string
+}
+
+type countLine struct{ Label, Value string }
+
+func newCountsView(im *store.Import) countsView {
+	c := im.Counts
+	would := im.Status == store.ImportHeld || im.DryRun
+	label := func(done, planned string) string {
+		if would {
+			return planned
+		}
+		return done
+	}
+	v := countsView{Failed: store.FormatCount(c.Failed), Lines: []countLine{
+		{"Rows", store.FormatCount(c.Rows)},
+		{label("Created", "Would create"), store.FormatCount(c.Created)},
+		{label("Updated", "Would update"), store.FormatCount(c.Updated)},
+		{"Unchanged", store.FormatCount(c.Unchanged)},
+		{label("Archived", "Would archive"), store.FormatCount(c.Archived)},
+		{label("Restored", "Would restore"), store.FormatCount(c.Restored)},
+		{"Failed", store.FormatCount(c.Failed)},
+	}}
+	for _, l := range v.Lines {
+		v.Width = max(v.Width, len(l.Label)+2)
+	}
+	return v
+}
+
 type noFileView struct{ Org, Link, Schedule, TimeZone, LastFile string }
 
 // plural says "1 row", "2 rows".
@@ -200,5 +238,5 @@ func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return store.FormatCount(n) + " " + noun + "s"
 }

@@ -115,7 +115,7 @@ func TestOutcomeEmails(t *testing.T) {
 		}{
 			{"succeeded", header + "E1;Ann;Smith;BE;nl;ann@acme.test\nE2;José;Müller;BE;nl;bob@acme.test\nE3;Zoë;Ødegård;BE;nl;cy@acme.test\n", importer.ModePartial,
 				store.ImportSucceeded, "[rosterd] Acme Corp: import succeeded: 3 rows (%s)",
-				[]string{"File:    roster.csv", "Door:    api, partial mode", "Created:   3", "Details: https://rosterd.acme.test/imports/%s"}, false},
+				[]string{"File:    roster.csv", "Door:    API, partial mode", "Created:   3", "Details: https://rosterd.acme.test/imports/%s"}, false},
 			{"completed with errors", header + "E4;Di;Roe;XX;nl;di@acme.test\nE5;Ed;Poe;BE;nl;ed@acme.test\n", importer.ModePartial,
 				store.ImportCompletedWithErrors, "[rosterd] Acme Corp: import completed with errors: 1 of 2 rows failed (%s)",
 				[]string{"Failed:    1", "The attached %s.csv holds the 1 rows that failed", "upload the file again as it is"}, true},

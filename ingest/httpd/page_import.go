@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -52,7 +51,7 @@ func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
 		return nil, err
 	}
 	v := h.importView(c, im)
-	d := &importPage{Import: v, DoorText: doorText(im.Door), Read: fileSizeText(v.Progress.BytesRead), Size: fileSizeText(v.SizeBytes)}
+	d := &importPage{Import: v, DoorText: store.DoorName(im.Door), Read: store.FormatSize(v.Progress.BytesRead), Size: store.FormatSize(v.SizeBytes)}
 	switch im.Status {
 	case store.ImportQueued, store.ImportProcessing:
 		d.Live = true
@@ -96,20 +95,6 @@ func importPhase(v ImportView) string {
 	default:
 		return "Checking the whole file and saving the changes"
 	}
-}
-
-// fileSizeText is a file size in words, rounded for people (FormatBytes is for
-// exact limits).
-func fileSizeText(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d bytes", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	case n < 1<<30:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 }
 
 // pageImportApprove is POST /imports/{id}/approve: the held sync is queued

@@ -67,6 +67,16 @@ func loadViews() (views, error) {
 // pageFuncs are the helpers the views may call.
 var pageFuncs = template.FuncMap{
 	"bytes": store.FormatBytes,
+	// count writes a count with thousands separators (12,800).
+	"count": func(n any) string {
+		switch v := n.(type) {
+		case int:
+			return store.FormatCount(v)
+		case int64:
+			return store.FormatCount(v)
+		}
+		return fmt.Sprint(n)
+	},
 	// userHref is the link to a user's page, the id escaped as one segment.
 	"userHref": userHref,
 	// when shows a time in the organisation's time zone (page.Loc).
