@@ -292,7 +292,6 @@ func safeNext(next string) string {
 	return u.RequestURI()
 }
 
-
 // wantsHTML tells a browser's page request from a script's.
 func wantsHTML(c *gin.Context) bool {
 	return !strings.HasPrefix(c.Request.URL.Path, "/api/") && strings.Contains(c.GetHeader("Accept"), "text/html")
