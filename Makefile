@@ -8,7 +8,7 @@ FUZZTIME ?= 60s
 # not spent fuzzing: FuzzReadCSV ran 26 inputs in a 60 s run that way.
 FUZZMINIMIZETIME ?= 5s
 
-.PHONY: build run test lint bench fuzz screenshots clean
+.PHONY: build run test test-deps lint bench fuzz screenshots clean
 
 # A static binary (pure Go, SQLite included), as the Dockerfile builds it:
 # it runs on any Linux of the same architecture.
@@ -22,9 +22,16 @@ run: build
 	./bin/rosterd serve --data-dir $(DATA)
 
 # The whole suite, against SQLite and the PostgreSQL at 127.0.0.1:5432
-# (database test; override with ROSTERD_TEST_POSTGRES_URL).
-test:
+# (database test; override with ROSTERD_TEST_POSTGRES_URL). It first brings
+# what the tests need when it is missing (test-deps).
+test: test-deps
 	$(GO) test -count=1 -timeout 45m ./...
+
+# PostgreSQL (installed, started, database test), Chromium, the OpenSSH sftp
+# client and LibreOffice Calc, installed with apt-get where missing; where
+# it cannot (not root, no apt-get) it says what to run.
+test-deps:
+	scripts/test-deps.sh
 
 # The back office's screenshots in docs/, taken by the browser test (needs
 # chromium: apt-get install -y chromium).

@@ -114,14 +114,25 @@ const (
 	ExportNewline   = "\r\n"
 )
 
-// ExportWriter writes rows in the export's dialect, quoting cells that need it.
+// BOM is the UTF-8 byte-order mark that starts every CSV rosterd writes for
+// a person to open (the export, the archive list; SPEC §5.1): without it
+// Excel, and LibreOffice on a machine whose charset is not UTF-8, read the
+// file as the system's code page and show "JosÃ©" for "José". The reader
+// skips it, so the export still re-imports as it is.
+const BOM = "\uFEFF"
+
+// ExportWriter writes rows in the export's dialect, quoting cells that need
+// it, after a BOM.
 type ExportWriter struct {
 	bw *bufio.Writer
 }
 
-// NewExportWriter buffers its output to w; call Flush at the end.
+// NewExportWriter buffers its output to w, starting with the BOM; call
+// Flush at the end.
 func NewExportWriter(w io.Writer) *ExportWriter {
-	return &ExportWriter{bw: bufio.NewWriterSize(w, 64<<10)}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString(BOM)
+	return &ExportWriter{bw: bw}
 }
 
 // Row writes one row. Errors surface in Flush.

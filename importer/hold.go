@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"rosterd/roster"
+	"rosterd/store"
 )
 
 // wouldArchive selects the ids of every user the import archives: active
@@ -42,8 +43,8 @@ func (r *run) judgeArchives(ctx context.Context, archive int) (held bool, err er
 			return false, err
 		}
 		r.im.HoldReason = fmt.Sprintf("this sync was approved, but against the roster as it is now it would also archive %s "+
-			"the approved list did not show (%d in all); nothing was applied. Check the new list, then approve again or cancel",
-			plural(unshown, "user"), archive)
+			"the approved list did not show (%s in all); nothing was applied. Check the new list, then approve again or cancel",
+			plural(unshown, "user"), store.FormatCount(archive))
 	case over:
 		r.im.HoldReason = heldMessage(archive, active, r.org) + "; nothing was applied. Check the list of users it would " +
 			"archive, then approve the import to apply it, or cancel it and send a corrected file"
@@ -85,5 +86,5 @@ func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return store.FormatCount(n) + " " + noun + "s"
 }

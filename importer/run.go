@@ -575,9 +575,9 @@ func heldMessage(archive, active int, org *store.Org) string {
 	if org.ArchiveThresholdMin == 1 {
 		users = "user"
 	}
-	return fmt.Sprintf("this sync would archive %d of %d active users (%.1f%%), more than the organisation's threshold "+
-		"of %d%% and %d %s",
-		archive, active, pct, org.ArchiveThresholdPercent, org.ArchiveThresholdMin, users)
+	return fmt.Sprintf("this sync would archive %s of %s active users (%.1f%%), more than the organisation's threshold "+
+		"of %d%% and %s %s",
+		store.FormatCount(archive), store.FormatCount(active), pct, org.ArchiveThresholdPercent, store.FormatCount(org.ArchiveThresholdMin), users)
 }
 
 // openSource streams the import's stored file.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,13 +54,13 @@ func ValidateSettings(o *store.Org) error {
 		add("time_zone", fmt.Errorf(`%q is not an IANA time zone; use a name like "Europe/Brussels" or "UTC"`, o.TimeZone))
 	}
 	if o.DefaultPhoneRegion != "" && !roster.KnownPhoneRegion(o.DefaultPhoneRegion) {
-		add("default_phone_region", fmt.Errorf(`%q is not a country code; use ISO 3166-1 alpha-2 like "BE"`, o.DefaultPhoneRegion))
+		add("default_phone_region", errors.New(phoneRegionProblem(o.DefaultPhoneRegion)))
 	}
 	if o.ArchiveThresholdPercent < 0 || o.ArchiveThresholdPercent > 100 {
-		add("archive_threshold_percent", fmt.Errorf("must be from 0 to 100, got %d", o.ArchiveThresholdPercent))
+		add("archive_threshold_percent", fmt.Errorf("%d is out of range; %s", o.ArchiveThresholdPercent, ThresholdHint("archive_threshold_percent")))
 	}
 	if o.ArchiveThresholdMin < 0 {
-		add("archive_threshold_min", fmt.Errorf("must be 0 or more, got %d", o.ArchiveThresholdMin))
+		add("archive_threshold_min", fmt.Errorf("%d is below 0; %s", o.ArchiveThresholdMin, ThresholdHint("archive_threshold_min")))
 	}
 	if len(bad) == 0 {
 		return nil
@@ -71,6 +72,41 @@ func ValidateSettings(o *store.Org) error {
 		text += "; " + v.Error()
 	}
 	return &ValidationError{Field: bad[0].Field, Text: text, Each: bad}
+}
+
+// ParseThreshold reads archive_threshold_percent or archive_threshold_min as
+// a person types it (on the settings page, on the command line): a whole
+// number, the percentage with or without its "%". Its error says what would
+// be valid, the same wherever the number was typed.
+func ParseThreshold(field, raw string) (int, error) {
+	v := strings.TrimSpace(raw)
+	if field == "archive_threshold_percent" {
+		v = strings.TrimSpace(strings.TrimSuffix(v, "%"))
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, &ValidationError{Field: field, Text: fmt.Sprintf("%q is not a whole number; %s", raw, ThresholdHint(field))}
+	}
+	return n, nil
+}
+
+// ThresholdHint says what a threshold setting may be, for every door's
+// message about it.
+func ThresholdHint(field string) string {
+	if field == "archive_threshold_percent" {
+		return "give a percentage from 0 to 100, like 10"
+	}
+	return "give a number of users, 0 or more, like 5"
+}
+
+// phoneRegionProblem says why region is not a default_phone_region and
+// what would be: an ISO 3166-1 two-letter code whose phone numbers rosterd
+// knows.
+func phoneRegionProblem(region string) string {
+	if len(region) == 2 {
+		return fmt.Sprintf("phone region %q is not an ISO 3166-1 two-letter country code rosterd knows phone numbers for; give one such as BE, NL or FR", region)
+	}
+	return fmt.Sprintf("phone region %q is not an ISO 3166-1 two-letter country code; give one such as BE (Belgium), NL or FR", region)
 }
 
 // NormalizeSettings tidies settings as typed by a person: e-mails and slug

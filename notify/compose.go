@@ -3,7 +3,7 @@ package notify
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
+
 	"fmt"
 	"html/template"
 	"io"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/wneessen/go-mail"
 
+	"rosterd/csvfile"
 	"rosterd/store"
 )
 
@@ -107,27 +108,28 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 }
 
 // WriteArchiveCSV writes whom a held sync would archive, as the hold kept
-// them, in the roster's CSV dialect (UTF-8, ";"): external_id, first_name,
-// last_name, business_email, by external id.
+// them, in the export's dialect (UTF-8 with a BOM, ";", CRLF; SPEC §5.1):
+// external_id, first_name, last_name, business_email, by external id. It is
+// a list for a person to read, not to re-import, so a cell a spreadsheet
+// would run as a formula is neutralised.
 func WriteArchiveCSV(ctx context.Context, q store.Querier, orgID int64, importID string, w io.Writer) error {
-	cw := csv.NewWriter(w)
-	cw.Comma = ';'
-	_ = cw.Write([]string{"external_id", "first_name", "last_name", "business_email"})
+	cw := csvfile.NewExportWriter(w)
+	cw.Row([]string{"external_id", "first_name", "last_name", "business_email"})
 	for after := ""; ; {
 		page, err := store.ImportArchiveList(ctx, q, orgID, importID, after, 1000)
 		if err != nil {
 			return err
 		}
 		for _, e := range page {
-			_ = cw.Write([]string{e.ExternalID, e.FirstName, e.LastName, e.BusinessEmail})
+			cw.Row([]string{csvfile.FormulaSafe(e.ExternalID), csvfile.FormulaSafe(e.FirstName),
+				csvfile.FormulaSafe(e.LastName), csvfile.FormulaSafe(e.BusinessEmail)})
 		}
 		if len(page) < 1000 {
 			break
 		}
 		after = page[len(page)-1].ExternalID
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }
 
 func withBodies(msg *mail.Msg, text *texttemplate.Template, html *template.Template, v any, name string) (*mail.Msg, string, error) {
@@ -148,7 +150,7 @@ type importView struct {
 	Org, ID, Status, Subject, Headline string
 	Door, Mode, FileName, Size         string
 	DryRun                             bool
-	Counts                             store.Counts
+	Counts                             countsView
 	Error                              string
 	Held                               string
 	Warnings                           []string
@@ -160,8 +162,8 @@ type importView struct {
 }
 
 func newImportView(org *store.Org, im *store.Import, publicURL string) importView {
-	v := importView{Org: org.Name, ID: im.ID, Status: im.Status, Door: im.Door, Mode: im.Mode, FileName: im.FileName,
-		Size: store.FormatBytes(im.SizeBytes), DryRun: im.DryRun, Counts: im.Counts, Error: im.Error,
+	v := importView{Org: org.Name, ID: im.ID, Status: im.Status, Door: store.DoorName(im.Door), Mode: im.Mode, FileName: im.FileName,
+		Size: store.FormatSize(im.SizeBytes), DryRun: im.DryRun, Counts: newCountsView(im), Error: im.Error,
 		Link: publicURL + "/imports/" + im.ID, HasErrors: im.ErrorsFileID != nil,
 		ErrorsLink:  publicURL + "/api/v1/imports/" + im.ID + "/errors.csv",
 		UploadLink:  publicURL + "/upload",
@@ -181,7 +183,7 @@ func newImportView(org *store.Org, im *store.Import, publicURL string) importVie
 	case store.ImportSucceeded:
 		v.Headline = fmt.Sprintf("%s succeeded: %s", what, plural(im.Rows, "row"))
 	case store.ImportCompletedWithErrors:
-		v.Headline = fmt.Sprintf("%s completed with errors: %d of %s failed", what, im.Failed, plural(im.Rows, "row"))
+		v.Headline = fmt.Sprintf("%s completed with errors: %s of %s failed", what, store.FormatCount(im.Failed), plural(im.Rows, "row"))
 	case store.ImportHeld:
 		v.Headline = fmt.Sprintf("%s held: it would archive %s and needs approval", what, plural(im.Archived, "user"))
 	case store.ImportFailed:
@@ -193,6 +195,44 @@ func newImportView(org *store.Org, im *store.Import, publicURL string) importVie
 	return v
 }
 
+// countsView is an import's counts as the e-mail writes them: with
+// thousands separators, and labelled "Would archive" (and so on) when
+// nothing was applied — a held sync, a dry run — so that a held e-mail never
+// says "Archived: 3" of users who are still active.
+type countsView struct {
+	Lines []countLine
+	// Width is the text body's label column: the longest label and a space.
+	Width int
+	// Failed is the number of failed rows, for sentences.
+	Failed string
+}
+
+type countLine struct{ Label, Value string }
+
+func newCountsView(im *store.Import) countsView {
+	c := im.Counts
+	would := im.Status == store.ImportHeld || im.DryRun
+	label := func(done, planned string) string {
+		if would {
+			return planned
+		}
+		return done
+	}
+	v := countsView{Failed: store.FormatCount(c.Failed), Lines: []countLine{
+		{"Rows", store.FormatCount(c.Rows)},
+		{label("Created", "Would create"), store.FormatCount(c.Created)},
+		{label("Updated", "Would update"), store.FormatCount(c.Updated)},
+		{"Unchanged", store.FormatCount(c.Unchanged)},
+		{label("Archived", "Would archive"), store.FormatCount(c.Archived)},
+		{label("Restored", "Would restore"), store.FormatCount(c.Restored)},
+		{"Failed", store.FormatCount(c.Failed)},
+	}}
+	for _, l := range v.Lines {
+		v.Width = max(v.Width, len(l.Label)+2)
+	}
+	return v
+}
+
 type noFileView struct{ Org, Link, Schedule, TimeZone, LastFile string }
 
 // plural says "1 row", "2 rows".
@@ -200,5 +240,5 @@ func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return store.FormatCount(n) + " " + noun + "s"
 }

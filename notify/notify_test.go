@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"rosterd/config"
+	"rosterd/csvfile/officetest"
 	"rosterd/importer"
 	"rosterd/jobs"
 	"rosterd/notify"
@@ -188,9 +189,9 @@ func TestOutcomeEmails(t *testing.T) {
 			body          []string
 			attached      bool
 		}{
-			{"succeeded", header + "E1;Ann;Smith;BE;nl;ann@acme.test\nE2;Bob;Jones;BE;nl;bob@acme.test\nE3;Cy;Doe;BE;nl;cy@acme.test\n", importer.ModePartial,
+			{"succeeded", header + "E1;Ann;Smith;BE;nl;ann@acme.test\nE2;José;Müller;BE;nl;bob@acme.test\nE3;Zoë;Ødegård;BE;nl;cy@acme.test\n", importer.ModePartial,
 				store.ImportSucceeded, "[rosterd] Acme Corp: import succeeded: 3 rows (%s)",
-				[]string{"File:    roster.csv", "Door:    api, partial mode", "Created:   3", "Details: https://rosterd.acme.test/imports/%s"}, false},
+				[]string{"File:    roster.csv", "Door:    API, partial mode", "Created:   3", "Details: https://rosterd.acme.test/imports/%s"}, false},
 			{"completed with errors", header + "E4;Di;Roe;XX;nl;di@acme.test\nE5;Ed;Poe;BE;nl;ed@acme.test\n", importer.ModePartial,
 				store.ImportCompletedWithErrors, "[rosterd] Acme Corp: import completed with errors: 1 of 2 rows failed (%s)",
 				[]string{"Failed:    1", "The attached %s.csv holds the 1 rows that failed", "upload the file again as it is, in the back office (Actions → Upload users: https://rosterd.acme.test/upload)."}, true},
@@ -243,9 +244,16 @@ func TestOutcomeEmails(t *testing.T) {
 				if c.status == store.ImportHeld {
 					// The held e-mail lists whom an approval would archive.
 					a, ok := p.Attachments[im.ID+"-archive.csv"]
-					want := "external_id;first_name;last_name;business_email\nE2;Bob;Jones;bob@acme.test\nE3;Cy;Doe;cy@acme.test\nE5;Ed;Poe;ed@acme.test\n"
+					// UTF-8 with a BOM (SPEC §5.1): the accents survive
+					// LibreOffice as they do Excel.
+					want := "\uFEFFexternal_id;first_name;last_name;business_email\r\nE2;José;Müller;bob@acme.test\r\nE3;Zoë;Ødegård;cy@acme.test\r\nE5;Ed;Poe;ed@acme.test\r\n"
 					if !ok || string(a.Data) != want {
 						t.Errorf("%s-archive.csv = %v %q, want %q", im.ID, ok, a.Data, want)
+					}
+					rows := officetest.OpenCSV(t, a.Data)
+					if len(rows) != 4 || strings.Join(rows[0], ",") != "external_id,first_name,last_name,business_email" ||
+						strings.Join(rows[1][:3], " ") != "E2 José Müller" || strings.Join(rows[2][:3], " ") != "E3 Zoë Ødegård" {
+						t.Errorf("%s-archive.csv in LibreOffice = %q", im.ID, rows)
 					}
 					if !strings.Contains(p.Text, "The attached "+im.ID+"-archive.csv lists them") {
 						t.Errorf("text body does not point at the archive list:\n%s", p.Text)

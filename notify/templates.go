@@ -16,13 +16,10 @@ Why it failed: {{.Error}}
 Nothing of the file was applied. Correct the file and send it again.
 {{- else}}
 
-Rows:      {{.Counts.Rows}}
-Created:   {{.Counts.Created}}
-Updated:   {{.Counts.Updated}}
-Unchanged: {{.Counts.Unchanged}}
-Archived:  {{.Counts.Archived}}
-Restored:  {{.Counts.Restored}}
-Failed:    {{.Counts.Failed}}
+
+{{- range .Counts.Lines}}
+{{printf "%-*s" $.Counts.Width (print .Label ":")}}{{.Value}}
+{{- end}}
 {{- end}}
 {{- if .Held}}
 
@@ -58,14 +55,8 @@ File: {{.FileName}} ({{.Size}})<br>
 Door: {{.Door}}, {{.Mode}} mode{{if .DryRun}}, dry run: nothing was applied{{end}}</p>
 {{if eq .Status "failed"}}<p><strong>Why it failed:</strong> {{.Error}}<br>Nothing of the file was applied. Correct the file and send it again.</p>
 {{else}}<table>
-<tr><td>Rows</td><td>{{.Counts.Rows}}</td></tr>
-<tr><td>Created</td><td>{{.Counts.Created}}</td></tr>
-<tr><td>Updated</td><td>{{.Counts.Updated}}</td></tr>
-<tr><td>Unchanged</td><td>{{.Counts.Unchanged}}</td></tr>
-<tr><td>Archived</td><td>{{.Counts.Archived}}</td></tr>
-<tr><td>Restored</td><td>{{.Counts.Restored}}</td></tr>
-<tr><td>Failed</td><td>{{.Counts.Failed}}</td></tr>
-</table>{{end}}
+{{range .Counts.Lines}}<tr><td>{{.Label}}</td><td style="text-align: right">{{.Value}}</td></tr>
+{{end}}</table>{{end}}
 {{if .Held}}<p><strong>{{.Held}}.</strong><br>{{if .ArchiveAttached}}The attached <code>{{.ID}}-archive.csv</code> lists them: an approval archives no one else.<br>{{else}}<a href="{{.ArchiveLink}}">The list of them</a>: an approval archives no one else.<br>{{end}}To apply it, open the import and choose Approve (or run <code>rosterd import approve {{.ID}}</code>). To drop it, choose Cancel (or run <code>rosterd import cancel {{.ID}}</code>); a newer file also replaces it.</p>{{end}}
 {{if .Warnings}}<p>Warnings:</p><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{if .HasErrors}}<p>{{if .Attached}}The attached <code>{{.ID}}.csv</code>{{else}}<a href="{{.ErrorsLink}}">This file</a>{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an <code>errors</code> column at the end saying what is wrong in each.

@@ -181,7 +181,7 @@ func TestExportReimportsAsUnchangedFullRoster(t *testing.T) {
 			"E2,Bob,Jones,BE,fr_be,BOB@example.com,0032 470 65 43 21,,,E1\n")
 		c.ok("import", "--org", "acme", in)
 		export := c.ok("users", "export", "--org", "acme")
-		want := "external_id;first_name;last_name;country;preferred_language;authentication_type;business_email;business_mobile_phone;manager;department_en;department_nl;archived_at;status\r\n" +
+		want := "\uFEFFexternal_id;first_name;last_name;country;preferred_language;authentication_type;business_email;business_mobile_phone;manager;department_en;department_nl;archived_at;status\r\n" +
 			"E1;Ann;Smith;BE;nl;username_password;ann.smith@example.com;+32470123456;;Sales;Verkoop;;active\r\n" +
 			"E2;Bob;Jones;BE;fr-BE;username_password;bob@example.com;+32470654321;E1;;;;active\r\n"
 		if export != want {

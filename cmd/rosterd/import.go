@@ -191,12 +191,12 @@ func (a *app) printArchiveList(cmd *cobra.Command, svc *importer.Service, im *st
 		return
 	}
 	w := cmd.OutOrStdout()
-	fmt.Fprintf(w, "it would archive %d users (an approval archives no one else):\n", list.Total)
+	fmt.Fprintf(w, "it would archive %s users (an approval archives no one else):\n", store.FormatCount(list.Total))
 	for _, e := range list.Items {
 		fmt.Fprintf(w, "  %s\t%s %s\t%s\n", e.ExternalID, e.FirstName, e.LastName, e.BusinessEmail)
 	}
 	if list.Total > len(list.Items) {
-		fmt.Fprintf(w, "  … and %d more (all of them: the e-mail's %s-archive.csv)\n", list.Total-len(list.Items), im.ID)
+		fmt.Fprintf(w, "  … and %s more (all of them: the e-mail's %s-archive.csv)\n", store.FormatCount(list.Total-len(list.Items)), im.ID)
 	}
 	fmt.Fprintf(w, "To apply it: rosterd import approve %s    To drop it: rosterd import cancel %s\n", im.ID, im.ID)
 }
@@ -231,7 +231,7 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 		what = " (dry run: nothing was applied)"
 	}
 	fmt.Fprintf(w, "import %s %s%s\n", im.ID, im.Status, what)
-	fmt.Fprintf(w, "  %s, %s mode, door %s\n", im.FileName, im.Mode, im.Door)
+	fmt.Fprintf(w, "  %s, %s mode, door: %s\n", im.FileName, im.Mode, store.DoorName(im.Door))
 	if im.Error != "" {
 		fmt.Fprintf(w, "  error: %s\n", im.Error)
 	}
@@ -252,9 +252,20 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 		fmt.Fprintf(w, "  superseded by import %s, a newer roster that was applied\n", im.SupersededBy)
 	}
 	if im.Status != store.ImportFailed && im.Finished() {
+		// Nothing of a held sync or a dry run was applied: its counts say
+		// what it would do, as the e-mail's do.
+		created, updated, archived, restored := "created", "updated", "archived", "restored"
+		if im.Status == store.ImportHeld || im.DryRun {
+			created, updated, archived, restored = "would create", "would update", "would archive", "would restore"
+		}
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
-		fmt.Fprintf(tw, "  rows\t%d\n  created\t%d\n  updated\t%d\n  unchanged\t%d\n  archived\t%d\n  restored\t%d\n  failed\t%d\n",
-			im.Rows, im.Created, im.Updated, im.Unchanged, im.Archived, im.Restored, im.Failed)
+		for _, l := range []struct {
+			label string
+			n     int
+		}{{"rows", im.Rows}, {created, im.Created}, {updated, im.Updated}, {"unchanged", im.Unchanged},
+			{archived, im.Archived}, {restored, im.Restored}, {"failed", im.Failed}} {
+			fmt.Fprintf(tw, "  %s\t%s\n", l.label, store.FormatCount(l.n))
+		}
 		tw.Flush()
 	}
 	if ws := im.Warnings(); len(ws) > 0 {

@@ -55,8 +55,11 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	config.RegisterFlags(root.PersistentFlags())
+	hideConfigFlags(root) // listed by serve --help and rosterd help config (help.go)
+	root.SetUsageFunc(usage)
 	root.AddCommand(newMigrateCmd(), newOrgCmd(), newAdminCmd(), newTokenCmd(), newTemplateCmd(),
-		newUsersCmd(), newImportCmd(), newSyncCmd(), newVersionCmd(), newServeCmd(), newDemoCmd(), newSFTPAccountCmd(), newBackupCmd(), newHealthcheckCmd())
+		newUsersCmd(), newImportCmd(), newSyncCmd(), newVersionCmd(), newServeCmd(), newDemoCmd(), newSFTPAccountCmd(), newBackupCmd(), newHealthcheckCmd(),
+		newConfigTopic())
 	return root
 }
 

@@ -26,12 +26,14 @@ func orgFlags(fs *pflag.FlagSet) {
 	fs.String("schedule", "0 2 * * *", "sync schedule: 5 cron fields, an @daily-style descriptor, or on_upload")
 	fs.String("time-zone", "UTC", "IANA time zone of the schedule and of archived_at dates")
 	fs.String("phone-region", "", "default region for national phone numbers (ISO 3166-1, like BE)")
-	fs.Int("archive-threshold-percent", 10, "hold a full sync that would archive more than this percentage of active users")
-	fs.Int("archive-threshold-min", 5, "… and more than this many users")
+	// The thresholds are read as text, so that "ten" gets the settings'
+	// own message (importer.ParseThreshold), not the flag parser's.
+	fs.String("archive-threshold-percent", "10", "hold a full sync that would archive more than this percentage of active users")
+	fs.String("archive-threshold-min", "5", "… and more than this many users")
 }
 
 // applyOrgFlags copies the flags that were given (all of them on create).
-func applyOrgFlags(fs *pflag.FlagSet, o *store.Org, all bool) {
+func applyOrgFlags(fs *pflag.FlagSet, o *store.Org, all bool) error {
 	set := func(name string) bool { return all || fs.Changed(name) }
 	if set("name") {
 		o.Name, _ = fs.GetString("name")
@@ -48,13 +50,23 @@ func applyOrgFlags(fs *pflag.FlagSet, o *store.Org, all bool) {
 	if set("phone-region") {
 		o.DefaultPhoneRegion, _ = fs.GetString("phone-region")
 	}
-	if set("archive-threshold-percent") {
-		o.ArchiveThresholdPercent, _ = fs.GetInt("archive-threshold-percent")
-	}
-	if set("archive-threshold-min") {
-		o.ArchiveThresholdMin, _ = fs.GetInt("archive-threshold-min")
+	for _, n := range []struct {
+		flag, field string
+		to          *int
+	}{{"archive-threshold-percent", "archive_threshold_percent", &o.ArchiveThresholdPercent},
+		{"archive-threshold-min", "archive_threshold_min", &o.ArchiveThresholdMin}} {
+		if !set(n.flag) {
+			continue
+		}
+		raw, _ := fs.GetString(n.flag)
+		v, err := importer.ParseThreshold(n.field, raw)
+		if err != nil {
+			return err
+		}
+		*n.to = v
 	}
 	importer.NormalizeSettings(o)
+	return nil
 }
 
 func newOrgCreateCmd() *cobra.Command {
@@ -64,7 +76,9 @@ func newOrgCreateCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o := store.NewOrg(args[0], "")
-			applyOrgFlags(cmd.Flags(), &o, true)
+			if err := applyOrgFlags(cmd.Flags(), &o, true); err != nil {
+				return err
+			}
 			if err := importer.ValidateSettings(&o); err != nil {
 				return err
 			}
@@ -98,7 +112,11 @@ func newOrgUpdateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := svc.SettingsUpdate(cmd.Context(), settingsUpdate(cmd.Flags(), o.ID)); err != nil {
+			p, err := settingsUpdate(cmd.Flags(), o.ID)
+			if err != nil {
+				return err
+			}
+			if _, err := svc.SettingsUpdate(cmd.Context(), p); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "organisation %s updated\n", o.Slug)
@@ -110,7 +128,7 @@ func newOrgUpdateCmd() *cobra.Command {
 }
 
 // settingsUpdate is the service's update of the settings whose flags were given.
-func settingsUpdate(fs *pflag.FlagSet, orgID int64) importer.SettingsUpdateParams {
+func settingsUpdate(fs *pflag.FlagSet, orgID int64) (importer.SettingsUpdateParams, error) {
 	p := importer.SettingsUpdateParams{OrgID: orgID}
 	str := func(name string) *string {
 		if !fs.Changed(name) {
@@ -119,20 +137,26 @@ func settingsUpdate(fs *pflag.FlagSet, orgID int64) importer.SettingsUpdateParam
 		v, _ := fs.GetString(name)
 		return &v
 	}
-	num := func(name string) *int {
-		if !fs.Changed(name) {
+	var bad error
+	num := func(name, field string) *int {
+		raw := str(name)
+		if raw == nil {
 			return nil
 		}
-		v, _ := fs.GetInt(name)
+		v, err := importer.ParseThreshold(field, *raw)
+		if err != nil && bad == nil {
+			bad = err
+		}
 		return &v
 	}
 	p.Name, p.SyncSchedule, p.TimeZone, p.DefaultPhoneRegion = str("name"), str("schedule"), str("time-zone"), str("phone-region")
-	p.ArchiveThresholdPercent, p.ArchiveThresholdMin = num("archive-threshold-percent"), num("archive-threshold-min")
+	p.ArchiveThresholdPercent = num("archive-threshold-percent", "archive_threshold_percent")
+	p.ArchiveThresholdMin = num("archive-threshold-min", "archive_threshold_min")
 	if v := str("notify"); v != nil {
 		list := strings.Split(*v, ",")
 		p.NotificationEmails = &list
 	}
-	return p
+	return p, bad
 }
 
 // orgJSON is an organisation with its settings as SPEC §6 names them.

@@ -56,7 +56,7 @@ func TestSyncRunCommand(t *testing.T) {
 			t.Fatalf("superseded line: %v\n%s", err, out)
 		}
 		old = strings.TrimSuffix(old, ",")
-		for _, want := range []string{"import " + id + " succeeded", "new.csv, full mode, door sftp", "created   5"} {
+		for _, want := range []string{"import " + id + " succeeded", "new.csv, full mode, door: SFTP", "created   5"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("summary lacks %q:\n%s", want, out)
 			}

@@ -15,6 +15,7 @@ type ImportView struct {
 	ID           string       `json:"id"`
 	Organisation string       `json:"organisation"`
 	Door         string       `json:"door"`
+	DoorName     string       `json:"door_name"` // the door as the pages, e-mails and CLI name it (store.DoorName)
 	Mode         string       `json:"mode"`
 	DryRun       bool         `json:"dry_run"`
 	FileName     string       `json:"file_name"`
@@ -113,7 +114,7 @@ func newProgress(im *store.Import) Progress {
 
 // NewImportView renders im; publicURL prefixes the errors CSV link.
 func NewImportView(im *store.Import, orgSlug, publicURL string) ImportView {
-	v := ImportView{ID: im.ID, Organisation: orgSlug, Door: im.Door, Mode: im.Mode, DryRun: im.DryRun,
+	v := ImportView{ID: im.ID, Organisation: orgSlug, Door: im.Door, DoorName: store.DoorName(im.Door), Mode: im.Mode, DryRun: im.DryRun,
 		FileName: im.FileName, FileSHA256: im.FileSHA256, SizeBytes: im.SizeBytes, Status: im.Status,
 		Warnings: im.Warnings(), Counts: im.Counts, CreatedAt: im.CreatedAt, StartedAt: im.StartedAt, FinishedAt: im.FinishedAt,
 		Progress: newProgress(im)}

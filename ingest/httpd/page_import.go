@@ -53,7 +53,7 @@ func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
 		return nil, err
 	}
 	v := h.importView(c, im)
-	d := &importPage{Import: v, DoorText: doorText(im.Door), Read: fileSizeText(v.Progress.BytesRead), Size: fileSizeText(v.SizeBytes)}
+	d := &importPage{Import: v, DoorText: store.DoorName(im.Door), Read: store.FormatSize(v.Progress.BytesRead), Size: store.FormatSize(v.SizeBytes)}
 	switch im.Status {
 	case store.ImportQueued, store.ImportProcessing:
 		d.Live = true
@@ -113,31 +113,17 @@ func PhaseFigures(p Progress) (string, int64) {
 	}
 	switch p.Phase {
 	case store.PhaseQueued:
-		return fmt.Sprintf("%s to read", fileSizeText(p.TotalBytes)), 0
+		return fmt.Sprintf("%s to read", store.FormatSize(p.TotalBytes)), 0
 	case store.PhaseReading:
-		return fmt.Sprintf("%s of %s read, %d rows", fileSizeText(p.BytesRead), fileSizeText(p.TotalBytes), p.RowsRead), pct(p.BytesRead, p.TotalBytes)
+		return fmt.Sprintf("%s of %s read, %s rows", store.FormatSize(p.BytesRead), store.FormatSize(p.TotalBytes), store.FormatCount(p.RowsRead)), pct(p.BytesRead, p.TotalBytes)
 	case store.PhaseChecking:
-		return fmt.Sprintf("%d rows read; %d checks done", p.RowsRead, p.Done), 0
+		return fmt.Sprintf("%s rows read; %s checks done", store.FormatCount(p.RowsRead), store.FormatCount(p.Done)), 0
 	case store.PhaseSaving:
-		return fmt.Sprintf("%d of %d users written", p.Done, p.Total), pct(p.Done, p.Total)
+		return fmt.Sprintf("%s of %s users written", store.FormatCount(p.Done), store.FormatCount(p.Total)), pct(p.Done, p.Total)
 	case store.PhaseFinishing:
-		return fmt.Sprintf("%d rows read", p.RowsRead), 100
+		return fmt.Sprintf("%s rows read", store.FormatCount(p.RowsRead)), 100
 	}
 	return "", 0
-}
-
-// fileSizeText is a file size in words, rounded for people (FormatBytes is for
-// exact limits).
-func fileSizeText(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d bytes", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	case n < 1<<30:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 }
 
 // pageImportApprove is POST /imports/{id}/approve: the held sync is queued

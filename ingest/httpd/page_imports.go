@@ -36,22 +36,7 @@ type importRow struct {
 }
 
 func (h *Handler) importRow(c *gin.Context, im *store.Import) importRow {
-	return importRow{ImportView: h.importView(c, im), DoorText: doorText(im.Door)}
-}
-
-// doorText names the way an import came in.
-func doorText(door string) string {
-	switch door {
-	case store.DoorWeb:
-		return "Back office"
-	case store.DoorAPI:
-		return "API"
-	case store.DoorSFTP:
-		return "SFTP"
-	case store.DoorCLI:
-		return "Command line"
-	}
-	return door
+	return importRow{ImportView: h.importView(c, im), DoorText: store.DoorName(im.Door)}
 }
 
 // pageImports is GET /imports: the history, newest first, filtered by

@@ -72,7 +72,7 @@ func TestImportPageFollowsTheImport(t *testing.T) {
 		wantStatus(t, "the page before the run", live, http.StatusOK)
 		wantText(t, "the page before the run", live, "<h1>Your file is being processed</h1>",
 			`<noscript><meta http-equiv="refresh" content="2"></noscript>`,
-			`data-import-live="`+id+`"`, `<script src="/static/import.js" defer></script>`,
+			`data-import-live="`+id+`"`, `<script src="/static/import.js?v=`,
 			`<dt id="progress-label">Progress</dt>`, `<progress aria-labelledby="progress-label" max="100" value="0">`,
 			`data-phase="queued"`, itoa(int64(len(content)))+" bytes to read", "Waiting to start", "roster.csv",
 			`action="/imports/`+id+`/cancel"`)
@@ -101,7 +101,7 @@ func TestImportPageFollowsTheImport(t *testing.T) {
 			"<b>3</b> created", "<b>0</b> updated", "<b>2</b> failed", "5 rows in the file.",
 			`href="/api/v1/imports/`+id+`/errors.csv" download>Download errors CSV</a>`,
 			"Fix the cells the <code>errors</code> column names.", `<a href="/upload">Upload it again</a>`,
-			"<dt>Door</dt><dd>Back office</dd>", "<dt>Dry run</dt><dd>No</dd>", "<dt>Finished</dt>",
+			"<dt>Door</dt><dd>Back office (web)</dd>", "<dt>Dry run</dt><dd>No</dd>", "<dt>Finished</dt>",
 			`<li data-phase="reading">Reading `, `<li data-phase="checking">Checking `, `<li data-phase="saving">Saving `,
 			`<li data-phase="finishing">Finishing `, `<li data-phase="done">Done `)
 		csv := b.get("/api/v1/imports/" + id + "/errors.csv")

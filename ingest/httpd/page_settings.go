@@ -54,16 +54,17 @@ func (h *Handler) pageSettingsPost(c *gin.Context) {
 	}
 	// The two numbers are read here, as the API's JSON decoder reads them;
 	// what they may be is the service's rule.
-	number := func(field, raw, example string) *int {
-		n, err := strconv.Atoi(strings.TrimSpace(raw))
-		if err != nil {
-			f.Errors[field] = "enter a whole number, like " + example + "; got " + strconv.Quote(raw)
+	number := func(field, raw string) *int {
+		n, err := importer.ParseThreshold(field, raw)
+		var ve *importer.ValidationError
+		if errors.As(err, &ve) {
+			f.Errors[field] = ve.Text
 			return nil
 		}
 		return &n
 	}
-	percent := number("archive_threshold_percent", f.ArchiveThresholdPercent, "10")
-	minimum := number("archive_threshold_min", f.ArchiveThresholdMin, "5")
+	percent := number("archive_threshold_percent", f.ArchiveThresholdPercent)
+	minimum := number("archive_threshold_min", f.ArchiveThresholdMin)
 	if len(f.Errors) > 0 {
 		h.settingsInvalid(c, f)
 		return

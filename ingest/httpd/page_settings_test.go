@@ -86,7 +86,7 @@ func TestSettingsPage(t *testing.T) {
 		wantStatus(t, "bad settings", bad, http.StatusBadRequest)
 		wantText(t, "bad settings", bad, "Nothing was saved",
 			`<p id="time_zone-error" class="field-error">&#34;Mars/Olympus&#34; is not an IANA time zone; use a name like &#34;Europe/Brussels&#34; or &#34;UTC&#34;</p>`,
-			`<p id="archive_threshold_percent-error" class="field-error">must be from 0 to 100, got 250</p>`,
+			`<p id="archive_threshold_percent-error" class="field-error">250 is out of range; give a percentage from 0 to 100, like 10</p>`,
 			`<p id="sync_schedule-error" class="field-error">&#34;every night&#34; is not valid`,
 			`<p id="notification_emails-error" class="field-error">&#34;hr &lt;hr@acme.example&gt;&#34; is not an e-mail address`,
 			`value="Mars/Olympus"`, `value="250"`, `value="every night"`, `>HR &lt;hr@acme.example&gt;</textarea>`)
@@ -98,7 +98,7 @@ func TestSettingsPage(t *testing.T) {
 
 		notNumber := b.post("/settings", settingsForm("archive_threshold_min", "five", "time_zone", "Europe/Paris"))
 		wantStatus(t, "not a number", notNumber, http.StatusBadRequest)
-		wantText(t, "not a number", notNumber, `<p id="archive_threshold_min-error" class="field-error">enter a whole number, like 5; got &#34;five&#34;</p>`,
+		wantText(t, "not a number", notNumber, `<p id="archive_threshold_min-error" class="field-error">&#34;five&#34; is not a whole number; give a number of users, 0 or more, like 5</p>`,
 			`value="five"`, `value="Europe/Paris"`)
 		wantInvalid(t, notNumber, "archive_threshold_min", true)
 

@@ -11,10 +11,12 @@ import (
 	"rosterd/store"
 )
 
-// exampleCSV is the README's example: a header line and one row, shown on
-// the page because the template has none (SPEC §2.3: a template uploaded as
-// it is must create nobody).
+// exampleCSV is the README's example: a header line and two whole rows — a
+// manager and their report, so that the example imports as it is — shown
+// on the page because the template has none (SPEC §2.3: a template
+// uploaded as it is must create nobody).
 const exampleCSV = "external_id;first_name;last_name;country;preferred_language;business_email;business_mobile_phone;manager;department_en;department_nl\n" +
+	"E1001;Ann;Peeters;BE;nl-BE;ann.peeters@example.com;+32 470 12 34 56;;Sales;Verkoop\n" +
 	"E1002;Bram;Janssens;BE;nl-BE;bram.janssens@example.com;+32 470 65 43 21;E1001;Sales;Verkoop\n"
 
 // uploadForm is what the upload page shows.

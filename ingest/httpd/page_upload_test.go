@@ -32,6 +32,7 @@ func TestUploadPage(t *testing.T) {
 			`<button type="submit">Upload</button>`, `href="/api/v1/template.csv"`, "Download template",
 			"It never archives anyone", "up to 200 MiB",
 			"<pre class=\"example\">external_id;first_name;last_name;country;preferred_language;business_email;business_mobile_phone;manager;department_en;department_nl\n"+
+				"E1001;Ann;Peeters;BE;nl-BE;ann.peeters@example.com;&#43;32 470 12 34 56;;Sales;Verkoop\n"+
 				"E1002;Bram;Janssens;BE;nl-BE;bram.janssens@example.com;&#43;32 470 65 43 21;E1001;Sales;Verkoop\n</pre>")
 
 		res := b.postMultipart("/upload", formPart{name: "dry_run", content: "true"},

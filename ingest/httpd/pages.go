@@ -47,7 +47,9 @@ type page struct {
 // at start, so a broken template stops the daemon instead of a request.
 type views map[string]*template.Template
 
-func loadViews() (views, error) {
+// loadViews parses the pages; static gives them the versioned addresses of
+// the static files ({{static "style.css"}}).
+func loadViews(static staticAssets) (views, error) {
 	files, err := fs.Glob(assets, "templates/views/*.html")
 	if err != nil {
 		return nil, err
@@ -55,7 +57,7 @@ func loadViews() (views, error) {
 	v := views{}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		t, err := template.New(name).Funcs(pageFuncs).ParseFS(assets, "templates/layout.html", f)
+		t, err := template.New(name).Funcs(pageFuncs).Funcs(template.FuncMap{"static": static.url}).ParseFS(assets, "templates/layout.html", f)
 		if err != nil {
 			return nil, fmt.Errorf("parse page %s: %w", name, err)
 		}
@@ -67,6 +69,16 @@ func loadViews() (views, error) {
 // pageFuncs are the helpers the views may call.
 var pageFuncs = template.FuncMap{
 	"bytes": store.FormatBytes,
+	// count writes a count with thousands separators (12,800).
+	"count": func(n any) string {
+		switch v := n.(type) {
+		case int:
+			return store.FormatCount(v)
+		case int64:
+			return store.FormatCount(v)
+		}
+		return fmt.Sprint(n)
+	},
 	// userHref is the link to a user's page, the id escaped as one segment.
 	"userHref": userHref,
 	// when shows a time in the organisation's time zone (page.Loc).
@@ -278,30 +290,6 @@ func safeNext(next string) string {
 		return home
 	}
 	return u.RequestURI()
-}
-
-// staticFiles serves the embedded static directory, files only.
-func staticFiles() http.FileSystem {
-	sub, err := fs.Sub(assets, "static")
-	if err != nil {
-		panic(err) // the embed pattern above guarantees the directory
-	}
-	return filesOnly{http.FS(sub)}
-}
-
-// filesOnly answers a directory as not found: no listings.
-type filesOnly struct{ fs http.FileSystem }
-
-func (f filesOnly) Open(name string) (http.File, error) {
-	file, err := f.fs.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	if st, err := file.Stat(); err != nil || st.IsDir() {
-		file.Close()
-		return nil, fs.ErrNotExist
-	}
-	return file, nil
 }
 
 // wantsHTML tells a browser's page request from a script's.

@@ -47,10 +47,11 @@ type Config struct {
 
 // Handler holds what every action of the door shares: one per router.
 type Handler struct {
-	svc   *importer.Service
-	cfg   Config
-	log   *slog.Logger
-	views views
+	svc    *importer.Service
+	cfg    Config
+	log    *slog.Logger
+	views  views
+	static staticAssets
 }
 
 // NewRouter builds the door: every route of SPEC §5.1 on one Gin engine,
@@ -69,11 +70,15 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	v, err := loadViews()
+	st, err := loadStatic()
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{svc: cfg.Service, cfg: cfg, log: cfg.Logger, views: v}
+	v, err := loadViews(st)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{svc: cfg.Service, cfg: cfg, log: cfg.Logger, views: v, static: st}
 
 	r := gin.New()
 	if cfg.Observe != nil {
@@ -132,7 +137,8 @@ func NewRouter(cfg Config) (http.Handler, error) {
 
 	// The back office: server-rendered pages over the same service, signed
 	// in by the session cookie; their downloads are the API's URLs above.
-	r.StaticFS("/static", staticFiles()) // files only: a directory answers 404
+	r.GET("/static/:name", func(c *gin.Context) { h.static.serve(c, c.Param("name")) })
+	r.GET("/favicon.ico", func(c *gin.Context) { h.static.serve(c, "favicon.ico") })
 	if cfg.Sessions != nil {
 		r.GET("/", h.pageHome)
 		r.GET("/signin", h.pageSignIn)
@@ -167,5 +173,5 @@ func NewRouter(cfg Config) (http.Handler, error) {
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = w.Write([]byte(`{"error":"cross-origin request refused: this action can only be sent from rosterd's own pages or by a script with an API token"}` + "\n"))
 	}))
-	return securityHeaders(cop.Handler(r)), nil
+	return headAsGet(securityHeaders(cop.Handler(r))), nil
 }

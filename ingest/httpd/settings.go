@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -74,12 +75,7 @@ func (h *Handler) settingsUpdate(c *gin.Context) {
 				"the body is larger than the %s a settings object may have; send only the settings to change", store.FormatBytes(mb.Limit)), "")
 			return
 		}
-		text := "send a JSON object with some of: name, notification_emails, sync_schedule, time_zone, " +
-			"default_phone_region, archive_threshold_percent, archive_threshold_min (" + err.Error() + ")"
-		if errors.Is(err, io.EOF) {
-			text = "the body is empty; " + text
-		}
-		h.respondError(c, &importer.ValidationError{Text: text})
+		h.respondError(c, settingsDecodeError(err))
 		return
 	}
 	o, err := h.svc.SettingsUpdate(c.Request.Context(), importer.SettingsUpdateParams{OrgID: callerOrg(c).ID,
@@ -91,4 +87,36 @@ func (h *Handler) settingsUpdate(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, NewSettingsView(o))
+}
+
+// settingsKeys are the keys PUT /api/v1/settings accepts.
+const settingsKeys = "name, notification_emails, sync_schedule, time_zone, default_phone_region, archive_threshold_percent, archive_threshold_min"
+
+// settingsDecodeError says in plain words what is wrong with a settings
+// body the JSON decoder refused, naming the key and what it may be; the
+// decoder's own words ("cannot unmarshal string into Go struct field …")
+// name Go types, not settings.
+func settingsDecodeError(err error) error {
+	var typ *json.UnmarshalTypeError
+	var syn *json.SyntaxError
+	switch {
+	case errors.Is(err, io.EOF):
+		return &importer.ValidationError{Text: "the body is empty; send a JSON object with some of: " + settingsKeys}
+	case errors.As(err, &typ) && typ.Field != "":
+		field := typ.Field
+		got := "a JSON " + typ.Value
+		switch field {
+		case "archive_threshold_percent", "archive_threshold_min":
+			return &importer.ValidationError{Field: field, Text: fmt.Sprintf("got %s; %s, as a JSON number without quotes", got, importer.ThresholdHint(field))}
+		case "notification_emails":
+			return &importer.ValidationError{Field: field, Text: fmt.Sprintf(`got %s; give a list of e-mail addresses like ["hr@example.com"]`, got)}
+		}
+		return &importer.ValidationError{Field: field, Text: fmt.Sprintf("got %s; give a JSON string", got)}
+	case errors.As(err, &syn):
+		return &importer.ValidationError{Text: fmt.Sprintf("the body is not valid JSON (at byte %d); send a JSON object with some of: %s", syn.Offset, settingsKeys)}
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok { // the decoder has no type for it
+		return &importer.ValidationError{Text: fmt.Sprintf("%s is not a setting; send a JSON object with some of: %s", name, settingsKeys)}
+	}
+	return &importer.ValidationError{Text: "send a JSON object with some of: " + settingsKeys}
 }

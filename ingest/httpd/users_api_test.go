@@ -128,7 +128,7 @@ func TestAPIUserExport(t *testing.T) {
 			t.Fatalf("headers = %v", res.header)
 		}
 		lines := strings.Split(strings.TrimSpace(string(res.body)), "\n")
-		if len(lines) != 4 || !strings.HasPrefix(lines[0], "external_id;") || !strings.HasPrefix(lines[1], "E1;First1;") {
+		if len(lines) != 4 || !strings.HasPrefix(lines[0], "\uFEFFexternal_id;") || !strings.HasPrefix(lines[1], "E1;First1;") {
 			t.Fatalf("export =\n%s", res.body)
 		}
 		im, err := e.svc.ImportAccept(context.Background(), importer.ImportAcceptParams{OrgID: e.org.ID, Door: store.DoorCLI,

@@ -18,11 +18,18 @@
       el.textContent = text;
     }
   }
-  // The same words as the page (fileSizeText, PhaseText and label in Go).
+  // The same words as the page (store.FormatCount, store.FormatSize,
+  // PhaseText and label in Go): counts with thousands separators.
+  function count(n) {
+    return Number(n || 0).toLocaleString("en-US");
+  }
   function size(n) {
     var units = ["KiB", "MiB", "GiB"];
+    if (n === 1) {
+      return "1 byte";
+    }
     if (n < 1024) {
-      return n + " bytes";
+      return count(n) + " bytes";
     }
     var i = -1;
     do {
@@ -47,13 +54,13 @@
       case "queued":
         return [size(p.total_bytes) + " to read", 0];
       case "reading":
-        return [size(p.bytes_read) + " of " + size(p.total_bytes) + " read, " + p.rows_read + " rows", pct(p.bytes_read, p.total_bytes)];
+        return [size(p.bytes_read) + " of " + size(p.total_bytes) + " read, " + count(p.rows_read) + " rows", pct(p.bytes_read, p.total_bytes)];
       case "checking":
-        return [p.rows_read + " rows read; " + p.done + " checks done", 0];
+        return [count(p.rows_read) + " rows read; " + count(p.done) + " checks done", 0];
       case "saving":
-        return [p.done + " of " + p.total + " users written", pct(p.done, p.total)];
+        return [count(p.done) + " of " + count(p.total) + " users written", pct(p.done, p.total)];
       case "finishing":
-        return [p.rows_read + " rows read", 100];
+        return [count(p.rows_read) + " rows read", 100];
     }
     return ["", 0];
   }

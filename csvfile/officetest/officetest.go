@@ -1,0 +1,87 @@
+// Package officetest opens a CSV in LibreOffice Calc, as a person opening a
+// download would, for tests of the CSVs rosterd writes for people (SPEC
+// §5.1: UTF-8 with a BOM).
+//
+// Headless LibreOffice does not guess a CSV's character set the way the
+// spreadsheets people use do: it reads the set it is given, or the system's.
+// So OpenCSV gives it the set Excel (and LibreOffice on a Western Windows
+// machine) picks for a CSV: UTF-8 when the file starts with a BOM, the ANSI
+// code page Windows-1252 otherwise. LibreOffice itself then reads the file,
+// skips the BOM, splits the cells and unquotes them; the cells come back
+// through its own CSV export (UTF-8, ",").
+package officetest
+
+import (
+	"bytes"
+	"encoding/csv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Soffice is LibreOffice's command (package libreoffice-calc-nogui, which
+// `make test` installs).
+const Soffice = "soffice"
+
+// LibreOffice's numbers for the character sets of its CSV filter options.
+const (
+	charsetWindows1252 = "1"
+	charsetUTF8        = "76"
+)
+
+// OpenCSV opens data, a ";"-delimited CSV, in LibreOffice Calc and returns
+// its cells as the spreadsheet shows them (row by row). It fails the test
+// when LibreOffice is missing or fails.
+func OpenCSV(t *testing.T, data []byte) [][]string {
+	t.Helper()
+	bin, err := exec.LookPath(Soffice)
+	if err != nil {
+		t.Fatalf("LibreOffice (%s) is not installed: run `make test` as root, or apt-get install -y libreoffice-calc-nogui", Soffice)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in", "download.csv")
+	if err := os.MkdirAll(filepath.Dir(in), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	charset := charsetWindows1252
+	if bytes.HasPrefix(data, []byte("\uFEFF")) {
+		charset = charsetUTF8
+	}
+	out := filepath.Join(dir, "out")
+	// A profile of its own: soffice refuses a second instance on one profile.
+	cmd := exec.CommandContext(t.Context(), bin, "--headless", "--norestore",
+		"-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+		"--infilter=CSV:59,34,"+charset,
+		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,"+charsetUTF8,
+		"--outdir", out, in)
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	msg, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("soffice: %v\n%s", err, msg)
+	}
+	got, err := os.ReadFile(filepath.Join(out, "download.csv"))
+	if err != nil {
+		t.Fatalf("LibreOffice wrote no file: %v\n%s", err, msg)
+	}
+	r := csv.NewReader(bytes.NewReader(got))
+	r.FieldsPerRecord = -1
+	rows, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("LibreOffice's CSV: %v\n%s", err, got)
+	}
+	return rows
+}
+
+// Find returns the first row whose first cell is id, or nil.
+func Find(rows [][]string, id string) []string {
+	for _, r := range rows {
+		if len(r) > 0 && r[0] == id {
+			return r
+		}
+	}
+	return nil
+}
