@@ -37,6 +37,7 @@ type progressWriter struct {
 	watch  func(store.ImportProgress)
 	gone   func(cause error)
 	kick   chan struct{}
+	begun  bool // the run's first write is done (see write)
 	done   sync.WaitGroup
 	cancel context.CancelFunc
 
@@ -132,10 +133,15 @@ func (w *progressWriter) write(ctx context.Context) {
 	w.mu.Lock()
 	p := w.p
 	w.mu.Unlock()
-	if err := store.ImportProgressSet(ctx, w.db, &p); err != nil && ctx.Err() == nil {
+	set := store.ImportProgressSet
+	if !w.begun {
+		set = store.ImportProgressBegin
+	}
+	if err := set(ctx, w.db, &p); err != nil && ctx.Err() == nil {
 		// Progress is for people watching; the run goes on without it.
 		return
 	}
+	w.begun = true
 	if w.watch != nil {
 		w.watch(p)
 	}

@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -17,15 +18,42 @@ import (
 // database, not the run's own state).
 func progressOf(t *testing.T, db *store.DB, id string) (*store.Import, httpd.Progress) {
 	t.Helper()
-	ctx := context.Background()
-	im, err := store.ImportLookup(ctx, db, id)
+	im, p, err := readProgress(db, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.ImportWithProgress(ctx, db, im); err != nil {
-		t.Fatal(err)
+	return im, p
+}
+
+func readProgress(db *store.DB, id string) (*store.Import, httpd.Progress, error) {
+	ctx := context.Background()
+	im, err := store.ImportLookup(ctx, db, id)
+	if err != nil {
+		return nil, httpd.Progress{}, err
 	}
-	return im, httpd.NewImportView(im, "acme", "http://rosterd.test").Progress
+	if err := store.ImportWithProgress(ctx, db, im); err != nil {
+		return nil, httpd.Progress{}, err
+	}
+	return im, httpd.NewImportView(im, "acme", "http://rosterd.test").Progress, nil
+}
+
+// listedProgress is the import's progress as the import list (API, CLI
+// import list) shows it.
+func listedProgress(db *store.DB, im *store.Import) (httpd.Progress, error) {
+	ctx := context.Background()
+	list, err := store.ImportList(ctx, db, store.ImportListParams{OrgID: im.OrgID, Limit: 100})
+	if err != nil {
+		return httpd.Progress{}, err
+	}
+	if err := store.ImportsWithProgress(ctx, db, list); err != nil {
+		return httpd.Progress{}, err
+	}
+	for i := range list {
+		if list[i].ID == im.ID {
+			return httpd.NewImportView(&list[i], "acme", "http://rosterd.test").Progress, nil
+		}
+	}
+	return httpd.Progress{}, fmt.Errorf("import %s is not in the list", im.ID)
 }
 
 // TestApprovedSyncRunsAgainWithFreshProgress: approving a held sync shows
@@ -71,7 +99,11 @@ func TestApprovedSyncRunsAgainWithFreshProgress(t *testing.T) {
 		go func() {
 			defer close(watched)
 			for {
-				_, p := progressOf(t, db, held.ID)
+				_, p, err := readProgress(db, held.ID)
+				if err != nil {
+					t.Error(err)
+					return
+				}
 				mu.Lock()
 				seen = append(seen, p)
 				mu.Unlock()
@@ -86,9 +118,19 @@ func TestApprovedSyncRunsAgainWithFreshProgress(t *testing.T) {
 			deadline := time.Now().Add(10 * time.Second)
 			for {
 				mu.Lock()
-				last := seen[len(seen)-1]
+				var last httpd.Progress
+				if len(seen) > 0 {
+					last = seen[len(seen)-1]
+				}
 				mu.Unlock()
 				if last.Phase == phase && last.Run == 2 {
+					// The import list shows the same live phase.
+					if listed, err := listedProgress(db, held); err != nil {
+						t.Error(err)
+					} else if listed.Phase != phase || listed.Run != 2 || listed.RowsRead != last.RowsRead && phase != store.PhaseReading {
+						t.Errorf("held at %s, the import list shows run %d %s %d rows, want run 2 %s %d rows as the import itself",
+							step, listed.Run, listed.Phase, listed.RowsRead, phase, last.RowsRead)
+					}
 					return
 				}
 				if time.Now().After(deadline) {

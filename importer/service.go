@@ -213,6 +213,9 @@ func (s *Service) ImportList(ctx context.Context, p ImportListParams) (*ImportPa
 		page.Items = list[:limit]
 		page.NextCursor = list[limit-1].ID
 	}
+	if err := store.ImportsWithProgress(ctx, s.db, page.Items); err != nil {
+		return nil, err
+	}
 	return page, nil
 }
 

@@ -49,10 +49,26 @@ if [ -z "$PG_URL" ]; then
     for _ in $(seq 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
   fi
   pg_isready -h 127.0.0.1 -p 5432 -q
+  # A fresh Debian cluster asks for a password on 127.0.0.1 (scram-sha-256):
+  # the tests connect as postgres without one, so trust loopback there.
+  if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ] && [ -z "$sudo" ]; then
+      echo "test-deps: PostgreSQL on 127.0.0.1:5432 refuses postgres without a password. As root, add" >&2
+      echo "  host all all 127.0.0.1/32 trust" >&2
+      echo "at the top of its pg_hba.conf (sudo -u postgres psql -Atc 'show hba_file') and reload it." >&2
+      exit 1
+    fi
+    echo "== test-deps: trusting 127.0.0.1 in pg_hba.conf"
+    hba=$($sudo su postgres -c "psql -Atc 'show hba_file'")
+    $sudo sed -i '1i host all all 127.0.0.1/32 trust' "$hba"
+    $sudo su postgres -c "psql -Atc 'select pg_reload_conf()'" >/dev/null
+  fi
   if ! psql -h 127.0.0.1 -U postgres -d test -Atc 'select 1' >/dev/null 2>&1; then
     echo "== test-deps: creating the test database"
     if [ "$(id -u)" -eq 0 ]; then
       su postgres -c "createdb test" || psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE test'
+    elif [ -n "$sudo" ]; then
+      $sudo su postgres -c "createdb test"
     elif ! psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE test' >/dev/null 2>&1; then
       echo "test-deps: no database test on 127.0.0.1:5432 reachable as postgres without a password. Run:" >&2
       echo "  sudo -u postgres createdb test   # and trust auth for 127.0.0.1 in pg_hba.conf" >&2

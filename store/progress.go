@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -97,16 +100,32 @@ const progressSchema = `CREATE TABLE IF NOT EXISTS import_progress (
 
 // openProgress opens the SQLite progress file of the database at path
 // (see ImportProgress). Its content is only ever the latest figures of
-// runs: losing it loses nothing but a moment of progress, so it is written
-// without waiting for the disk.
+// runs: losing it loses nothing but a moment of progress. So it is written
+// without waiting for the disk at each commit (WAL with synchronous NORMAL,
+// which a power loss cannot corrupt), and a file that cannot be opened
+// (damaged, or not a database) is removed and made anew rather than keeping
+// the daemon from starting.
 func openProgress(ctx context.Context, path string) (*sqlx.DB, error) {
+	db, err := openProgressFile(ctx, path)
+	if err == nil || path == ":memory:" {
+		return db, err
+	}
+	for _, suffix := range []string{"-progress", "-progress-wal", "-progress-shm"} {
+		if rerr := os.Remove(path + suffix); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w (and it could not be removed: %v)", err, rerr)
+		}
+	}
+	return openProgressFile(ctx, path)
+}
+
+func openProgressFile(ctx context.Context, path string) (*sqlx.DB, error) {
 	dsn := "file::memory:"
 	if path != ":memory:" {
 		dsn = "file:" + path + "-progress?_pragma=journal_mode(WAL)"
 	} else {
 		dsn += "?"
 	}
-	dsn += "&_pragma=busy_timeout(5000)&_pragma=synchronous(OFF)&_time_format=sqlite"
+	dsn += "&_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
 	db, err := sqlx.Open("sqlite", strings.Replace(dsn, "?&", "?", 1))
 	if err != nil {
 		return nil, fmt.Errorf("open the progress database: %w", err)
@@ -163,6 +182,20 @@ func ImportProgressSet(ctx context.Context, db *DB, p *ImportProgress) error {
 	return nil
 }
 
+// ImportProgressBegin records the first progress of a run. The run number
+// comes from the import's row (ImportStart, a compare-and-set there), so a
+// stored run at or past it is left from a history the database no longer
+// has (a backup restored beside a newer progress file): it is dropped
+// rather than refusing every write of this run.
+func ImportProgressBegin(ctx context.Context, db *DB, p *ImportProgress) error {
+	q := db.progressDB()
+	if _, err := q.ExecContext(ctx, q.Rebind(`DELETE FROM import_progress WHERE import_id = ? AND run >= ?`),
+		p.ImportID, p.Run); err != nil {
+		return fmt.Errorf("begin import progress: %w", err)
+	}
+	return ImportProgressSet(ctx, db, p)
+}
+
 // ImportProgressGet reads the latest progress recorded for an import, or
 // nil when none was.
 func ImportProgressGet(ctx context.Context, db *DB, importID string) (*ImportProgress, error) {
@@ -198,6 +231,47 @@ func ImportWithProgress(ctx context.Context, db *DB, im *Import) error {
 		im.Progress = p
 		if im.Status == ImportProcessing {
 			im.RowsRead, im.BytesRead = p.RowsRead, p.BytesRead
+		}
+	}
+	return nil
+}
+
+// ImportsWithProgress is ImportWithProgress for a list (a page of the
+// import history), in one read of the progress store: a running import in
+// the list shows the same live phase and figures as on its own.
+func ImportsWithProgress(ctx context.Context, db *DB, list []Import) error {
+	ids := make([]string, 0, len(list))
+	for i := range list {
+		list[i].Progress = nil
+		if list[i].Run > 0 {
+			ids = append(ids, list[i].ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	q := db.progressDB()
+	query, args, err := sqlx.In(`SELECT import_id, run, phase, rows_read, bytes_read, done, total, phase_times, updated_at
+		FROM import_progress WHERE import_id IN (?)`, ids)
+	if err != nil {
+		return fmt.Errorf("read import progress: %w", err)
+	}
+	var found []ImportProgress
+	if err := sqlx.SelectContext(ctx, q, &found, q.Rebind(query), args...); err != nil {
+		return fmt.Errorf("read import progress: %w", err)
+	}
+	byID := make(map[string]*ImportProgress, len(found))
+	for i := range found {
+		found[i].UpdatedAt = found[i].UpdatedAt.UTC()
+		byID[found[i].ImportID] = &found[i]
+	}
+	for i := range list {
+		im := &list[i]
+		if p := byID[im.ID]; p != nil && p.Run == im.Run {
+			im.Progress = p
+			if im.Status == ImportProcessing {
+				im.RowsRead, im.BytesRead = p.RowsRead, p.BytesRead
+			}
 		}
 	}
 	return nil

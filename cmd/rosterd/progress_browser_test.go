@@ -132,7 +132,7 @@ func TestImportProgressInABrowser(t *testing.T) {
 		if list != "reading checking saving finishing done" {
 			t.Errorf("the finished import lists the phases %q, want reading checking saving finishing done", list)
 		}
-		b.wantText("the outcome", "200000\ncreated")
+		b.wantText("the outcome", "200,000\ncreated")
 		b.noViolations()
 		t.Logf("%s: %d rows in %s; the page showed %d states: %v, %d figures while checking, %d while saving (import %s)", c.dialect, rows,
 			time.Since(began).Round(time.Second), len(seen), phases, len(figures["checking"]), len(figures["saving"]), importIDOf(t, url))
