@@ -26,7 +26,7 @@ func TestPagesWriteFiguresForPeople(t *testing.T) {
 		res = b.get("/imports/" + held)
 		wantStatus(t, "held sync", res, http.StatusOK)
 		wantText(t, "held sync", res, "This sync would archive 1,100 of 1,200 active users", "Who it would archive (1,100)",
-			"The first 100 of 1,100, by id", "And 1,000 more.", "archives the 1,100 users listed", "<b>1,100</b> archived",
+			"The first 100 of 1,100, by id", "And 1,000 more.", "archives the 1,100 users listed", "<b>1,100</b> would archive",
 			"<dt>Door</dt><dd>Command line</dd>")
 
 		res = b.get("/imports")
