@@ -1,11 +1,9 @@
 package notify_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"rosterd/importer"
 	"rosterd/notify/mailtest"
@@ -20,7 +18,6 @@ func TestHeldEmailFiguresForPeople(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		mail := mailtest.Start(t)
 		f := newFixture(t, db, mail)
-		ctx := context.Background()
 		rows := func(n int) string {
 			var b strings.Builder
 			b.WriteString(header)
@@ -37,15 +34,7 @@ func TestHeldEmailFiguresForPeople(t *testing.T) {
 		if im.Status != store.ImportHeld || n == nil {
 			t.Fatalf("full sync = %s, notification %v; want held", im.Status, n)
 		}
-		before := len(mail.Messages())
-		if err := f.d.Deliver(ctx, n.ID); err != nil {
-			t.Fatal(err)
-		}
-		msgs := mail.Wait(before+1, 5*time.Second)
-		p, err := mailtest.Parse(msgs[len(msgs)-1].Raw)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := f.deliver(n)
 		if want := "full sync held: it would archive 1,100 users and needs approval"; !strings.Contains(p.Subject, want) {
 			t.Errorf("subject = %q, want it to say %q", p.Subject, want)
 		}

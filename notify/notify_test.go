@@ -108,15 +108,7 @@ func TestSyncErrorsEmailSaysWhereTheFixedFileGoes(t *testing.T) {
 			if out.Import.Status != store.ImportCompletedWithErrors || out.Import.Failed != 1 {
 				t.Fatalf("%s import = %s %+v %s", mode, out.Import.Status, out.Import.Counts, out.Import.Error)
 			}
-			before := len(mail.Messages())
-			if err := f.d.Deliver(ctx, n.ID); err != nil {
-				t.Fatal(err)
-			}
-			msgs := mail.Wait(before+1, 5*time.Second)
-			p, err := mailtest.Parse(msgs[len(msgs)-1].Raw)
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := f.deliver(n)
 			return p
 		}
 
@@ -156,6 +148,22 @@ func TestSyncErrorsEmailSaysWhereTheFixedFileGoes(t *testing.T) {
 }
 
 // notification reads a notification's stored state.
+// deliver sends the notification over SMTP and returns the message the
+// server received, parsed.
+func (f *fixture) deliver(n *store.Notification) *mailtest.Parsed {
+	f.t.Helper()
+	before := len(f.mail.Messages())
+	if err := f.d.Deliver(context.Background(), n.ID); err != nil {
+		f.t.Fatal(err)
+	}
+	msgs := f.mail.Wait(before+1, 5*time.Second)
+	p, err := mailtest.Parse(msgs[len(msgs)-1].Raw)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
 func (f *fixture) notification(id int64) *store.Notification {
 	f.t.Helper()
 	n, err := store.NotificationLookup(context.Background(), f.db, id)
