@@ -313,6 +313,10 @@ func (r *CSVReader) Next() (Record, error) {
 	}
 }
 
+// ErrorsFile reports whether the file is rosterd's errors CSV (SPEC §4.2):
+// its header ends with the errors column rosterd appends.
+func (r *CSVReader) ErrorsFile() bool { return r.errorsLast() }
+
 // errorsLast reports whether the header ends with the errors column that
 // rosterd appends to an errors CSV (SPEC §4.2).
 func (r *CSVReader) errorsLast() bool {

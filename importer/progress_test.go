@@ -81,10 +81,11 @@ func TestApprovedSyncRunsAgainWithFreshProgress(t *testing.T) {
 		}
 		im, p = progressOf(t, db, held.ID)
 		v := httpd.NewImportView(im, "acme", "")
-		if v.Status != store.ImportQueued || p.Phase != store.PhaseQueued || p.RowsRead != 0 || p.BytesRead != 0 ||
+		// Run 2 queued: (run, phase) does not go back from run 1 done.
+		if v.Status != store.ImportQueued || p.Run != 2 || p.Phase != store.PhaseQueued || p.RowsRead != 0 || p.BytesRead != 0 ||
 			len(p.Phases) != 0 || v.FinishedAt != nil || v.StartedAt != nil {
-			t.Fatalf("approved: status %s phase %s rows %d bytes %d phases %v finished %v started %v, want queued with nothing read, not started or finished",
-				v.Status, p.Phase, p.RowsRead, p.BytesRead, p.Phases, v.FinishedAt, v.StartedAt)
+			t.Fatalf("approved: status %s run %d phase %s rows %d bytes %d phases %v finished %v started %v, want run 2 queued with nothing read, not started or finished",
+				v.Status, p.Run, p.Phase, p.RowsRead, p.BytesRead, p.Phases, v.FinishedAt, v.StartedAt)
 		}
 
 		// Watch the re-run from outside, as a page polling the API does,

@@ -276,7 +276,7 @@ func (s *Service) ImportApprove(ctx context.Context, p ImportApproveParams) (*st
 		text := fmt.Sprintf("import %s is %s; only a held import can be approved", im.ID, im.Status)
 		switch {
 		case im.Status == store.ImportSuperseded && im.SupersededBy != "":
-			text = fmt.Sprintf("import %s was superseded by import %s, a newer roster that was applied after it; "+
+			text = fmt.Sprintf("import %s was superseded by import %s, a newer roster (the newest roster always wins); "+
 				"it cannot be approved any more, and nothing was changed", im.ID, im.SupersededBy)
 		case im.DryRun:
 			text = fmt.Sprintf("import %s is a dry run; a dry run is never applied, so it cannot be approved. "+

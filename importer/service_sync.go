@@ -9,6 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"rosterd/csvfile"
+	"rosterd/roster"
 	"rosterd/store"
 )
 
@@ -33,6 +35,12 @@ type InboxTaken struct {
 	// Superseded are the older rosters, recorded as imports superseded by
 	// Import (oldest first), so /processed/ shows every file the sync took.
 	Superseded []*store.Import
+	// ErrorsFiles are the files newer than Import that are rosterd's errors
+	// CSVs (an admin put a fixed one into /in/), each taken as a queued full
+	// import of its own, which fails saying where such a file goes. They are
+	// no roster, so they neither supersede the roster the HR system dropped
+	// nor are superseded by it (its admin gets their e-mail).
+	ErrorsFiles []*store.Import
 }
 
 // inboxTakeAttempts bounds how often ImportInbox lists /in/ again after a
@@ -94,28 +102,40 @@ func (s *Service) takeInbox(ctx context.Context, tx *sqlx.Tx, p ImportInboxParam
 	if len(files) == 0 {
 		return taken, nil
 	}
-	// Oldest first: import ids sort by creation, and an import is only
-	// superseded by a newer one.
-	for i, f := range files {
+	// The roster is the newest file that is not an errors CSV; should every
+	// file be one, the newest is taken as the roster and fails as such.
+	pick := len(files) - 1
+	for pick > 0 && isErrorsFile(ctx, tx, p.OrgID, files[pick].FileID) {
+		pick--
+	}
+	take := func(f store.InboxFile, queued bool) (*store.Import, error) {
 		if err := store.InboxTake(ctx, tx, &f); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return nil, errors.Join(errInboxChanged, err)
 			}
 			return nil, err
 		}
-		newest := i == len(files)-1
 		ap := AcceptStoredParams{OrgID: p.OrgID, Door: store.DoorSFTP, Mode: ModeFull, FileName: f.Name, FileID: f.FileID}
-		if newest {
+		if queued {
 			ap.Queue, ap.Delay = s.cfg.Queue, p.Delay
 		}
-		im, err := AcceptStoredTx(ctx, tx, ap)
+		return AcceptStoredTx(ctx, tx, ap)
+	}
+	// Oldest first: import ids sort by creation, an import is only
+	// superseded by a newer one, and the errors files' imports come after
+	// the roster's (imports of an organisation run in id order).
+	for i, f := range files {
+		im, err := take(f, i >= pick)
 		if err != nil {
 			return nil, err
 		}
-		if newest {
-			taken.Import = im
-		} else {
+		switch {
+		case i < pick:
 			taken.Superseded = append(taken.Superseded, im)
+		case i == pick:
+			taken.Import = im
+		default:
+			taken.ErrorsFiles = append(taken.ErrorsFiles, im)
 		}
 	}
 	now := time.Now().UTC()
@@ -126,6 +146,17 @@ func (s *Service) takeInbox(ctx context.Context, tx *sqlx.Tx, p ImportInboxParam
 		old.Status, old.SupersededBy, old.FinishedAt = store.ImportSuperseded, taken.Import.ID, &now
 	}
 	return taken, nil
+}
+
+// isErrorsFile tells whether a stored file's header is that of rosterd's
+// errors CSV (its last column is errors). It reads the header alone; a file
+// whose header cannot be read is not one (it fails on its own as a roster).
+func isErrorsFile(ctx context.Context, q store.Querier, orgID, fileID int64) bool {
+	cr, err := csvfile.NewCSVReader(store.FileOpen(ctx, q, orgID, fileID), csvfile.ReaderOptions{KnownColumn: roster.KnownColumn})
+	if err != nil {
+		return false
+	}
+	return cr.ErrorsFile()
 }
 
 // UsersArchiveDue archives the organisation's leavers whose day has come

@@ -50,6 +50,9 @@ type Result struct {
 	// Superseded the older rosters taken with it, oldest first.
 	Import     *store.Import
 	Superseded []*store.Import
+	// ErrorsFiles are errors CSVs found in /in/ newer than Import, each a
+	// queued import of its own that fails (importer.InboxTaken).
+	ErrorsFiles []*store.Import
 	// AlreadyRan: the slot had run already (another daemon, a repeated
 	// job); nothing was done.
 	AlreadyRan bool
@@ -96,12 +99,12 @@ func (r *Runner) Run(ctx context.Context, p RunParams) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sync of organisation %d: %w", p.OrgID, err)
 	}
-	res.Import, res.Superseded = taken.Import, taken.Superseded
+	res.Import, res.Superseded, res.ErrorsFiles = taken.Import, taken.Superseded, taken.ErrorsFiles
 	if r.Logger != nil {
 		switch {
 		case res.Import != nil:
 			r.Logger.Info("sync took the newest roster of /in/", "org_id", p.OrgID, "slot", p.Slot, "import_id", res.Import.ID,
-				"file", res.Import.FileName, "superseded", len(res.Superseded))
+				"file", res.Import.FileName, "superseded", len(res.Superseded), "errors_files", len(res.ErrorsFiles))
 		default:
 			r.Logger.Info("sync found no new roster in /in/", "org_id", p.OrgID, "slot", p.Slot, "mailed", res.Mailed)
 		}

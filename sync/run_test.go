@@ -80,6 +80,55 @@ func TestRunSameTimeNewestIDWins(t *testing.T) {
 	})
 }
 
+// An errors CSV put into /in/ after the night's roster (an admin fixed the
+// failed rows and dropped them where the HR file goes) is no roster: the
+// roster the HR system dropped is still the one synced, and the errors
+// file is an import of its own that fails saying where it goes, instead of
+// superseding the roster and leaving the night without a sync.
+func TestRunSyncsTheRosterNotANewerErrorsFile(t *testing.T) {
+	eachEnv(t, "0 2 * * *", "UTC", func(t *testing.T, e *env) {
+		base := time.Date(2026, 5, 4, 20, 0, 0, 0, time.UTC)
+		e.put(e.org, "monday.csv", roster3, base)
+		e.put(e.org, "roster.csv", roster3+"E4;Di;Four;BE;nl;e4@example.com\n", base.Add(time.Hour))
+		fixed := "external_id;first_name;last_name;country;preferred_language;business_email;errors\n" +
+			"E5;Ed;Five;BE;nl;e5@example.com;country: \"XX\" is not a country\n"
+		e.put(e.org, "fixed.csv", fixed, base.Add(2*time.Hour))
+		r := &rostersync.Runner{Service: e.svc, DB: e.db, Queue: e.q}
+		res, err := r.Run(e.ctx, rostersync.RunParams{OrgID: e.org.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Import == nil || res.Import.FileName != "roster.csv" {
+			t.Fatalf("took %+v, want roster.csv (the newest file that is a roster)", res.Import)
+		}
+		if len(res.ErrorsFiles) != 1 || res.ErrorsFiles[0].FileName != "fixed.csv" {
+			t.Fatalf("errors files taken: %v, want fixed.csv", res.ErrorsFiles)
+		}
+		var got []string
+		for _, im := range e.imports(e.org) {
+			got = append(got, im.FileName+" "+im.Status+" by="+im.SupersededBy)
+		}
+		want := []string{"monday.csv superseded by=" + res.Import.ID, "roster.csv queued by=", "fixed.csv queued by="}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("imports:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		out, err := e.svc.ImportProcess(e.ctx, importer.ImportProcessParams{OrgID: e.org.ID, ID: res.Import.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Import.Status != store.ImportSucceeded || out.Import.Created != 4 {
+			t.Errorf("the roster's sync ended %s %+v", out.Import.Status, out.Import.Counts)
+		}
+		out, err = e.svc.ImportProcess(e.ctx, importer.ImportProcessParams{OrgID: e.org.ID, ID: res.ErrorsFiles[0].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Import.Status != store.ImportFailed || !strings.Contains(out.Import.Error, "this is an errors file") {
+			t.Errorf("the errors file's import ended %s: %s", out.Import.Status, out.Import.Error)
+		}
+	})
+}
+
 func TestNoRosterMailedAtMostOnceADay(t *testing.T) {
 	eachEnv(t, "0 */6 * * *", "Europe/Brussels", func(t *testing.T, e *env) {
 		loc, _ := time.LoadLocation("Europe/Brussels")

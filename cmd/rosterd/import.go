@@ -249,7 +249,7 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 		fmt.Fprintf(w, "  phase: %s (%s)%s: %s\n", p.Phase, httpd.PhaseText(p), run, figures)
 	}
 	if im.Status == store.ImportSuperseded && im.SupersededBy != "" {
-		fmt.Fprintf(w, "  superseded by import %s, a newer roster that was applied\n", im.SupersededBy)
+		fmt.Fprintf(w, "  superseded by import %s, a newer roster (the newest roster always wins)\n", im.SupersededBy)
 	}
 	if im.Status != store.ImportFailed && im.Finished() {
 		// Nothing of a held sync or a dry run was applied: its counts say

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"rosterd/importer"
 	rostersync "rosterd/sync"
 )
 
@@ -66,11 +68,25 @@ it is left to a running daemon ("rosterd serve").`,
 			for _, im := range res.Superseded {
 				fmt.Fprintf(w, "  /in/%s: import %s, superseded by %s\n", im.FileName, im.ID, res.Import.ID)
 			}
+			for _, im := range res.ErrorsFiles {
+				fmt.Fprintf(w, "  /in/%s: import %s, an errors CSV, not a roster: it fails on its own and supersedes nothing\n", im.FileName, im.ID)
+			}
 			if detach {
 				fmt.Fprintf(w, "import %s queued for the daemon\n", res.Import.ID)
 				return nil
 			}
-			return a.runImport(cmd, svc, o, res.Import, asJSON, errorsOut)
+			err = a.runImport(cmd, svc, o, res.Import, asJSON, errorsOut)
+			// The errors files' imports come after the roster's: run them
+			// here too, so that nothing is left queued without a daemon.
+			for _, im := range res.ErrorsFiles {
+				out, perr := svc.ImportProcess(cmd.Context(), importer.ImportProcessParams{OrgID: o.ID, ID: im.ID, Logger: a.log,
+					NotifyDelay: notifyFallback})
+				if perr != nil {
+					return errors.Join(err, perr)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "import %s (/in/%s): %s: %s\n", im.ID, im.FileName, out.Import.Status, out.Import.Error)
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&orgSlug, "org", "", "organisation id")

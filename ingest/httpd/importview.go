@@ -54,7 +54,7 @@ type HeldView struct {
 // within a run (store.Phases); a re-run after an approval is a new run that
 // starts afresh (nothing read, no finish time).
 type Progress struct {
-	Run        int64  `json:"run"`   // 1 for the first run, 2 after an approval…; 0 before any
+	Run        int64  `json:"run"`   // 1 for the first run, 2 after an approval…; a queued import shows the run it waits to begin
 	Phase      string `json:"phase"` // queued, reading, checking, saving, finishing, done
 	RowsRead   int64  `json:"rows_read"`
 	BytesRead  int64  `json:"bytes_read"`
@@ -86,8 +86,10 @@ func newProgress(im *store.Import) Progress {
 	rec := im.Progress
 	switch im.Status {
 	case store.ImportQueued:
-		// Waiting for its (next) run: nothing of an earlier run is shown.
-		return Progress{Run: im.Run, Phase: store.PhaseQueued, TotalBytes: im.SizeBytes, Phases: []PhaseTime{}}
+		// Waiting for its next run, which is the one shown: nothing of an
+		// earlier run, and (run, phase) never moves back — an approved
+		// held sync goes from run 1 done to run 2 queued, then reading.
+		return Progress{Run: im.Run + 1, Phase: store.PhaseQueued, TotalBytes: im.SizeBytes, Phases: []PhaseTime{}}
 	case store.ImportProcessing:
 		p.Phase = store.PhaseReading
 		if rec != nil && rec.Phase != store.PhaseDone {
