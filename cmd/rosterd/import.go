@@ -241,7 +241,7 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 	if !im.Finished() {
 		// Where the latest run is, in the words of the page.
 		p := httpd.NewImportView(im, "", "").Progress
-		figures, _ := httpd.PhaseFigures(p)
+		figures, _, _ := httpd.PhaseFigures(p)
 		run := ""
 		if im.Status == store.ImportProcessing {
 			run = fmt.Sprintf(", run %d", p.Run)
