@@ -251,11 +251,24 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 	if im.Status == store.ImportSuperseded && im.SupersededBy != "" {
 		fmt.Fprintf(w, "  superseded by import %s, a newer roster that was applied\n", im.SupersededBy)
 	}
-	if im.Status != store.ImportFailed && im.Finished() {
-		// Nothing of a held sync or a dry run was applied: its counts say
-		// what it would do, as the e-mail's do.
+	// A failed import read and applied nothing, nor did one cancelled or
+	// superseded before it ran: counts of zero would say it found an empty
+	// file (the page says the same).
+	neverRan := (im.Status == store.ImportCancelled || im.Status == store.ImportSuperseded) && im.Rows == 0
+	switch {
+	case im.Status == store.ImportFailed:
+		fmt.Fprintln(w, "  nothing was applied: the error says why")
+	case neverRan && im.Status == store.ImportCancelled:
+		fmt.Fprintln(w, "  nothing was applied: it was cancelled before its rows were counted")
+	case neverRan:
+		fmt.Fprintln(w, "  nothing was applied: a newer roster was applied before this one ran")
+	}
+	if im.Status != store.ImportFailed && !neverRan && im.Finished() {
+		// Nothing of a held sync, a dry run or a sync cancelled or
+		// superseded once counted was applied: its counts say what it would
+		// do, as the e-mail's and the page's do.
 		created, updated, archived, restored := "created", "updated", "archived", "restored"
-		if im.Status == store.ImportHeld || im.DryRun {
+		if im.Status == store.ImportHeld || im.Status == store.ImportCancelled || im.Status == store.ImportSuperseded || im.DryRun {
 			created, updated, archived, restored = "would create", "would update", "would archive", "would restore"
 		}
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)

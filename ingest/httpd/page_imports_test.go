@@ -184,6 +184,55 @@ func TestImportPageBarWithoutATotal(t *testing.T) {
 	})
 }
 
+// TestImportPageOfAnImportThatNeverRan: a failed import applied nothing,
+// nor did one cancelled or superseded before it ran; their pages say so in
+// one line instead of a table of zeros and "0 rows in the file". One
+// cancelled after it was counted (a held sync) keeps its counts.
+func TestImportPageOfAnImportThatNeverRan(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newPages(t, db)
+		ctx := context.Background()
+		b := e.signedIn()
+		noCounts := func(what, id string, says string) {
+			t.Helper()
+			res := b.get("/imports/" + id)
+			wantStatus(t, what, res, http.StatusOK)
+			wantText(t, what, res, says)
+			for _, s := range []string{"<h2>Counts</h2>", `<ul class="counts">`, "in the file."} {
+				if strings.Contains(string(res.body), s) {
+					t.Errorf("%s: the page has %q:\n%s", what, s, res.body)
+				}
+			}
+		}
+
+		im, err := e.svc.ImportAccept(ctx, importer.ImportAcceptParams{OrgID: e.org.ID, Door: store.DoorCLI, Mode: importer.ModeFull,
+			FileName: "empty.csv", File: strings.NewReader(header)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := e.svc.ImportProcess(ctx, importer.ImportProcessParams{OrgID: e.org.ID, ID: im.ID}); err != nil || out.Import.Status != store.ImportFailed {
+			t.Fatalf("an empty full roster: %v %+v, want failed", err, out)
+		}
+		noCounts("failed", im.ID, "<p>Nothing was applied: the error above says why.</p>")
+
+		cancelled := b.uploadPage(seedRows(1, 2))
+		wantStatus(t, "cancel", b.post("/imports/"+cancelled+"/cancel", nil), http.StatusSeeOther)
+		noCounts("cancelled before it ran", cancelled, "<p>Nothing was applied: it was cancelled before its rows were counted.</p>")
+
+		superseded := b.uploadPage(seedRows(1, 2))
+		if err := store.ImportSupersedeOne(ctx, db, e.org.ID, superseded, im.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		noCounts("superseded before it ran", superseded, "<p>Nothing was applied: a newer roster was applied before this one ran.</p>")
+
+		e.importFile(seedRows(1, 20))
+		held := e.heldSync(seedRows(1, 5))
+		wantStatus(t, "cancel the held sync", b.post("/imports/"+held+"/cancel", nil), http.StatusSeeOther)
+		wantText(t, "a held sync cancelled", b.get("/imports/"+held), "<h2>Counts</h2>",
+			"Nothing was applied: these are what the import would have done.", "<b>15</b> would archive", "5 rows in the file.")
+	})
+}
+
 // TestHeldSyncPage: a held full sync's page says why it is held, lists the
 // first 100 users it would archive with all of them as CSV, and is approved
 // (only with the box ticked) or cancelled from the page.
