@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -289,6 +290,35 @@ func TestImportShowOfAnImportThatNeverRan(t *testing.T) {
 		c.ok("import", "cancel", held.ID)
 		if show := c.ok("import", "show", held.ID); !strings.Contains(show, "\n  would archive 3") || !strings.Contains(show, "\n  rows ") {
 			t.Errorf("import show of a cancelled held sync lacks its counts:\n%s", show)
+		}
+	})
+}
+
+// TestImportListInWords: `rosterd import list` names the door and writes
+// the counts as import show, the page and the e-mail do ("Command line",
+// 1,200); --json keeps them raw.
+func TestImportListInWords(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *cli) {
+		c.ok("org", "create", "acme", "--name", "Acme")
+		var b strings.Builder
+		b.WriteString("external_id;first_name;last_name;country;preferred_language;private_email\n")
+		for i := range 1200 {
+			fmt.Fprintf(&b, "E%d;F;L;BE;en;e%d@example.com\n", i, i)
+		}
+		c.ok("import", "--org", "acme", c.write("big.csv", b.String()))
+		out := c.ok("import", "list", "--org", "acme")
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[1], "  Command line  ") || !regexp.MustCompile(`big\.csv +1,200 +1,200 +0 `).MatchString(lines[1]) ||
+			strings.Contains(lines[1], " cli ") || strings.Contains(lines[1], "1200") {
+			t.Errorf("import list:\n%s\nwant the door as Command line and 1,200 rows created", out)
+		}
+		var list []struct {
+			Door   string         `json:"door"`
+			Counts map[string]int `json:"counts"`
+		}
+		if err := json.Unmarshal([]byte(c.ok("import", "list", "--org", "acme", "--json")), &list); err != nil ||
+			len(list) != 1 || list[0].Door != "cli" || list[0].Counts["rows"] != 1200 {
+			t.Errorf("import list --json = %+v, %v; want door cli, 1200 rows", list, err)
 		}
 	})
 }
