@@ -50,12 +50,16 @@ func newImportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import --org ORG [--mode partial|full] [--dry-run] [--json] [--errors-out FILE] FILE",
 		Short: "Import a roster CSV through the same pipeline as the back office and SFTP",
-		Long: `Import a roster CSV through the same pipeline as the back office and SFTP (door "cli").
+		Long: `Import a roster CSV through the same pipeline as the back office and SFTP
+(door "cli").
 
 The file is processed in this process: a progress bar shows on a terminal and a
-summary follows. With --detach it is queued for a running daemon ("rosterd serve")
-and the import id is printed alone; follow it with "rosterd import show ID". Exit status: 0 succeeded, 1 failed, 3 completed with errors,
-4 held (a full sync over the archive threshold; see "rosterd import approve").`,
+summary follows. With --detach it is queued for a running daemon ("rosterd
+serve") and the import id is printed alone; follow it with "rosterd import show
+ID".
+
+Exit status: 0 succeeded, 1 failed, 3 completed with errors, 4 held (a full
+sync over the archive threshold; see "rosterd import approve").`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := importer.ParseMode(mode)
