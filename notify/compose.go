@@ -156,9 +156,12 @@ type importView struct {
 	Warnings                           []string
 	Link, ErrorsLink                   string
 	UploadLink                         string // the back office's upload page: where a fixed errors CSV goes
-	HasErrors, Attached                bool
-	ArchiveAttached                    bool
-	ArchiveLink                        string
+	// API is an import sent with POST /api/v1/imports: its fixed errors CSV
+	// goes back the same way (a program sent it), the back office as well.
+	API                 bool
+	HasErrors, Attached bool
+	ArchiveAttached     bool
+	ArchiveLink         string
 }
 
 func newImportView(org *store.Org, im *store.Import, publicURL string) importView {
@@ -167,7 +170,7 @@ func newImportView(org *store.Org, im *store.Import, publicURL string) importVie
 		Link: publicURL + "/imports/" + im.ID, HasErrors: im.ErrorsFileID != nil,
 		ErrorsLink:  publicURL + "/api/v1/imports/" + im.ID + "/errors.csv",
 		UploadLink:  publicURL + "/upload",
-		ArchiveLink: publicURL + "/api/v1/imports/" + im.ID + "/archive.csv"}
+		ArchiveLink: publicURL + "/api/v1/imports/" + im.ID + "/archive.csv", API: im.Door == store.DoorAPI}
 	v.Warnings = im.Warnings()
 	if im.Status == store.ImportHeld && im.HoldReason != "" {
 		v.Held = strings.ToUpper(im.HoldReason[:1]) + im.HoldReason[1:]

@@ -83,7 +83,8 @@ func (f *fixture) importAndNotify(mode importer.Mode, content string) (*store.Im
 // with failed rows sends the fixed errors CSV to the back office or the
 // API (a partial import), and warns off /in/, where it would be read as the
 // whole roster; a partial upload's e-mail says to upload it again in the
-// back office.
+// back office, and an API import's to send it again with the API (or in
+// the back office).
 func TestSyncErrorsEmailSaysWhereTheFixedFileGoes(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		mail := mailtest.Start(t)
@@ -137,12 +138,25 @@ func TestSyncErrorsEmailSaysWhereTheFixedFileGoes(t *testing.T) {
 			}
 		}
 
-		upload := send(store.DoorAPI, importer.ModePartial)
+		upload := send(store.DoorWeb, importer.ModePartial)
 		if want := "upload the file again as it is, in the back office (Actions → Upload users: https://rosterd.acme.test/upload)."; !strings.Contains(upload.Text, want) {
 			t.Errorf("the partial upload's text body lacks %q:\n%s", want, upload.Text)
 		}
 		if strings.Contains(upload.Text, "/in/") || strings.Contains(upload.HTML, "/in/") {
 			t.Errorf("the partial upload's e-mail names /in/:\n%s", upload.Text)
+		}
+
+		// A program sent it with the API: the fixed file goes back the same
+		// way, or through the back office.
+		api := send(store.DoorAPI, importer.ModePartial)
+		if want := "send the fixed file again as it is with POST /api/v1/imports, as this one came (or upload it in the back office: Actions → Upload users: https://rosterd.acme.test/upload)."; !strings.Contains(api.Text, want) {
+			t.Errorf("the API import's text body lacks %q:\n%s", want, api.Text)
+		}
+		if want := `send the fixed file again as it is with <code>POST /api/v1/imports</code>, as this one came (or upload it in the back office: <a href="https://rosterd.acme.test/upload">Actions → Upload users</a>).`; !strings.Contains(api.HTML, want) {
+			t.Errorf("the API import's HTML body lacks %q:\n%s", want, api.HTML)
+		}
+		if strings.Contains(api.Text, "/in/") || strings.Contains(api.HTML, "/in/") {
+			t.Errorf("the API import's e-mail names /in/:\n%s", api.Text)
 		}
 	})
 }
@@ -202,7 +216,7 @@ func TestOutcomeEmails(t *testing.T) {
 				[]string{"File:    roster.csv", "Door:    API, partial mode", "Created:   3", "Details: https://rosterd.acme.test/imports/%s"}, false},
 			{"completed with errors", header + "E4;Di;Roe;XX;nl;di@acme.test\nE5;Ed;Poe;BE;nl;ed@acme.test\n", importer.ModePartial,
 				store.ImportCompletedWithErrors, "[rosterd] Acme Corp: import completed with errors: 1 of 2 rows failed (%s)",
-				[]string{"Failed:    1", "The attached %s.csv holds the 1 rows that failed", "upload the file again as it is, in the back office (Actions → Upload users: https://rosterd.acme.test/upload)."}, true},
+				[]string{"Failed:    1", "The attached %s.csv holds the 1 rows that failed", "send the fixed file again as it is with POST /api/v1/imports, as this one came (or upload it in the back office: Actions → Upload users: https://rosterd.acme.test/upload)."}, true},
 			{"failed", "first_name;last_name\nAnn;Smith\n", importer.ModePartial,
 				store.ImportFailed, "[rosterd] Acme Corp: import failed: nothing was applied (%s)",
 				[]string{`Why it failed: line 1: the header has no "external_id" column`}, false},

@@ -41,6 +41,7 @@ Warnings:
 {{if .Attached}}The attached {{.ID}}.csv{{else}}The file {{.ErrorsLink}}{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an "errors" column at the end saying what is wrong in each.
 How to fix them: correct the cells in that file (leave the errors column where it is; it is ignored) and
 {{- if eq .Mode "full"}} upload it in the back office (Actions → Upload users: {{.UploadLink}}) or with POST /api/v1/imports, a partial import, which never archives anyone. Do not put it into /in/ on the SFTP endpoint: a file there is the whole roster, and an errors file is refused there.
+{{- else if .API}} send the fixed file again as it is with POST /api/v1/imports, as this one came (or upload it in the back office: Actions → Upload users: {{.UploadLink}}).
 {{- else}} upload the file again as it is, in the back office (Actions → Upload users: {{.UploadLink}}).{{end}}{{if and (not .DryRun) (ne .Status "held")}} The rows that succeeded are already applied.{{end}}
 {{- end}}
 
@@ -62,6 +63,7 @@ Door: {{.Door}}, {{.Mode}} mode{{if .DryRun}}, dry run: nothing was applied{{end
 {{if .HasErrors}}<p>{{if .Attached}}The attached <code>{{.ID}}.csv</code>{{else}}<a href="{{.ErrorsLink}}">This file</a>{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an <code>errors</code> column at the end saying what is wrong in each.
 Correct the cells in that file (leave the errors column where it is; it is ignored) and
 {{- if eq .Mode "full"}} upload it in the back office (<a href="{{.UploadLink}}">Actions → Upload users</a>) or with <code>POST /api/v1/imports</code>, a partial import, which never archives anyone. Do not put it into <code>/in/</code> on the SFTP endpoint: a file there is the whole roster, and an errors file is refused there.
+{{- else if .API}} send the fixed file again as it is with <code>POST /api/v1/imports</code>, as this one came (or upload it in the back office: <a href="{{.UploadLink}}">Actions → Upload users</a>).
 {{- else}} upload the file again as it is, in the back office (<a href="{{.UploadLink}}">Actions → Upload users</a>).{{end}}{{if and (not .DryRun) (ne .Status "held")}} The rows that succeeded are already applied.{{end}}</p>{{end}}
 <p><a href="{{.Link}}">Open the import</a></p>
 </body></html>

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -240,6 +242,83 @@ func TestImportExitCodesAndHeldApproval(t *testing.T) {
 		var list []importJSON
 		if err := json.Unmarshal([]byte(c.ok("import", "list", "--org", "acme", "--json")), &list); err != nil || len(list) != 3 || list[0].ID != held.ID {
 			t.Errorf("import list = %+v, %v", list, err)
+		}
+	})
+}
+
+// TestImportShowOfAnImportThatNeverRan: the summary of a failed import,
+// and `import show` of one cancelled before it ran, say nothing was applied
+// instead of counts of zero ("rows 0"); a cancelled held sync keeps its
+// counts, as what it would have done; --json keeps every count.
+func TestImportShowOfAnImportThatNeverRan(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *cli) {
+		c.ok("org", "create", "acme", "--name", "Acme", "--archive-threshold-percent", "10", "--archive-threshold-min", "1")
+		noCounts := func(what, out, says string) {
+			t.Helper()
+			if !strings.Contains(out, says) {
+				t.Errorf("%s does not say %q:\n%s", what, says, out)
+			}
+			for _, s := range []string{"\n  rows ", "\n  created ", "\n  failed "} {
+				if strings.Contains(out, s) {
+					t.Errorf("%s shows counts (%q):\n%s", what, s, out)
+				}
+			}
+		}
+		out, _, code := c.run("", "import", "--org", "acme", "--mode", "full", c.write("empty.csv", "external_id;first_name;last_name;country;preferred_language\n"))
+		if code != 1 {
+			t.Fatalf("empty full roster: exit %d, want 1\n%s", code, out)
+		}
+		noCounts("the summary of a failed import", out, "  nothing was applied: the error says why\n")
+
+		id := strings.TrimSpace(c.ok("import", "--org", "acme", "--detach", c.write("two.csv", "external_id;first_name;last_name;country;preferred_language;private_email\nE1;F;L;BE;en;a@example.com\n")))
+		c.ok("import", "cancel", id)
+		noCounts("import show of an import cancelled before it ran", c.ok("import", "show", id),
+			"  nothing was applied: it was cancelled before its rows were counted\n")
+		if im := decodeImport(t, c.ok("import", "show", id, "--json")); im.Status != "cancelled" || len(im.Counts) != 7 || im.Counts["rows"] != 0 {
+			t.Errorf("import show --json of the cancelled import = %+v, want every count", im)
+		}
+
+		var b strings.Builder
+		b.WriteString("external_id;first_name;last_name;country;preferred_language;private_email\n")
+		for i := range 10 {
+			fmt.Fprintf(&b, "E%d;F;L;BE;en;e%d@example.com\n", i, i)
+		}
+		c.ok("import", "--org", "acme", c.write("all.csv", b.String()))
+		seven := strings.Join(strings.SplitAfter(b.String(), "\n")[:8], "")
+		out, _, _ = c.run("", "import", "--org", "acme", "--mode", "full", "--json", c.write("seven.csv", seven))
+		held := decodeImport(t, out)
+		c.ok("import", "cancel", held.ID)
+		if show := c.ok("import", "show", held.ID); !strings.Contains(show, "\n  would archive 3") || !strings.Contains(show, "\n  rows ") {
+			t.Errorf("import show of a cancelled held sync lacks its counts:\n%s", show)
+		}
+	})
+}
+
+// TestImportListInWords: `rosterd import list` names the door and writes
+// the counts as import show, the page and the e-mail do ("Command line",
+// 1,200); --json keeps them raw.
+func TestImportListInWords(t *testing.T) {
+	eachDialect(t, func(t *testing.T, c *cli) {
+		c.ok("org", "create", "acme", "--name", "Acme")
+		var b strings.Builder
+		b.WriteString("external_id;first_name;last_name;country;preferred_language;private_email\n")
+		for i := range 1200 {
+			fmt.Fprintf(&b, "E%d;F;L;BE;en;e%d@example.com\n", i, i)
+		}
+		c.ok("import", "--org", "acme", c.write("big.csv", b.String()))
+		out := c.ok("import", "list", "--org", "acme")
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[1], "  Command line  ") || !regexp.MustCompile(`big\.csv +1,200 +1,200 +0 `).MatchString(lines[1]) ||
+			strings.Contains(lines[1], " cli ") || strings.Contains(lines[1], "1200") {
+			t.Errorf("import list:\n%s\nwant the door as Command line and 1,200 rows created", out)
+		}
+		var list []struct {
+			Door   string         `json:"door"`
+			Counts map[string]int `json:"counts"`
+		}
+		if err := json.Unmarshal([]byte(c.ok("import", "list", "--org", "acme", "--json")), &list); err != nil ||
+			len(list) != 1 || list[0].Door != "cli" || list[0].Counts["rows"] != 1200 {
+			t.Errorf("import list --json = %+v, %v; want door cli, 1200 rows", list, err)
 		}
 	})
 }

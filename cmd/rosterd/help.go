@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -20,17 +21,19 @@ func newConfigTopic() *cobra.Command {
 	topic := &cobra.Command{
 		Use:   "config",
 		Short: "The daemon's settings: a YAML file, ROSTERD_* variables or flags, for serve and every data command",
-		Long: `The daemon's settings (database, addresses, limits, e-mail, SFTP, retention) come, each overriding
-the one before, from the defaults, a YAML file (--config FILE, keys as the setting names: data_dir,
-database_url, …), environment variables (ROSTERD_ and the setting's name in upper case, like
-ROSTERD_DATABASE_URL), and flags (--database-url). serve and every command that reads or writes data
-(migrate, org, admin, token, sftp-account, import, users, sync, backup, demo) take them; they are
-checked at start, with messages that name the setting.`,
+		Long: `The daemon's settings (database, addresses, limits, e-mail, SFTP, retention)
+come, each overriding the one before, from the defaults, a YAML file (--config
+FILE, keys as the setting names: data_dir, database_url, …), environment
+variables (ROSTERD_ and the setting's name in upper case, like
+ROSTERD_DATABASE_URL), and flags (--database-url). serve and every command that
+reads or writes data (migrate, org, admin, token, sftp-account, import, users,
+sync, backup, demo) take them; they are checked at start, with messages that
+name the setting.`,
 	}
 	topic.SetHelpFunc(func(c *cobra.Command, _ []string) {
 		w := c.OutOrStdout()
 		fmt.Fprintf(w, "%s\n\nSettings:\n%s", c.Long, flagUsages(configFlags(c.Root())))
-		fmt.Fprintf(w, "\nExample: %s serve --config /etc/rosterd.yaml, or ROSTERD_DATABASE_URL=postgres://… %s serve\n", c.Root().Name(), c.Root().Name())
+		fmt.Fprintf(w, "\nExample: %s serve --config /etc/rosterd.yaml,\n     or: ROSTERD_DATABASE_URL=postgres://… %s serve\n", c.Root().Name(), c.Root().Name())
 	})
 	return topic
 }
@@ -64,7 +67,7 @@ func usage(c *cobra.Command) error {
 	w := c.OutOrStderr()
 	fmt.Fprintln(w, "Usage:")
 	if c.Runnable() {
-		fmt.Fprintf(w, "  %s\n", c.UseLine())
+		fmt.Fprintf(w, "%s\n", wrap("  ", 4, c.UseLine()))
 	}
 	if c.HasAvailableSubCommands() {
 		fmt.Fprintf(w, "  %s [command]\n", c.CommandPath())
@@ -93,7 +96,7 @@ func usage(c *cobra.Command) error {
 	if daemon {
 		fmt.Fprintf(w, "\nDaemon settings (also in the --config file or as ROSTERD_* variables):\n%s", flagUsages(configFlags(root)))
 	} else if c.Runnable() || c == root {
-		fmt.Fprintf(w, "\nDaemon settings (database, addresses, limits, e-mail): --config FILE, ROSTERD_* variables or their flags; see \"%s help config\".\n", root.Name())
+		fmt.Fprintf(w, "\nDaemon settings (database, addresses, limits, e-mail): --config FILE,\nROSTERD_* variables or their flags; see \"%s help config\".\n", root.Name())
 	}
 	listCommands(w, "Additional help topics:", topics)
 	if c.HasAvailableSubCommands() {
@@ -112,7 +115,7 @@ func listCommands(w io.Writer, title string, cmds []*cobra.Command) {
 	}
 	fmt.Fprintf(w, "\n%s\n", title)
 	for _, s := range cmds {
-		fmt.Fprintf(w, "  %-*s  %s\n", pad, s.Name(), s.Short)
+		fmt.Fprintf(w, "%s\n", wrap(fmt.Sprintf("  %-*s  ", pad, s.Name()), pad+4, s.Short))
 	}
 }
 
@@ -149,7 +152,64 @@ func flagUsages(fs *pflag.FlagSet) string {
 	})
 	var b strings.Builder
 	for _, l := range lines {
-		fmt.Fprintf(&b, "%-*s   %s\n", width, l.name, l.usage)
+		fmt.Fprintf(&b, "%s\n", wrap(fmt.Sprintf("%-*s   ", width, l.name), width+3, l.usage))
 	}
 	return b.String()
+}
+
+// helpWidth is the widest line of the help rosterd writes itself (usage,
+// command lists, flags), for an 80- to 100-column terminal; the Long texts
+// are wrapped by hand at about 80.
+const helpWidth = 100
+
+// wrap writes text after prefix, broken at spaces so that no line is wider
+// than helpWidth (a single word wider than that stays whole); the lines
+// after the first are indented by indent spaces, under the text's column.
+// A short parenthesis — "(env ROSTERD_WORKERS)", "(default 2)" — is kept
+// on one line.
+func wrap(prefix string, indent int, text string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	col := utf8.RuneCountInString(prefix)
+	first := true
+	for _, word := range helpWords(text) {
+		n := utf8.RuneCountInString(word)
+		switch {
+		case first:
+		case col+1+n > helpWidth:
+			b.WriteString("\n" + strings.Repeat(" ", indent))
+			col = indent
+		default:
+			b.WriteByte(' ')
+			col++
+		}
+		b.WriteString(word)
+		col += n
+		first = false
+	}
+	return b.String()
+}
+
+// helpWords splits text at spaces, but keeps a parenthesis of up to 40
+// characters whole.
+func helpWords(text string) []string {
+	fields := strings.Fields(text)
+	var words []string
+	for i := 0; i < len(fields); i++ {
+		w := fields[i]
+		if strings.HasPrefix(w, "(") && !strings.Contains(w, ")") {
+			group := w
+			for j := i + 1; j < len(fields) && len(group) <= 40; j++ {
+				group += " " + fields[j]
+				if strings.HasSuffix(fields[j], ")") {
+					if len(group) <= 40 {
+						w, i = group, j
+					}
+					break
+				}
+			}
+		}
+		words = append(words, w)
+	}
+	return words
 }

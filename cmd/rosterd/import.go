@@ -50,12 +50,16 @@ func newImportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import --org ORG [--mode partial|full] [--dry-run] [--json] [--errors-out FILE] FILE",
 		Short: "Import a roster CSV through the same pipeline as the back office and SFTP",
-		Long: `Import a roster CSV through the same pipeline as the back office and SFTP (door "cli").
+		Long: `Import a roster CSV through the same pipeline as the back office and SFTP
+(door "cli").
 
 The file is processed in this process: a progress bar shows on a terminal and a
-summary follows. With --detach it is queued for a running daemon ("rosterd serve")
-and the import id is printed alone; follow it with "rosterd import show ID". Exit status: 0 succeeded, 1 failed, 3 completed with errors,
-4 held (a full sync over the archive threshold; see "rosterd import approve").`,
+summary follows. With --detach it is queued for a running daemon ("rosterd
+serve") and the import id is printed alone; follow it with "rosterd import show
+ID".
+
+Exit status: 0 succeeded, 1 failed, 3 completed with errors, 4 held (a full
+sync over the archive threshold; see "rosterd import approve").`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := importer.ParseMode(mode)
@@ -241,7 +245,7 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 	if !im.Finished() {
 		// Where the latest run is, in the words of the page.
 		p := httpd.NewImportView(im, "", "").Progress
-		figures, _ := httpd.PhaseFigures(p)
+		figures, _, _ := httpd.PhaseFigures(p)
 		run := ""
 		if im.Status == store.ImportProcessing {
 			run = fmt.Sprintf(", run %d", p.Run)
@@ -251,11 +255,24 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 	if im.Status == store.ImportSuperseded && im.SupersededBy != "" {
 		fmt.Fprintf(w, "  superseded by import %s, a newer roster (the newest roster always wins)\n", im.SupersededBy)
 	}
-	if im.Status != store.ImportFailed && im.Finished() {
-		// Nothing of a held sync or a dry run was applied: its counts say
-		// what it would do, as the e-mail's do.
+	// A failed import read and applied nothing, nor did one cancelled or
+	// superseded before it ran: counts of zero would say it found an empty
+	// file (the page says the same).
+	neverRan := (im.Status == store.ImportCancelled || im.Status == store.ImportSuperseded) && im.Rows == 0
+	switch {
+	case im.Status == store.ImportFailed:
+		fmt.Fprintln(w, "  nothing was applied: the error says why")
+	case neverRan && im.Status == store.ImportCancelled:
+		fmt.Fprintln(w, "  nothing was applied: it was cancelled before its rows were counted")
+	case neverRan:
+		fmt.Fprintln(w, "  nothing was applied: a newer roster was applied before this one ran")
+	}
+	if im.Status != store.ImportFailed && !neverRan && im.Finished() {
+		// Nothing of a held sync, a dry run or a sync cancelled or
+		// superseded once counted was applied: its counts say what it would
+		// do, as the e-mail's and the page's do.
 		created, updated, archived, restored := "created", "updated", "archived", "restored"
-		if im.Status == store.ImportHeld || im.DryRun {
+		if im.Status == store.ImportHeld || im.Status == store.ImportCancelled || im.Status == store.ImportSuperseded || im.DryRun {
 			created, updated, archived, restored = "would create", "would update", "would archive", "would restore"
 		}
 		tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)

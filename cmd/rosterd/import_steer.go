@@ -86,9 +86,14 @@ func newImportListCmd() *cobra.Command {
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ID\tCREATED\tDOOR\tMODE\tSTATUS\tFILE\tROWS\tCREATED\tUPDATED\tUNCHANGED\tARCHIVED\tRESTORED\tFAILED")
+			// The door and counts in the words of import show, the page and
+			// the e-mail; the status as --status takes it (--json keeps
+			// every field raw).
+			c := store.FormatCount[int]
 			for _, im := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", im.ID, im.CreatedAt.Format("2006-01-02 15:04"),
-					im.Door, im.Mode, im.Status, im.FileName, im.Rows, im.Created, im.Updated, im.Unchanged, im.Archived, im.Restored, im.Failed)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", im.ID, im.CreatedAt.Format("2006-01-02 15:04"),
+					store.DoorName(im.Door), im.Mode, im.Status, im.FileName, c(im.Rows), c(im.Created), c(im.Updated), c(im.Unchanged),
+					c(im.Archived), c(im.Restored), c(im.Failed))
 			}
 			return tw.Flush()
 		},

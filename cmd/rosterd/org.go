@@ -20,16 +20,25 @@ func newOrgCmd() *cobra.Command {
 }
 
 // orgFlags are the settings flags shared by org create and org update.
-func orgFlags(fs *pflag.FlagSet) {
+// Create starts from the defaults shown; update changes only the settings
+// given, so its help shows no default (one would read as what an update
+// without the flag sets).
+func orgFlags(fs *pflag.FlagSet, create bool) {
+	def := func(v string) string {
+		if create {
+			return v
+		}
+		return ""
+	}
 	fs.String("name", "", "display name")
 	fs.String("notify", "", "notification e-mail addresses, comma-separated")
-	fs.String("schedule", "0 2 * * *", "sync schedule: 5 cron fields, an @daily-style descriptor, or on_upload")
-	fs.String("time-zone", "UTC", "IANA time zone of the schedule and of archived_at dates")
+	fs.String("schedule", def("0 2 * * *"), "sync schedule: 5 cron fields, an @daily-style descriptor, or on_upload")
+	fs.String("time-zone", def("UTC"), "IANA time zone of the schedule and of archived_at dates")
 	fs.String("phone-region", "", "default region for national phone numbers (ISO 3166-1, like BE)")
 	// The thresholds are read as text, so that "ten" gets the settings'
 	// own message (importer.ParseThreshold), not the flag parser's.
-	fs.String("archive-threshold-percent", "10", "hold a full sync that would archive more than this percentage of active users")
-	fs.String("archive-threshold-min", "5", "… and more than this many users")
+	fs.String("archive-threshold-percent", def("10"), "hold a full sync that would archive more than this percentage of active users")
+	fs.String("archive-threshold-min", def("5"), "… and more than this many users")
 }
 
 // applyOrgFlags copies the flags that were given (all of them on create).
@@ -93,7 +102,7 @@ func newOrgCreateCmd() *cobra.Command {
 			return nil
 		},
 	}
-	orgFlags(cmd.Flags())
+	orgFlags(cmd.Flags(), true)
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }
@@ -123,7 +132,7 @@ func newOrgUpdateCmd() *cobra.Command {
 			return nil
 		},
 	}
-	orgFlags(cmd.Flags())
+	orgFlags(cmd.Flags(), false)
 	return cmd
 }
 

@@ -79,7 +79,7 @@ func TestImportProgressInABrowser(t *testing.T) {
 
 		// Watch the page as it follows the import, until it reloads with
 		// the outcome.
-		type shown struct{ Phase, Figures string }
+		type shown struct{ Phase, Figures, Bar string }
 		var seen []shown
 		deadline := time.Now().Add(3 * time.Minute)
 		for time.Now().Before(deadline) {
@@ -87,7 +87,9 @@ func TestImportProgressInABrowser(t *testing.T) {
 				var el = document.querySelector('[data-import-live] [data-field="phase"]');
 				if (!el) { return ""; }
 				var f = document.querySelector('[data-field="figures"]');
-				return JSON.stringify({Phase: el.getAttribute("data-phase"), Figures: f ? f.textContent : ""});
+				var bar = document.querySelector('[data-import-live] progress');
+				return JSON.stringify({Phase: el.getAttribute("data-phase"), Figures: f ? f.textContent : "",
+					Bar: !bar ? "" : bar.hasAttribute("value") ? bar.getAttribute("value") + "%" : "indeterminate"});
 			})()`))
 			if js == "" {
 				break // the outcome
@@ -119,6 +121,16 @@ func TestImportProgressInABrowser(t *testing.T) {
 		for _, want := range order[:4] {
 			if !slices.Contains(phases, want) {
 				t.Errorf("the page never showed the phase %s; it showed %v", want, seen)
+			}
+		}
+		// Checking has no total: its bar is indeterminate, not at 0%; saving
+		// has one.
+		for _, s := range seen {
+			if indeterminate := s.Bar == "indeterminate"; indeterminate != (s.Phase == "checking") {
+				t.Errorf("while %s (%s) the bar is %s", s.Phase, s.Figures, s.Bar)
+			}
+			if strings.Contains(s.Figures, " 1 checks") {
+				t.Errorf("while %s the page says %q, want 1 check", s.Phase, s.Figures)
 			}
 		}
 		for _, moving := range []string{"checking", "saving"} {

@@ -28,8 +28,8 @@ func newServeCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
 		Short: "Run the daemon: the HTTP API and back office, the SFTP endpoint, import and e-mail workers, and the scheduled SFTP sync",
-		Long: `Run the daemon. Queued imports are processed in the background, one at a time per
-organisation and in the order they were accepted, several organisations in
+		Long: `Run the daemon. Queued imports are processed in the background, one at a time
+per organisation and in the order they were accepted, several organisations in
 parallel (--workers). Outcome e-mails are delivered with retries.
 
 The JSON API listens on --http-addr (http_addr), SFTP on --sftp-addr
@@ -45,9 +45,10 @@ schedules every minute and each slot runs once; a slot missed while every
 daemon was down runs once at the next start. Leavers (a future archived_at)
 are archived within the hour of their day.
 
-SIGTERM or Ctrl-C stops taking requests (those in flight finish) and new work and lets running imports finish for
---shutdown-grace; an import cut off after that is rolled back and processed
-again after the next start (or by another daemon sharing the database).
+SIGTERM or Ctrl-C stops taking requests (those in flight finish) and new work,
+and lets running imports finish for --shutdown-grace; an import cut off after
+that is rolled back and processed again after the next start (or by another
+daemon sharing the database).
 
 Each daemon records a heartbeat in the database every 5s; the running jobs of
 a daemon silent for 30s (killed, its host gone) are taken over by any live

@@ -17,15 +17,18 @@ const archiveListOnPage = 100
 // importPage is what an import's page shows: while it waits or runs, how
 // far it has got (the page follows it); once it has ended, its outcome.
 type importPage struct {
-	Import     ImportView
-	DoorText   string
-	Live       bool   // queued or processing: the page refreshes itself
-	Phase      string // what a live import is doing, in words
-	Figures    string // how far the phase has got, in words
-	Percent    int64  // of the phase, when it has a total
-	Read       string // bytes read, in words
-	Size       string // the file's size, in words
-	HeldReason string // why a held sync is held, as a sentence
+	Import   ImportView
+	DoorText string
+	Live     bool   // queued or processing: the page refreshes itself
+	Phase    string // what a live import is doing, in words
+	Figures  string // how far the phase has got, in words
+	Percent  int64  // of the phase, when it has a total
+	// Determinate is whether the phase has a total: without one (checking;
+	// reading a file of unknown size) the bar moves without a percentage.
+	Determinate bool
+	Read        string // bytes read, in words
+	Size        string // the file's size, in words
+	HeldReason  string // why a held sync is held, as a sentence
 	// Archives is, for a held sync, whom approving it would archive (the
 	// first archiveListOnPage); More is how many more the CSV has.
 	Archives     []store.ArchiveEntry
@@ -58,7 +61,7 @@ func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
 	case store.ImportQueued, store.ImportProcessing:
 		d.Live = true
 		d.Phase = PhaseText(v.Progress)
-		d.Figures, d.Percent = PhaseFigures(v.Progress)
+		d.Figures, d.Percent, d.Determinate = PhaseFigures(v.Progress)
 	case store.ImportHeld:
 		list, err := h.svc.ImportArchiveList(c.Request.Context(), ref, archiveListOnPage)
 		if err != nil {
@@ -102,28 +105,38 @@ func PhaseText(p Progress) string {
 	return "Done"
 }
 
-// PhaseFigures says how far the phase has got, and the percentage of it
-// when it has a total (import.js and the command line say the same).
-func PhaseFigures(p Progress) (string, int64) {
-	pct := func(done, total int64) int64 {
+// PhaseFigures says how far the phase has got and, when the phase has a
+// total, the percentage of it (determinate true). Checking has no total
+// (how many checks depends on the file), nor has reading a file of unknown
+// size: a bar at 0% would say nothing is happening, so the page shows an
+// indeterminate bar and no percentage (import.js and the command line say
+// the same).
+func PhaseFigures(p Progress) (figures string, percent int64, determinate bool) {
+	pct := func(done, total int64) (int64, bool) {
 		if total <= 0 {
-			return 0
+			return 0, false
 		}
-		return min(100, done*100/total)
+		return min(100, done*100/total), true
 	}
 	switch p.Phase {
 	case store.PhaseQueued:
-		return fmt.Sprintf("%s to read", store.FormatSize(p.TotalBytes)), 0
+		return fmt.Sprintf("%s to read", store.FormatSize(p.TotalBytes)), 0, true
 	case store.PhaseReading:
-		return fmt.Sprintf("%s of %s read, %s rows", store.FormatSize(p.BytesRead), store.FormatSize(p.TotalBytes), store.FormatCount(p.RowsRead)), pct(p.BytesRead, p.TotalBytes)
+		percent, determinate = pct(p.BytesRead, p.TotalBytes)
+		return fmt.Sprintf("%s of %s read, %s rows", store.FormatSize(p.BytesRead), store.FormatSize(p.TotalBytes), store.FormatCount(p.RowsRead)), percent, determinate
 	case store.PhaseChecking:
-		return fmt.Sprintf("%s rows read; %s checks done", store.FormatCount(p.RowsRead), store.FormatCount(p.Done)), 0
+		checks := "checks"
+		if p.Done == 1 {
+			checks = "check"
+		}
+		return fmt.Sprintf("%s rows read; %s %s done", store.FormatCount(p.RowsRead), store.FormatCount(p.Done), checks), 0, false
 	case store.PhaseSaving:
-		return fmt.Sprintf("%s of %s users written", store.FormatCount(p.Done), store.FormatCount(p.Total)), pct(p.Done, p.Total)
+		percent, determinate = pct(p.Done, p.Total)
+		return fmt.Sprintf("%s of %s users written", store.FormatCount(p.Done), store.FormatCount(p.Total)), percent, determinate
 	case store.PhaseFinishing:
-		return fmt.Sprintf("%s rows read", store.FormatCount(p.RowsRead)), 100
+		return fmt.Sprintf("%s rows read", store.FormatCount(p.RowsRead)), 100, true
 	}
-	return "", 0
+	return "", 0, false
 }
 
 // pageImportApprove is POST /imports/{id}/approve: the held sync is queued

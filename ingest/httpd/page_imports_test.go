@@ -8,8 +8,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"rosterd/importer"
+	"rosterd/ingest/httpd"
 	"rosterd/store"
 	"rosterd/store/storetest"
 )
@@ -136,6 +138,98 @@ func TestImportPageFollowsTheImport(t *testing.T) {
 		wantStatus(t, "cancel it again", res, http.StatusConflict)
 		wantText(t, "cancel it again", res, `<p class="error" role="alert">Import `+queued+` is cancelled; only a queued, held or processing import can be cancelled.</p>`,
 			`<span class="badge cancelled">Cancelled</span>`)
+	})
+}
+
+// TestImportPageBarWithoutATotal: while the import checks (no total: how
+// many checks depends on the file) the page's bar is indeterminate, with no
+// percentage, rather than standing at 0%; one check is "1 check". A phase
+// with a total (saving) has its percentage. Reading a file of unknown size
+// has no total either.
+func TestImportPageBarWithoutATotal(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newPages(t, db)
+		ctx := context.Background()
+		b := e.signedIn()
+		id := b.uploadPage(seedRows(1, 3))
+		if err := store.ImportStart(ctx, db, id, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		set := func(phase string, rows, done, total int64) response {
+			t.Helper()
+			if err := store.ImportProgressSet(ctx, db, &store.ImportProgress{ImportID: id, Run: 1, Phase: phase,
+				RowsRead: rows, BytesRead: 1000, Done: done, Total: total}); err != nil {
+				t.Fatal(err)
+			}
+			res := b.get("/imports/" + id)
+			wantStatus(t, phase, res, http.StatusOK)
+			return res
+		}
+		indeterminate := `<progress aria-labelledby="progress-label" max="100"></progress>`
+		res := set(store.PhaseChecking, 44000, 1, 0)
+		wantText(t, "checking", res, `data-phase="checking"`, indeterminate, "44,000 rows read; 1 check done")
+		if strings.Contains(string(res.body), `value="0"`) || strings.Contains(string(res.body), "0%") {
+			t.Errorf("while checking the bar says 0%%:\n%s", res.body)
+		}
+		wantText(t, "checking", set(store.PhaseChecking, 44000, 7, 0), indeterminate, "44,000 rows read; 7 checks done")
+		wantText(t, "saving", set(store.PhaseSaving, 44000, 11000, 44000),
+			`<progress aria-labelledby="progress-label" max="100" value="25">25%</progress>`, "11,000 of 44,000 users written")
+
+		if f, pct, determinate := httpd.PhaseFigures(httpd.Progress{Phase: store.PhaseReading, BytesRead: 2048, RowsRead: 10}); determinate || pct != 0 {
+			t.Errorf("reading a file of unknown size: %q %d%% determinate %v, want no percentage", f, pct, determinate)
+		}
+		if f, pct, determinate := httpd.PhaseFigures(httpd.Progress{Phase: store.PhaseReading, BytesRead: 512, TotalBytes: 2048}); !determinate || pct != 25 {
+			t.Errorf("reading a quarter of the file: %q %d%% determinate %v, want 25%%", f, pct, determinate)
+		}
+	})
+}
+
+// TestImportPageOfAnImportThatNeverRan: a failed import applied nothing,
+// nor did one cancelled or superseded before it ran; their pages say so in
+// one line instead of a table of zeros and "0 rows in the file". One
+// cancelled after it was counted (a held sync) keeps its counts.
+func TestImportPageOfAnImportThatNeverRan(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newPages(t, db)
+		ctx := context.Background()
+		b := e.signedIn()
+		noCounts := func(what, id string, says string) {
+			t.Helper()
+			res := b.get("/imports/" + id)
+			wantStatus(t, what, res, http.StatusOK)
+			wantText(t, what, res, says)
+			for _, s := range []string{"<h2>Counts</h2>", `<ul class="counts">`, "in the file."} {
+				if strings.Contains(string(res.body), s) {
+					t.Errorf("%s: the page has %q:\n%s", what, s, res.body)
+				}
+			}
+		}
+
+		im, err := e.svc.ImportAccept(ctx, importer.ImportAcceptParams{OrgID: e.org.ID, Door: store.DoorCLI, Mode: importer.ModeFull,
+			FileName: "empty.csv", File: strings.NewReader(header)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := e.svc.ImportProcess(ctx, importer.ImportProcessParams{OrgID: e.org.ID, ID: im.ID}); err != nil || out.Import.Status != store.ImportFailed {
+			t.Fatalf("an empty full roster: %v %+v, want failed", err, out)
+		}
+		noCounts("failed", im.ID, "<p>Nothing was applied: the error above says why.</p>")
+
+		cancelled := b.uploadPage(seedRows(1, 2))
+		wantStatus(t, "cancel", b.post("/imports/"+cancelled+"/cancel", nil), http.StatusSeeOther)
+		noCounts("cancelled before it ran", cancelled, "<p>Nothing was applied: it was cancelled before its rows were counted.</p>")
+
+		superseded := b.uploadPage(seedRows(1, 2))
+		if err := store.ImportSupersedeOne(ctx, db, e.org.ID, superseded, im.ID, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		noCounts("superseded before it ran", superseded, "<p>Nothing was applied: a newer roster was applied before this one ran.</p>")
+
+		e.importFile(seedRows(1, 20))
+		held := e.heldSync(seedRows(1, 5))
+		wantStatus(t, "cancel the held sync", b.post("/imports/"+held+"/cancel", nil), http.StatusSeeOther)
+		wantText(t, "a held sync cancelled", b.get("/imports/"+held), "<h2>Counts</h2>",
+			"Nothing was applied: these are what the import would have done.", "<b>15</b> would archive", "5 rows in the file.")
 	})
 }
 

@@ -206,6 +206,25 @@ func TestUserPage(t *testing.T) {
 	})
 }
 
+// TestArchiveConfirmationCountsWithSeparators: a manager of thousands is
+// said to manage "1,204 users", with the separator every other count has.
+func TestArchiveConfirmationCountsWithSeparators(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newPages(t, db)
+		b := e.signedIn()
+		var rows strings.Builder
+		rows.WriteString("external_id;first_name;last_name;country;preferred_language;business_email;manager\n")
+		rows.WriteString("E1;Jane;Doe;BE;nl;jane@example.com;\n")
+		for i := 1; i <= 1204; i++ {
+			fmt.Fprintf(&rows, "R%d;Rep;Nr%d;BE;nl;r%d@example.com;E1\n", i, i, i)
+		}
+		e.importFile(rows.String())
+		ask := b.get("/users/E1/archive")
+		wantStatus(t, "archive confirmation", ask, http.StatusOK)
+		wantText(t, "archive confirmation", ask, `<strong>Jane Doe (E1) manages 1,204 users:</strong>`, ` and 1,199 more.`)
+	})
+}
+
 // Archive and restore by hand: a confirmation page first (a GET changes
 // nothing), then the POST does it and comes back to the user with a
 // notice; a second click says the user is so already; an unknown action

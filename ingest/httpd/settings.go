@@ -107,6 +107,15 @@ func settingsDecodeError(err error) error {
 		got := "a JSON " + typ.Value
 		switch field {
 		case "archive_threshold_percent", "archive_threshold_min":
+			if n, ok := strings.CutPrefix(typ.Value, "number "); ok {
+				// A number, but not a whole one (or beyond any whole
+				// number): quotes are not the problem.
+				what := "from 0 to 100, like 10"
+				if field == "archive_threshold_min" {
+					what = "of users, 0 or more, like 5"
+				}
+				return &importer.ValidationError{Field: field, Text: fmt.Sprintf("%s must be a whole number %s; got %s", field, what, n)}
+			}
 			return &importer.ValidationError{Field: field, Text: fmt.Sprintf("got %s; %s, as a JSON number without quotes", got, importer.ThresholdHint(field))}
 		case "notification_emails":
 			return &importer.ValidationError{Field: field, Text: fmt.Sprintf(`got %s; give a list of e-mail addresses like ["hr@example.com"]`, got)}

@@ -45,10 +45,13 @@
     saving: "Saving the changes",
     finishing: "Recording the outcome and the e-mail"
   };
+  // The percentage of done in total, or null when there is no total.
   function pct(done, total) {
-    return total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : 0;
+    return total > 0 ? Math.min(100, Math.floor((done * 100) / total)) : null;
   }
-  // [figures in words, percent]: PhaseFigures in Go.
+  // [figures in words, percent or null]: PhaseFigures in Go. Null is a
+  // phase without a total (checking; reading a file of unknown size): the
+  // bar is indeterminate, with no percentage.
   function figures(p) {
     switch (p.phase) {
       case "queued":
@@ -56,13 +59,13 @@
       case "reading":
         return [size(p.bytes_read) + " of " + size(p.total_bytes) + " read, " + count(p.rows_read) + " rows", pct(p.bytes_read, p.total_bytes)];
       case "checking":
-        return [count(p.rows_read) + " rows read; " + count(p.done) + " checks done", 0];
+        return [count(p.rows_read) + " rows read; " + count(p.done) + (p.done === 1 ? " check" : " checks") + " done", null];
       case "saving":
         return [count(p.done) + " of " + count(p.total) + " users written", pct(p.done, p.total)];
       case "finishing":
         return [count(p.rows_read) + " rows read", 100];
     }
-    return ["", 0];
+    return ["", null];
   }
   function label(s) {
     s = s.replace(/_/g, " ");
@@ -98,8 +101,13 @@
         var f = figures(p);
         if (bar) {
           bar.max = 100;
-          bar.value = f[1];
-          bar.textContent = f[1] + "%";
+          if (f[1] === null) {
+            bar.removeAttribute("value"); // indeterminate: no total
+            bar.textContent = "";
+          } else {
+            bar.value = f[1];
+            bar.textContent = f[1] + "%";
+          }
         }
         set("figures", f[0]);
         set("status", label(im.status));
