@@ -24,6 +24,9 @@ type AcceptParams struct {
 	FileName string
 	File     io.Reader // streamed into storage, never whole in memory
 	MaxBytes int64     // past it: *store.TooLargeError, nothing recorded
+	// Actor made the import (SPEC §4.4): an admin's e-mail, a token's
+	// name, an SFTP login, "cli" or "schedule".
+	Actor string
 	// Queue, when set, gets the import's job in the same transaction, to be
 	// worked after Delay: a daemon's worker processes it. The command line
 	// processing a file itself still queues it, with a delay, so that a
@@ -71,7 +74,7 @@ func accept(ctx context.Context, db *store.DB, w *store.FileWriter, p AcceptPara
 			return err
 		}
 		im = &store.Import{OrgID: p.OrgID, Door: p.Door, Mode: string(p.Mode), DryRun: p.DryRun,
-			FileName: p.FileName, FileID: f.ID, FileSHA256: f.SHA256, SizeBytes: f.SizeBytes}
+			FileName: p.FileName, FileID: f.ID, FileSHA256: f.SHA256, SizeBytes: f.SizeBytes, Actor: p.Actor}
 		if err := store.ImportCreate(ctx, tx, im); err != nil {
 			return err
 		}

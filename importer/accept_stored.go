@@ -19,7 +19,8 @@ type AcceptStoredParams struct {
 	Door     string
 	Mode     Mode
 	FileName string
-	FileID   int64 // a complete stored file of the organisation
+	FileID   int64  // a complete stored file of the organisation
+	Actor    string // who made the import (SPEC §4.4)
 	// Queue, when set, gets the import's job in tx after Delay, as Accept
 	// does; nil records the import without a job (one superseded at once).
 	Queue *jobs.Client
@@ -37,7 +38,7 @@ func AcceptStoredTx(ctx context.Context, tx *sqlx.Tx, p AcceptStoredParams) (*st
 		return nil, fmt.Errorf("stored file of %s: %w", p.FileName, err)
 	}
 	im := &store.Import{OrgID: p.OrgID, Door: p.Door, Mode: string(p.Mode), FileName: p.FileName,
-		FileID: f.ID, FileSHA256: f.SHA256, SizeBytes: f.SizeBytes}
+		FileID: f.ID, FileSHA256: f.SHA256, SizeBytes: f.SizeBytes, Actor: p.Actor}
 	if err := store.ImportCreate(ctx, tx, im); err != nil {
 		return nil, err
 	}

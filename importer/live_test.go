@@ -60,7 +60,7 @@ func TestCancelDeadProcessingImport(t *testing.T) {
 		if older, err := importer.OlderPending(ctx, db, next); err != nil || !older {
 			t.Fatalf("OlderPending before the cancel = %v, %v; want the dead import to block", older, err)
 		}
-		if err := store.ImportCancel(ctx, db, e.org.ID, dead.ID); err != nil {
+		if err := store.ImportCancel(ctx, db, e.org.ID, dead.ID, "test"); err != nil {
 			t.Fatalf("cancel a processing import: %v", err)
 		}
 		if got := e.status(dead.ID); got != store.ImportCancelled {
@@ -80,7 +80,7 @@ func TestCancelDeadProcessingImport(t *testing.T) {
 		if e.user("E5") != nil {
 			t.Error("E5 exists: the cancelled import was applied")
 		}
-		if err := store.ImportCancel(ctx, db, e.org.ID, next.ID); !errors.Is(err, store.ErrNotFound) {
+		if err := store.ImportCancel(ctx, db, e.org.ID, next.ID, "test"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("cancel a succeeded import: %v, want ErrNotFound", err)
 		}
 	})
@@ -108,7 +108,7 @@ func TestCancelLiveImport(t *testing.T) {
 				if s != at {
 					return
 				}
-				if err := store.ImportCancel(context.Background(), db, e.org.ID, im.ID); err != nil {
+				if err := store.ImportCancel(context.Background(), db, e.org.ID, im.ID, "test"); err != nil {
 					t.Errorf("cancel at %s: %v", s, err)
 				}
 				select {

@@ -271,7 +271,7 @@ func TestFullModeRules(t *testing.T) {
 				t.Fatal("a held sync archived E15")
 			}
 			ctx := context.Background()
-			if err := store.ImportApprove(ctx, db, e.org.ID, im.ID); err != nil {
+			if err := store.ImportApprove(ctx, db, e.org.ID, im.ID, "test"); err != nil {
 				t.Fatal(err)
 			}
 			im, err := store.ImportGet(ctx, db, e.org.ID, im.ID)

@@ -26,7 +26,7 @@ func planColumns() []string {
 	cols := []string{"line", "external_id", "id_key", "action", "manager_changed"}
 	cols = append(cols, plainColumns...)
 	cols = append(cols, localizedColumns...)
-	return append(cols, "status", "archived_at", "row_hash", "source_hash", "search")
+	return append(cols, "status", "archived_at", "row_hash", "source_hash", "search", "changes")
 }
 
 // plan merges every valid staged row onto the stored user (or a new one),
@@ -100,7 +100,8 @@ func (r *run) planMerges(ctx context.Context) error {
 		}
 		var msgs []Message
 		for _, sr := range batch {
-			u, action, managerChanged, rowMsgs := r.merge(stored[sr.externalID], sr)
+			was := stored[sr.externalID]
+			u, action, managerChanged, rowMsgs := r.merge(was, sr)
 			if len(rowMsgs) > 0 {
 				msgs = append(msgs, rowMsgs...)
 				continue
@@ -108,7 +109,11 @@ func (r *run) planMerges(ctx context.Context) error {
 			if action == "" {
 				continue
 			}
-			if err := plan.Add(planValues(sr, u, action, managerChanged)...); err != nil {
+			var changed string
+			if was != nil {
+				changed = store.EncodeFields(FieldChanges(&was.User, u, r.loc))
+			}
+			if err := plan.Add(planValues(sr, u, action, managerChanged, changed)...); err != nil {
 				return err
 			}
 		}
@@ -143,7 +148,7 @@ func (r *run) planCreates(ctx context.Context) error {
 	for _, c := range localizedColumns {
 		sel = append(sel, "COALESCE(s.l_"+c+", '')")
 	}
-	sel = append(sel, "'"+roster.StatusActive+"'", "NULL", "s.n_hash", "k.fp", "s.n_search")
+	sel = append(sel, "'"+roster.StatusActive+"'", "NULL", "s.n_hash", "k.fp", "s.n_search", "NULL")
 	q := `INSERT INTO stage_plan (` + strings.Join(planColumns(), ", ") + `) SELECT ` + strings.Join(sel, ", ") + `
 		FROM stage_rows k JOIN stage_patch s ON s.line = k.line
 		WHERE k.skip = 0 AND k.failed = 0 AND s.n_hash IS NOT NULL
@@ -384,7 +389,9 @@ func (r *run) colName(canonical string) string {
 	return canonical
 }
 
-func planValues(sr stagedRow, u *roster.User, action string, managerChanged bool) []any {
+// planValues are the stage_plan values of a merged row; changed is its
+// journal's field list (store.EncodeFields, "" for none).
+func planValues(sr stagedRow, u *roster.User, action string, managerChanged bool, changed string) []any {
 	vals := make([]any, 0, 8+len(plainColumns)+len(localizedColumns))
 	vals = append(vals, sr.line, u.ExternalID, sr.idKey, action, boolInt(managerChanged))
 	for _, c := range plainColumns {
@@ -397,5 +404,9 @@ func planValues(sr stagedRow, u *roster.User, action string, managerChanged bool
 	if u.ArchivedAt != nil {
 		at = u.ArchivedAt.UTC()
 	}
-	return append(vals, u.Status, at, u.FieldsHash, sr.fp, store.SearchText(u.ExternalID, u.Plain))
+	var fields any
+	if changed != "" {
+		fields = changed
+	}
+	return append(vals, u.Status, at, u.FieldsHash, sr.fp, store.SearchText(u.ExternalID, u.Plain), fields)
 }

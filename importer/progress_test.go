@@ -76,7 +76,7 @@ func TestApprovedSyncRunsAgainWithFreshProgress(t *testing.T) {
 			t.Fatalf("held: run %d phase %s rows %d finished %v", p.Run, p.Phase, p.RowsRead, im.FinishedAt)
 		}
 
-		if err := store.ImportApprove(ctx, db, e.org.ID, held.ID); err != nil {
+		if err := store.ImportApprove(ctx, db, e.org.ID, held.ID, "test"); err != nil {
 			t.Fatal(err)
 		}
 		im, p = progressOf(t, db, held.ID)

@@ -491,6 +491,9 @@ func (r *run) process(ctx context.Context) error {
 		return err
 	}
 	r.im.ErrorsFileID = errorsFile
+	if err := r.journal(ctx, held || r.im.DryRun); err != nil {
+		return err
+	}
 
 	t = r.phase(PhaseCount, t)
 	r.pause(ctx, StepPlanned)

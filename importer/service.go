@@ -105,6 +105,9 @@ type ImportAcceptParams struct {
 	// Delay holds the import's job back: the command line processes a file
 	// itself and leaves it to a daemon only should it die (see ImportProcess).
 	Delay time.Duration
+	// Actor is who sent the file: an admin's e-mail, a token's name, an
+	// SFTP login or "cli" (SPEC §4.4).
+	Actor string
 }
 
 // ImportAccept stores the file and records a queued import with its job;
@@ -143,7 +146,7 @@ func (s *Service) ImportAccept(ctx context.Context, p ImportAcceptParams) (*stor
 		return nil, invalid("file", "%s", msg)
 	}
 	im, err := Accept(ctx, s.db, AcceptParams{OrgID: p.OrgID, Door: p.Door, Mode: p.Mode, DryRun: p.DryRun,
-		FileName: p.FileName, File: file, MaxBytes: maxBytes, Queue: s.cfg.Queue, Delay: p.Delay})
+		FileName: p.FileName, File: file, MaxBytes: maxBytes, Queue: s.cfg.Queue, Delay: p.Delay, Actor: p.Actor})
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +159,9 @@ func (s *Service) ImportAccept(ctx context.Context, p ImportAcceptParams) (*stor
 type ImportRef struct {
 	OrgID int64
 	ID    string
+	// Actor is who acts on the import (cancel): an admin's e-mail, a
+	// token's name, "cli"; recorded with the change (SPEC §4.4).
+	Actor string
 }
 
 // ImportGet reads one import. Errors: ErrNotFound.
@@ -228,7 +234,7 @@ func (s *Service) ImportCancel(ctx context.Context, p ImportRef) (*store.Import,
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.InTxWait(ctx, s.cfg.LockWait, func(tx *sqlx.Tx) error { return store.ImportCancel(ctx, tx, p.OrgID, p.ID) })
+	err = s.db.InTxWait(ctx, s.cfg.LockWait, func(tx *sqlx.Tx) error { return store.ImportCancel(ctx, tx, p.OrgID, p.ID, p.Actor) })
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
@@ -250,6 +256,8 @@ type ImportApproveParams struct {
 	// Delay holds the job back while the command line applies the import
 	// itself (ImportProcess); the doors leave it 0.
 	Delay time.Duration
+	// Actor approves: recorded as the import's approved_by (SPEC §4.4).
+	Actor string
 }
 
 // ImportApprove queues a held full sync again with the archive threshold
@@ -263,7 +271,7 @@ func (s *Service) ImportApprove(ctx context.Context, p ImportApproveParams) (*st
 		return nil, err
 	}
 	err := s.db.InTxWait(ctx, s.cfg.LockWait, func(tx *sqlx.Tx) error {
-		if err := store.ImportApprove(ctx, tx, p.OrgID, p.ID); err != nil {
+		if err := store.ImportApprove(ctx, tx, p.OrgID, p.ID, p.Actor); err != nil {
 			return err
 		}
 		return QueueTx(ctx, tx, s.cfg.Queue, p.ID, p.Delay)
@@ -503,6 +511,9 @@ func (s *Service) ImportProcess(ctx context.Context, p ImportProcessParams) (*Pr
 type UserRef struct {
 	OrgID      int64
 	ExternalID string
+	// Actor is who archives or restores the user by hand: an admin's
+	// e-mail, a token's name, "cli"; the journal records it (SPEC §4.4).
+	Actor string
 }
 
 // UserGet reads one user. Errors: ErrNotFound.
@@ -532,13 +543,13 @@ func (s *Service) UserReports(ctx context.Context, p UserRef, limit int) (total 
 // that import to commit, then applies on top of it. Errors: ErrNotFound,
 // *WrongStateError (already archived), ErrBusy.
 func (s *Service) UserArchive(ctx context.Context, p UserRef) (*store.User, error) {
-	return s.userSetStatus(ctx, p, store.UserArchive, store.StatusActive, "archived")
+	return s.userSetStatus(ctx, p, store.UserArchive, store.StatusActive, store.ChangeArchived)
 }
 
 // UserRestore makes an archived user active again, under the same lock as
 // UserArchive. Errors: ErrNotFound, *WrongStateError (not archived), ErrBusy.
 func (s *Service) UserRestore(ctx context.Context, p UserRef) (*store.User, error) {
-	return s.userSetStatus(ctx, p, store.UserRestore, store.StatusArchived, "restored")
+	return s.userSetStatus(ctx, p, store.UserRestore, store.StatusArchived, store.ChangeRestored)
 }
 
 func (s *Service) userSetStatus(ctx context.Context, p UserRef,
@@ -551,7 +562,12 @@ func (s *Service) userSetStatus(ctx context.Context, p UserRef,
 		if err := store.OrgLock(ctx, tx, p.OrgID, s.cfg.LockWait); err != nil {
 			return err
 		}
-		err := set(ctx, tx, p.OrgID, p.ExternalID, time.Now().UTC().Truncate(time.Second))
+		now := time.Now().UTC().Truncate(time.Second)
+		was, err := store.UserGet(ctx, tx, p.OrgID, p.ExternalID)
+		if err != nil {
+			return err
+		}
+		err = set(ctx, tx, p.OrgID, p.ExternalID, now)
 		if errors.Is(err, store.ErrNotFound) {
 			cur, gerr := store.UserGet(ctx, tx, p.OrgID, p.ExternalID)
 			if gerr != nil {
@@ -563,8 +579,18 @@ func (s *Service) userSetStatus(ctx context.Context, p UserRef,
 		if err != nil {
 			return err
 		}
-		u, err = store.UserGet(ctx, tx, p.OrgID, p.ExternalID)
-		return err
+		if u, err = store.UserGet(ctx, tx, p.OrgID, p.ExternalID); err != nil {
+			return err
+		}
+		// The journal's entry, in the same transaction: a manual action
+		// has no import and no line (SPEC §4.4).
+		org, err := store.OrgGet(ctx, tx, p.OrgID)
+		if err != nil {
+			return err
+		}
+		return store.ChangeAdd(ctx, tx, &store.Change{OrgID: p.OrgID, Kind: verb, ExternalID: u.ExternalID,
+			FirstName: u.Plain["first_name"], LastName: u.Plain["last_name"],
+			FieldsJSON: store.EncodeFields(FieldChanges(&was.User, &u.User, org.Location())), Actor: p.Actor, At: now})
 	})
 	if err != nil {
 		return nil, err

@@ -20,6 +20,9 @@ type ImportInboxParams struct {
 	// Delay holds the import's job back while the command line processes
 	// it itself (ImportProcess); the scheduler leaves it 0.
 	Delay time.Duration
+	// Actor takes the inbox: "schedule" for the scheduler, "cli" for
+	// `rosterd sync run` (SPEC §4.4).
+	Actor string
 	// InTx, when set, runs last in the transaction that takes the files,
 	// with what was taken (Import nil: /in/ held no roster): the scheduler
 	// records its slot there, so a slot is marked run exactly when its
@@ -115,7 +118,7 @@ func (s *Service) takeInbox(ctx context.Context, tx *sqlx.Tx, p ImportInboxParam
 			}
 			return nil, err
 		}
-		ap := AcceptStoredParams{OrgID: p.OrgID, Door: store.DoorSFTP, Mode: ModeFull, FileName: f.Name, FileID: f.FileID}
+		ap := AcceptStoredParams{OrgID: p.OrgID, Door: store.DoorSFTP, Mode: ModeFull, FileName: f.Name, FileID: f.FileID, Actor: p.Actor}
 		if queued {
 			ap.Queue, ap.Delay = s.cfg.Queue, p.Delay
 		}

@@ -64,7 +64,7 @@ func stagingDDL(d store.Dialect) []string {
 		`CREATE TEMP TABLE stage_plan (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
 			action TEXT NOT NULL, manager_changed INTEGER NOT NULL, ` + strings.Join(plain, ", ") + `, ` + strings.Join(loc, ", ") + `,
 			status TEXT NOT NULL, archived_at ` + ts + `, row_hash TEXT NOT NULL, source_hash TEXT, search TEXT,
-			failed INTEGER NOT NULL DEFAULT 0)` + suffix,
+			changes TEXT, failed INTEGER NOT NULL DEFAULT 0)` + suffix,
 		`CREATE TEMP TABLE stage_missing (id BIGINT PRIMARY KEY, external_id TEXT NOT NULL)` + suffix,
 	}
 }
@@ -495,7 +495,7 @@ func createPlanValues(p Patch, line int, fp, newHash, newSearch string) []any {
 	if fp != "" {
 		source = fp
 	}
-	return append(vals, roster.StatusActive, nil, newHash, source, newSearch)
+	return append(vals, roster.StatusActive, nil, newHash, source, newSearch, nil)
 }
 
 // encodePatchLocalized keeps the languages a row sets, blanks included (a

@@ -45,13 +45,17 @@ func FormatSize(n int64) string {
 func DoorName(door string) string {
 	switch door {
 	case DoorWeb:
-		return "Back office (web)"
+		return "Back office"
 	case DoorAPI:
 		return "API"
 	case DoorSFTP:
 		return "SFTP"
 	case DoorCLI:
 		return "Command line"
+	case DoorSchedule:
+		return "Schedule"
+	case DoorRevert:
+		return "Revert"
 	}
 	return door
 }

@@ -30,6 +30,10 @@ const (
 	DoorAPI  = "api"
 	DoorSFTP = "sftp"
 	DoorCLI  = "cli"
+	// DoorSchedule is the scheduled full sync of the SFTP inbox.
+	DoorSchedule = "schedule"
+	// DoorRevert is an import that puts back what another one changed.
+	DoorRevert = "revert"
 )
 
 // Counts are an import's outcome per row.
@@ -75,6 +79,19 @@ type Import struct {
 	// latest run's live progress, when read with ImportWithProgress.
 	Run      int64           `db:"run"`
 	Progress *ImportProgress `db:"-"`
+	// Actor made the import: an admin's e-mail, a token's name, an SFTP
+	// login, "cli" or "schedule" (SPEC §4.4).
+	Actor       string     `db:"actor"`
+	ApprovedBy  string     `db:"approved_by"`
+	ApprovedAt  *time.Time `db:"approved_at"`
+	CancelledBy string     `db:"cancelled_by"`
+	// Reverts is the import a revert puts back; RevertedBy the revert
+	// that put this one back ("" for none).
+	Reverts    string `db:"reverts"`
+	RevertedBy string `db:"reverted_by"`
+	// JournalExpiredAt is when the retention sweep deleted the import's
+	// journal (journal_retention): it can no longer be reverted.
+	JournalExpiredAt *time.Time `db:"journal_expired_at"`
 	Counts
 }
 
@@ -144,7 +161,8 @@ func (m *monotonic) next(now time.Time) uint64 {
 
 const importColumns = `id, org_id, door, mode, dry_run, file_name, file_id, file_sha256, size_bytes, status, error, warnings,
 	rows_total, created, updated, unchanged, archived, restored, failed, rows_read, bytes_read, archive_approved,
-	errors_file_id, hold_reason, superseded_by, created_at, started_at, finished_at, files_expired_at, run`
+	errors_file_id, hold_reason, superseded_by, created_at, started_at, finished_at, files_expired_at, run,
+	actor, approved_by, approved_at, cancelled_by, reverts, reverted_by, journal_expired_at`
 
 // ImportCreate records a new import; ID, Status and CreatedAt are filled when empty.
 func ImportCreate(ctx context.Context, q Querier, im *Import) error {
@@ -161,9 +179,10 @@ func ImportCreate(ctx context.Context, q Querier, im *Import) error {
 		im.SetWarnings(nil)
 	}
 	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO imports (id, org_id, door, mode, dry_run, file_name, file_id,
-		file_sha256, size_bytes, status, warnings, archive_approved, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		file_sha256, size_bytes, status, warnings, archive_approved, created_at, actor, reverts)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		im.ID, im.OrgID, im.Door, im.Mode, im.DryRun, im.FileName, im.FileID, im.FileSHA256, im.SizeBytes,
-		im.Status, im.WarningsJSON, im.ArchiveApproved, im.CreatedAt)
+		im.Status, im.WarningsJSON, im.ArchiveApproved, im.CreatedAt, im.Actor, im.Reverts)
 	if err != nil {
 		return fmt.Errorf("record import: %w", err)
 	}
@@ -255,9 +274,9 @@ func ImportStatus(ctx context.Context, q Querier, id string) (string, error) {
 // final compare-and-set would fail anyway), so nothing of it commits; a run
 // whose process died needs nothing more. ErrNotFound when the import has
 // ended already.
-func ImportCancel(ctx context.Context, q Querier, orgID int64, id string) error {
-	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'cancelled', finished_at = ?
-		WHERE id = ? AND org_id = ? AND status IN ('held', 'queued', 'processing')`), time.Now().UTC(), id, orgID)
+func ImportCancel(ctx context.Context, q Querier, orgID int64, id, actor string) error {
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'cancelled', finished_at = ?, cancelled_by = ?
+		WHERE id = ? AND org_id = ? AND status IN ('held', 'queued', 'processing')`), time.Now().UTC(), actor, id, orgID)
 	if err != nil {
 		return fmt.Errorf("cancel import: %w", err)
 	}
@@ -272,10 +291,10 @@ func ImportCancel(ctx context.Context, q Querier, orgID int64, id string) error 
 // against the roster as it is by then, as a new run: its progress starts
 // afresh (nothing read, not started, not finished; the held run's figures
 // and times are not the new run's). ErrNotFound unless it was held.
-func ImportApprove(ctx context.Context, q Querier, orgID int64, id string) error {
+func ImportApprove(ctx context.Context, q Querier, orgID int64, id, actor string) error {
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'queued', archive_approved = ?,
-		started_at = NULL, finished_at = NULL, rows_read = 0, bytes_read = 0
-		WHERE id = ? AND org_id = ? AND status = 'held' AND dry_run = ?`), true, id, orgID, false)
+		started_at = NULL, finished_at = NULL, rows_read = 0, bytes_read = 0, approved_by = ?, approved_at = ?
+		WHERE id = ? AND org_id = ? AND status = 'held' AND dry_run = ?`), true, actor, time.Now().UTC(), id, orgID, false)
 	if err != nil {
 		return fmt.Errorf("approve import: %w", err)
 	}

@@ -42,6 +42,9 @@ type RunParams struct {
 	// Delay holds the import's job back while the command line processes
 	// it itself; the scheduler leaves it 0.
 	Delay time.Duration
+	// Actor runs the sync, as the journal records it: store.DoorSchedule
+	// for the scheduler, store.DoorCLI for `rosterd sync run`.
+	Actor string
 }
 
 // Result is what one sync did.
@@ -72,7 +75,7 @@ func (r *Runner) Run(ctx context.Context, p RunParams) (*Result, error) {
 		p.Now = time.Now()
 	}
 	res := &Result{}
-	taken, err := r.Service.ImportInbox(ctx, importer.ImportInboxParams{OrgID: p.OrgID, Delay: p.Delay,
+	taken, err := r.Service.ImportInbox(ctx, importer.ImportInboxParams{OrgID: p.OrgID, Delay: p.Delay, Actor: p.Actor,
 		InTx: func(ctx context.Context, tx *sqlx.Tx, taken *importer.InboxTaken) error {
 			res.Mailed = false
 			if p.Slot.IsZero() {

@@ -185,7 +185,7 @@ func (s *Scheduler) FileArrived(ctx context.Context, orgID int64) error {
 // RunJob runs one sync job: the slot it names, or (no slot) an on_upload
 // sync.
 func (s *Scheduler) RunJob(ctx context.Context, args jobs.SyncArgs) (*Result, error) {
-	return s.Runner.Run(ctx, RunParams{OrgID: args.OrgID, Slot: args.Slot, Now: s.now()})
+	return s.Runner.Run(ctx, RunParams{OrgID: args.OrgID, Slot: args.Slot, Now: s.now(), Actor: store.DoorSchedule})
 }
 
 // ArchiveLeavers archives, in every organisation, the leavers whose day has

@@ -80,7 +80,7 @@ sync over the archive threshold; see "rosterd import approve").`,
 				return err
 			}
 			im, err := svc.ImportAccept(cmd.Context(), importer.ImportAcceptParams{OrgID: o.ID, Door: store.DoorCLI, Mode: m,
-				DryRun: dryRun, FileName: filepath.Base(args[0]), File: f, Delay: importDelay(detach)})
+				DryRun: dryRun, FileName: filepath.Base(args[0]), File: f, Delay: importDelay(detach), Actor: store.DoorCLI})
 			var tooLarge *importer.TooLargeError
 			if errors.As(err, &tooLarge) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "rosterd:", err)

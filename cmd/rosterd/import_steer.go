@@ -122,7 +122,7 @@ func newImportApproveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			im, err = svc.ImportApprove(cmd.Context(), importer.ImportApproveParams{OrgID: im.OrgID, ID: im.ID, Delay: importDelay(detach)})
+			im, err = svc.ImportApprove(cmd.Context(), importer.ImportApproveParams{OrgID: im.OrgID, ID: im.ID, Delay: importDelay(detach), Actor: store.DoorCLI})
 			if err != nil {
 				return err
 			}
@@ -160,7 +160,7 @@ daemon) is cancelled at once, and the organisation's next import goes ahead.`,
 			if err != nil {
 				return err
 			}
-			if _, err := svc.ImportCancel(cmd.Context(), importer.ImportRef{OrgID: im.OrgID, ID: im.ID}); err != nil {
+			if _, err := svc.ImportCancel(cmd.Context(), importer.ImportRef{OrgID: im.OrgID, ID: im.ID, Actor: store.DoorCLI}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "import %s cancelled\n", im.ID)

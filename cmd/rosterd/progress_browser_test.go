@@ -73,7 +73,7 @@ func TestImportProgressInABrowser(t *testing.T) {
 		b.waitFor("the page shows the import waiting", `document.querySelector('[data-phase="queued"]') !== null`)
 		b.wantText("the queued import", "Waiting to start")
 		url := get(b, "where", chromedp.Location())
-		if err := store.ImportCancel(ctx, db, org.ID, older.ID); err != nil {
+		if err := store.ImportCancel(ctx, db, org.ID, older.ID, "test"); err != nil {
 			t.Fatal(err)
 		}
 

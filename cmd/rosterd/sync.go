@@ -52,7 +52,7 @@ it is left to a running daemon ("rosterd serve").`,
 				return err
 			}
 			runner := &rostersync.Runner{Service: svc, DB: a.db, Queue: q}
-			res, err := runner.Run(cmd.Context(), rostersync.RunParams{OrgID: o.ID, Delay: importDelay(detach)})
+			res, err := runner.Run(cmd.Context(), rostersync.RunParams{OrgID: o.ID, Delay: importDelay(detach), Actor: "cli"})
 			if err != nil {
 				return err
 			}

@@ -12,7 +12,7 @@ import (
 // again with its archives approved; 409 unless held.
 func (h *Handler) importApprove(c *gin.Context) {
 	ref := importRef(c)
-	im, err := h.svc.ImportApprove(c.Request.Context(), importer.ImportApproveParams{OrgID: ref.OrgID, ID: ref.ID})
+	im, err := h.svc.ImportApprove(c.Request.Context(), importer.ImportApproveParams{OrgID: ref.OrgID, ID: ref.ID, Actor: ref.Actor})
 	if err != nil {
 		h.respondError(c, err)
 		return

@@ -59,7 +59,7 @@ func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, erro
 	)
 	fail := func(err error) (*store.Import, error) {
 		if im != nil { // accepted, but the request did not complete: nothing of it may run
-			if _, cerr := h.svc.ImportCancel(context.WithoutCancel(ctx), importer.ImportRef{OrgID: org.ID, ID: im.ID}); cerr != nil {
+			if _, cerr := h.svc.ImportCancel(context.WithoutCancel(ctx), importer.ImportRef{OrgID: org.ID, ID: im.ID, Actor: callerActor(c)}); cerr != nil {
 				h.log.Warn("could not cancel the import of an incomplete upload", "import_id", im.ID, "org_id", im.OrgID, "error", cerr)
 			}
 		}
@@ -92,7 +92,7 @@ func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, erro
 			}
 			im, err = h.svc.ImportAccept(ctx, importer.ImportAcceptParams{OrgID: org.ID, Door: door,
 				Mode: importer.ModePartial, DryRun: dryRun || !dryRunSeen, FileName: part.FileName(), File: body,
-				MaxBytes: h.cfg.MaxUploadBytes, Delay: h.cfg.UploadHold})
+				MaxBytes: h.cfg.MaxUploadBytes, Delay: h.cfg.UploadHold, Actor: callerActor(c)})
 			if err != nil {
 				im = nil
 				return fail(err)

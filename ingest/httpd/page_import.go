@@ -155,7 +155,7 @@ func (h *Handler) pageImportApprove(c *gin.Context) {
 		return
 	}
 	ref := importRef(c)
-	if _, err := h.svc.ImportApprove(c.Request.Context(), importer.ImportApproveParams{OrgID: ref.OrgID, ID: ref.ID}); err != nil {
+	if _, err := h.svc.ImportApprove(c.Request.Context(), importer.ImportApproveParams{OrgID: ref.OrgID, ID: ref.ID, Actor: ref.Actor}); err != nil {
 		h.importActionError(c, err)
 		return
 	}

@@ -103,7 +103,7 @@ func TestImportPageFollowsTheImport(t *testing.T) {
 			"<b>3</b> created", "<b>0</b> updated", "<b>2</b> failed", "5 rows in the file.",
 			`href="/api/v1/imports/`+id+`/errors.csv" download>Download errors CSV</a>`,
 			"Fix the cells the <code>errors</code> column names.", `<a href="/upload">Upload it again</a>`,
-			"<dt>Door</dt><dd>Back office (web)</dd>", "<dt>Dry run</dt><dd>No</dd>", "<dt>Finished</dt>",
+			"<dt>Door</dt><dd>Back office</dd>", "<dt>Dry run</dt><dd>No</dd>", "<dt>Finished</dt>",
 			`<li data-phase="reading">Reading `, `<li data-phase="checking">Checking `, `<li data-phase="saving">Saving `,
 			`<li data-phase="finishing">Finishing `, `<li data-phase="done">Done `)
 		csv := b.get("/api/v1/imports/" + id + "/errors.csv")

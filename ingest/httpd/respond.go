@@ -74,12 +74,12 @@ func (h *Handler) importView(c *gin.Context, im *store.Import) ImportView {
 
 // importRef is the import the path names, in the caller's organisation.
 func importRef(c *gin.Context) importer.ImportRef {
-	return importer.ImportRef{OrgID: callerOrg(c).ID, ID: c.Param("id")}
+	return importer.ImportRef{OrgID: callerOrg(c).ID, ID: c.Param("id"), Actor: callerActor(c)}
 }
 
 // userRef is the user the path names, in the caller's organisation.
 func userRef(c *gin.Context) importer.UserRef {
-	return importer.UserRef{OrgID: callerOrg(c).ID, ExternalID: c.Param("external_id")}
+	return importer.UserRef{OrgID: callerOrg(c).ID, ExternalID: c.Param("external_id"), Actor: callerActor(c)}
 }
 
 // attachment starts a CSV download named name.

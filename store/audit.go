@@ -1,0 +1,64 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Audited actions: the state changes a person or client makes that are not
+// imports or journal entries (SPEC §4.4).
+const (
+	AuditSettings          = "settings"
+	AuditTokenCreate       = "token.create"
+	AuditTokenRevoke       = "token.revoke"
+	AuditSFTPAccountAdd    = "sftp_account.add"
+	AuditSFTPAccountRemove = "sftp_account.remove"
+)
+
+// AuditEntry is who changed what of an organisation, and when.
+type AuditEntry struct {
+	ID      int64     `db:"id"`
+	OrgID   int64     `db:"org_id"`
+	At      time.Time `db:"at"`
+	Actor   string    `db:"actor"`
+	Action  string    `db:"action"`
+	Subject string    `db:"subject"` // the token's name, the SFTP login
+	Detail  string    `db:"detail"`  // what changed, in words
+}
+
+// AuditAdd records an entry, in the transaction of the change it describes.
+func AuditAdd(ctx context.Context, q Querier, e *AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO audit_log (org_id, at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)`),
+		e.OrgID, e.At.UTC(), e.Actor, e.Action, e.Subject, e.Detail)
+	if err != nil {
+		return fmt.Errorf("record who made the change: %w", err)
+	}
+	return nil
+}
+
+// AuditLast reads the organisation's latest entry of an action, or nil.
+func AuditLast(ctx context.Context, q Querier, orgID int64, action string) (*AuditEntry, error) {
+	var list []AuditEntry
+	if err := sqlxSelect(ctx, q, &list, `SELECT id, org_id, at, actor, action, subject, detail FROM audit_log
+		WHERE org_id = ? AND action = ? ORDER BY id DESC LIMIT 1`, orgID, action); err != nil {
+		return nil, fmt.Errorf("read the last change: %w", err)
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	return &list[0], nil
+}
+
+// AuditList reads the organisation's entries, newest first.
+func AuditList(ctx context.Context, q Querier, orgID int64, limit int) ([]AuditEntry, error) {
+	var list []AuditEntry
+	if err := sqlxSelect(ctx, q, &list, `SELECT id, org_id, at, actor, action, subject, detail FROM audit_log
+		WHERE org_id = ? ORDER BY id DESC LIMIT ?`, orgID, limit); err != nil {
+		return nil, fmt.Errorf("read the audit log: %w", err)
+	}
+	return list, nil
+}

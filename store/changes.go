@@ -1,0 +1,308 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Change kinds (SPEC §4.4), in the order the import page shows them.
+const (
+	ChangeFailed   = "failed"
+	ChangeCreated  = "created"
+	ChangeUpdated  = "updated"
+	ChangeArchived = "archived"
+	ChangeRestored = "restored"
+)
+
+// ChangeKinds are the kinds of journal entries, in the order an import's
+// changes are listed: what went wrong first, then what was done.
+var ChangeKinds = []string{ChangeFailed, ChangeCreated, ChangeUpdated, ChangeArchived, ChangeRestored}
+
+// IsChangeKind reports whether k is one of ChangeKinds.
+func IsChangeKind(k string) bool {
+	for _, c := range ChangeKinds {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// FieldChange is one field an update changed, as the file's columns name it
+// (department_en, archived_at) and as the roster export writes its values.
+type FieldChange struct {
+	Column string `json:"column"`
+	Old    string `json:"old"`
+	New    string `json:"new"`
+}
+
+// Change is one entry of the journal: what one import (or one admin's
+// manual action) did to one user, or why it failed to.
+type Change struct {
+	ID         int64  `db:"id"`
+	OrgID      int64  `db:"org_id"`
+	ImportID   string `db:"import_id"` // "" for a manual action
+	Kind       string `db:"kind"`
+	ExternalID string `db:"external_id"`
+	FirstName  string `db:"first_name"`
+	LastName   string `db:"last_name"`
+	// Line is the file's line, 0 for a manual action, a user missing from
+	// a full roster, and a revert.
+	Line         int64     `db:"line"`
+	FieldsJSON   string    `db:"fields"`
+	MessagesJSON string    `db:"messages"`
+	WarningsJSON string    `db:"warnings"`
+	Preview      bool      `db:"preview"`
+	Actor        string    `db:"actor"`
+	At           time.Time `db:"at"`
+}
+
+// Fields decodes the fields an update changed.
+func (c *Change) Fields() []FieldChange {
+	var f []FieldChange
+	if c.FieldsJSON != "" {
+		_ = json.Unmarshal([]byte(c.FieldsJSON), &f)
+	}
+	return f
+}
+
+// Messages decodes a failed entry's messages.
+func (c *Change) Messages() []string { return decodeStrings(c.MessagesJSON) }
+
+// Warnings decodes the entry's warnings.
+func (c *Change) Warnings() []string { return decodeStrings(c.WarningsJSON) }
+
+func decodeStrings(s string) []string {
+	var m []string
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &m)
+	}
+	return m
+}
+
+// EncodeFields is the stored form of a field list ("" for none).
+func EncodeFields(f []FieldChange) string {
+	if len(f) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+// EncodeStrings is the stored form of a message or warning list ("" for none).
+func EncodeStrings(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+const changeColumns = `id, org_id, COALESCE(import_id, '') AS import_id, kind, external_id, first_name, last_name,
+	COALESCE(line, 0) AS line, COALESCE(fields, '') AS fields, COALESCE(messages, '') AS messages,
+	COALESCE(warnings, '') AS warnings, preview, actor, at`
+
+// ChangeAdd records one entry written one at a time: an admin's manual
+// archive or restore, in the transaction that makes it.
+func ChangeAdd(ctx context.Context, q Querier, c *Change) error {
+	var imp, line, fields, msgs, warns any
+	if c.ImportID != "" {
+		imp = c.ImportID
+	}
+	if c.Line > 0 {
+		line = c.Line
+	}
+	if c.FieldsJSON != "" {
+		fields = c.FieldsJSON
+	}
+	if c.MessagesJSON != "" {
+		msgs = c.MessagesJSON
+	}
+	if c.WarningsJSON != "" {
+		warns = c.WarningsJSON
+	}
+	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO changes (org_id, import_id, kind, external_id, first_name, last_name,
+		line, fields, messages, warnings, preview, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		c.OrgID, imp, c.Kind, c.ExternalID, c.FirstName, c.LastName, line, fields, msgs, warns, c.Preview, c.Actor, c.At.UTC())
+	if err != nil {
+		return fmt.Errorf("record change: %w", err)
+	}
+	return nil
+}
+
+// ChangesForget deletes an import's entries: the preview of a held sync
+// that is run again, whose new entries replace them.
+func ChangesForget(ctx context.Context, q Querier, importID string) error {
+	if _, err := q.ExecContext(ctx, q.Rebind(`DELETE FROM changes WHERE import_id = ?`), importID); err != nil {
+		return fmt.Errorf("forget the import's earlier changes: %w", err)
+	}
+	return nil
+}
+
+// ChangeListParams selects a page of an import's changes.
+type ChangeListParams struct {
+	OrgID    int64
+	ImportID string
+	Kind     string // "" for every kind, in ChangeKinds order
+	// Q keeps the entries whose external id, first or last name contains
+	// it (case-insensitively); "" keeps all.
+	Q     string
+	After ChangeCursor // the last entry of the previous page; zero for the first
+	Limit int
+}
+
+// ChangeCursor is where a page of changes ends: its last entry's kind and id.
+type ChangeCursor struct {
+	Kind string
+	ID   int64
+}
+
+// ChangeList reads a page of an import's changes, a kind at a time, each
+// kind in the order it was written (file order). Every page is one index
+// range per kind, so the first page of a million-entry import answers as
+// fast as that of ten.
+func ChangeList(ctx context.Context, q Querier, p ChangeListParams) ([]Change, error) {
+	kinds := ChangeKinds
+	if p.Kind != "" {
+		kinds = []string{p.Kind}
+	}
+	start := 0
+	if p.After.Kind != "" {
+		for i, k := range kinds {
+			if k == p.After.Kind {
+				start = i
+			}
+		}
+	}
+	var out []Change
+	for i := start; i < len(kinds) && len(out) < p.Limit; i++ {
+		var after int64
+		if i == start && p.After.Kind == kinds[i] {
+			after = p.After.ID
+		}
+		where := `import_id = ? AND org_id = ? AND kind = ? AND id > ?`
+		args := []any{p.ImportID, p.OrgID, kinds[i], after}
+		if p.Q != "" {
+			where += ` AND (LOWER(external_id) LIKE ? ESCAPE '\' OR LOWER(first_name || ' ' || last_name) LIKE ? ESCAPE '\'
+				OR LOWER(last_name || ' ' || first_name) LIKE ? ESCAPE '\')`
+			like := "%" + likeEscape(strings.ToLower(p.Q)) + "%"
+			args = append(args, like, like, like)
+		}
+		args = append(args, p.Limit-len(out))
+		var page []Change
+		if err := sqlxSelect(ctx, q, &page, `SELECT `+changeColumns+` FROM changes WHERE `+where+` ORDER BY id LIMIT ?`, args...); err != nil {
+			return nil, fmt.Errorf("list changes: %w", err)
+		}
+		out = append(out, page...)
+	}
+	return out, nil
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// ChangeCount counts an import's entries of one kind that match q ("" for all).
+func ChangeCount(ctx context.Context, q Querier, orgID int64, importID, kind, search string) (int, error) {
+	where := `import_id = ? AND org_id = ? AND kind = ?`
+	args := []any{importID, orgID, kind}
+	if search != "" {
+		where += ` AND (LOWER(external_id) LIKE ? ESCAPE '\' OR LOWER(first_name || ' ' || last_name) LIKE ? ESCAPE '\'
+			OR LOWER(last_name || ' ' || first_name) LIKE ? ESCAPE '\')`
+		like := "%" + likeEscape(strings.ToLower(search)) + "%"
+		args = append(args, like, like, like)
+	}
+	var n int
+	if err := q.QueryRowxContext(ctx, q.Rebind(`SELECT COUNT(*) FROM changes WHERE `+where), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count changes: %w", err)
+	}
+	return n, nil
+}
+
+// UserHistoryParams selects a page of one user's history.
+type UserHistoryParams struct {
+	OrgID      int64
+	ExternalID string
+	Before     int64 // the id of the last entry of the previous page; 0 for the first
+	Limit      int
+}
+
+// UserHistory reads a user's applied entries (previews are not history),
+// newest first.
+func UserHistory(ctx context.Context, q Querier, p UserHistoryParams) ([]Change, error) {
+	// The partial index changes_user is WHERE NOT preview: the condition
+	// is written as its literal, so the planner can use it.
+	where := `org_id = ? AND external_id = ? AND ` + notPreview(q)
+	args := []any{p.OrgID, p.ExternalID}
+	if p.Before > 0 {
+		where += ` AND id < ?`
+		args = append(args, p.Before)
+	}
+	args = append(args, p.Limit)
+	var list []Change
+	if err := sqlxSelect(ctx, q, &list, `SELECT `+changeColumns+` FROM changes WHERE `+where+` ORDER BY id DESC LIMIT ?`, args...); err != nil {
+		return nil, fmt.Errorf("user history: %w", err)
+	}
+	return list, nil
+}
+
+// ChangesLater reads the applied entries of the given users written after
+// the entry id after, oldest first: what a revert must not overwrite.
+func ChangesLater(ctx context.Context, q Querier, orgID int64, after int64, externalIDs []string) ([]Change, error) {
+	if len(externalIDs) == 0 {
+		return nil, nil
+	}
+	args := []any{orgID, after}
+	for _, id := range externalIDs {
+		args = append(args, id)
+	}
+	var list []Change
+	err := sqlxSelect(ctx, q, &list, `SELECT `+changeColumns+` FROM changes WHERE org_id = ? AND `+notPreview(q)+` AND id > ?
+		AND kind <> 'failed' AND external_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(externalIDs)), ",")+`) ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read later changes: %w", err)
+	}
+	return list, nil
+}
+
+// ChangesSweep deletes the journal entries older than before: those of
+// imports that finished before it (each import's entries at once, through
+// their index, and the import marked so it is not looked at again) and
+// manual ones made before it. It returns how many it deleted.
+func ChangesSweep(ctx context.Context, q Querier, before time.Time) (int64, error) {
+	var ids []string
+	if err := sqlxSelect(ctx, q, &ids, `SELECT id FROM imports WHERE finished_at < ? AND journal_expired_at IS NULL`, before.UTC()); err != nil {
+		return 0, fmt.Errorf("find expired journals: %w", err)
+	}
+	var total int64
+	now := time.Now().UTC()
+	for _, id := range ids {
+		res, err := q.ExecContext(ctx, q.Rebind(`DELETE FROM changes WHERE import_id = ?`), id)
+		if err != nil {
+			return total, fmt.Errorf("sweep journal: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if _, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET journal_expired_at = ? WHERE id = ?`), now, id); err != nil {
+			return total, fmt.Errorf("sweep journal: %w", err)
+		}
+	}
+	res, err := q.ExecContext(ctx, q.Rebind(`DELETE FROM changes WHERE import_id IS NULL AND at < ?`), before.UTC())
+	if err != nil {
+		return total, fmt.Errorf("sweep journal: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return total + n, nil
+}
+
+// notPreview is the condition of an applied entry, as the partial index
+// changes_user states it on each database.
+func notPreview(q Querier) string {
+	if DialectOf(q) == SQLite {
+		return "preview = 0"
+	}
+	return "NOT preview"
+}
