@@ -165,3 +165,47 @@ func history(t *testing.T, svc *importer.Service, orgID int64, id string) string
 	}
 	return b.String()
 }
+
+func TestActorsOfCancelAndManualActions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		svc := newService(t, db)
+		e.seed(2)
+		queued := e.accept(svc, importer.ModePartial, false, fullRoster(1, 2))
+		im, err := svc.ImportCancel(ctx, importer.ImportRef{OrgID: e.org.ID, ID: queued.ID, Actor: "dan@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if im.Status != store.ImportCancelled || im.CancelledBy != "dan@example.com" {
+			t.Errorf("cancelled import = %s by %q, want cancelled by dan@example.com", im.Status, im.CancelledBy)
+		}
+		for _, step := range []struct {
+			do    func(context.Context, importer.UserRef) (*store.User, error)
+			actor string
+		}{{svc.UserArchive, "ann@example.com"}, {svc.UserRestore, "nightly-token"}, {svc.UserArchive, "cli"}} {
+			if _, err := step.do(ctx, importer.UserRef{OrgID: e.org.ID, ExternalID: "E1", Actor: step.actor}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Newest first; the seed's creation last.
+		h := history(t, svc, e.org.ID, "E1")
+		if want := "archived - cli\nrestored - nightly-token\narchived - ann@example.com\ncreated "; !strings.HasPrefix(h, want) {
+			t.Errorf("E1's history:\n%s\nwant it to start with:\n%s", h, want)
+		}
+		// A manual archive names the field it set.
+		page, err := svc.UserHistory(ctx, importer.UserHistoryParams{OrgID: e.org.ID, ExternalID: "E1", Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := page.Items[0].Fields(); len(f) != 1 || f[0].Column != "archived_at" || f[0].Old != "" || f[0].New == "" {
+			t.Errorf("manual archive fields = %+v, want archived_at set", f)
+		}
+		if page.NextCursor == "" {
+			t.Error("a history of four entries read one at a time has no next page")
+		}
+		if _, err := svc.UserHistory(ctx, importer.UserHistoryParams{OrgID: e.org.ID, ExternalID: "E404"}); !importer.IsNotFound(err) {
+			t.Errorf("history of an unknown user: %v, want not found", err)
+		}
+	})
+}
