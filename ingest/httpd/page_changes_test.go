@@ -2,6 +2,7 @@ package httpd_test
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
@@ -221,6 +222,18 @@ func TestUserPageShowsHistory(t *testing.T) {
 		if iArchived < 0 || iUpdated < 0 || iCreated < 0 || !(iArchived < iUpdated && iUpdated < iCreated) {
 			t.Fatalf("history not newest first (archived %d, updated %d, created %d):\n%s", iArchived, iUpdated, iCreated, body)
 		}
+		// When, in the organisation's time zone.
+		wantStatus(t, "settings", b.post("/settings", settingsForm("time_zone", "Asia/Tokyo")), http.StatusSeeOther)
+		var h struct{ Items []changeJSON }
+		if err := json.Unmarshal(e.get("/api/v1/users/E1/history").body, &h); err != nil || len(h.Items) != 3 {
+			t.Fatalf("history: %v %+v", err, h)
+		}
+		at, err := time.Parse(time.RFC3339, h.Items[0].At)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokyo, _ := time.LoadLocation("Asia/Tokyo")
+		wantText(t, "user page in Tokyo", b.get("/users/E1"), `<td class="when">`+at.In(tokyo).Format("2006-01-02 15:04 MST")+`</td>`)
 		wantText(t, "E2's page", b.get("/users/E2"), ">Created</span>")
 		if strings.Contains(string(b.get("/users/E2").body), "by hand") {
 			t.Fatal("E2 was never changed by hand")
