@@ -242,3 +242,23 @@ func TestUserPageShowsHistory(t *testing.T) {
 		wantStatus(t, "other org's user", b.get("/users/E500"), http.StatusNotFound)
 	})
 }
+
+// A held sync's page previews what approving it would do besides the
+// archives it lists already: whom it would create and update, field by
+// field; the archives are not listed twice.
+func TestHeldSyncPagePreviewsChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newPages(t, db)
+		b := e.signedIn()
+		e.importFile(seedRows(1, 20))
+		held := e.heldSync(seedRows(1, 4) + "E5;First5;Last5;BE;nl;e5@example.com;Support;Verkoop;\n" + "E30;New;Person;BE;nl;e30@example.com;;;\n")
+		res := b.get("/imports/" + held)
+		wantStatus(t, "held sync's page", res, http.StatusOK)
+		wantText(t, "held sync's page", res, "What this import would do", "Whom it would archive is listed above; what else it would do follows.",
+			"Would create (1)", "<td class=\"nowrap\">E30</td>", "Would update (1)", `<a href="/users/E5">E5</a>`,
+			"<code>department_en</code>: <del>Sales</del> → <ins>Support</ins>", "Who it would archive (15)")
+		if strings.Contains(string(res.body), "Would archive (") {
+			t.Fatalf("the archives are listed twice:\n%s", res.body)
+		}
+	})
+}

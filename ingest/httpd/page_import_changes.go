@@ -32,6 +32,9 @@ type changesSection struct {
 	Total          int           // entries of every kind matching Q
 	// Expired is when the journal was deleted (journal_retention).
 	Expired *time.Time
+	// ArchivesAbove: a held sync's page lists whom it would archive above
+	// (with their e-mail and the approval), so this section does not again.
+	ArchivesAbove bool
 }
 
 // kindSection is one kind's page of entries.
@@ -83,6 +86,10 @@ func (h *Handler) importChangesSection(c *gin.Context, im *store.Import) (*chang
 		if counts != nil && counts[kind] == 0 {
 			continue
 		}
+		if kind == store.ChangeArchived && im.Status == store.ImportHeld {
+			s.ArchivesAbove = true
+			continue
+		}
 		cursor := c.Query(kind)
 		p := importer.ImportChangesParams{OrgID: im.OrgID, ID: im.ID, Kind: kind, Query: s.Q, Limit: changesOnPage}
 		if cursor != "" {
@@ -120,7 +127,7 @@ func (h *Handler) importChangesSection(c *gin.Context, im *store.Import) (*chang
 			k.Next = changesLink(c, kind, encodeCursor(page.NextCursor))
 		}
 		for i := range page.Items {
-			k.Rows = append(k.Rows, newChangeRow(&page.Items[i], !s.Preview))
+			k.Rows = append(k.Rows, newChangeRow(&page.Items[i], s.Preview))
 		}
 		s.Kinds = append(s.Kinds, k)
 	}
@@ -130,12 +137,13 @@ func (h *Handler) importChangesSection(c *gin.Context, im *store.Import) (*chang
 	return s, refused, nil
 }
 
-// newChangeRow is one entry as the page lists it; link: the user exists
-// (not a preview's creation), so the id links to their page.
-func newChangeRow(ch *store.Change, link bool) changeRow {
+// newChangeRow is one entry as the page lists it. The id links to the
+// user's page when there is one: not for a failed row, nor for a user a
+// preview would create.
+func newChangeRow(ch *store.Change, preview bool) changeRow {
 	r := changeRow{ExternalID: ch.ExternalID, Name: strings.TrimSpace(ch.FirstName + " " + ch.LastName), Line: ch.Line,
 		Fields: ch.Fields(), Messages: ch.Messages(), Warnings: ch.Warnings()}
-	if link && ch.Kind != store.ChangeFailed {
+	if ch.Kind != store.ChangeFailed && !(preview && ch.Kind == store.ChangeCreated) {
 		r.Href = userHref(ch.ExternalID)
 	}
 	return r
