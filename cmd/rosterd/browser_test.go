@@ -293,6 +293,11 @@ func TestBackOfficeInABrowser(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`main form button[type=submit]`)))
 		b.waitText("the import page follows the import to its end", "Completed with errors")
 		b.wantText("the outcome", "18\ncreated", "2\nfailed", "Download errors CSV")
+		// The failed rows are listed on the page, each with its line and
+		// every message, and the users it created after them.
+		b.wantText("the failed rows", "Failed (2)", "Created (18)", "First4 Last4", "First9 Last9",
+			`country: "XX" is not an ISO 3166-1 alpha-2 country code`,
+			`business_email: "not-an-e-mail-address" is not a valid e-mail address`)
 		b.shot("import-completed-with-errors")
 		firstID := importIDOf(t, get(b, "where", chromedp.Location()))
 
@@ -386,6 +391,20 @@ func TestBackOfficeInABrowser(t *testing.T) {
 		if st := c.userStatus("demo", "E20"); st != store.StatusArchived {
 			t.Fatalf("E20 is %s after the approved sync, want archived", st)
 		}
+		// Its page names whom it archived, and who approved it.
+		b.wantText("the archived users by name", "Archived (15)", "First6 Last6", "First20 Last20", "Approved by "+email+" at ")
+		b.shot("import-changes")
+
+		// E12's history, newest first: archived by the sync, restored and
+		// archived by hand, created by the first upload.
+		b.run("open E12's page", chromedp.Navigate(base+"/users/E12"), chromedp.WaitVisible(chromedp.ID("history")))
+		b.wantText("E12's history", "History", "import "+held, "Restored\tby hand", "Archived\tby hand", "import "+firstID)
+		if page := b.text(); !(strings.Index(page, "import "+held) < strings.Index(page, "Restored\tby hand") &&
+			strings.Index(page, "Archived\tby hand") < strings.Index(page, "import "+firstID)) {
+			t.Fatalf("E12's history is not newest first:\n%s", page)
+		}
+		b.run("scroll to the history", chromedp.ScrollIntoView(chromedp.ID("history")))
+		b.shot("user-history")
 
 		// At phone width.
 		b.run("a phone's screen", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile),

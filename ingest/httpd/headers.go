@@ -1,6 +1,10 @@
 package httpd
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
 
 // contentSecurityPolicy lets a page load only rosterd's own files: scripts
 // and styles from /static (no inline script, style or event handler, so an
@@ -21,4 +25,13 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// noStore keeps every answer of the API out of caches (browsers', proxies'):
+// they hold personal data — users, their changes, the rows of a file — or
+// the state of an import, which a cached copy would show stale (SPEC §5.1).
+// The pages set the same in render.
+func noStore(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	c.Next()
 }

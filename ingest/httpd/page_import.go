@@ -35,6 +35,12 @@ type importPage struct {
 	ArchiveTotal int
 	More         int
 	ConfirmError string // the approval was sent without ticking the box
+	// Changes is what the import did, or would do, by kind (nil while it
+	// waits or runs, and for a failed import, which applied nothing).
+	Changes *changesSection
+	// Refused is a search or page link of the changes the service refused
+	// (the page shows the first pages instead, and says why).
+	Refused *importer.ValidationError
 }
 
 // pageImport is GET /imports/{id}: "your file is being processed" while it
@@ -44,6 +50,10 @@ func (h *Handler) pageImport(c *gin.Context) {
 	data, err := h.importPage(c)
 	if err != nil {
 		h.pageError(c, err)
+		return
+	}
+	if data.Refused != nil {
+		h.renderImport(c, http.StatusBadRequest, data, page{Error: pageSentence(data.Refused.Error()), Field: data.Refused.Field})
 		return
 	}
 	h.renderImport(c, http.StatusOK, data, page{})
@@ -69,6 +79,11 @@ func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
 		}
 		d.HeldReason = pageSentence(im.HoldReason)
 		d.Archives, d.ArchiveTotal, d.More = list.Items, list.Total, list.Total-len(list.Items)
+	}
+	if !d.Live && im.Status != store.ImportFailed {
+		if d.Changes, d.Refused, err = h.importChangesSection(c, im); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }

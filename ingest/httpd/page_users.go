@@ -207,6 +207,9 @@ type userPage struct {
 	Status                string
 	ArchivedAt            *time.Time
 	Created, Updated      time.Time
+	// History is what imports and admins did to the user, newest first
+	// (nil on the archive/restore confirmation step).
+	History *historySection
 }
 
 type plainField struct {
@@ -283,8 +286,8 @@ func tagTable(byLang map[string]string) ([]string, []tagRow) {
 	return langs, rows
 }
 
-// pageUser is GET /users/{external_id}: every field of the user, and the
-// way to archive or restore them.
+// pageUser is GET /users/{external_id}: every field of the user, the way
+// to archive or restore them, and their history (?history= pages it).
 func (h *Handler) pageUser(c *gin.Context) {
 	u, err := h.svc.UserGet(c.Request.Context(), userRef(c))
 	if err != nil {
@@ -297,5 +300,16 @@ func (h *Handler) pageUser(c *gin.Context) {
 // showUser renders the user's page, with a problem on top when an action
 // on it was refused.
 func (h *Handler) showUser(c *gin.Context, status int, u *store.User, problem string) {
-	h.render(c, status, "user", page{Title: userTitle(u), Nav: "users", Error: problem, Data: newUserPage(u)})
+	d := newUserPage(u)
+	hist, refused, err := h.userHistorySection(c, u.ExternalID)
+	if err != nil {
+		h.pageError(c, err)
+		return
+	}
+	d.History = hist
+	pg := page{Title: userTitle(u), Nav: "users", Error: problem, Data: d}
+	if refused != nil && problem == "" {
+		status, pg.Error, pg.Field = http.StatusBadRequest, pageSentence(refused.Error()), refused.Field
+	}
+	h.render(c, status, "user", pg)
 }

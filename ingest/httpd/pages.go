@@ -57,7 +57,11 @@ func loadViews(static staticAssets) (views, error) {
 	v := views{}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		t, err := template.New(name).Funcs(pageFuncs).Funcs(template.FuncMap{"static": static.url}).ParseFS(assets, "templates/layout.html", f)
+		// The partials are parts of pages kept in their own files (an
+		// import's changes, a user's history), so a page's file stays about
+		// one thing; every view may call them.
+		t, err := template.New(name).Funcs(pageFuncs).Funcs(template.FuncMap{"static": static.url}).ParseFS(assets,
+			"templates/layout.html", "templates/partials/*.html", f)
 		if err != nil {
 			return nil, fmt.Errorf("parse page %s: %w", name, err)
 		}
@@ -124,6 +128,10 @@ var pageFuncs = template.FuncMap{
 		}
 		return template.URL("?" + q.Encode())
 	},
+	// actor names who did something as the journal records it (SPEC
+	// §4.4): an admin's e-mail, a token's or SFTP login's name as they are;
+	// the command line and the schedule in words.
+	"actor": actorText,
 	"plural": func(n int64, one, many string) string {
 		if n == 1 {
 			return one
@@ -295,4 +303,24 @@ func safeNext(next string) string {
 // wantsHTML tells a browser's page request from a script's.
 func wantsHTML(c *gin.Context) bool {
 	return !strings.HasPrefix(c.Request.URL.Path, "/api/") && strings.Contains(c.GetHeader("Accept"), "text/html")
+}
+
+// actorText names an actor of the journal on a page.
+func actorText(a any) string {
+	var s string
+	switch v := a.(type) {
+	case string:
+		s = v
+	case *string:
+		if v != nil {
+			s = *v
+		}
+	}
+	switch s {
+	case "cli":
+		return "the command line (cli)"
+	case "schedule":
+		return "the SFTP schedule"
+	}
+	return s
 }

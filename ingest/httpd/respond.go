@@ -26,7 +26,7 @@ func newList[T any](items []T, next string) listBody[T] {
 		b.Items = []T{}
 	}
 	if next != "" {
-		s := base64.RawURLEncoding.EncodeToString([]byte(next))
+		s := encodeCursor(next)
 		b.NextCursor = &s
 	}
 	return b
@@ -47,6 +47,18 @@ func queryCursor(c *gin.Context) (string, error) {
 	if raw == "" {
 		return "", nil
 	}
+	s, err := decodeCursor(raw)
+	if err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// encodeCursor hands a service's cursor out opaque (base64url).
+func encodeCursor(next string) string { return base64.RawURLEncoding.EncodeToString([]byte(next)) }
+
+// decodeCursor reads an encodeCursor back into the service's cursor.
+func decodeCursor(raw string) (string, *importer.ValidationError) {
 	b, err := base64.RawURLEncoding.DecodeString(raw)
 	if err != nil || len(b) == 0 {
 		return "", &importer.ValidationError{Field: "cursor", Text: "is not a cursor this API gave out; pass next_cursor of the previous page as it is"}

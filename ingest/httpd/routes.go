@@ -118,18 +118,21 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	}
 
 	// Uploads and downloads: h.transfer, so they may outlast Timeout.
-	api := r.Group("/api/v1", h.authenticate)
+	api := r.Group("/api/v1", noStore, h.authenticate)
 	api.POST("/imports", h.transfer, h.importUpload)
 	api.GET("/imports", h.importList)
 	api.GET("/imports/:id", h.importShow)
 	api.GET("/imports/:id/errors.csv", h.transfer, h.importErrorsCSV)
 	api.GET("/imports/:id/archive.csv", h.transfer, h.importArchiveCSV)
+	api.GET("/imports/:id/changes", h.importChanges)
+	api.GET("/imports/:id/changes.csv", h.transfer, h.importChangesCSV)
 	api.POST("/imports/:id/approve", h.importApprove)
 	api.POST("/imports/:id/cancel", h.importCancel)
 	api.GET("/template.csv", h.transfer, h.templateCSV)
 	api.GET("/users", h.userList)
 	api.GET("/users.csv", h.transfer, h.userExport)
 	api.GET("/users/:external_id", h.userShow)
+	api.GET("/users/:external_id/history", h.userHistory)
 	api.POST("/users/:external_id/archive", h.userArchive)
 	api.POST("/users/:external_id/restore", h.userRestore)
 	api.GET("/settings", h.settingsShow)
