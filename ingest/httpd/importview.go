@@ -39,6 +39,16 @@ type ImportView struct {
 	// FilesExpiredAt is when the import's stored files were deleted
 	// (file_retention); null while they are kept.
 	FilesExpiredAt *time.Time `json:"files_expired_at"`
+	// The approval trail (SPEC §4.4), each null when empty: who made the
+	// import (an admin's e-mail, a token's name, an SFTP login, cli,
+	// schedule), who approved a held sync and when, who cancelled it; the
+	// import a revert puts back, and the revert that put this one back.
+	Actor       *string    `json:"actor"`
+	ApprovedBy  *string    `json:"approved_by"`
+	ApprovedAt  *time.Time `json:"approved_at"`
+	CancelledBy *string    `json:"cancelled_by"`
+	Reverts     *string    `json:"reverts"`
+	RevertedBy  *string    `json:"reverted_by"`
 }
 
 // HeldView is what a held sync waits for: the reason, and the list of users
@@ -135,9 +145,23 @@ func NewImportView(im *store.Import, orgSlug, publicURL string) ImportView {
 		by := im.SupersededBy
 		v.SupersededBy = &by
 	}
+	v.Actor, v.ApprovedBy, v.CancelledBy = nullString(im.Actor), nullString(im.ApprovedBy), nullString(im.CancelledBy)
+	v.Reverts, v.RevertedBy = nullString(im.Reverts), nullString(im.RevertedBy)
+	if im.ApprovedAt != nil {
+		at := im.ApprovedAt.UTC()
+		v.ApprovedAt = &at
+	}
 	if im.ErrorsFileID != nil && im.FilesExpiredAt == nil {
 		u := publicURL + "/api/v1/imports/" + im.ID + "/errors.csv"
 		v.ErrorsCSVURL = &u
 	}
 	return v
+}
+
+// nullString is s, or nil (JSON null) when it is empty.
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
