@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	texttemplate "text/template"
+	"unicode"
 
 	"github.com/wneessen/go-mail"
 
@@ -67,6 +68,9 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 		return nil, "", err
 	}
 	v := newImportView(org, im, p.PublicURL)
+	if v.Changes, err = changeLists(ctx, q, im, v.Link); err != nil {
+		return nil, "", err
+	}
 	msg.Subject(v.Subject)
 	if im.ErrorsFileID != nil {
 		f, err := store.FileGet(ctx, q, im.OrgID, *im.ErrorsFileID)
@@ -162,6 +166,104 @@ type importView struct {
 	HasErrors, Attached bool
 	ArchiveAttached     bool
 	ArchiveLink         string
+	// Changes name the first users archived, restored and failed (SPEC
+	// §4.3), from the import's journal.
+	Changes []changeList
+}
+
+// maxNamed is how many users of each kind an e-mail names; the import's
+// page lists the rest.
+const maxNamed = 20
+
+// changeList is the users of one kind an e-mail names: a title ("Archived",
+// "Would archive"), the first maxNamed entries as one line each, and how
+// many more the page lists ("" for none).
+type changeList struct {
+	Title string
+	Items []string
+	More  string
+}
+
+// changeLists reads the first users an import archived, restored and failed
+// (would have, for a held sync or a dry run: its preview entries), through
+// the journal's index, maxNamed of each. A failed import applied nothing and
+// has none; once the journal is swept (journal_retention) the e-mail names
+// no one.
+func changeLists(ctx context.Context, q store.Querier, im *store.Import, link string) ([]changeList, error) {
+	if im.Status == store.ImportFailed || im.JournalExpiredAt != nil {
+		return nil, nil
+	}
+	would := im.Status == store.ImportHeld || im.DryRun
+	var out []changeList
+	for _, k := range []struct {
+		kind, done, planned string
+		total               int
+	}{
+		{store.ChangeArchived, "Archived", "Would archive", im.Archived},
+		{store.ChangeRestored, "Restored", "Would restore", im.Restored},
+		{store.ChangeFailed, "Failed rows", "Failed rows", im.Failed},
+	} {
+		if k.total == 0 {
+			continue
+		}
+		list, err := store.ChangeList(ctx, q, store.ChangeListParams{OrgID: im.OrgID, ImportID: im.ID, Kind: k.kind, Limit: maxNamed})
+		if err != nil {
+			return nil, err
+		}
+		if len(list) == 0 {
+			continue
+		}
+		l := changeList{Title: k.done}
+		if would {
+			l.Title = k.planned
+		}
+		for i := range list {
+			l.Items = append(l.Items, changeLine(&list[i]))
+		}
+		if more := k.total - len(list); more > 0 {
+			l.More = fmt.Sprintf("and %s more: see", store.FormatCount(more))
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// changeLine is one named user: the id and name, and for a failed row its
+// line and first message. The values are user data (the HR system's file):
+// each is kept on this one line (CR, LF and the other line breaks become
+// spaces), so a name can never start a line of the text body of its own,
+// and the HTML template escapes it.
+func changeLine(c *store.Change) string {
+	who := oneLine(strings.TrimSpace(c.ExternalID + " " + strings.TrimSpace(c.FirstName+" "+c.LastName)))
+	if c.Kind != store.ChangeFailed {
+		return who
+	}
+	where := ""
+	if c.Line > 0 {
+		where = fmt.Sprintf("line %d", c.Line)
+	}
+	switch {
+	case who != "" && where != "":
+		who += " (" + where + ")"
+	case who == "":
+		who = where
+	}
+	if m := c.Messages(); len(m) > 0 {
+		return who + ": " + oneLine(m[0])
+	}
+	return who
+}
+
+// oneLine replaces every character that breaks a line (CR, LF, VT, FF,
+// NEL, the Unicode line and paragraph separators) and every other control
+// character with a space.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 func newImportView(org *store.Org, im *store.Import, publicURL string) importView {

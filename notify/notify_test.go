@@ -67,9 +67,16 @@ func (f *fixture) importAndNotify(mode importer.Mode, content string) (*store.Im
 	if err != nil {
 		f.t.Fatal(err)
 	}
+	return f.run(im)
+}
+
+// run runs an accepted import whose outcome stores its notification.
+func (f *fixture) run(im *store.Import) (*store.Import, *store.Notification) {
+	f.t.Helper()
 	var n *store.Notification
-	out, err := importer.Run(ctx, f.db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(),
+	out, err := importer.Run(context.Background(), f.db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(),
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
+			var err error
 			n, err = notify.EnqueueTx(ctx, tx, f.q, im, 0)
 			return err
 		}})

@@ -29,6 +29,16 @@ Nothing of the file was applied. Correct the file and send it again.
 {{end}}To apply it, open the import below and choose Approve (or run: rosterd import approve {{.ID}}).
 To drop it, choose Cancel (or run: rosterd import cancel {{.ID}}); a newer file also replaces it.
 {{- end}}
+{{- range .Changes}}
+
+{{.Title}}:
+{{- range .Items}}
+- {{.}}
+{{- end}}
+{{- if .More}}
+{{.More}} {{$.Link}}
+{{- end}}
+{{- end}}
 {{- if .Warnings}}
 
 Warnings:
@@ -59,7 +69,10 @@ Door: {{.Door}}, {{.Mode}} mode{{if .DryRun}}, dry run: nothing was applied{{end
 {{range .Counts.Lines}}<tr><td>{{.Label}}</td><td style="text-align: right">{{.Value}}</td></tr>
 {{end}}</table>{{end}}
 {{if .Held}}<p><strong>{{.Held}}.</strong><br>{{if .ArchiveAttached}}The attached <code>{{.ID}}-archive.csv</code> lists them: an approval archives no one else.<br>{{else}}<a href="{{.ArchiveLink}}">The list of them</a>: an approval archives no one else.<br>{{end}}To apply it, open the import and choose Approve (or run <code>rosterd import approve {{.ID}}</code>). To drop it, choose Cancel (or run <code>rosterd import cancel {{.ID}}</code>); a newer file also replaces it.</p>{{end}}
-{{if .Warnings}}<p>Warnings:</p><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{range .Changes}}<p>{{.Title}}:</p>
+<ul>{{range .Items}}<li>{{.}}</li>{{end}}</ul>
+{{if .More}}<p>{{.More}} <a href="{{$.Link}}">{{$.Link}}</a></p>
+{{end}}{{end}}{{if .Warnings}}<p>Warnings:</p><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{if .HasErrors}}<p>{{if .Attached}}The attached <code>{{.ID}}.csv</code>{{else}}<a href="{{.ErrorsLink}}">This file</a>{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an <code>errors</code> column at the end saying what is wrong in each.
 Correct the cells in that file (leave the errors column where it is; it is ignored) and
 {{- if eq .Mode "full"}} upload it in the back office (<a href="{{.UploadLink}}">Actions → Upload users</a>) or with <code>POST /api/v1/imports</code>, a partial import, which never archives anyone. Do not put it into <code>/in/</code> on the SFTP endpoint: a file there is the whole roster, and an errors file is refused there.

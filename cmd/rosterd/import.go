@@ -111,7 +111,7 @@ sync over the archive threshold; see "rosterd import approve").`,
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the import's run to this file (go tool pprof reads it), to see where a slow import spends its time")
 	cmd.Flags().StringVar(&errorsOut, "errors-out", "", "write the errors CSV (failed rows + errors column) to this file")
 	_ = cmd.MarkFlagRequired("org")
-	cmd.AddCommand(newImportShowCmd(), newImportListCmd(), newImportApproveCmd(), newImportCancelCmd())
+	cmd.AddCommand(newImportShowCmd(), newImportListCmd(), newImportApproveCmd(), newImportCancelCmd(), newImportChangesCmd())
 	return cmd
 }
 
@@ -174,7 +174,7 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 			return err
 		}
 	} else {
-		printSummary(cmd.OutOrStdout(), im, out.FirstErrors, errorsOut)
+		printSummary(cmd.OutOrStdout(), im, o.Location(), out.FirstErrors, errorsOut)
 		a.printArchiveList(cmd, svc, im)
 	}
 	if code := exitCodeFor(im.Status); code != 0 {
@@ -229,13 +229,15 @@ func (a *app) printJSON(w io.Writer, v any) error {
 
 // printSummary is what a person reads after an import: the outcome, the
 // counts, the warnings and the first failed rows with what to do next.
-func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut string) {
+// Times are in the organisation's time zone (loc).
+func printSummary(w io.Writer, im *store.Import, loc *time.Location, firstErrors []string, errorsOut string) {
 	what := ""
 	if im.DryRun {
 		what = " (dry run: nothing was applied)"
 	}
 	fmt.Fprintf(w, "import %s %s%s\n", im.ID, im.Status, what)
 	fmt.Fprintf(w, "  %s, %s mode, door: %s\n", im.FileName, im.Mode, store.DoorName(im.Door))
+	printTrail(w, im, loc)
 	if im.Error != "" {
 		fmt.Fprintf(w, "  error: %s\n", im.Error)
 	}
@@ -314,6 +316,31 @@ func printSummary(w io.Writer, im *store.Import, firstErrors []string, errorsOut
 			// archive everybody else, and a full import refuses it.
 			fmt.Fprintln(w, "Import it as a partial import (rosterd import without --mode full, the back office's Actions → Upload users, or POST /api/v1/imports), never into /in/ or with --mode full: it holds only the failed rows.")
 		}
+	}
+}
+
+// printTrail says who made the import and who steered it (SPEC §4.4): its
+// actor, who approved it and when (in the organisation's time zone), who
+// cancelled it, and the revert links, each where set.
+func printTrail(w io.Writer, im *store.Import, loc *time.Location) {
+	if im.Actor != "" {
+		fmt.Fprintf(w, "  by %s\n", termSafe(im.Actor))
+	}
+	if im.ApprovedBy != "" {
+		at := ""
+		if im.ApprovedAt != nil {
+			at = " at " + im.ApprovedAt.In(loc).Format("2006-01-02 15:04 MST")
+		}
+		fmt.Fprintf(w, "  approved by %s%s\n", termSafe(im.ApprovedBy), at)
+	}
+	if im.CancelledBy != "" {
+		fmt.Fprintf(w, "  cancelled by %s\n", termSafe(im.CancelledBy))
+	}
+	if im.Reverts != "" {
+		fmt.Fprintf(w, "  reverts import %s\n", im.Reverts)
+	}
+	if im.RevertedBy != "" {
+		fmt.Fprintf(w, "  reverted by import %s\n", im.RevertedBy)
 	}
 }
 

@@ -43,7 +43,7 @@ func newImportShowCmd() *cobra.Command {
 			if asJSON {
 				return a.printJSON(cmd.OutOrStdout(), httpd.NewImportView(im, o.Slug, a.cfg.PublicURL))
 			}
-			printSummary(cmd.OutOrStdout(), im, nil, errorsOut)
+			printSummary(cmd.OutOrStdout(), im, o.Location(), nil, errorsOut)
 			a.printArchiveList(cmd, svc, im)
 			return nil
 		},

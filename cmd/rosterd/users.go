@@ -36,6 +36,6 @@ func newUsersCmd() *cobra.Command {
 	export.Flags().StringVar(&orgSlug, "org", "", "organisation id")
 	export.Flags().StringVar(&status, "status", "all", "which users: active, archived or all")
 	_ = export.MarkFlagRequired("org")
-	cmd.AddCommand(export)
+	cmd.AddCommand(export, newUsersHistoryCmd(), newUsersArchiveCmd(), newUsersRestoreCmd())
 	return cmd
 }
