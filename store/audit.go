@@ -9,6 +9,7 @@ import (
 // Audited actions: the state changes a person or client makes that are not
 // imports or journal entries (SPEC §4.4).
 const (
+	AuditOrgCreate         = "org.create"
 	AuditSettings          = "settings"
 	AuditTokenCreate       = "token.create"
 	AuditTokenRevoke       = "token.revoke"
@@ -40,17 +41,22 @@ func AuditAdd(ctx context.Context, q Querier, e *AuditEntry) error {
 	return nil
 }
 
-// AuditLast reads the organisation's latest entry of an action, or nil.
-func AuditLast(ctx context.Context, q Querier, orgID int64, action string) (*AuditEntry, error) {
-	var list []AuditEntry
-	if err := sqlxSelect(ctx, q, &list, `SELECT id, org_id, at, actor, action, subject, detail FROM audit_log
-		WHERE org_id = ? AND action = ? ORDER BY id DESC LIMIT 1`, orgID, action); err != nil {
-		return nil, fmt.Errorf("read the last change: %w", err)
+// AuditLast reads the organisation's latest entry of any of the actions
+// (the settings page's last change is a settings change or the creation),
+// or nil. Each action is one look-up through the index audit_log_org.
+func AuditLast(ctx context.Context, q Querier, orgID int64, actions ...string) (*AuditEntry, error) {
+	var last *AuditEntry
+	for _, action := range actions {
+		var list []AuditEntry
+		if err := sqlxSelect(ctx, q, &list, `SELECT id, org_id, at, actor, action, subject, detail FROM audit_log
+			WHERE org_id = ? AND action = ? ORDER BY id DESC LIMIT 1`, orgID, action); err != nil {
+			return nil, fmt.Errorf("read the last change: %w", err)
+		}
+		if len(list) > 0 && (last == nil || list[0].ID > last.ID) {
+			last = &list[0]
+		}
 	}
-	if len(list) == 0 {
-		return nil, nil
-	}
-	return &list[0], nil
+	return last, nil
 }
 
 // AuditList reads the organisation's entries, newest first.

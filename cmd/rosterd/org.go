@@ -95,7 +95,11 @@ func newOrgCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := store.OrgCreate(cmd.Context(), a.db, &o); err != nil {
+			svc, err := a.service()
+			if err != nil {
+				return err
+			}
+			if err := svc.OrgCreate(cmd.Context(), importer.OrgCreateParams{Org: &o, Actor: store.DoorCLI}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "organisation %s created\n", o.Slug)
@@ -138,7 +142,7 @@ func newOrgUpdateCmd() *cobra.Command {
 
 // settingsUpdate is the service's update of the settings whose flags were given.
 func settingsUpdate(fs *pflag.FlagSet, orgID int64) (importer.SettingsUpdateParams, error) {
-	p := importer.SettingsUpdateParams{OrgID: orgID}
+	p := importer.SettingsUpdateParams{OrgID: orgID, Actor: store.DoorCLI}
 	str := func(name string) *string {
 		if !fs.Changed(name) {
 			return nil
