@@ -301,6 +301,17 @@ func ChangesSweep(ctx context.Context, db *DB, before time.Time) (int64, error) 
 			if k, _ := r.RowsAffected(); k == 0 {
 				return nil // another sweep, or an approval, got there first
 			}
+			if DialectOf(tx) == Postgres {
+				// A large import is a good part of the table, and the
+				// planner then prefers a sequential scan, whose cost
+				// grows with all 400 days of journals rather than
+				// with this import's entries (measured: a 1M-entry
+				// import among 7M, 3.3 s through changes_import, 5.5 s
+				// scanning). Only this transaction is affected.
+				if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+					return err
+				}
+			}
 			r, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM changes WHERE import_id = ?`), id)
 			if err != nil {
 				return err
