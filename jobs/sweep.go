@@ -18,8 +18,9 @@ type FilesSweepArgs struct{}
 // Kind names the job in River's table.
 func (FilesSweepArgs) Kind() string { return "files_sweep" }
 
-// FilesSweepWorker runs store.FilesSweep and store.ChangesSweep, the daily
-// retention of an import's files and of its journal. Unlike the other
+// FilesSweepWorker runs store.FilesSweep, store.ChangesSweep and
+// store.AuditSweep: the daily retention of an import's files, of the
+// journal and of the audit log. Unlike the other
 // workers it lives here: the code it runs is in store, which knows nothing
 // of River.
 type FilesSweepWorker struct {
@@ -49,9 +50,14 @@ func (w *FilesSweepWorker) Work(ctx context.Context, _ *river.Job[FilesSweepArgs
 	var journalErr error
 	if w.JournalRetention > 0 {
 		var n int64
+		var audited int64
 		n, journalErr = store.ChangesSweep(ctx, w.DB, now.Add(-w.JournalRetention))
-		if w.Logger != nil && n > 0 {
-			w.Logger.Info("journal entries deleted", "journal_retention", w.JournalRetention, "entries_deleted", n)
+		if journalErr == nil {
+			audited, journalErr = store.AuditSweep(ctx, w.DB, now.Add(-w.JournalRetention))
+		}
+		if w.Logger != nil && n+audited > 0 {
+			w.Logger.Info("journal entries deleted", "journal_retention", w.JournalRetention, "entries_deleted", n,
+				"audit_entries_deleted", audited)
 		}
 	}
 	return errors.Join(filesErr, journalErr)

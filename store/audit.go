@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Audited actions: the state changes a person or client makes that are not
@@ -67,4 +69,27 @@ func AuditList(ctx context.Context, q Querier, orgID int64, limit int) ([]AuditE
 		return nil, fmt.Errorf("read the audit log: %w", err)
 	}
 	return list, nil
+}
+
+// AuditSweep enforces journal_retention on the audit log (SPEC §4.4: who
+// did what is kept as long as the journal): it deletes the entries made
+// before `before`, except each organisation's last settings change (or its
+// creation), which the settings page shows however old it is. The log is
+// small (people's actions), so one DELETE does it. It returns how many it
+// deleted.
+func AuditSweep(ctx context.Context, db *DB, before time.Time) (int64, error) {
+	var n int64
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		r, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM audit_log WHERE at < ? AND id NOT IN (
+			SELECT MAX(id) FROM audit_log WHERE action IN (?, ?) GROUP BY org_id)`), before.UTC(), AuditSettings, AuditOrgCreate)
+		if err != nil {
+			return err
+		}
+		n, _ = r.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep the audit log: %w", err)
+	}
+	return n, nil
 }
