@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"rosterd/store"
@@ -30,6 +31,10 @@ func TestCommandLineChangesAreAudited(t *testing.T) {
 		}
 		_, _, _ = c.run("", "sftp-account", "add", "--org", "acme", "--user", "acme-hr2", "--password-stdin") // no password: refused
 		c.ok("sftp-account", "remove", "--org", "acme", "--user", "acme-hr")
+
+		if out := c.ok("org", "list", "--json"); !strings.Contains(out, `"updated_by": "cli"`) || !strings.Contains(out, `"updated_at": "`) {
+			t.Errorf("org list --json does not say who last changed the settings:\n%s", out)
+		}
 
 		db := c.db()
 		o, err := store.OrgGetBySlug(context.Background(), db, "acme")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -182,6 +183,11 @@ type orgJSON struct {
 	DefaultPhoneRegion      string   `json:"default_phone_region"`
 	ArchiveThresholdPercent int      `json:"archive_threshold_percent"`
 	ArchiveThresholdMin     int      `json:"archive_threshold_min"`
+	// UpdatedBy and UpdatedAt are who last changed the settings (or
+	// created the organisation) and when, as GET /api/v1/settings says;
+	// null when nobody is on record.
+	UpdatedBy *string    `json:"updated_by"`
+	UpdatedAt *time.Time `json:"updated_at"`
 }
 
 func newOrgListCmd() *cobra.Command {
@@ -200,11 +206,24 @@ func newOrgListCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
+				svc, err := a.service()
+				if err != nil {
+					return err
+				}
 				list := []orgJSON{}
 				for _, o := range orgs {
-					list = append(list, orgJSON{ID: o.Slug, Name: o.Name, NotificationEmails: append([]string{}, o.NotificationEmails()...),
+					v := orgJSON{ID: o.Slug, Name: o.Name, NotificationEmails: append([]string{}, o.NotificationEmails()...),
 						SyncSchedule: o.SyncSchedule, TimeZone: o.TimeZone, DefaultPhoneRegion: o.DefaultPhoneRegion,
-						ArchiveThresholdPercent: o.ArchiveThresholdPercent, ArchiveThresholdMin: o.ArchiveThresholdMin})
+						ArchiveThresholdPercent: o.ArchiveThresholdPercent, ArchiveThresholdMin: o.ArchiveThresholdMin}
+					ch, err := svc.SettingsLastChange(cmd.Context(), o.ID)
+					if err != nil {
+						return err
+					}
+					if ch != nil {
+						by, at := ch.Actor, ch.At.UTC()
+						v.UpdatedBy, v.UpdatedAt = &by, &at
+					}
+					list = append(list, v)
 				}
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
