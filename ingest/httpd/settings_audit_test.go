@@ -26,7 +26,8 @@ func lastAudit(t *testing.T, db *store.DB, orgID int64) *store.AuditEntry {
 	return &list[0]
 }
 
-// A settings change on the page is recorded with the signed-in admin and
+// The settings page says who created the organisation (in its time zone,
+// UTC here). A settings change on the page is recorded with the signed-in admin and
 // what changed, and the page then says who changed it and when, in the
 // organisation's (new) time zone. Saving the same settings again records
 // nothing; the other organisation's page names nobody.
@@ -40,6 +41,16 @@ func TestSettingsPageSaysWhoChangedThem(t *testing.T) {
 		if strings.Contains(string(res.body), `id="last-change"`) {
 			t.Errorf("settings nobody changed show a last change:\n%s", res.body)
 		}
+
+		// An organisation made by `rosterd org create` says so until its
+		// settings are changed.
+		created := time.Date(2026, 12, 4, 13, 2, 0, 0, time.UTC)
+		if err := store.AuditAdd(context.Background(), db, &store.AuditEntry{OrgID: e.org.ID, At: created, Actor: "cli",
+			Action: store.AuditOrgCreate, Subject: "acme"}); err != nil {
+			t.Fatal(err)
+		}
+		wantText(t, "settings of a new organisation", b.get("/settings"),
+			`<p id="last-change" class="muted">Created by <strong>cli</strong> on 4 Dec 2026 at 13:02.</p>`)
 
 		form := settingsForm("time_zone", "Europe/Brussels", "archive_threshold_percent", "20")
 		before := time.Now()
