@@ -137,6 +137,14 @@ type Config struct {
 	// are accepted, and at least an hour, so an errors CSV is never deleted
 	// before its e-mail is read.
 	FileRetention time.Duration `koanf:"file_retention"`
+	// JournalRetention is how long the change journal of a finished import
+	// (who it created, updated, archived, restored, failed) and the manual
+	// archive/restore entries are kept; the same daily job deletes older
+	// ones and marks the import journal_expired_at (it can no longer be
+	// reverted). Independent of FileRetention: the journal is what a user's
+	// history is made of, so it is kept longer. Default 400 days; the same
+	// syntax and minimum as file_retention.
+	JournalRetention time.Duration `koanf:"journal_retention"`
 }
 
 // setting describes one Config field once, so the defaults, the flags, the
@@ -205,6 +213,8 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.JobPollInterval }},
 		{key: "file_retention", def: 90 * day, usage: `how long the files of a finished import are kept, as "90d" or "36h"`,
 			field: func(c *Config) any { return &c.FileRetention }},
+		{key: "journal_retention", def: 400 * day, usage: `how long the change journal of a finished import (and manual archive/restore entries) is kept, as "400d" or "36h"`,
+			field: func(c *Config) any { return &c.JournalRetention }},
 	}
 }
 
@@ -535,7 +545,8 @@ func formatSize(n int64) string {
 	return strconv.FormatInt(n, 10)
 }
 
-// day is the "d" of durations: 24 hours (file_retention counts days).
+// day is the "d" of durations: 24 hours (file_retention and
+// journal_retention count days).
 const day = 24 * time.Hour
 
 // parseDuration reads a Go duration ("36h", "1h30m") or a number of days,
@@ -691,6 +702,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FileRetention < time.Hour {
 		bad("file_retention", "must be at least 1h (a day or more is usual, such as \"90d\"), got %s", formatDuration(c.FileRetention))
+	}
+	if c.JournalRetention < time.Hour {
+		bad("journal_retention", "must be at least 1h (a year or more is usual, such as \"400d\"), got %s", formatDuration(c.JournalRetention))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

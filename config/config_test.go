@@ -94,6 +94,9 @@ func TestPrecedence(t *testing.T) {
 		"file_retention": {values{"30d", "36h", "1d12h",
 			[4]any{90 * day, 30 * day, 36 * time.Hour, 36 * time.Hour}},
 			func(c *Config) any { return c.FileRetention }},
+		"journal_retention": {values{"500d", "48h", "2d12h",
+			[4]any{400 * day, 500 * day, 48 * time.Hour, 60 * time.Hour}},
+			func(c *Config) any { return c.JournalRetention }},
 		"max_upload_bytes": {values{"1MiB", "2 MiB", "3MB",
 			[4]any{int64(200 << 20), int64(1 << 20), int64(2 << 20), int64(3_000_000)}},
 			func(c *Config) any { return c.MaxUploadBytes }},
@@ -347,6 +350,8 @@ func TestValidateMessages(t *testing.T) {
 		{"sftp_max_sessions", func(c *Config) { c.SFTPMaxSessions = 0 }, "sftp_max_sessions: must be at least 1, got 0"},
 		{"file_retention", func(c *Config) { c.FileRetention = 30 * time.Minute },
 			`file_retention: must be at least 1h (a day or more is usual, such as "90d"), got 30m0s`},
+		{"journal_retention", func(c *Config) { c.JournalRetention = 30 * time.Minute },
+			`journal_retention: must be at least 1h (a year or more is usual, such as "400d"), got 30m0s`},
 		{"log_level", func(c *Config) { c.LogLevel = "loud" }, `log_level: must be debug, info, warn or error, got "loud"`},
 		{"log_format", func(c *Config) { c.LogFormat = "xml" }, `log_format: must be auto, text or json, got "xml"`},
 	}
@@ -482,6 +487,7 @@ func TestOtherDefaultsAndNormalisation(t *testing.T) {
 		SFTPBanWindow: 10 * time.Minute, SFTPBanDuration: 15 * time.Minute, SFTPHandshakeTimeout: 30 * time.Second,
 		SFTPMaxConnections: 200, SFTPMaxConnectionsPerIP: 20, SFTPMaxSessions: 4, LogLevel: "info", LogFormat: "auto",
 		ShutdownGrace: 30 * time.Second, JobRescueAfter: 30 * time.Minute, JobPollInterval: time.Second, FileRetention: 90 * day,
+		JournalRetention: 400 * day,
 	}
 	if *c != want {
 		t.Errorf("defaults:\n%+v\nwant:\n%+v", *c, want)

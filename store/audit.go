@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Audited actions: the state changes a person or client makes that are not
 // imports or journal entries (SPEC §4.4).
 const (
+	AuditOrgCreate         = "org.create"
 	AuditSettings          = "settings"
 	AuditTokenCreate       = "token.create"
 	AuditTokenRevoke       = "token.revoke"
@@ -40,17 +43,22 @@ func AuditAdd(ctx context.Context, q Querier, e *AuditEntry) error {
 	return nil
 }
 
-// AuditLast reads the organisation's latest entry of an action, or nil.
-func AuditLast(ctx context.Context, q Querier, orgID int64, action string) (*AuditEntry, error) {
-	var list []AuditEntry
-	if err := sqlxSelect(ctx, q, &list, `SELECT id, org_id, at, actor, action, subject, detail FROM audit_log
-		WHERE org_id = ? AND action = ? ORDER BY id DESC LIMIT 1`, orgID, action); err != nil {
-		return nil, fmt.Errorf("read the last change: %w", err)
+// AuditLast reads the organisation's latest entry of any of the actions
+// (the settings page's last change is a settings change or the creation),
+// or nil. Each action is one look-up through the index audit_log_org.
+func AuditLast(ctx context.Context, q Querier, orgID int64, actions ...string) (*AuditEntry, error) {
+	var last *AuditEntry
+	for _, action := range actions {
+		var list []AuditEntry
+		if err := sqlxSelect(ctx, q, &list, `SELECT id, org_id, at, actor, action, subject, detail FROM audit_log
+			WHERE org_id = ? AND action = ? ORDER BY id DESC LIMIT 1`, orgID, action); err != nil {
+			return nil, fmt.Errorf("read the last change: %w", err)
+		}
+		if len(list) > 0 && (last == nil || list[0].ID > last.ID) {
+			last = &list[0]
+		}
 	}
-	if len(list) == 0 {
-		return nil, nil
-	}
-	return &list[0], nil
+	return last, nil
 }
 
 // AuditList reads the organisation's entries, newest first.
@@ -61,4 +69,27 @@ func AuditList(ctx context.Context, q Querier, orgID int64, limit int) ([]AuditE
 		return nil, fmt.Errorf("read the audit log: %w", err)
 	}
 	return list, nil
+}
+
+// AuditSweep enforces journal_retention on the audit log (SPEC §4.4: who
+// did what is kept as long as the journal): it deletes the entries made
+// before `before`, except each organisation's last settings change (or its
+// creation), which the settings page shows however old it is. The log is
+// small (people's actions), so one DELETE does it. It returns how many it
+// deleted.
+func AuditSweep(ctx context.Context, db *DB, before time.Time) (int64, error) {
+	var n int64
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		r, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM audit_log WHERE at < ? AND id NOT IN (
+			SELECT MAX(id) FROM audit_log WHERE action IN (?, ?) GROUP BY org_id)`), before.UTC(), AuditSettings, AuditOrgCreate)
+		if err != nil {
+			return err
+		}
+		n, _ = r.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep the audit log: %w", err)
+	}
+	return n, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Change kinds (SPEC §4.4), in the order the import page shows them.
@@ -268,33 +270,72 @@ func ChangesLater(ctx context.Context, q Querier, orgID int64, after int64, exte
 	return list, nil
 }
 
-// ChangesSweep deletes the journal entries older than before: those of
-// imports that finished before it (each import's entries at once, through
-// their index, and the import marked so it is not looked at again) and
-// manual ones made before it. It returns how many it deleted.
-func ChangesSweep(ctx context.Context, q Querier, before time.Time) (int64, error) {
+// ChangesSweep enforces journal_retention (SPEC §4.4): it deletes the
+// journal of every import that finished before `before` (its applied
+// entries and its preview alike) and marks the import journal_expired_at,
+// so that it is not looked at again and cannot be reverted; and it deletes
+// the manual entries (archive, restore by an admin) made before `before`.
+// Held, queued and processing imports keep theirs: a held sync's preview
+// is what its approver reads. Each import is marked and emptied in one
+// transaction of its own (a compare-and-set on journal_expired_at, so two
+// daemons sweeping at once do it once), with one DELETE through the index
+// changes_import; the manual entries go in one DELETE through
+// changes_manual. It returns how many entries it deleted.
+func ChangesSweep(ctx context.Context, db *DB, before time.Time) (int64, error) {
+	before = before.UTC()
 	var ids []string
-	if err := sqlxSelect(ctx, q, &ids, `SELECT id FROM imports WHERE finished_at < ? AND journal_expired_at IS NULL`, before.UTC()); err != nil {
+	if err := sqlxSelect(ctx, db, &ids, `SELECT id FROM imports WHERE journal_expired_at IS NULL AND finished_at < ? AND `+expirable+`
+		ORDER BY finished_at, id`, before); err != nil {
 		return 0, fmt.Errorf("find expired journals: %w", err)
 	}
 	var total int64
-	now := time.Now().UTC()
 	for _, id := range ids {
-		res, err := q.ExecContext(ctx, q.Rebind(`DELETE FROM changes WHERE import_id = ?`), id)
+		var n int64
+		err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+			n = 0
+			r, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE imports SET journal_expired_at = ?
+				WHERE id = ? AND journal_expired_at IS NULL AND finished_at < ? AND `+expirable), time.Now().UTC(), id, before)
+			if err != nil {
+				return err
+			}
+			if k, _ := r.RowsAffected(); k == 0 {
+				return nil // another sweep, or an approval, got there first
+			}
+			if DialectOf(tx) == Postgres {
+				// A large import is a good part of the table, and the
+				// planner then prefers a sequential scan, whose cost
+				// grows with all 400 days of journals rather than
+				// with this import's entries (measured: a 1M-entry
+				// import among 7M, 3.3 s through changes_import, 5.5 s
+				// scanning). Only this transaction is affected.
+				if _, err := tx.ExecContext(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+					return err
+				}
+			}
+			r, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM changes WHERE import_id = ?`), id)
+			if err != nil {
+				return err
+			}
+			n, _ = r.RowsAffected()
+			return nil
+		})
 		if err != nil {
-			return total, fmt.Errorf("sweep journal: %w", err)
+			return total, fmt.Errorf("sweep the journal of import %s: %w", id, err)
 		}
-		n, _ := res.RowsAffected()
 		total += n
-		if _, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET journal_expired_at = ? WHERE id = ?`), now, id); err != nil {
-			return total, fmt.Errorf("sweep journal: %w", err)
+	}
+	var n int64
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		r, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM changes WHERE import_id IS NULL AND at < ?`), before)
+		if err != nil {
+			return err
 		}
-	}
-	res, err := q.ExecContext(ctx, q.Rebind(`DELETE FROM changes WHERE import_id IS NULL AND at < ?`), before.UTC())
+		n, _ = r.RowsAffected()
+		return nil
+	})
 	if err != nil {
-		return total, fmt.Errorf("sweep journal: %w", err)
+		return total, fmt.Errorf("sweep the manual journal entries: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	return total + n, nil
 }
 

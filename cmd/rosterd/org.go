@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -95,7 +96,11 @@ func newOrgCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := store.OrgCreate(cmd.Context(), a.db, &o); err != nil {
+			svc, err := a.service()
+			if err != nil {
+				return err
+			}
+			if err := svc.OrgCreate(cmd.Context(), importer.OrgCreateParams{Org: &o, Actor: store.DoorCLI}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "organisation %s created\n", o.Slug)
@@ -138,7 +143,7 @@ func newOrgUpdateCmd() *cobra.Command {
 
 // settingsUpdate is the service's update of the settings whose flags were given.
 func settingsUpdate(fs *pflag.FlagSet, orgID int64) (importer.SettingsUpdateParams, error) {
-	p := importer.SettingsUpdateParams{OrgID: orgID}
+	p := importer.SettingsUpdateParams{OrgID: orgID, Actor: store.DoorCLI}
 	str := func(name string) *string {
 		if !fs.Changed(name) {
 			return nil
@@ -178,6 +183,11 @@ type orgJSON struct {
 	DefaultPhoneRegion      string   `json:"default_phone_region"`
 	ArchiveThresholdPercent int      `json:"archive_threshold_percent"`
 	ArchiveThresholdMin     int      `json:"archive_threshold_min"`
+	// UpdatedBy and UpdatedAt are who last changed the settings (or
+	// created the organisation) and when, as GET /api/v1/settings says;
+	// null when nobody is on record.
+	UpdatedBy *string    `json:"updated_by"`
+	UpdatedAt *time.Time `json:"updated_at"`
 }
 
 func newOrgListCmd() *cobra.Command {
@@ -196,11 +206,24 @@ func newOrgListCmd() *cobra.Command {
 				return err
 			}
 			if asJSON {
+				svc, err := a.service()
+				if err != nil {
+					return err
+				}
 				list := []orgJSON{}
 				for _, o := range orgs {
-					list = append(list, orgJSON{ID: o.Slug, Name: o.Name, NotificationEmails: append([]string{}, o.NotificationEmails()...),
+					v := orgJSON{ID: o.Slug, Name: o.Name, NotificationEmails: append([]string{}, o.NotificationEmails()...),
 						SyncSchedule: o.SyncSchedule, TimeZone: o.TimeZone, DefaultPhoneRegion: o.DefaultPhoneRegion,
-						ArchiveThresholdPercent: o.ArchiveThresholdPercent, ArchiveThresholdMin: o.ArchiveThresholdMin})
+						ArchiveThresholdPercent: o.ArchiveThresholdPercent, ArchiveThresholdMin: o.ArchiveThresholdMin}
+					ch, err := svc.SettingsLastChange(cmd.Context(), o.ID)
+					if err != nil {
+						return err
+					}
+					if ch != nil {
+						by, at := ch.Actor, ch.At.UTC()
+						v.UpdatedBy, v.UpdatedAt = &by, &at
+					}
+					list = append(list, v)
 				}
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")

@@ -75,7 +75,8 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			river.AddWorker(workers, &importer.Worker{DB: a.db, Logger: a.log, MaxDuration: a.cfg.JobRescueAfter, Pause: pause, Observer: m, Limits: importer.Limits{
 				MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
 			river.AddWorker(workers, &notify.Worker{Deliverer: d})
-			river.AddWorker(workers, &jobs.FilesSweepWorker{DB: a.db, Retention: a.cfg.FileRetention, Logger: a.log})
+			river.AddWorker(workers, &jobs.FilesSweepWorker{DB: a.db, Retention: a.cfg.FileRetention,
+				JournalRetention: a.cfg.JournalRetention, Logger: a.log})
 			sched := &rostersync.Scheduler{Logger: a.log}
 			sched.AddWorkers(workers)
 			id := jobs.NewDaemonID()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rosterd/importer"
 	"rosterd/store"
 )
 
@@ -53,7 +54,11 @@ User names are letters, digits, '.', '_' and '-', unique across organisations.`,
 				return err
 			}
 			p.OrgID = o.ID
-			if _, err := store.SFTPAccountCreate(cmd.Context(), a.db, p); err != nil {
+			svc, err := a.service()
+			if err != nil {
+				return err
+			}
+			if _, err := svc.SFTPAccountAdd(cmd.Context(), importer.SFTPAccountAddParams{SFTPAccountCreateParams: p, Actor: store.DoorCLI}); err != nil {
 				if keyFile != "" && strings.HasPrefix(err.Error(), "authorized key line") {
 					return fmt.Errorf("%s: %w", keyFile, err)
 				}
@@ -74,7 +79,11 @@ User names are letters, digits, '.', '_' and '-', unique across organisations.`,
 			if err != nil {
 				return err
 			}
-			if err := store.SFTPAccountRemove(cmd.Context(), a.db, o.ID, user); err != nil {
+			svc, err := a.service()
+			if err != nil {
+				return err
+			}
+			if err := svc.SFTPAccountRemove(cmd.Context(), importer.SFTPAccountRef{OrgID: o.ID, Username: user, Actor: store.DoorCLI}); err != nil {
 				if errors.Is(err, store.ErrNotFound) {
 					return fmt.Errorf("%s has no SFTP account %q", o.Slug, user)
 				}

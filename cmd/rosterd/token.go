@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rosterd/importer"
 	"rosterd/store"
 )
 
@@ -20,7 +21,11 @@ func newTokenCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			secret, err := store.TokenCreate(cmd.Context(), a.db, o.ID, name)
+			svc, err := a.service()
+			if err != nil {
+				return err
+			}
+			secret, err := svc.TokenCreate(cmd.Context(), importer.TokenParams{OrgID: o.ID, Name: name, Actor: store.DoorCLI})
 			if err != nil {
 				return err
 			}
@@ -37,7 +42,11 @@ func newTokenCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := store.TokenRevoke(cmd.Context(), a.db, o.ID, name); err != nil {
+			svc, err := a.service()
+			if err != nil {
+				return err
+			}
+			if err := svc.TokenRevoke(cmd.Context(), importer.TokenParams{OrgID: o.ID, Name: name, Actor: store.DoorCLI}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "token %s revoked\n", name)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,6 +25,26 @@ type settingsForm struct {
 	ArchiveThresholdPercent string
 	ArchiveThresholdMin     string
 	Errors                  map[string]string
+	// Changed is who last changed the settings, when and what; nil when
+	// nobody is on record (or on a refused form, which shows what was typed).
+	Changed *settingsChanged
+}
+
+// settingsChanged is the settings page's "Last changed by ann@example.com
+// on 4 Dec 2026 at 14:02", in the organisation's time zone (SPEC §4.4).
+type settingsChanged struct {
+	Created bool   // the last change on record is the organisation's creation
+	By      string // the admin's e-mail, the token's name, cli
+	On, At  string // 4 Dec 2026, 14:02
+	What    string // archive_threshold_percent 10 → 20; …
+}
+
+func newSettingsChanged(ch *importer.SettingsChange, loc *time.Location) *settingsChanged {
+	if ch == nil {
+		return nil
+	}
+	at := ch.At.In(loc)
+	return &settingsChanged{Created: ch.Created, By: ch.Actor, On: at.Format("2 Jan 2006"), At: at.Format("15:04"), What: ch.Detail}
 }
 
 func newSettingsForm(o *store.Org) settingsForm {
@@ -35,7 +56,15 @@ func newSettingsForm(o *store.Org) settingsForm {
 // pageSettings is GET /settings: the organisation's settings as a form.
 func (h *Handler) pageSettings(c *gin.Context) {
 	// signedIn has just read the organisation through the service.
-	h.render(c, http.StatusOK, "settings", page{Title: "Settings", Nav: "settings", Data: newSettingsForm(callerOrg(c))})
+	o := callerOrg(c)
+	ch, err := h.svc.SettingsLastChange(c.Request.Context(), o.ID)
+	if err != nil {
+		h.pageError(c, err)
+		return
+	}
+	f := newSettingsForm(o)
+	f.Changed = newSettingsChanged(ch, o.Location())
+	h.render(c, http.StatusOK, "settings", page{Title: "Settings", Nav: "settings", Data: f})
 }
 
 // pageSettingsPost is POST /settings: the whole form through the service's
@@ -72,7 +101,8 @@ func (h *Handler) pageSettingsPost(c *gin.Context) {
 	emails := strings.FieldsFunc(f.NotificationEmails, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' || r == ';' })
 	_, err := h.svc.SettingsUpdate(c.Request.Context(), importer.SettingsUpdateParams{OrgID: callerOrg(c).ID,
 		Name: &f.Name, NotificationEmails: &emails, SyncSchedule: &f.SyncSchedule, TimeZone: &f.TimeZone,
-		DefaultPhoneRegion: &f.DefaultPhoneRegion, ArchiveThresholdPercent: percent, ArchiveThresholdMin: minimum})
+		DefaultPhoneRegion: &f.DefaultPhoneRegion, ArchiveThresholdPercent: percent, ArchiveThresholdMin: minimum,
+		Actor: callerActor(c)})
 	var invalid *importer.ValidationError
 	if errors.As(err, &invalid) {
 		each := invalid.Each

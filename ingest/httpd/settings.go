@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,6 +25,20 @@ type SettingsView struct {
 	DefaultPhoneRegion      *string  `json:"default_phone_region"` // null: none
 	ArchiveThresholdPercent int      `json:"archive_threshold_percent"`
 	ArchiveThresholdMin     int      `json:"archive_threshold_min"`
+	// UpdatedBy and UpdatedAt are who last changed the settings and when
+	// (SPEC §4.4): the admin's e-mail, the token's name or cli; null when
+	// nobody is on record. Creating the organisation counts as a change.
+	UpdatedBy *string    `json:"updated_by"`
+	UpdatedAt *time.Time `json:"updated_at"`
+}
+
+// withChange adds who last changed the settings.
+func (v SettingsView) withChange(ch *importer.SettingsChange) SettingsView {
+	if ch != nil {
+		by, at := ch.Actor, ch.At.UTC()
+		v.UpdatedBy, v.UpdatedAt = &by, &at
+	}
+	return v
 }
 
 // NewSettingsView renders o's settings.
@@ -60,7 +75,7 @@ func (h *Handler) settingsShow(c *gin.Context) {
 		h.respondError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, NewSettingsView(o))
+	h.settingsJSON(c, o)
 }
 
 // settingsUpdate is PUT /api/v1/settings: a JSON object with any subset of
@@ -81,12 +96,22 @@ func (h *Handler) settingsUpdate(c *gin.Context) {
 	o, err := h.svc.SettingsUpdate(c.Request.Context(), importer.SettingsUpdateParams{OrgID: callerOrg(c).ID,
 		Name: in.Name, NotificationEmails: in.NotificationEmails, SyncSchedule: in.SyncSchedule, TimeZone: in.TimeZone,
 		DefaultPhoneRegion: in.DefaultPhoneRegion, ArchiveThresholdPercent: in.ArchiveThresholdPercent,
-		ArchiveThresholdMin: in.ArchiveThresholdMin})
+		ArchiveThresholdMin: in.ArchiveThresholdMin, Actor: callerActor(c)})
 	if err != nil {
 		h.respondError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, NewSettingsView(o))
+	h.settingsJSON(c, o)
+}
+
+// settingsJSON answers o's settings with who last changed them.
+func (h *Handler) settingsJSON(c *gin.Context, o *store.Org) {
+	ch, err := h.svc.SettingsLastChange(c.Request.Context(), o.ID)
+	if err != nil {
+		h.respondError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, NewSettingsView(o).withChange(ch))
 }
 
 // settingsKeys are the keys PUT /api/v1/settings accepts.
