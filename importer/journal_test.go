@@ -209,3 +209,40 @@ func TestActorsOfCancelAndManualActions(t *testing.T) {
 		}
 	})
 }
+
+// TestJournalSearchCounts: a search counts, per kind, the entries it finds
+// (by id, "first last" or "last first"), as the import page's tabs show them.
+func TestJournalSearchCounts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		svc := newService(t, db)
+		e.seed(3)
+		im := e.importFile(importer.ModePartial, header+
+			"E1;First1;Last1;BE;nl;e1@example.com;;;Sales\n"+ // updated
+			"E4;Ann;New;BE;en;ann@example.com;;;\n"+ // created
+			"E5;Bad;Row;Belgium;nl;;;;\n") // failed
+		for _, c := range []struct {
+			q    string
+			want map[string]int
+			ids  string
+		}{
+			{"", map[string]int{"failed": 1, "created": 1, "updated": 1, "archived": 0, "restored": 0}, "E5 E4 E1"},
+			{"ROW BAD", map[string]int{"failed": 1, "created": 0, "updated": 0, "archived": 0, "restored": 0}, "E5"},
+			{"ann new", map[string]int{"failed": 0, "created": 1, "updated": 0, "archived": 0, "restored": 0}, "E4"},
+			{"e", map[string]int{"failed": 1, "created": 1, "updated": 1, "archived": 0, "restored": 0}, "E5 E4 E1"},
+			{"nobody", map[string]int{"failed": 0, "created": 0, "updated": 0, "archived": 0, "restored": 0}, ""},
+		} {
+			page, err := svc.ImportChanges(context.Background(), importer.ImportChangesParams{OrgID: e.org.ID, ID: im.ID, Query: c.q})
+			if err != nil {
+				t.Fatalf("q=%q: %v", c.q, err)
+			}
+			var ids []string
+			for _, it := range page.Items {
+				ids = append(ids, it.ExternalID)
+			}
+			if got := fmt.Sprint(page.Counts); got != fmt.Sprint(c.want) || strings.Join(ids, " ") != c.ids {
+				t.Errorf("q=%q: counts %s, entries %v; want %v, %s", c.q, got, ids, c.want, c.ids)
+			}
+		}
+	})
+}

@@ -88,12 +88,12 @@ func (s *Service) changeCounts(ctx context.Context, im *store.Import, q string) 
 		counts[store.ChangeArchived], counts[store.ChangeRestored] = c.Archived, c.Restored
 		return counts, nil
 	}
+	found, err := store.ChangeCounts(ctx, s.db, im.OrgID, im.ID, q)
+	if err != nil {
+		return nil, err
+	}
 	for _, k := range store.ChangeKinds {
-		n, err := store.ChangeCount(ctx, s.db, im.OrgID, im.ID, k, q)
-		if err != nil {
-			return nil, err
-		}
-		counts[k] = n
+		counts[k] = found[k]
 	}
 	return counts, nil
 }

@@ -207,21 +207,31 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// ChangeCount counts an import's entries of one kind that match q ("" for all).
-func ChangeCount(ctx context.Context, q Querier, orgID int64, importID, kind, search string) (int, error) {
-	where := `import_id = ? AND org_id = ? AND kind = ?`
-	args := []any{importID, orgID, kind}
+// ChangeCounts counts an import's entries per kind that match search ("" for
+// all) in one pass over the import's entries: a search is a LIKE no index
+// serves, and a count per kind read a million-entry journal five times.
+// Kinds without an entry are absent (0).
+func ChangeCounts(ctx context.Context, q Querier, orgID int64, importID, search string) (map[string]int, error) {
+	where := `import_id = ? AND org_id = ?`
+	args := []any{importID, orgID}
 	if search != "" {
 		where += ` AND (LOWER(external_id) LIKE ? ESCAPE '\' OR LOWER(first_name || ' ' || last_name) LIKE ? ESCAPE '\'
 			OR LOWER(last_name || ' ' || first_name) LIKE ? ESCAPE '\')`
 		like := "%" + likeEscape(strings.ToLower(search)) + "%"
 		args = append(args, like, like, like)
 	}
-	var n int
-	if err := q.QueryRowxContext(ctx, q.Rebind(`SELECT COUNT(*) FROM changes WHERE `+where), args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count changes: %w", err)
+	var rows []struct {
+		Kind string `db:"kind"`
+		N    int    `db:"n"`
 	}
-	return n, nil
+	if err := sqlxSelect(ctx, q, &rows, `SELECT kind, COUNT(*) AS n FROM changes WHERE `+where+` GROUP BY kind`, args...); err != nil {
+		return nil, fmt.Errorf("count changes: %w", err)
+	}
+	counts := make(map[string]int, len(rows))
+	for _, r := range rows {
+		counts[r.Kind] = r.N
+	}
+	return counts, nil
 }
 
 // UserHistoryParams selects a page of one user's history.

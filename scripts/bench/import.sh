@@ -8,6 +8,8 @@
 #   empty    --mode full into an empty organisation (every row created)
 #   re-sync  the same file again (every row unchanged, nothing written)
 #   1%       a copy with 1% of the rows changed (N/100 updated)
+#   revert   rosterd import revert of the 1%-changed import (N/100 updated
+#            back), when the build has that command (rosterd only)
 # and, as the yardstick, what the database alone needs for the same three
 # loads into the same users table (made by rosterd's migrations), in one
 # transaction, measured in the same run:
@@ -23,7 +25,13 @@
 #   - first import (empty org) ≤ 1.5× its baseline (and the 1.2× aim);
 #   - identical re-sync ≥ 300,000 rows/s at 1M rows (shown for every size);
 #   - 1% changed ≤ 1.3× the identical re-sync of the same size in this run;
-#   - peak RSS ≤ 64 MiB at 1M rows.
+#   - peak RSS ≤ 64 MiB at 1M rows;
+#   - the journal (issue 18) adds ≤ 10% to a first import and to a 1%-changed
+#     sync at 1M rows, nothing (≤ 2%, noise) to an identical re-sync: the
+#     same three imports by a rosterd built from JOURNAL_BASE, the last
+#     revision without the journal, on a fresh schema or file of its own,
+#     interleaved with the others in every repetition;
+#   - a revert of a 1%-changed sync takes no longer than the sync did (1M rows).
 # It writes the tables, the machine, the CPU split and the rosterd phase
 # timings of every size to scripts/bench/results.md.
 #
@@ -37,6 +45,10 @@
 #                 default postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 #   RESULTS       the report to write, default scripts/bench/results.md
 #   REV           build this git revision instead of the working tree (REV=HEAD)
+#   JOURNAL_BASE  the revision without the change journal to compare with,
+#                 built from git (git archive, as REV), default e7f6b44 (the
+#                 last main commit before the journal); empty: the journal's
+#                 cost is not measured
 #   QUIET_WAIT    seconds to wait for an idle machine before each run, default 120
 #   REPEAT        run every case this many times and keep the fastest, default 1
 #                 (on a shared machine, the fastest run is the least disturbed);
@@ -63,9 +75,19 @@ TARGET_RESYNC_ROWS=1000000 # … at 1M rows (reported for every size)
 TARGET_CHANGED_RATIO=1.3   # 1% changed ≤ 1.3 × the identical re-sync
 TARGET_RSS_MIB=64          # peak RSS ≤ 64 MiB …
 TARGET_RSS_ROWS=1000000    # … at 1M rows
+TARGET_JOURNAL_RATIO=1.10  # with/without the journal: first import and 1% changed ≤ 1.1 × …
+TARGET_JOURNAL_RESYNC=1.02 # … identical re-sync ≤ 1.02 × (noise) …
+TARGET_JOURNAL_ROWS=1000000 # … at 1M rows (reported for every size)
+TARGET_REVERT_RATIO=1.0    # revert of the 1% changed ≤ 1 × that sync …
+TARGET_REVERT_ROWS=1000000 # … at 1M rows
+JOURNAL_BASE=${JOURNAL_BASE-e7f6b44}
 
 CASES=(empty resync changed)
-declare -A CASE_NAME=([empty]="empty org" [resync]="identical re-sync" [changed]="1% changed")
+declare -A CASE_NAME=([empty]="empty org" [resync]="identical re-sync" [changed]="1% changed" [revert]="revert of the 1%")
+# rosterd's cases: the baselines' and, when the build has the command
+# (HAVE_REVERT=1, set after build), a revert of the 1%-changed import.
+ROSTERD_CASES=("${CASES[@]}")
+HAVE_REVERT=0
 
 WORK=$(mktemp -d -t rosterd-bench.XXXXXX)
 SCHEMAS=()   # created by this run, dropped on exit
@@ -76,6 +98,8 @@ declare -A R_WALL R_RSS R_CPU R_PG R_OTHER R_REP B_WALL B_PG B_OTHER B_REP
 # The same for rosterd on SQLite, and for its baseline (the sqlite3 shell;
 # Q_CPU is the shell's CPU, which is SQLite's own work).
 declare -A S_WALL S_RSS S_CPU S_OTHER S_REP Q_WALL Q_CPU Q_OTHER Q_REP
+# rosterd built from JOURNAL_BASE (no journal): N_ on PostgreSQL, NS_ on SQLite.
+declare -A N_WALL N_OTHER N_REP NS_WALL NS_OTHER NS_REP
 
 # shellcheck source=scripts/bench/lib.sh
 . scripts/bench/lib.sh
@@ -90,6 +114,33 @@ ensure_tools() {
 	if has_db postgres && ! command -v psql >/dev/null; then pkgs+=(postgresql-client); fi
 	if has_db sqlite && ! command -v sqlite3 >/dev/null; then pkgs+=(sqlite3); fi
 	((${#pkgs[@]} == 0)) || apt_install "${pkgs[@]}"
+}
+
+# build_journal_base: with JOURNAL_BASE, compile that revision's rosterd
+# (exported with git archive, as build does for REV) into
+# $WORK/rosterd-base; sets ROSTERD_BASE.
+build_journal_base() {
+	[[ -n $JOURNAL_BASE ]] || return 0
+	git rev-parse -q --verify "$JOURNAL_BASE^{commit}" >/dev/null ||
+		die "JOURNAL_BASE: \"$JOURNAL_BASE\" is not a commit of this repository (the last revision without the journal, e.g. e7f6b44; empty to skip)"
+	local src=$WORK/src-base
+	mkdir "$src"
+	git archive "$JOURNAL_BASE" | tar -x -C "$src"
+	log "building rosterd without the journal (commit $(git rev-parse --short "$JOURNAL_BASE")) into $WORK"
+	(cd "$src" && go build -o "$WORK/rosterd-base" ./cmd/rosterd)
+	ROSTERD_BASE=$WORK/rosterd-base
+}
+
+# has_revert: whether the build has "rosterd import revert" (sets
+# HAVE_REVERT and ROSTERD_CASES). Cobra answers "import revert --help" with
+# import's own help when it has no such subcommand: its usage line tells.
+has_revert() {
+	if "$ROSTERD" import revert --help 2>/dev/null | grep -q '^  rosterd import revert'; then
+		HAVE_REVERT=1
+		ROSTERD_CASES=("${CASES[@]}" revert)
+	else
+		log "not measured: this build has no import revert"
+	fi
 }
 
 cleanup() {
@@ -152,11 +203,12 @@ measure() {
 }
 
 # expect_counts LABEL ROWS CREATED UPDATED UNCHANGED: the rosterd summary
-# must say exactly this, with nothing failed, archived or restored.
+# must say exactly this, with nothing failed, archived or restored (its
+# thousands separators dropped: it writes 2,000).
 expect_counts() {
 	local label=$1 want got
 	want="rows=$2 created=$3 updated=$4 unchanged=$5 archived=0 restored=0 failed=0"
-	got=$(awk '$1 ~ /^(rows|created|updated|unchanged|archived|restored|failed)$/ { printf "%s%s=%s", sep, $1, $2; sep = " " }' \
+	got=$(awk '$1 ~ /^(rows|created|updated|unchanged|archived|restored|failed)$/ { gsub(/,/, "", $2); printf "%s%s=%s", sep, $1, $2; sep = " " }' \
 		"$WORK/$label.out")
 	if [[ $got != "$want" ]]; then
 		cat "$WORK/$label.out" >&2
@@ -166,53 +218,113 @@ expect_counts() {
 
 # ------------------------------------------------------------- the runs
 
-# bench_rosterd SIZE REP FILE CHANGED_FILE: the three imports in a fresh
-# schema and organisation, one after the other (each case starts from the last).
+# expect_count LABEL FIELD VALUE: one line of the rosterd summary (for a
+# revert, whose rows are not a file's).
+expect_count() {
+	local got
+	got=$(awk -v f="$2" '$1 == f { gsub(/,/, "", $2); print $2; exit }' "$WORK/$1.out")
+	if [[ $got != "$3" ]]; then
+		cat "$WORK/$1.out" >&2
+		die "$1: summary says $2 $got, expected $3"
+	fi
+}
+
+# import_id LABEL: the id of the import a rosterd run made ("import ID
+# STATUS" heads its summary).
+import_id() {
+	local id
+	id=$(awk '$1 == "import" { print $2; exit }' "$WORK/$1.out")
+	[[ -n $id ]] || die "$1: no import id in the summary"
+	echo "$id"
+}
+
+# rosterd_side BASE: the rosterd build and result arrays of one side: the
+# journal (BASE empty: $ROSTERD, R_/S_) or JOURNAL_BASE (BASE=1:
+# $ROSTERD_BASE, N_/NS_, its labels prefixed "nojournal-"). Sets SIDE_BIN,
+# SIDE_LABEL and SIDE_CASES (the base has no revert).
+rosterd_side() {
+	if [[ -n $1 ]]; then
+		SIDE_BIN=$ROSTERD_BASE SIDE_LABEL=nojournal- SIDE_CASES=("${CASES[@]}")
+	else
+		SIDE_BIN=$ROSTERD SIDE_LABEL="" SIDE_CASES=("${ROSTERD_CASES[@]}")
+	fi
+}
+
+# expect_case LABEL CASE SIZE: the summary of a case says what it must.
+expect_case() {
+	local n=$3
+	case $2 in
+	empty) expect_counts "$1" "$n" "$n" 0 0 ;;
+	resync) expect_counts "$1" "$n" 0 0 "$n" ;;
+	changed) expect_counts "$1" "$n" 0 $((n / 100)) $((n - n / 100)) ;;
+	revert)
+		expect_count "$1" updated $((n / 100))
+		expect_count "$1" failed 0
+		;;
+	esac
+}
+
+# bench_rosterd SIZE REP FILE CHANGED_FILE [BASE]: the imports in a fresh
+# schema and organisation, one after the other (each case starts from the
+# last); with BASE=1 by the build of JOURNAL_BASE (rosterd_side).
 bench_rosterd() {
-	local n=$1 rep=$2 file=$3 changed=$4 schema="bench_rosterd_$1_$2"
+	local n=$1 rep=$2 file=$3 changed=$4 base=${5:-} schema="bench_rosterd_$1_$2${5:+_base}"
+	rosterd_side "$base"
 	new_schema "$schema"
 	export ROSTERD_DATABASE_URL
 	ROSTERD_DATABASE_URL=$(url_with "$schema" rosterd)
-	"$ROSTERD" org create bench --name Bench >/dev/null # also applies the migrations
+	"$SIDE_BIN" org create bench --name Bench >/dev/null # also applies the migrations
 
-	local c f label
-	for c in "${CASES[@]}"; do
+	local c f label changed_id=""
+	for c in "${SIDE_CASES[@]}"; do
 		f=$file
 		[[ $c == changed ]] && f=$changed
-		label="rosterd-$n-$c-$rep"
+		label="${SIDE_LABEL}rosterd-$n-$c-$rep"
 		settle "$schema"
-		measure "$label" "$ROSTERD" import --org bench --mode full --log-level debug "$f"
-		case $c in
-		empty) expect_counts "$label" "$n" "$n" 0 0 ;;
-		resync) expect_counts "$label" "$n" 0 0 "$n" ;;
-		changed) expect_counts "$label" "$n" 0 $((n / 100)) $((n - n / 100)) ;;
-		esac
-		R_WALL[$n:$c:$rep]=$M_WALL R_RSS[$n:$c:$rep]=$M_RSS R_CPU[$n:$c:$rep]=$M_CPU R_PG[$n:$c:$rep]=$M_PG R_OTHER[$n:$c:$rep]=$M_OTHER
+		if [[ $c == revert ]]; then
+			measure "$label" "$SIDE_BIN" import revert --log-level debug "$changed_id"
+		else
+			measure "$label" "$SIDE_BIN" import --org bench --mode full --log-level debug "$f"
+		fi
+		expect_case "$label" "$c" "$n"
+		if [[ $c == changed ]]; then changed_id=$(import_id "$label"); fi
+		if [[ -n $base ]]; then
+			N_WALL[$n:$c:$rep]=$M_WALL N_OTHER[$n:$c:$rep]=$M_OTHER
+		else
+			R_WALL[$n:$c:$rep]=$M_WALL R_RSS[$n:$c:$rep]=$M_RSS R_CPU[$n:$c:$rep]=$M_CPU R_PG[$n:$c:$rep]=$M_PG R_OTHER[$n:$c:$rep]=$M_OTHER
+		fi
 	done
 	drop_schema "$schema" # a million users and their file take a gigabyte
 }
 
-# bench_sqlite SIZE REP FILE CHANGED_FILE: the three rosterd imports on a
-# fresh SQLite file (the embedded default), one after the other.
+# bench_sqlite SIZE REP FILE CHANGED_FILE [BASE]: the rosterd imports on a
+# fresh SQLite file (the embedded default), one after the other; with BASE=1
+# by the build of JOURNAL_BASE.
 bench_sqlite() {
-	local n=$1 rep=$2 file=$3 changed=$4 db="$WORK/sqlite-$1-$2.db"
-	ROSTERD_DATABASE_URL=sqlite:$db "$ROSTERD" org create bench --name Bench >/dev/null
+	local n=$1 rep=$2 file=$3 changed=$4 base=${5:-} db="$WORK/sqlite-$1-$2${5:+-base}.db"
+	rosterd_side "$base"
+	ROSTERD_DATABASE_URL=sqlite:$db "$SIDE_BIN" org create bench --name Bench >/dev/null
 
-	local c f label
-	for c in "${CASES[@]}"; do
+	local c f label other changed_id=""
+	for c in "${SIDE_CASES[@]}"; do
 		f=$file
 		[[ $c == changed ]] && f=$changed
-		label="rosterd-sqlite-$n-$c-$rep"
+		label="${SIDE_LABEL}rosterd-sqlite-$n-$c-$rep"
 		sync # the previous run's pages on disk, as CHECKPOINT does for PostgreSQL
-		measure "$label" env ROSTERD_DATABASE_URL="sqlite:$db" "$ROSTERD" import --org bench --mode full --log-level debug "$f"
-		case $c in
-		empty) expect_counts "$label" "$n" "$n" 0 0 ;;
-		resync) expect_counts "$label" "$n" 0 0 "$n" ;;
-		changed) expect_counts "$label" "$n" 0 $((n / 100)) $((n - n / 100)) ;;
-		esac
+		if [[ $c == revert ]]; then
+			measure "$label" env ROSTERD_DATABASE_URL="sqlite:$db" "$SIDE_BIN" import revert --log-level debug "$changed_id"
+		else
+			measure "$label" env ROSTERD_DATABASE_URL="sqlite:$db" "$SIDE_BIN" import --org bench --mode full --log-level debug "$f"
+		fi
+		expect_case "$label" "$c" "$n"
+		if [[ $c == changed ]]; then changed_id=$(import_id "$label"); fi
 		# Here PostgreSQL's CPU is someone else's work: it counts as other.
-		S_WALL[$n:$c:$rep]=$M_WALL S_RSS[$n:$c:$rep]=$M_RSS S_CPU[$n:$c:$rep]=$M_CPU
-		S_OTHER[$n:$c:$rep]=$(awk -v a="$M_OTHER" -v b="$M_PG" 'BEGIN { printf "%.2f", a + b }')
+		other=$(awk -v a="$M_OTHER" -v b="$M_PG" 'BEGIN { printf "%.2f", a + b }')
+		if [[ -n $base ]]; then
+			NS_WALL[$n:$c:$rep]=$M_WALL NS_OTHER[$n:$c:$rep]=$other
+		else
+			S_WALL[$n:$c:$rep]=$M_WALL S_RSS[$n:$c:$rep]=$M_RSS S_CPU[$n:$c:$rep]=$M_CPU S_OTHER[$n:$c:$rep]=$other
+		fi
 	done
 	rm -f "$db" "$db-wal" "$db-shm"
 }
@@ -385,32 +497,44 @@ fastest() {
 	done
 }
 
-# pick_fastest SIZE: for each case, keep rosterd's and the baseline's fastest
-# repetition under the key "SIZE:CASE", for each database.
+# pick_fastest SIZE: for each case, keep rosterd's (both builds') and the
+# baseline's fastest repetition under the key "SIZE:CASE", for each database.
 pick_fastest() {
 	local n=$1 c b
 	if has_db sqlite; then
-		for c in "${CASES[@]}"; do
+		for c in "${ROSTERD_CASES[@]}"; do
 			fastest S_WALL "$n" "$c"
 			b=$BEST
 			S_REP[$n:$c]=$b S_WALL[$n:$c]=${S_WALL[$n:$c:$b]} S_RSS[$n:$c]=${S_RSS[$n:$c:$b]}
 			S_CPU[$n:$c]=${S_CPU[$n:$c:$b]} S_OTHER[$n:$c]=${S_OTHER[$n:$c:$b]}
+		done
+		for c in "${CASES[@]}"; do
 			fastest Q_WALL "$n" "$c"
 			b=$BEST
 			Q_REP[$n:$c]=$b Q_WALL[$n:$c]=${Q_WALL[$n:$c:$b]} Q_CPU[$n:$c]=${Q_CPU[$n:$c:$b]}
 			Q_OTHER[$n:$c]=${Q_OTHER[$n:$c:$b]}
+			[[ -n $JOURNAL_BASE ]] || continue
+			fastest NS_WALL "$n" "$c"
+			b=$BEST
+			NS_REP[$n:$c]=$b NS_WALL[$n:$c]=${NS_WALL[$n:$c:$b]} NS_OTHER[$n:$c]=${NS_OTHER[$n:$c:$b]}
 		done
 	fi
 	has_db postgres || return 0
-	for c in "${CASES[@]}"; do
+	for c in "${ROSTERD_CASES[@]}"; do
 		fastest R_WALL "$n" "$c"
 		b=$BEST
 		R_REP[$n:$c]=$b R_WALL[$n:$c]=${R_WALL[$n:$c:$b]} R_RSS[$n:$c]=${R_RSS[$n:$c:$b]}
 		R_CPU[$n:$c]=${R_CPU[$n:$c:$b]} R_PG[$n:$c]=${R_PG[$n:$c:$b]} R_OTHER[$n:$c]=${R_OTHER[$n:$c:$b]}
+	done
+	for c in "${CASES[@]}"; do
 		fastest B_WALL "$n" "$c"
 		b=$BEST
 		B_REP[$n:$c]=$b B_WALL[$n:$c]=${B_WALL[$n:$c:$b]} B_PG[$n:$c]=${B_PG[$n:$c:$b]}
 		B_OTHER[$n:$c]=${B_OTHER[$n:$c:$b]}
+		[[ -n $JOURNAL_BASE ]] || continue
+		fastest N_WALL "$n" "$c"
+		b=$BEST
+		N_REP[$n:$c]=$b N_WALL[$n:$c]=${N_WALL[$n:$c:$b]} N_OTHER[$n:$c]=${N_OTHER[$n:$c:$b]}
 	done
 }
 
@@ -434,9 +558,33 @@ results_table() {
 	echo "| size | case | rosterd s | rows/s | peak RSS MiB | baseline s | rosterd/baseline |"
 	echo "|---:|---|---:|---:|---:|---:|---:|"
 	for n in $SIZES; do
-		for c in "${CASES[@]}"; do
+		for c in "${ROSTERD_CASES[@]}"; do
+			if [[ $c == revert ]]; then # no baseline; its rows are N/100
+				printf '| %s | %s | %s | – | %s | – | – |\n' "$n" "${CASE_NAME[$c]}" "${W[$n:$c]}" "${RSS[$n:$c]}"
+				continue
+			fi
 			printf '| %s | %s | %s | %s | %s | %s | %s× |\n' "$n" "${CASE_NAME[$c]}" "${W[$n:$c]}" \
 				"$(rps "$n" "${W[$n:$c]}")" "${RSS[$n:$c]}" "${BW[$n:$c]}" "$(ratio "${W[$n:$c]}" "${BW[$n:$c]}")"
+		done
+	done
+	((HAVE_REVERT)) || echo "| | revert of the 1% | not measured: this build has no import revert | | | | |"
+}
+
+# journal_table DB: the journal's cost on DB: rosterd against the build of
+# JOURNAL_BASE, the same imports, the same run (the fastest of each).
+journal_table() {
+	local n c
+	if [[ $1 == sqlite ]]; then
+		local -n W=S_WALL O=S_OTHER NW=NS_WALL NO=NS_OTHER
+	else
+		local -n W=R_WALL O=R_OTHER NW=N_WALL NO=N_OTHER
+	fi
+	echo "| size | case | with journal s | without journal s | with/without | other CPU s with / without |"
+	echo "|---:|---|---:|---:|---:|---:|"
+	for n in $SIZES; do
+		for c in "${CASES[@]}"; do
+			printf '| %s | %s | %s | %s | %s× | %s / %s |\n' "$n" "${CASE_NAME[$c]}" "${W[$n:$c]}" "${NW[$n:$c]}" \
+				"$(ratio "${W[$n:$c]}" "${NW[$n:$c]}")" "${O[$n:$c]}" "${NO[$n:$c]}"
 		done
 	done
 }
@@ -446,9 +594,9 @@ cpu_table() {
 	echo "| size | case | rosterd wall s | rosterd CPU s | PostgreSQL CPU s | other CPU s | baseline wall s | PostgreSQL CPU s | other CPU s |"
 	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 	for n in $SIZES; do
-		for c in "${CASES[@]}"; do
+		for c in "${ROSTERD_CASES[@]}"; do
 			printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "${CASE_NAME[$c]}" "${R_WALL[$n:$c]}" \
-				"${R_CPU[$n:$c]}" "${R_PG[$n:$c]}" "${R_OTHER[$n:$c]}" "${B_WALL[$n:$c]}" "${B_PG[$n:$c]}" "${B_OTHER[$n:$c]}"
+				"${R_CPU[$n:$c]}" "${R_PG[$n:$c]}" "${R_OTHER[$n:$c]}" "${B_WALL[$n:$c]:-–}" "${B_PG[$n:$c]:-–}" "${B_OTHER[$n:$c]:-–}"
 		done
 	done
 }
@@ -458,9 +606,9 @@ sqlite_cpu_table() {
 	echo "| size | case | rosterd wall s | rosterd CPU s | other CPU s | baseline wall s | sqlite3 CPU s | other CPU s |"
 	echo "|---:|---|---:|---:|---:|---:|---:|---:|"
 	for n in $SIZES; do
-		for c in "${CASES[@]}"; do
+		for c in "${ROSTERD_CASES[@]}"; do
 			printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "${CASE_NAME[$c]}" "${S_WALL[$n:$c]}" \
-				"${S_CPU[$n:$c]}" "${S_OTHER[$n:$c]}" "${Q_WALL[$n:$c]}" "${Q_CPU[$n:$c]}" "${Q_OTHER[$n:$c]}"
+				"${S_CPU[$n:$c]}" "${S_OTHER[$n:$c]}" "${Q_WALL[$n:$c]:-–}" "${Q_CPU[$n:$c]:-–}" "${Q_OTHER[$n:$c]:-–}"
 		done
 	done
 }
@@ -514,7 +662,53 @@ targets_db() {
 		echo "| $name | peak RSS ≤ $TARGET_RSS_MIB MiB at $TARGET_RSS_ROWS rows (worst run) | $n | $worst MiB | $(verdict le "$worst" "$TARGET_RSS_MIB") |"
 	done
 	((measured)) || echo "| $name | peak RSS ≤ $TARGET_RSS_MIB MiB at $TARGET_RSS_ROWS rows | – | not measured: no size ≥ $TARGET_RSS_ROWS in SIZES | – |"
+	journal_targets "$1"
 }
+
+# at_size SIZE ROWS VERDICT: VERDICT when SIZE ≥ ROWS (the size a target is
+# set at), else a dash saying so.
+at_size() {
+	if (($1 >= $2)); then echo "$3"; else echo "– (the target is at $2 rows)"; fi
+}
+
+# journal_targets DB: the journal's targets for DB (rows of targets): its
+# cost against JOURNAL_BASE, and the revert against the sync it reverts.
+# Every ratio shows the seconds it is made of.
+journal_targets() {
+	local name n c r limit what
+	local -A case_what=([empty]="a first import (empty org)" [resync]="an identical re-sync" [changed]="a 1%-changed sync")
+	name=$(db_name "$1")
+	if [[ $1 == sqlite ]]; then
+		local -n W=S_WALL NW=NS_WALL
+	else
+		local -n W=R_WALL NW=N_WALL
+	fi
+	if [[ -z $JOURNAL_BASE ]]; then
+		echo "| $name | the journal's cost | – | not measured: JOURNAL_BASE is empty | – |"
+	else
+		for c in "${CASES[@]}"; do
+			limit=$TARGET_JOURNAL_RATIO what="adds ≤ $(pct "$TARGET_JOURNAL_RATIO") to"
+			[[ $c == resync ]] && limit=$TARGET_JOURNAL_RESYNC what="adds nothing (≤ $(pct "$TARGET_JOURNAL_RESYNC"), noise) to"
+			for n in $SIZES; do
+				r=$(ratio "${W[$n:$c]}" "${NW[$n:$c]}")
+				echo "| $name | the journal $what ${case_what[$c]} at $TARGET_JOURNAL_ROWS rows | $n |" \
+					"${r}× (${W[$n:$c]} s / ${NW[$n:$c]} s) | $(at_size "$n" "$TARGET_JOURNAL_ROWS" "$(verdict le "$r" "$limit")") |"
+			done
+		done
+	fi
+	if ((!HAVE_REVERT)); then
+		echo "| $name | a revert of the 1% changed takes no longer than that sync | – | not measured: this build has no import revert | – |"
+		return
+	fi
+	for n in $SIZES; do
+		r=$(ratio "${W[$n:revert]}" "${W[$n:changed]}")
+		echo "| $name | a revert of the 1% changed takes no longer than that sync at $TARGET_REVERT_ROWS rows | $n |" \
+			"${r}× (${W[$n:revert]} s / ${W[$n:changed]} s) | $(at_size "$n" "$TARGET_REVERT_ROWS" "$(verdict le "$r" "$TARGET_REVERT_RATIO")") |"
+	done
+}
+
+# pct RATIO: the share a ratio adds, as "10%".
+pct() { awk -v r="$1" 'BEGIN { printf "%.0f%%", (r - 1) * 100 }'; }
 
 # dur_seconds: a Go duration as logged (850ms, 1.387s, 1m2.5s) in seconds.
 dur_seconds() {
@@ -638,6 +832,7 @@ write_results() {
 		echo
 		if has_db postgres; then pg_results; fi
 		if has_db sqlite; then sqlite_results; fi
+		journal_results
 		echo "### Targets"
 		echo
 		echo "First import against the same run's baseline; 1% changed against the same run's identical" \
@@ -645,6 +840,30 @@ write_results() {
 		echo
 		targets
 	} >"$RESULTS"
+}
+
+# journal_results: the report's section on the journal's cost.
+journal_results() {
+	local db
+	echo "### Journal cost"
+	echo
+	if [[ -z $JOURNAL_BASE ]]; then
+		echo "Not measured: JOURNAL_BASE is empty."
+		echo
+		return
+	fi
+	echo "The same imports by rosterd built from $(git rev-parse --short "$JOURNAL_BASE") (JOURNAL_BASE, the last" \
+		"revision without the change journal), on a fresh schema or file of its own, run in every repetition" \
+		"between rosterd's and the baseline's, so a disturbance spreads over all three; the fastest of each." \
+		"Other CPU: what else kept the machine busy during each of the two runs."
+	echo
+	for db in postgres sqlite; do
+		has_db "$db" || continue
+		echo "#### $(db_name "$db")"
+		echo
+		journal_table "$db"
+		echo
+	done
 }
 
 # pg_results: the PostgreSQL part of the report.
@@ -716,6 +935,8 @@ main() {
 	has_db postgres || has_db sqlite || die "DATABASES: \"$DATABASES\" names neither postgres nor sqlite"
 	ensure_tools
 	build
+	build_journal_base
+	has_revert
 	has_db postgres && check_postgres
 
 	local n file changed rep
@@ -732,10 +953,12 @@ main() {
 		for ((rep = 1; rep <= REPEAT; rep++)); do
 			if has_db postgres; then
 				bench_rosterd "$n" "$rep" "$file" "$changed"
+				[[ -z $JOURNAL_BASE ]] || bench_rosterd "$n" "$rep" "$file" "$changed" base
 				bench_baseline "$n" "$rep" "$file" "$changed"
 			fi
 			if has_db sqlite; then
 				bench_sqlite "$n" "$rep" "$file" "$changed"
+				[[ -z $JOURNAL_BASE ]] || bench_sqlite "$n" "$rep" "$file" "$changed" base
 				bench_sqlite_baseline "$n" "$rep" "$file" "$changed"
 			fi
 		done
@@ -750,6 +973,10 @@ main() {
 		has_db "$db" || continue
 		echo "$(db_name "$db"):"
 		results_table "$db"
+		echo
+		[[ -n $JOURNAL_BASE ]] || continue
+		echo "$(db_name "$db"), the journal's cost (without: $JOURNAL_BASE):"
+		journal_table "$db"
 		echo
 	done
 	echo "Targets:"
