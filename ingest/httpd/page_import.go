@@ -35,6 +35,7 @@ type importPage struct {
 	ArchiveTotal int
 	More         int
 	ConfirmError string // the approval was sent without ticking the box
+	Revert       *revertSection
 }
 
 // pageImport is GET /imports/{id}: "your file is being processed" while it
@@ -56,7 +57,8 @@ func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
 		return nil, err
 	}
 	v := h.importView(c, im)
-	d := &importPage{Import: v, DoorText: store.DoorName(im.Door), Read: store.FormatSize(v.Progress.BytesRead), Size: store.FormatSize(v.SizeBytes)}
+	d := &importPage{Import: v, DoorText: store.DoorName(im.Door), Read: store.FormatSize(v.Progress.BytesRead), Size: store.FormatSize(v.SizeBytes),
+		Revert: newRevertSection(im)}
 	switch im.Status {
 	case store.ImportQueued, store.ImportProcessing:
 		d.Live = true

@@ -57,7 +57,7 @@ func loadViews(static staticAssets) (views, error) {
 	v := views{}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
-		t, err := template.New(name).Funcs(pageFuncs).Funcs(template.FuncMap{"static": static.url}).ParseFS(assets, "templates/layout.html", f)
+		t, err := template.New(name).Funcs(pageFuncs).Funcs(template.FuncMap{"static": static.url}).ParseFS(assets, "templates/layout.html", "templates/partials/*.html", f)
 		if err != nil {
 			return nil, fmt.Errorf("parse page %s: %w", name, err)
 		}
