@@ -51,4 +51,3 @@ func (h *Handler) pageImportRevert(c *gin.Context) {
 	}
 	redirect(c, "/imports/"+im.ID, done)
 }
-
