@@ -113,7 +113,7 @@ func (r *run) apply(ctx context.Context) error {
 	// Those rows are the unchanged ones that were not skipped as known: in
 	// a first import or an identical re-sync there are none, and the join
 	// over a million rows to find none is not run.
-	if r.im.Unchanged > r.skippedValid {
+	if r.mode != ModeRevert && r.im.Unchanged > r.skippedValid {
 		if err := r.exec(ctx, "record fingerprints", `UPDATE users SET source_hash = s.fp FROM stage_rows s
 		WHERE users.org_id = ? AND users.external_id = s.external_id AND s.failed = 0 AND s.skip = 0
 		AND users.source_hash `+distinct+` s.fp
@@ -129,6 +129,11 @@ func (r *run) apply(ctx context.Context) error {
 			return err
 		}
 		r.saved(n)
+	}
+	if r.mode == ModeRevert {
+		if err := r.markReverted(ctx); err != nil {
+			return err
+		}
 	}
 	return r.refreshStatistics(ctx)
 }

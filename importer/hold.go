@@ -14,7 +14,8 @@ const wouldArchive = `SELECT m.id FROM stage_missing m
 	UNION SELECT u.id FROM ` + validPlan + ` JOIN users u ON u.org_id = ? AND u.external_id = p.external_id
 	WHERE p.action = '` + roster.ActionArchive + `'`
 
-// judgeArchives applies the archive threshold of SPEC §3 to a full sync and
+// judgeArchives applies the archive threshold of SPEC §3 to a full sync (and
+// a revert, which archives the users its import created or restored) and
 // says whether it is held. A held sync keeps, with the import, the users it
 // would archive: that list is what the admin approves. An approved sync is
 // run again against the roster as it is then, and is applied only when it
@@ -23,7 +24,7 @@ const wouldArchive = `SELECT m.id FROM stage_missing m
 // would be.
 func (r *run) judgeArchives(ctx context.Context, archive int) (held bool, err error) {
 	r.im.HoldReason = ""
-	if r.mode != ModeFull {
+	if r.mode != ModeFull && r.mode != ModeRevert {
 		return false, nil
 	}
 	active, err := r.activeUsers(ctx)
@@ -34,7 +35,11 @@ func (r *run) judgeArchives(ctx context.Context, archive int) (held bool, err er
 	switch {
 	case r.im.DryRun:
 		if over {
-			r.warnings = append([]string{"a real run of this file would be held for approval: " + heldMessage(archive, active, r.org)}, r.warnings...)
+			real := "a real run of this file"
+			if r.mode == ModeRevert {
+				real = "a real revert"
+			}
+			r.warnings = append([]string{real + " would be held for approval: " + heldMessage(r.mode, archive, active, r.org)}, r.warnings...)
 		}
 		return false, nil
 	case r.im.ArchiveApproved:
@@ -46,8 +51,12 @@ func (r *run) judgeArchives(ctx context.Context, archive int) (held bool, err er
 			"the approved list did not show (%s in all); nothing was applied. Check the new list, then approve again or cancel",
 			plural(unshown, "user"), store.FormatCount(archive))
 	case over:
-		r.im.HoldReason = heldMessage(archive, active, r.org) + "; nothing was applied. Check the list of users it would " +
+		r.im.HoldReason = heldMessage(r.mode, archive, active, r.org) + "; nothing was applied. Check the list of users it would " +
 			"archive, then approve the import to apply it, or cancel it and send a corrected file"
+		if r.mode == ModeRevert {
+			r.im.HoldReason = heldMessage(r.mode, archive, active, r.org) + "; nothing was applied. Check the list of users it would " +
+				"archive, then approve the revert to apply it, or cancel it"
+		}
 	default:
 		return false, nil
 	}

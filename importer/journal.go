@@ -89,9 +89,14 @@ func (r *run) journal(ctx context.Context, preview bool) error {
 	}
 	head := `INSERT INTO changes (org_id, import_id, kind, external_id, first_name, last_name, line, fields, messages, preview, actor, at) `
 	args := []any{r.org.ID, r.im.ID, preview, actor, r.p.Now}
+	// A revert's entries have no line: it read no file.
+	planLine, rowLine := "p.line", "k.line"
+	if r.mode == ModeRevert {
+		planLine, rowLine = "NULL", "NULL"
+	}
 	// Planned changes, file order.
 	if err := r.exec(ctx, "journal changes", head+`SELECT ?, ?, `+changeKindOf+`, p.external_id, p.first_name, p.last_name,
-		p.line, p.changes, NULL, ?, ?, ? FROM `+validPlan+` ORDER BY p.line`, args...); err != nil {
+		`+planLine+`, p.changes, NULL, ?, ?, ? FROM `+validPlan+` ORDER BY p.line`, args...); err != nil {
 		return err
 	}
 	if r.im.Failed > 0 {
@@ -103,7 +108,7 @@ func (r *run) journal(ctx context.Context, preview bool) error {
 		// The row's names as the file wrote them, else as stored.
 		if err := r.exec(ctx, "journal failed rows", head+`SELECT ?, ?, '`+store.ChangeFailed+`', k.external_id,
 			COALESCE(NULLIF(s.p_first_name, ''), u.first_name, ''), COALESCE(NULLIF(s.p_last_name, ''), u.last_name, ''),
-			k.line, NULL, `+messages+`, ?, ?, ?
+			`+rowLine+`, NULL, `+messages+`, ?, ?, ?
 			FROM stage_rows k LEFT JOIN stage_patch s ON s.line = k.line
 			LEFT JOIN users u ON u.org_id = `+fmt.Sprint(r.org.ID)+` AND u.external_id = k.external_id AND k.external_id <> ''
 			WHERE k.failed = 1 ORDER BY k.line`, args...); err != nil {

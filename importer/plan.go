@@ -64,6 +64,11 @@ func (r *run) plan(ctx context.Context) error {
 			return err
 		}
 	}
+	return r.indexPlan(ctx)
+}
+
+// indexPlan indexes the plan for the checks that probe it.
+func (r *run) indexPlan(ctx context.Context) error {
 	for _, q := range []string{
 		`CREATE INDEX stage_plan_external_id ON stage_plan (external_id)`,
 		`CREATE INDEX stage_plan_business_email ON stage_plan (business_email)`,
@@ -383,6 +388,9 @@ func (r *run) newUser(p Patch) string { return r.userRules().NewUserFieldsHash(p
 // colName is the column as the file wrote it, or its canonical name when the
 // file does not have it.
 func (r *run) colName(canonical string) string {
+	if r.cols == nil { // a revert: no file
+		return canonical
+	}
 	if n := r.cols.Name(canonical); n != "" {
 		return n
 	}

@@ -458,6 +458,11 @@ func (r *run) prepare(ctx context.Context) error {
 	if err := createStaging(ctx, r.staging, r.db.Dialect); err != nil {
 		return err
 	}
+	if r.mode == ModeRevert {
+		// A revert reads the journal, in the import's transaction (see
+		// planRevert): nothing to read before it.
+		return nil
+	}
 	if err := r.stage(ctx); err != nil {
 		return err
 	}
@@ -486,11 +491,13 @@ func (r *run) process(ctx context.Context) error {
 		return err
 	}
 
-	errorsFile, err := r.writeErrorsCSV(ctx)
-	if err != nil {
-		return err
+	if r.mode != ModeRevert { // a revert's conflicts are its failed entries
+		errorsFile, err := r.writeErrorsCSV(ctx)
+		if err != nil {
+			return err
+		}
+		r.im.ErrorsFileID = errorsFile
 	}
-	r.im.ErrorsFileID = errorsFile
 	if err := r.journal(ctx, held || r.im.DryRun); err != nil {
 		return err
 	}
@@ -505,8 +512,12 @@ func (r *run) process(ctx context.Context) error {
 	}
 	r.pause(ctx, StepApplied)
 	r.phase(PhaseApply, t)
-	if err := r.tx.SelectContext(ctx, &r.firstErrors, r.tx.Rebind(`SELECT 'line ' || line || ': ' || message
-		FROM stage_errors ORDER BY line, seq LIMIT ?`), firstErrorsShown); err != nil {
+	firstErrors := `SELECT 'line ' || line || ': ' || message FROM stage_errors ORDER BY line, seq LIMIT ?`
+	if r.mode == ModeRevert { // no file, no lines: the user's id
+		firstErrors = `SELECT 'user ' || k.external_id || ': ' || e.message FROM stage_errors e JOIN stage_rows k ON k.line = e.line
+			ORDER BY e.line, e.seq LIMIT ?`
+	}
+	if err := r.tx.SelectContext(ctx, &r.firstErrors, r.tx.Rebind(firstErrors), firstErrorsShown); err != nil {
 		return fmt.Errorf("read errors: %w", err)
 	}
 
@@ -569,7 +580,11 @@ func overThreshold(archive, active int, org *store.Org) bool {
 	return archive > org.ArchiveThresholdMin && archive*100 > org.ArchiveThresholdPercent*active
 }
 
-func heldMessage(archive, active int, org *store.Org) string {
+func heldMessage(mode Mode, archive, active int, org *store.Org) string {
+	what := "sync"
+	if mode == ModeRevert {
+		what = "revert"
+	}
 	pct := 0.0
 	if active > 0 {
 		pct = float64(archive) * 100 / float64(active)
@@ -578,8 +593,8 @@ func heldMessage(archive, active int, org *store.Org) string {
 	if org.ArchiveThresholdMin == 1 {
 		users = "user"
 	}
-	return fmt.Sprintf("this sync would archive %s of %s active users (%.1f%%), more than the organisation's threshold "+
-		"of %d%% and %s %s",
+	return fmt.Sprintf("this %s would archive %s of %s active users (%.1f%%), more than the organisation's threshold "+
+		"of %d%% and %s %s", what,
 		store.FormatCount(archive), store.FormatCount(active), pct, org.ArchiveThresholdPercent, store.FormatCount(org.ArchiveThresholdMin), users)
 }
 

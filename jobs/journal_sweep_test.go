@@ -101,11 +101,11 @@ func TestJournalSweepRunsWithTheFilesSweep(t *testing.T) {
 		}
 
 		count := func(im *store.Import) int {
-			n, err := store.ChangeCount(ctx, db, org.ID, im.ID, store.ChangeCreated, "")
+			n, err := store.ChangeCounts(ctx, db, org.ID, im.ID, "")
 			if err != nil {
 				t.Fatal(err)
 			}
-			return n
+			return n[store.ChangeCreated]
 		}
 		a, err := store.ImportGet(ctx, db, org.ID, filesGone.ID)
 		if err != nil {

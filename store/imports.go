@@ -441,3 +441,17 @@ func ImportSetDryRun(ctx context.Context, q Querier, orgID int64, id string, dry
 	}
 	return nil
 }
+
+// ImportPendingRevert is the revert of import id (not a dry run) that is
+// queued, processing or held, or "": one import is reverted once.
+func ImportPendingRevert(ctx context.Context, q Querier, orgID int64, id string) (string, error) {
+	var ids []string
+	if err := sqlxSelect(ctx, q, &ids, `SELECT id FROM imports WHERE org_id = ? AND reverts = ? AND dry_run = ?
+		AND status IN ('queued', 'processing', 'held') ORDER BY id LIMIT 1`, orgID, id, false); err != nil {
+		return "", fmt.Errorf("find a pending revert: %w", err)
+	}
+	if len(ids) == 0 {
+		return "", nil
+	}
+	return ids[0], nil
+}

@@ -111,7 +111,8 @@ sync over the archive threshold; see "rosterd import approve").`,
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the import's run to this file (go tool pprof reads it), to see where a slow import spends its time")
 	cmd.Flags().StringVar(&errorsOut, "errors-out", "", "write the errors CSV (failed rows + errors column) to this file")
 	_ = cmd.MarkFlagRequired("org")
-	cmd.AddCommand(newImportShowCmd(), newImportListCmd(), newImportApproveCmd(), newImportCancelCmd(), newImportChangesCmd())
+	cmd.AddCommand(newImportShowCmd(), newImportListCmd(), newImportApproveCmd(), newImportCancelCmd(), newImportChangesCmd(),
+		newImportRevertCmd())
 	return cmd
 }
 

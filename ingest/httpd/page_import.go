@@ -41,6 +41,8 @@ type importPage struct {
 	// Refused is a search or page link of the changes the service refused
 	// (the page shows the first pages instead, and says why).
 	Refused *importer.ValidationError
+	// Revert is the revert form or preview of the import (nil: none).
+	Revert *revertSection
 }
 
 // pageImport is GET /imports/{id}: "your file is being processed" while it
@@ -66,7 +68,8 @@ func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
 		return nil, err
 	}
 	v := h.importView(c, im)
-	d := &importPage{Import: v, DoorText: store.DoorName(im.Door), Read: store.FormatSize(v.Progress.BytesRead), Size: store.FormatSize(v.SizeBytes)}
+	d := &importPage{Import: v, DoorText: store.DoorName(im.Door), Read: store.FormatSize(v.Progress.BytesRead), Size: store.FormatSize(v.SizeBytes),
+		Revert: newRevertSection(im)}
 	switch im.Status {
 	case store.ImportQueued, store.ImportProcessing:
 		d.Live = true

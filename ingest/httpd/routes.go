@@ -128,6 +128,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	api.GET("/imports/:id/changes.csv", h.transfer, h.importChangesCSV)
 	api.POST("/imports/:id/approve", h.importApprove)
 	api.POST("/imports/:id/cancel", h.importCancel)
+	api.POST("/imports/:id/revert", h.importRevert)
 	api.GET("/template.csv", h.transfer, h.templateCSV)
 	api.GET("/users", h.userList)
 	api.GET("/users.csv", h.transfer, h.userExport)
@@ -159,6 +160,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 		bo.GET("/imports/:id", h.pageImport)
 		bo.POST("/imports/:id/approve", smallForm, h.pageImportApprove)
 		bo.POST("/imports/:id/cancel", smallForm, h.pageImportCancel)
+		bo.POST("/imports/:id/revert", smallForm, h.pageImportRevert)
 		bo.GET("/settings", h.pageSettings)
 		bo.POST("/settings", smallForm, h.pageSettingsPost)
 	}
