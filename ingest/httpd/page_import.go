@@ -94,7 +94,18 @@ func (h *Handler) importPage(c *gin.Context) (*importPage, error) {
 // renderImport shows an import's page; p carries a form's error, if any.
 func (h *Handler) renderImport(c *gin.Context, status int, d *importPage, p page) {
 	p.Nav, p.Data = "imports", d
+	// A revert has no file of its own: its title names the import it puts back.
+	reverts := ""
+	if d.Import.Reverts != nil {
+		reverts = *d.Import.Reverts
+	}
 	switch {
+	case reverts != "" && d.Live:
+		p.Title = "Reverting import " + reverts
+	case reverts != "" && d.Import.DryRun:
+		p.Title = "Preview of the revert of import " + reverts
+	case reverts != "":
+		p.Title = "Revert of import " + reverts
 	case d.Live:
 		p.Title = "Your file is being processed"
 	case d.Import.FileName != "":

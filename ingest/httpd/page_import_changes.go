@@ -77,6 +77,9 @@ func (h *Handler) importChangesSection(c *gin.Context, im *store.Import) (*chang
 	default:
 		s.Heading = "Changes"
 	}
+	if im.Reverts != "" {
+		s.Heading = strings.Replace(s.Heading, "this import", "this revert", 1)
+	}
 	if s.Expired != nil {
 		return s, nil, nil
 	}
