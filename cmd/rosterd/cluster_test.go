@@ -428,7 +428,8 @@ func TestThreeDaemonsOneKilled(t *testing.T) {
 	// An HTTP upload's import has a second job, held back by upload_hold
 	// (a minute) in case the door died before releasing it; on a fast run
 	// it is still waiting now, and will find its import ended and do
-	// nothing. Held jobs of ended imports are counted, not failed.
+	// nothing. Held jobs of ended imports are counted, not failed, also
+	// once their hold has passed (available) and no worker has run them yet.
 	type jobRow struct {
 		Kind    string `db:"kind"`
 		State   string `db:"state"`
@@ -450,7 +451,7 @@ func TestThreeDaemonsOneKilled(t *testing.T) {
 		switch {
 		case j.State == "completed":
 			completed[j.Kind+":"+j.Arg]++
-		case j.Kind == "import" && j.State == "scheduled" && byID[j.Arg] != nil && byID[j.Arg].Finished() && (byID[j.Arg].Door == store.DoorAPI || byID[j.Arg].Door == store.DoorWeb):
+		case j.Kind == "import" && (j.State == "scheduled" || j.State == "available") && byID[j.Arg] != nil && byID[j.Arg].Finished() && (byID[j.Arg].Door == store.DoorAPI || byID[j.Arg].Door == store.DoorWeb):
 			held++
 		case j.State == "cancelled" || j.State == "running" && j.Retired && j.By == victimID:
 			retired++
