@@ -23,7 +23,7 @@ type ImportChangesParams struct {
 	// case ignored; "" keeps all.
 	Query  string
 	Cursor string // NextCursor of the previous page; "" for the first
-	Limit  int    // 1–1000; 0: 50
+	Limit  int    // 1–100, as every list of the API; 0: 50
 }
 
 // ChangePage is one page of journal entries.
@@ -48,8 +48,8 @@ func (s *Service) ImportChanges(ctx context.Context, p ImportChangesParams) (*Ch
 	if err := checkKind(p.Kind); err != nil {
 		return nil, err
 	}
-	if p.Limit < 0 || p.Limit > 1000 {
-		return nil, invalid("limit", "%d is not a page size; use 1 to 1000", p.Limit)
+	if p.Limit < 0 || p.Limit > 100 {
+		return nil, invalid("limit", "%d is not a page size; use 1 to 100", p.Limit)
 	}
 	if !utf8.ValidString(p.Query) || strings.ContainsRune(p.Query, 0) {
 		return nil, invalid("q", "the search must be text (UTF-8, no NUL)")

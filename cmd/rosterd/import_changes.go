@@ -56,7 +56,7 @@ spreadsheet. With --org, an import of another organisation is not found.`,
 			var list []store.Change
 			var counts map[string]int
 			for {
-				p.Limit = 1000
+				p.Limit = 100 // the largest page the service gives
 				page, err := svc.ImportChanges(cmd.Context(), p)
 				if err != nil {
 					return err
