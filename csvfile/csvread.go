@@ -75,23 +75,31 @@ type Record struct {
 // row error) from an unrecoverable one (an unterminated quote fails the
 // import), and must not buffer a runaway quoted cell without bound.
 //
-// The encoding is chosen once, from how the file begins:
+// The encoding (SPEC §2.1):
 //
 //   - a byte-order mark decides: UTF-8 (EF BB BF), UTF-16LE (FF FE) or
 //     UTF-16BE (FE FF); the mark itself is not part of the text;
-//   - otherwise the first 64 KiB are sniffed. If they hold a byte sequence
-//     that is not valid UTF-8, the whole file is read as Windows-1252 (what
-//     Excel saves on Western-European machines) and the warning
-//     WarningWindows1252 is given at once. If they are valid UTF-8 the file is
-//     read as UTF-8.
+//   - otherwise the file is UTF-8 or Windows-1252 (what Excel saves on
+//     Western-European machines), and its bytes decide as they come: ASCII
+//     is the same in both; the first valid multi-byte UTF-8 sequence makes
+//     the file UTF-8, the first byte that is not UTF-8 makes it
+//     Windows-1252 (each such byte is read as its Windows-1252 character,
+//     é for 0xE9) and gives the warning WarningWindows1252.
 //
-// A streaming reader cannot see the whole file before it starts, so a UTF-8
-// file (with a BOM, or valid in its first 64 KiB) that later holds an
-// invalid byte does not fail: each invalid byte is read as its Windows-1252
-// character (é for 0xE9), valid UTF-8 around it stays UTF-8, and the same
-// warning is given when the first such byte is met. The five bytes that
-// Windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) become U+FFFD.
-// In UTF-16, an unpaired surrogate or an odd final byte becomes U+FFFD.
+// A file that shows both — UTF-8 text and a byte that is not UTF-8, or a
+// UTF-8 byte-order mark and such a byte — fails with a *FatalError on the
+// first line with a byte that is not UTF-8, naming a line with UTF-8 text:
+// read as Windows-1252 it would turn "José" into "JosÃ©". A streaming
+// reader cannot see the whole file before it starts, so the failure comes
+// when the second kind of text is met, however far into the file; the
+// importer reads the whole file before it applies anything, so nothing is
+// applied.
+//
+// Header.Encoding names what the first 64 KiB show (windows-1252 when they
+// hold a byte that is not UTF-8); the warning comes when the first such
+// byte is read, however far into the file. The five bytes that Windows-1252 leaves
+// undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) become U+FFFD. In UTF-16, an
+// unpaired surrogate or an odd final byte becomes U+FFFD.
 //
 // Quoting follows RFC 4180 with '"': a cell that starts with '"' (white space
 // before it allowed) is quoted; inside it the delimiter and line breaks (LF,
@@ -108,11 +116,10 @@ type Record struct {
 //
 // Reading rune by rune through that state machine costs a call per
 // character and a string per cell, several times the parsing itself. So a
-// data record that is one line already in the read buffer,
-// ending in LF or CRLF, with no lone CR, no quoted line break, no quote
-// error, no invalid byte in a UTF-8 file and within the limits (nearly every
-// row of a real roster, in any of the encodings) is taken a whole line at a
-// time: Raw is one allocation and the cells are slices of it. Anything else,
+// data record that is one line already in the read buffer, ending in LF
+// or CRLF, with no lone CR, no quoted line break, no quote error, no change
+// of an 8-bit file's state and within the limits (nearly every row of a
+// real roster, in any of the encodings) is taken a whole line at a time: Raw is one allocation and the cells are slices of it. Anything else,
 // and the header, goes through the state machine, which decides every error
 // and warning. The two ways give the same records, errors, warnings and
 // BytesRead: the fast path never reads from the file itself, and tests
@@ -169,13 +176,9 @@ func newCSVReader(r io.Reader, opts ReaderOptions, cfg readerConfig) (*CSVReader
 	counter := &csvByteCounter{r: r, max: opts.Limits.MaxBytes}
 	br := bufio.NewReaderSize(counter, size)
 	kind, encName, bom := sniffEncoding(br, size)
-	cr := &CSVReader{opts: opts, cfg: cfg, counter: counter, dec: newRuneDecoder(br, kind)}
+	cr := &CSVReader{opts: opts, cfg: cfg, counter: counter, dec: newRuneDecoder(br, kind, bom)}
 	cr.header.Encoding = encName
 	cr.header.BOM = bom
-	if kind == encWindows1252 {
-		cr.warnings = append(cr.warnings, WarningWindows1252)
-		cr.warned = true
-	}
 	if err := cr.readHeader(); err != nil {
 		return nil, cr.wrapErr(err)
 	}
@@ -209,7 +212,7 @@ func (r *CSVReader) readHeader() error {
 		var bestCells []string
 		for i, d := range csvDelimiters {
 			lx := &csvLexer{
-				dec:   newRuneDecoder(bufio.NewReader(strings.NewReader(line)), encUTF8),
+				dec:   newRuneDecoder(bufio.NewReader(strings.NewReader(line)), encUTF8, false),
 				delim: d,
 				line:  lineNo,
 			}
@@ -455,7 +458,7 @@ func (l *csvLexer) readLine() (string, bool, error) {
 	l.raw = l.raw[:0]
 	n := 0
 	for {
-		r, err := l.dec.next()
+		r, err := l.next()
 		if err == io.EOF && n > 0 {
 			l.line++
 			return string(l.raw), false, nil
@@ -479,6 +482,13 @@ func (l *csvLexer) readLine() (string, bool, error) {
 	}
 }
 
+// next reads the next rune, telling the decoder the line it is on: a file
+// that mixes encodings fails naming its lines.
+func (l *csvLexer) next() (rune, error) {
+	l.dec.lineNo = l.line
+	return l.dec.next()
+}
+
 // lineBreak completes a line break that started with r ('\n' or '\r'),
 // consuming the '\n' of a CRLF, and counts the line.
 func (l *csvLexer) lineBreak(r rune) (crlf bool, err error) {
@@ -486,7 +496,7 @@ func (l *csvLexer) lineBreak(r rune) (crlf bool, err error) {
 	if r != '\r' {
 		return false, nil
 	}
-	r2, err := l.dec.next()
+	r2, err := l.next()
 	switch {
 	case err == io.EOF:
 		return false, nil
@@ -584,7 +594,7 @@ func (l *csvLexer) readRecord() (csvRawRecord, error) {
 		return rec, nil
 	}
 	for {
-		r, err := l.dec.next()
+		r, err := l.next()
 		if err == io.EOF {
 			switch {
 			case state == csvQuoted:

@@ -466,11 +466,34 @@ func readCSVRulesCases() []readCSVRulesCase {
 			warnings: []string{"file is not UTF-8; it was read as Windows-1252"},
 		},
 		{
-			name:     "a UTF-8 BOM is stripped; an invalid byte after it is read as Windows-1252",
-			in:       "\xEF\xBB\xBFexternal_id;last_name\nE1;M\xfcller\nE2;Müller\n",
-			header:   &Header{Line: 1, Names: []string{"external_id", "last_name"}, Delimiter: ';', Encoding: "utf-8", BOM: true, Raw: "external_id;last_name"},
-			records:  []Record{rec(2, "E1", "Müller"), rec(3, "E2", "Müller")},
+			name:    "a UTF-8 BOM followed by a byte that is not UTF-8 fails on that byte's line",
+			in:      "\xEF\xBB\xBFexternal_id;last_name\nE1;Doe\nE2;M\xfcller\nE3;Müller\n",
+			err:     "line 3: byte 0xFC is not UTF-8, but the file starts with a UTF-8 byte-order mark; save the whole file as CSV UTF-8 and upload it again",
+			records: []Record{rec(2, "E1", "Doe")},
+		},
+		{
+			name:    "UTF-8 text, then a byte that is not UTF-8: the file mixes encodings",
+			in:      "external_id;first_name\nE1;José\nE2;Ann\nE3;Andr\xe9\n",
+			err:     `line 4: byte 0xE9 is not UTF-8, but line 2 holds UTF-8 text ("é"): the file mixes encodings; save the whole file as CSV UTF-8 and upload it again`,
+			records: []Record{rec(2, "E1", "José"), rec(3, "E2", "Ann")},
+		},
+		{
+			name:     "a byte that is not UTF-8, then UTF-8 text: the first line with such a byte is named",
+			in:       "external_id;first_name\r\nE1;Andr\xe9\r\nE2;Ann\r\nE3;Jos\xc3\xa9\r\n",
+			err:      `line 2: byte 0xE9 is not UTF-8, but line 4 holds UTF-8 text ("é"): the file mixes encodings; save the whole file as CSV UTF-8 and upload it again`,
+			records:  []Record{rec(2, "E1", "André"), rec(3, "E2", "Ann")},
 			warnings: []string{"file is not UTF-8; it was read as Windows-1252"},
+		},
+		{
+			name: "the mix inside one quoted cell over two lines names each line",
+			in:   "external_id;first_name\nE1;\"Jos\xc3\xa9\nAndr\xe9\"\n",
+			err:  `line 3: byte 0xE9 is not UTF-8, but line 2 holds UTF-8 text ("é"): the file mixes encodings; save the whole file as CSV UTF-8 and upload it again`,
+		},
+		{
+			name:    "UTF-8 multi-byte text alone is UTF-8, without a warning",
+			in:      "external_id;first_name\nE1;José\nE2;Zoë 😀\n",
+			header:  &Header{Line: 1, Names: []string{"external_id", "first_name"}, Delimiter: ';', Encoding: "utf-8", Raw: "external_id;first_name"},
+			records: []Record{rec(2, "E1", "José"), rec(3, "E2", "Zoë 😀")},
 		},
 		{
 			name:     "UTF-8 with a cut sequence at the end",
@@ -529,20 +552,40 @@ func utf16LERaw(units []uint16) string {
 	return string(b)
 }
 
-// The encoding is chosen from the first 64 KiB; a later invalid byte is read
-// as Windows-1252 and the warning comes when it is met.
+// Header.Encoding is what the first 64 KiB show; the bytes after them still
+// decide: a file that is ASCII that far and Windows-1252 later is read as
+// Windows-1252 with the warning given when it is met, and a mix of UTF-8
+// and bytes that are not UTF-8 fails however far apart they are.
 func TestReadCSVEncodingSniffWindow(t *testing.T) {
+	readTo := func(in string) (*CSVReader, []Record, error) {
+		t.Helper()
+		r, err := NewCSVReader(strings.NewReader(in), rosterOpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recs []Record
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				return r, recs, nil
+			}
+			if err != nil {
+				return r, recs, err
+			}
+			recs = append(recs, rec)
+		}
+	}
+	// ASCII past the window, then Windows-1252.
 	var b strings.Builder
 	b.WriteString("external_id;last_name\n")
-	line := 2
+	line := 1
 	for b.Len() < csvSniffSize+100 {
-		b.WriteString("E;Müller\n")
+		b.WriteString("E;Muller\n")
 		line++
 	}
 	b.WriteString("E;M\xfcller\n")
-	in := b.String()
-
-	r, err := NewCSVReader(strings.NewReader(in), rosterOpts)
+	line++
+	r, err := NewCSVReader(strings.NewReader(b.String()), rosterOpts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -550,53 +593,66 @@ func TestReadCSVEncodingSniffWindow(t *testing.T) {
 		t.Errorf("Encoding = %q, want utf-8", h.Encoding)
 	}
 	if w := r.Warnings(); len(w) != 0 {
-		t.Errorf("warnings before the invalid byte = %q, want none", w)
+		t.Errorf("warnings before the byte that is not UTF-8 = %q, want none", w)
 	}
-	var last Record
-	n := 0
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if rec.Cells[1] != "Müller" {
-			t.Fatalf("line %d: cell %q, want Müller", rec.Line, rec.Cells[1])
-		}
-		last = rec
-		n++
+	r, recs, err := readTo(b.String())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if last.Line != line {
-		t.Errorf("last line %d, want %d", last.Line, line)
+	if last := recs[len(recs)-1]; last.Line != line || last.Cells[1] != "Müller" {
+		t.Errorf("last record line %d %q, want line %d Müller", last.Line, last.Cells[1], line)
 	}
 	want := []string{"file is not UTF-8; it was read as Windows-1252"}
 	if w := r.Warnings(); !reflect.DeepEqual(w, want) {
 		t.Errorf("warnings = %q, want %q", w, want)
 	}
 
+	// UTF-8 in the window, a byte that is not UTF-8 past it: the file
+	// fails on that byte's line, after every record before it.
+	b.Reset()
+	b.WriteString("external_id;last_name\n")
+	line = 1
+	for b.Len() < csvSniffSize+100 {
+		b.WriteString("E;Müller\n")
+		line++
+	}
+	b.WriteString("E;M\xfcller\nF;Ok\n")
+	_, recs, err = readTo(b.String())
+	wantErr := fmt.Sprintf(`line %d: byte 0xFC is not UTF-8, but line 2 holds UTF-8 text ("ü"): the file mixes encodings; save the whole file as CSV UTF-8 and upload it again`, line+1)
+	if got := errText(err); got != wantErr {
+		t.Errorf("error = %q, want %q", got, wantErr)
+	}
+	if len(recs) != line-1 {
+		t.Errorf("%d records before the error, want %d", len(recs), line-1)
+	}
+
 	// A rune cut by the end of the sniffed window is not mistaken for an
 	// invalid one.
 	pad := strings.Repeat("x", csvSniffSize-len("a;b\n")-1)
-	in = "a;b\n" + pad + "é;y\n"
+	in := "a;b\n" + pad + "é;y\n"
 	res := readAll(t, strings.NewReader(in), ReaderOptions{})
-	if res.header.Encoding != "utf-8" || len(res.warnings) != 0 {
-		t.Errorf("encoding %q, warnings %q; want utf-8 and none", res.header.Encoding, res.warnings)
+	if res.header.Encoding != "utf-8" || len(res.warnings) != 0 || res.err != nil {
+		t.Errorf("encoding %q, warnings %q, error %v; want utf-8 and none", res.header.Encoding, res.warnings, res.err)
 	}
 	if len(res.records) != 1 || res.records[0].Cells[0] != pad+"é" {
 		t.Errorf("the cell across the 64 KiB boundary was not read as UTF-8")
 	}
 
-	// An invalid byte in the first 64 KiB makes the whole file Windows-1252,
-	// even bytes that would have been valid UTF-8 later.
-	in = "a;b\n\xe9;x\n" + strings.Repeat("y;z\n", csvSniffSize/4) + "\xc3\xa9;z\n"
+	// A byte that is not UTF-8 in the first 64 KiB, UTF-8 past them: the
+	// file fails on the line of the first such byte, naming the UTF-8 one.
+	rows := csvSniffSize / 4
+	in = "a;b\n\xe9;x\n" + strings.Repeat("y;z\n", rows) + "\xc3\xa9;z\n"
 	res = readAll(t, strings.NewReader(in), ReaderOptions{})
+	wantErr = fmt.Sprintf(`line 2: byte 0xE9 is not UTF-8, but line %d holds UTF-8 text ("é"): the file mixes encodings; save the whole file as CSV UTF-8 and upload it again`, rows+3)
+	if got := errText(res.err); got != wantErr {
+		t.Errorf("error = %q, want %q", got, wantErr)
+	}
 	if res.header.Encoding != "windows-1252" {
 		t.Errorf("Encoding = %q, want windows-1252", res.header.Encoding)
 	}
-	if got := res.records[len(res.records)-1].Cells[0]; got != "Ã©" {
-		t.Errorf("last cell = %q, want the Windows-1252 reading %q", got, "Ã©")
+	var fe *FatalError
+	if !errors.As(res.err, &fe) || fe.Line != 2 {
+		t.Errorf("error %#v, want a *FatalError on line 2", res.err)
 	}
 }
 

@@ -62,10 +62,21 @@ func (c *csvByteCounter) Read(p []byte) (int, error) {
 type encodingKind int
 
 const (
-	encUTF8 encodingKind = iota // UTF-8, any invalid byte read as Windows-1252
-	encWindows1252
+	encUTF8 encodingKind = iota // an 8-bit file: UTF-8 or Windows-1252, decided as it is read (state)
 	encUTF16LE
 	encUTF16BE
+)
+
+// byteState is what an 8-bit file has shown so far (see CSVReader): nothing
+// but ASCII, UTF-8 (a valid multi-byte sequence, or a UTF-8 byte-order
+// mark), or Windows-1252 (a byte that is not UTF-8). A file that shows both
+// of the last two fails.
+type byteState int
+
+const (
+	stateASCII byteState = iota
+	stateUTF8
+	state1252
 )
 
 // runeDecoder turns the file's bytes into runes, one at a time (next), or a
@@ -80,11 +91,24 @@ type runeDecoder struct {
 	unit     int    // a UTF-16 code unit read ahead, or -1
 	fellBack bool   // a byte was not valid UTF-8 and was read as Windows-1252
 	line     []byte // peekLine's decoded text, reused (not for UTF-8)
+
+	// An 8-bit file's state, and where it was decided, for the message
+	// of a file that mixes encodings. lineNo is the physical line of the
+	// next byte, kept by the lexer that reads (csvLexer.next).
+	state    byteState
+	bom      bool // the state is UTF-8 because of a byte-order mark
+	utf8Line int  // the first line with a multi-byte UTF-8 sequence
+	utf8Rune rune // that sequence
+	badLine  int  // the first line with a byte that is not UTF-8
+	badByte  byte // that byte
+	lineNo   int
 }
 
 // sniffEncoding inspects the first window bytes of br (at most its size),
 // consumes a byte-order mark, and returns the encoding, its name for
-// Header.Encoding and whether a BOM was there.
+// Header.Encoding and whether a BOM was there. The name of an 8-bit file
+// is what its first window shows; the decoder's state decides how each
+// byte is read (see CSVReader).
 func sniffEncoding(br *bufio.Reader, window int) (encodingKind, string, bool) {
 	head, err := br.Peek(window)
 	switch {
@@ -101,7 +125,7 @@ func sniffEncoding(br *bufio.Reader, window int) (encodingKind, string, bool) {
 	// Peek returns a shorter slice together with an error only when the
 	// underlying reader stopped: then the last rune is complete or truly cut.
 	if !validUTF8Prefix(head, err != nil) {
-		return encWindows1252, EncodingWindows1252, false
+		return encUTF8, EncodingWindows1252, false
 	}
 	return encUTF8, EncodingUTF8, false
 }
@@ -122,32 +146,29 @@ func validUTF8Prefix(b []byte, atEOF bool) bool {
 	return utf8.Valid(b)
 }
 
-func newRuneDecoder(br *bufio.Reader, kind encodingKind) *runeDecoder {
-	return &runeDecoder{br: br, kind: kind, unit: -1}
+// newRuneDecoder returns a decoder of br. For an 8-bit file, bom says it
+// started with a UTF-8 byte-order mark: it is UTF-8 from its first byte.
+func newRuneDecoder(br *bufio.Reader, kind encodingKind, bom bool) *runeDecoder {
+	d := &runeDecoder{br: br, kind: kind, unit: -1, bom: bom}
+	if bom {
+		d.state = stateUTF8
+	}
+	return d
 }
 
 // unread pushes r back; the next call to next returns it.
 func (d *runeDecoder) unread(r rune) { d.back = append(d.back, r) }
 
-// next returns the next rune of the text, io.EOF at its end, or the error of
-// the underlying reader.
+// next returns the next rune of the text, io.EOF at its end, a *FatalError
+// when an 8-bit file turns out to mix UTF-8 and bytes that are not UTF-8,
+// or the error of the underlying reader.
 func (d *runeDecoder) next() (rune, error) {
 	if n := len(d.back); n > 0 {
 		r := d.back[n-1]
 		d.back = d.back[:n-1]
 		return r, nil
 	}
-	switch d.kind {
-	case encWindows1252:
-		b, err := d.br.ReadByte()
-		if err != nil {
-			return 0, err
-		}
-		if b < utf8.RuneSelf {
-			return rune(b), nil
-		}
-		return charmap.Windows1252.DecodeByte(b), nil
-	case encUTF16LE, encUTF16BE:
+	if d.kind != encUTF8 {
 		return d.nextUTF16()
 	}
 	b, err := d.br.ReadByte()
@@ -164,11 +185,37 @@ func (d *runeDecoder) next() (rune, error) {
 	if err != nil {
 		return 0, err
 	}
-	if r == utf8.RuneError && size == 1 {
-		d.fellBack = true
+	if size == 1 { // not UTF-8 (a valid sequence of one byte is ASCII)
+		switch d.state {
+		case stateUTF8:
+			d.badLine, d.badByte = d.lineNo, b
+			return 0, d.mixed()
+		case stateASCII:
+			d.state, d.badLine, d.badByte, d.fellBack = state1252, d.lineNo, b, true
+		}
 		return charmap.Windows1252.DecodeByte(b), nil
 	}
+	switch d.state {
+	case state1252:
+		d.utf8Line, d.utf8Rune = d.lineNo, r
+		return 0, d.mixed()
+	case stateASCII:
+		d.state, d.utf8Line, d.utf8Rune = stateUTF8, d.lineNo, r
+	}
 	return r, nil
+}
+
+// mixed is the FatalError of an 8-bit file that holds both UTF-8 and bytes
+// that are not UTF-8 (SPEC §2.1): no reading of it gives every name right,
+// so it fails on the first line with a byte that is not UTF-8. Reading on
+// as Windows-1252 would turn every accented UTF-8 name into "JosÃ©".
+func (d *runeDecoder) mixed() *FatalError {
+	const fix = "; save the whole file as CSV UTF-8 and upload it again"
+	if d.bom {
+		return Fatalf(d.badLine, "byte 0x%02X is not UTF-8, but the file starts with a UTF-8 byte-order mark"+fix, d.badByte)
+	}
+	return Fatalf(d.badLine, "byte 0x%02X is not UTF-8, but line %d holds UTF-8 text (%q): the file mixes encodings"+fix,
+		d.badByte, d.utf8Line, string(d.utf8Rune))
 }
 
 // readUnit reads one UTF-16 code unit. An odd final byte is reported as
@@ -231,8 +278,10 @@ func (d *runeDecoder) nextUTF16() (rune, error) {
 //     read from it, and when, is what next alone would read;
 //   - the line holds no '\r' but the one of a CRLF ending (a lone CR ends a
 //     line too: next and lineBreak deal with it);
-//   - in a UTF-8 file, the line is valid UTF-8 (an invalid byte takes next,
-//     which reads it as Windows-1252 and sets fellBack).
+//   - in an 8-bit file, the line does not change the state: all ASCII
+//     while the file has shown nothing else, valid UTF-8 once it is UTF-8,
+//     no valid multi-byte sequence once it is Windows-1252 (next changes
+//     the state, or fails).
 //
 // The text is what next would return rune by rune up to the line break. It
 // is only valid until the decoder is used again and may alias bufio's
@@ -243,7 +292,7 @@ func (d *runeDecoder) peekLine() (text []byte, size int, ok bool) {
 		return nil, 0, false
 	}
 	buf, _ := d.br.Peek(d.br.Buffered()) // never fills the buffer
-	if d.kind == encUTF16LE || d.kind == encUTF16BE {
+	if d.kind != encUTF8 {
 		return d.peekLineUTF16(buf)
 	}
 	// A search that finds no '\n' is over the rest of the buffer, but it
@@ -261,17 +310,31 @@ func (d *runeDecoder) peekLine() (text []byte, size int, ok bool) {
 	if bytes.IndexByte(text, '\r') >= 0 {
 		return nil, 0, false
 	}
-	if d.kind == encWindows1252 {
+	switch d.state {
+	case state1252:
 		out := d.line[:0]
-		for _, b := range text {
-			if b < utf8.RuneSelf {
+		for i, b := range text {
+			switch {
+			case b < utf8.RuneSelf:
 				out = append(out, b)
-			} else {
+			default:
+				if _, size := utf8.DecodeRune(text[i:]); size > 1 {
+					return nil, 0, false // UTF-8 too: next fails
+				}
 				out = utf8.AppendRune(out, charmap.Windows1252.DecodeByte(b))
 			}
 		}
 		d.line = out
 		return out, end + 1, true
+	case stateASCII:
+		// The first byte past ASCII decides the state: next's work, as
+		// it knows the line.
+		for _, b := range text {
+			if b >= utf8.RuneSelf {
+				return nil, 0, false
+			}
+		}
+		return text, end + 1, true
 	}
 	if !utf8.Valid(text) {
 		return nil, 0, false
