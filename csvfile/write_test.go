@@ -65,3 +65,55 @@ func TestErrorsCSVNeverStartsAFormula(t *testing.T) {
 		}
 	}
 }
+
+// TestFormulaSafe: a cell a spreadsheet would run (OWASP CSV injection: =,
+// +, -, @, tab, carriage return first) gets a leading apostrophe, which
+// Excel and LibreOffice show as text; any other cell is written as it is.
+// Written by the ExportWriter, the neutralised cell is still one cell,
+// quoted when it must be, and reads back as the apostrophe and the text.
+func TestFormulaSafe(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{`=cmd|' /C calc'!A0`, `'=cmd|' /C calc'!A0`},
+		{`=HYPERLINK("http://evil.example","click")`, `'=HYPERLINK("http://evil.example","click")`},
+		{"+1+1", "'+1+1"},
+		{"-2+3", "'-2+3"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\t=1+2", "'\t=1+2"},
+		{"\r=1+2", "'\r=1+2"},
+		{"+32470123456", "'+32470123456"},
+		{"José", "José"},
+		{"a=b", "a=b"},
+		{"'quoted", "'quoted"},
+		{"", ""},
+	}
+	var out strings.Builder
+	w := NewExportWriter(&out)
+	for _, c := range cases {
+		if got := FormulaSafe(c.in); got != c.want {
+			t.Errorf("FormulaSafe(%q) = %q, want %q", c.in, got, c.want)
+		}
+		w.Row([]string{"x", FormulaSafe(c.in), "y;z"})
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	body, ok := strings.CutPrefix(out.String(), BOM)
+	if !ok {
+		t.Fatalf("no BOM: %q", out.String())
+	}
+	cr := csv.NewReader(strings.NewReader(body))
+	cr.Comma = ';'
+	rows, err := cr.ReadAll()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, body)
+	}
+	for i, c := range cases {
+		want := strings.ReplaceAll(c.want, "\r", "\n") // encoding/csv reads a quoted CR as LF
+		if got := strings.ReplaceAll(rows[i][1], "\r", "\n"); len(rows[i]) != 3 || got != want || rows[i][2] != "y;z" {
+			t.Errorf("row %d read back as %q, want [x %q y;z]", i, rows[i], c.want)
+		}
+		if cell := rows[i][1]; cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+			t.Errorf("row %d: cell %q starts like a formula", i, cell)
+		}
+	}
+}
