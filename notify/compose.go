@@ -51,7 +51,7 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 	}
 	msg.SetMessageIDWithValue(fmt.Sprintf("rosterd-notification-%d.%s@rosterd", n.ID, org.Slug))
 	if n.Kind == store.NotifyNoNewFile {
-		v := noFileView{Org: org.Name, Link: p.PublicURL + "/imports", Schedule: org.SyncSchedule, TimeZone: org.TimeZone,
+		v := noFileView{Org: oneLine(org.Name), Link: p.PublicURL + "/imports", Schedule: oneLine(org.SyncSchedule), TimeZone: oneLine(org.TimeZone),
 			LastFile: "none has arrived over SFTP yet"}
 		last, err := store.ImportLastArrived(ctx, q, org.ID, store.DoorSFTP)
 		if err != nil {
@@ -60,7 +60,7 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 		if last != nil {
 			v.LastFile = last.In(org.Location()).Format("2006-01-02 15:04 MST")
 		}
-		msg.Subject(fmt.Sprintf("[rosterd] %s: no new roster file for the scheduled sync", org.Name))
+		msg.Subject(fmt.Sprintf("[rosterd] %s: no new roster file for the scheduled sync", v.Org))
 		return withBodies(msg, noFileText, noFileHTML, v, fmt.Sprintf("no-new-file-%d", n.ID))
 	}
 	im, err := store.ImportGet(ctx, q, n.OrgID, *n.ImportID)
@@ -254,28 +254,62 @@ func changeLine(c *store.Change) string {
 	return who
 }
 
-// oneLine replaces every character that breaks a line (CR, LF, VT, FF,
-// NEL, the Unicode line and paragraph separators) and every other control
-// character with a space.
+// oneLine makes a value from outside — a user's name from the HR file, a
+// file name, an organisation name, a message quoting a cell — safe to
+// write into an e-mail: every character that breaks a line (CR, LF, VT,
+// FF, NEL, the Unicode line and paragraph separators) and every other
+// control character becomes a space, so that the value can never start a
+// line of a body or a header of its own (a file name "x\r\nFake: line"
+// would forge one); a bidirectional control (U+202A–U+202E,
+// U+2066–U+2069), which makes text display in another order than it is
+// written ("invoice\u202Efdp.exe" reads "invoiceexe.pdf"), is shown as
+// its code point, [U+202E].
 func oneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return ' '
+	clean := true
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || isBidiControl(r) {
+			clean = false
+			break
 		}
-		return r
-	}, s)
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+			b.WriteByte(' ')
+		case isBidiControl(r):
+			fmt.Fprintf(&b, "[U+%04X]", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// isBidiControl reports whether r is a bidirectional embedding, override
+// or isolate.
+func isBidiControl(r rune) bool {
+	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }
 
 func newImportView(org *store.Org, im *store.Import, publicURL string) importView {
-	v := importView{Org: org.Name, ID: im.ID, Status: im.Status, Door: store.DoorName(im.Door), Mode: im.Mode, FileName: im.FileName,
-		Size: store.FormatSize(im.SizeBytes), DryRun: im.DryRun, Counts: newCountsView(im), Error: im.Error,
-		Link: publicURL + "/imports/" + im.ID, HasErrors: im.ErrorsFileID != nil,
+	// Names and texts that came from outside are kept on their line
+	// (oneLine); the HTML template escapes them as well.
+	v := importView{Org: oneLine(org.Name), ID: im.ID, Status: im.Status, Door: store.DoorName(im.Door), Mode: im.Mode,
+		FileName: oneLine(im.FileName), Size: store.FormatSize(im.SizeBytes), DryRun: im.DryRun, Counts: newCountsView(im),
+		Error: oneLine(im.Error),
+		Link:  publicURL + "/imports/" + im.ID, HasErrors: im.ErrorsFileID != nil,
 		ErrorsLink:  publicURL + "/api/v1/imports/" + im.ID + "/errors.csv",
 		UploadLink:  publicURL + "/upload",
 		ArchiveLink: publicURL + "/api/v1/imports/" + im.ID + "/archive.csv", API: im.Door == store.DoorAPI}
-	v.Warnings = im.Warnings()
+	for _, w := range im.Warnings() {
+		v.Warnings = append(v.Warnings, oneLine(w))
+	}
 	if im.Status == store.ImportHeld && im.HoldReason != "" {
-		v.Held = strings.ToUpper(im.HoldReason[:1]) + im.HoldReason[1:]
+		v.Held = oneLine(strings.ToUpper(im.HoldReason[:1]) + im.HoldReason[1:])
 	}
 	what := "import"
 	if im.Mode == "full" {
@@ -296,7 +330,7 @@ func newImportView(org *store.Org, im *store.Import, publicURL string) importVie
 	default:
 		v.Headline = fmt.Sprintf("%s %s", what, im.Status)
 	}
-	v.Subject = fmt.Sprintf("[rosterd] %s: %s (%s)", org.Name, v.Headline, im.ID)
+	v.Subject = fmt.Sprintf("[rosterd] %s: %s (%s)", v.Org, v.Headline, im.ID)
 	return v
 }
 

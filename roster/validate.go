@@ -242,6 +242,9 @@ func (v *Validator) Row(line int, cells []string) (Patch, []Message, []string) {
 			} else if hasControl(val, true) {
 				r.fail(c, quote(val)+" contains a control character; write plain text (line breaks and tabs are allowed)")
 				continue
+			} else if b := bidiControl(val); b != 0 {
+				r.fail(c, bidiText(val, b))
+				continue
 			}
 			if p.Localized == nil {
 				p.Localized = make(map[string]map[string]string, v.nLocBases)
@@ -282,6 +285,9 @@ func (r *row) plain(c column, val, id, phoneRegion string) (string, string) {
 		}
 		if hasControl(val, false) {
 			return "", oneLine(val)
+		}
+		if b := bidiControl(val); b != 0 {
+			return "", bidiText(val, b)
 		}
 		return val, ""
 	case "country":
@@ -339,6 +345,9 @@ func (r *row) plain(c column, val, id, phoneRegion string) (string, string) {
 		}
 		if hasControl(val, false) {
 			return "", oneLine(val)
+		}
+		if b := bidiControl(val); b != 0 {
+			return "", bidiText(val, b)
 		}
 		return val, ""
 	}
@@ -517,6 +526,10 @@ func parseTags(val string) (norm, ids, problem string) {
 		if hasControl(item, false) {
 			return "", "", quote(val) + ": the item " + quote(item) + " contains a control character (a tab or a line break); write the tags like team:Sales,level:Senior"
 		}
+		if b := bidiControl(item); b != 0 {
+			return "", "", quote(val) + ": the item " + quote(item) + " contains " + bidiName(b) +
+				", which makes text display in another order than it is written; write the tags without it, like team:Sales,level:Senior"
+		}
 		if containsID(ib.String(), id) {
 			return "", "", quote(val) + " has the id " + quote(id) + " more than once; each id may appear once"
 		}
@@ -583,6 +596,58 @@ func hasControl(s string, multiline bool) bool {
 		}
 	}
 	return false
+}
+
+// bidiControl returns the first bidirectional embedding, override or
+// isolate of s (U+202A–U+202E, U+2066–U+2069), or 0. They are invisible
+// and make what follows display in another order than it is written: a
+// name with U+202E shows "Ann" spelt backwards in the back office, in
+// e-mails and in spreadsheets, and a file name "invoice\u202Efdp.exe"
+// reads "invoiceexe.pdf". No name or free text needs them: the Unicode
+// bidirectional algorithm orders Arabic and Hebrew text by itself.
+func bidiControl(s string) rune {
+	for i := 0; i < len(s); i++ {
+		if s[i] != 0xE2 { // both ranges are E2 80 AA–AE and E2 81 A6–A9
+			continue
+		}
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		if r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069 {
+			return r
+		}
+	}
+	return 0
+}
+
+// bidiName names a rune bidiControl returns, with its code point.
+func bidiName(r rune) string {
+	name := ""
+	switch r {
+	case 0x202A:
+		name = "left-to-right embedding"
+	case 0x202B:
+		name = "right-to-left embedding"
+	case 0x202C:
+		name = "pop directional formatting"
+	case 0x202D:
+		name = "left-to-right override"
+	case 0x202E:
+		name = "right-to-left override"
+	case 0x2066:
+		name = "left-to-right isolate"
+	case 0x2067:
+		name = "right-to-left isolate"
+	case 0x2068:
+		name = "first strong isolate"
+	case 0x2069:
+		name = "pop directional isolate"
+	}
+	return fmt.Sprintf("U+%04X (a %s)", r, name)
+}
+
+// bidiText is the message for a field holding a bidirectional control.
+func bidiText(val string, r rune) string {
+	return quote(val) + " contains " + bidiName(r) +
+		", an invisible character that makes text display in another order than it is written; write the text without it"
 }
 
 // oneLine is the message for a one-line field holding a control character.

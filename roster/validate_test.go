@@ -770,3 +770,42 @@ func BenchmarkValidateRow(b *testing.B) {
 		v.Row(2, cells)
 	}
 }
+
+// Names and free text refuse the invisible bidirectional controls
+// (U+202A–U+202E, U+2066–U+2069) that make text display in another order
+// than it is written, naming the column as the file wrote it, the value
+// escaped and the code point, in a partial and in a full roster. Arabic and
+// Hebrew names need none of them and pass. A line break or a carriage
+// return inside a quoted name is refused as a control character.
+func TestRowBidiControls(t *testing.T) {
+	const tail = ", an invisible character that makes text display in another order than it is written; write the text without it"
+	fullHeader := h("external_id", "First Name", "last_name", "country", "preferred_language", "Default Site", "department_en", "tags_en")
+	runRowCases(t, []rowCase{
+		{name: "right-to-left override in a first name", header: h("external_id", "First Name"), cells: h("E1", "Ann\u202Eeman"),
+			msgs: []Message{msg("First Name", `"Ann\u202eeman" contains U+202E (a right-to-left override)`+tail)}},
+		{name: "left-to-right isolate in a last name", header: h("external_id", "Last Name"), cells: h("E1", "Smith\u2066x\u2069"),
+			msgs: []Message{msg("Last Name", `"Smith\u2066x\u2069" contains U+2066 (a left-to-right isolate)`+tail)}},
+		{name: "embedding in default_site", header: h("external_id", "default_site"), cells: h("E1", "\u202AHQ"),
+			msgs: []Message{msg("default_site", `"\u202aHQ" contains U+202A (a left-to-right embedding)`+tail)}},
+		{name: "pop isolate in free text", header: h("external_id", "Department EN"), cells: h("E1", "Sales\u2069"),
+			msgs: []Message{msg("Department EN", `"Sales\u2069" contains U+2069 (a pop directional isolate)`+tail)}},
+		{name: "override in a tag", header: h("external_id", "tags_en"), cells: h("E1", "team:Sa\u202Dles"),
+			msgs: []Message{msg("tags_en", `"team:Sa\u202dles": the item "team:Sa\u202dles" contains U+202D (a left-to-right override), which makes text display in another order than it is written; write the tags without it, like team:Sales,level:Senior`)}},
+		{name: "an override in an id", header: h("external_id"), cells: h("E\u202E1"), id: "E\u202E1",
+			msgs: []Message{msg("external_id", `"E\u202e1" contains an invisible character (U+202E); write the id without it`)}},
+		{name: "carriage return in a name", header: h("external_id", "first_name"), cells: h("E1", "Jan\rFake: line"),
+			msgs: []Message{msg("first_name", `"Jan\rFake: line" contains a control character (a tab or a line break); write it on one line, without them`)}},
+		{name: "Arabic and Hebrew names", header: h("external_id", "first_name", "last_name", "department_en"),
+			cells: h("E1", "محمد", "כהן", "مبيعات Sales"),
+			plain: map[string]string{"first_name": "محمد", "last_name": "כהן"},
+			loc:   map[string]map[string]string{"department": {"en": "مبيعات Sales"}}},
+		{name: "a full row", modes: full, header: fullHeader,
+			cells: h("E1", "\u2067Jan", "Peeters", "BE", "nl", "HQ", "Sales\u202B", "team:Sales"),
+			plain: map[string]string{"last_name": "Peeters", "country": "BE", "preferred_language": "nl", "default_site": "HQ"},
+			loc:   map[string]map[string]string{"tags": {"en": "team:Sales"}},
+			msgs: []Message{
+				msg("First Name", `"\u2067Jan" contains U+2067 (a right-to-left isolate)`+tail),
+				msg("department_en", `"Sales\u202b" contains U+202B (a right-to-left embedding)`+tail),
+			}},
+	})
+}
