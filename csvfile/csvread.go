@@ -212,7 +212,7 @@ func (r *CSVReader) readHeader() error {
 		var bestCells []string
 		for i, d := range csvDelimiters {
 			lx := &csvLexer{
-				dec:   newRuneDecoder(bufio.NewReader(strings.NewReader(line)), encUTF8, false),
+				dec:   newRuneDecoder(bufio.NewReader(strings.NewReader(line)), enc8Bit, false),
 				delim: d,
 				line:  lineNo,
 			}

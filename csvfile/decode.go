@@ -62,7 +62,7 @@ func (c *csvByteCounter) Read(p []byte) (int, error) {
 type encodingKind int
 
 const (
-	encUTF8 encodingKind = iota // an 8-bit file: UTF-8 or Windows-1252, decided as it is read (state)
+	enc8Bit encodingKind = iota // an 8-bit file: UTF-8 or Windows-1252, decided as it is read (state)
 	encUTF16LE
 	encUTF16BE
 )
@@ -114,7 +114,7 @@ func sniffEncoding(br *bufio.Reader, window int) (encodingKind, string, bool) {
 	switch {
 	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
 		br.Discard(3)
-		return encUTF8, EncodingUTF8, true
+		return enc8Bit, EncodingUTF8, true
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}):
 		br.Discard(2)
 		return encUTF16LE, EncodingUTF16LE, true
@@ -125,9 +125,9 @@ func sniffEncoding(br *bufio.Reader, window int) (encodingKind, string, bool) {
 	// Peek returns a shorter slice together with an error only when the
 	// underlying reader stopped: then the last rune is complete or truly cut.
 	if !validUTF8Prefix(head, err != nil) {
-		return encUTF8, EncodingWindows1252, false
+		return enc8Bit, EncodingWindows1252, false
 	}
-	return encUTF8, EncodingUTF8, false
+	return enc8Bit, EncodingUTF8, false
 }
 
 // validUTF8Prefix reports whether b is valid UTF-8. Unless atEOF, a rune cut
@@ -168,7 +168,7 @@ func (d *runeDecoder) next() (rune, error) {
 		d.back = d.back[:n-1]
 		return r, nil
 	}
-	if d.kind != encUTF8 {
+	if d.kind != enc8Bit {
 		return d.nextUTF16()
 	}
 	b, err := d.br.ReadByte()
@@ -292,7 +292,7 @@ func (d *runeDecoder) peekLine() (text []byte, size int, ok bool) {
 		return nil, 0, false
 	}
 	buf, _ := d.br.Peek(d.br.Buffered()) // never fills the buffer
-	if d.kind != encUTF8 {
+	if d.kind != enc8Bit {
 		return d.peekLineUTF16(buf)
 	}
 	// A search that finds no '\n' is over the rest of the buffer, but it
@@ -314,15 +314,14 @@ func (d *runeDecoder) peekLine() (text []byte, size int, ok bool) {
 	case state1252:
 		out := d.line[:0]
 		for i, b := range text {
-			switch {
-			case b < utf8.RuneSelf:
+			if b < utf8.RuneSelf {
 				out = append(out, b)
-			default:
-				if _, size := utf8.DecodeRune(text[i:]); size > 1 {
-					return nil, 0, false // UTF-8 too: next fails
-				}
-				out = utf8.AppendRune(out, charmap.Windows1252.DecodeByte(b))
+				continue
 			}
+			if _, size := utf8.DecodeRune(text[i:]); size > 1 {
+				return nil, 0, false // UTF-8 too: next fails
+			}
+			out = utf8.AppendRune(out, charmap.Windows1252.DecodeByte(b))
 		}
 		d.line = out
 		return out, end + 1, true
