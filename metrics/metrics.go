@@ -47,7 +47,7 @@ func New(db *store.DB, log *slog.Logger) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{reg: reg,
 		imports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rosterd_imports_total",
-			Help: "Import outcomes recorded by this daemon's workers (held, failed and given-up imports included), by door, mode and outcome."},
+			Help: "Import outcomes recorded by this daemon's workers (held, failed, given-up and orphaned imports included), by door, mode and outcome."},
 			[]string{"door", "mode", "outcome"}),
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rosterd_import_rows_total",
 			Help: "Rows of the imports this daemon finished, by what became of them (created, updated, unchanged, archived, restored, failed)."},

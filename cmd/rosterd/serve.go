@@ -115,7 +115,7 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			m.WatchSFTP(sftpSrv.Stats)
 			live, stopLive := context.WithCancel(context.WithoutCancel(cmd.Context()))
 			var wg sync.WaitGroup
-			wg.Go(func() { keepAlive(live, a, client, id) })
+			wg.Go(func() { keepAlive(live, a, client, id, m) })
 			if every := testSyncTick(a.log); every > 0 {
 				wg.Go(func() { tickEvery(live, a, sched, every) })
 			}
@@ -257,7 +257,7 @@ func drain(a *app, client *jobs.Client) error {
 // (importer.FailOrphans), and sweeps expired sign-in sessions hourly, until
 // ctx ends. Failures are logged and tried again
 // at the next tick: a database that is away for a moment stops nothing.
-func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string) {
+func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string, m *metrics.Metrics) {
 	beat := time.NewTicker(jobs.HeartbeatEvery)
 	defer beat.Stop()
 	rescue := time.NewTimer(0) // once at start, then every RescueEvery
@@ -281,7 +281,7 @@ func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string) {
 			} else if n > 0 {
 				a.log.Warn("took over the jobs of a daemon that stopped", "jobs", n)
 			}
-			if n, err := importer.FailOrphans(ctx, a.db, client); err != nil {
+			if n, err := importer.FailOrphans(ctx, a.db, client, m, a.log); err != nil {
 				a.log.Warn("looking for abandoned imports failed", "error", err)
 			} else if n > 0 {
 				a.log.Warn("ended imports whose job had ended as failed", "imports", n)
