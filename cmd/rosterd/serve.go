@@ -42,8 +42,10 @@ Each organisation's sync_schedule (a cron expression in its time_zone, or
 on_upload) turns the newest complete file of its SFTP /in/ into a full
 import. With several daemons on one PostgreSQL, River's leader checks the
 schedules every minute and each slot runs once; a slot missed while every
-daemon was down runs once at the next start. Leavers (a future archived_at)
-are archived within the hour of their day.
+daemon was down runs once at the next start. A file of an on_upload
+organisation whose sync could not be queued when it arrived is synced by a
+sweep within 5 minutes. Leavers (a future archived_at) are archived within
+the hour of their day.
 
 SIGTERM or Ctrl-C stops taking requests (those in flight finish) and new work,
 and lets running imports finish for --shutdown-grace; an import cut off after
