@@ -183,11 +183,12 @@ func giveUp(ctx context.Context, db *store.DB, client *jobs.Client, importID, re
 }
 
 // OlderPending reports whether an import of the same organisation accepted
-// before im is still waiting or running: imports apply in acceptance order.
+// before im is still waiting or running: imports apply in acceptance order,
+// the database's (store.Import.Seq), whatever the accepting daemons' clocks.
 func OlderPending(ctx context.Context, db *store.DB, im *store.Import) (bool, error) {
 	var older int
-	if err := db.GetContext(ctx, &older, db.Rebind(`SELECT COUNT(*) FROM imports
-		WHERE org_id = ? AND id < ? AND status IN ('queued', 'processing')`), im.OrgID, im.ID); err != nil {
+	if err := db.GetContext(ctx, &older, db.Rebind(`SELECT COUNT(*) FROM imports WHERE org_id = ?
+		AND seq < (SELECT b.seq FROM imports b WHERE b.id = ?) AND status IN ('queued', 'processing')`), im.OrgID, im.ID); err != nil {
 		return false, fmt.Errorf("check import order: %w", err)
 	}
 	return older > 0, nil

@@ -184,7 +184,7 @@ func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	// with MIN over a time column: SQLite returns MIN of a timestamp as
 	// text. Import ids sort as they were accepted.
 	var oldest []time.Time
-	if err := q.db.SelectContext(ctx, &oldest, `SELECT created_at FROM imports WHERE status = 'queued' ORDER BY id LIMIT 1`); err != nil {
+	if err := q.db.SelectContext(ctx, &oldest, `SELECT created_at FROM imports WHERE status = 'queued' ORDER BY seq LIMIT 1`); err != nil {
 		q.log.Warn("metrics: could not read the import queue", "error", err)
 		return
 	}

@@ -185,7 +185,7 @@ func (s *Scheduler) queueNewest(ctx context.Context, org *store.Org) (bool, erro
 		return false, nil
 	}
 	newest := slices.MaxFunc(files, func(a, b store.InboxFile) int {
-		return cmp.Or(a.ModifiedAt.Compare(b.ModifiedAt), cmp.Compare(a.ID, b.ID))
+		return cmp.Compare(a.Seq, b.Seq) // the database's order of arrival
 	})
 	res, err := s.Queue.Insert(ctx, jobs.SyncArgs{OrgID: org.ID, FileID: newest.FileID}, nil)
 	if err != nil {

@@ -132,7 +132,7 @@ func TestTwoDaemonsSyncEachSlotOnce(t *testing.T) {
 	emailsSentOnce(t, db, mail, []string{id}, d1, d2)
 
 	var imports []store.Import
-	if err := db.Select(&imports, db.Rebind(`SELECT id, file_name, status, superseded_by FROM imports WHERE org_id = ? ORDER BY id`), orgID); err != nil {
+	if err := db.Select(&imports, db.Rebind(`SELECT id, file_name, status, superseded_by FROM imports WHERE org_id = ? ORDER BY seq`), orgID); err != nil {
 		t.Fatal(err)
 	}
 	if len(imports) != 2 || imports[0].FileName != "monday.csv" || imports[0].SupersededBy != id || imports[1].ID != id {
