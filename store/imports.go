@@ -337,13 +337,13 @@ func ImportFinishFrom(ctx context.Context, q Querier, im *Import, from ...string
 	return nil
 }
 
-// ImportsSupersede turns every older (accepted before, Seq) held, queued or processing full import
-// of the organisation into superseded by the full import `by`, which is
-// being applied: the newest roster wins, and an older one can no longer be
-// approved or run over it. A processing one is an approved hold whose run
-// is waiting for the organisation's lock, which `by` holds: its own
-// compare-and-sets then fail and it applies nothing. Dry runs are left
-// alone: they change nothing.
+// ImportsSupersede turns every older (accepted before it, by Seq) held,
+// queued or processing full import of the organisation into superseded by
+// the full import `by`, which is being applied: the newest roster wins, and
+// an older one can no longer be approved or run over it. A processing one is
+// an approved hold whose run is waiting for the organisation's lock, which
+// `by` holds: its own compare-and-sets then fail and it applies nothing. Dry
+// runs are left alone: they change nothing.
 func ImportsSupersede(ctx context.Context, q Querier, orgID int64, by string, at time.Time) (int64, error) {
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'superseded', superseded_by = ?, finished_at = ?
 		WHERE org_id = ? AND mode = 'full' AND dry_run = ? AND status IN ('held', 'queued', 'processing')
@@ -402,8 +402,8 @@ func ImportSupersedeOne(ctx context.Context, q Querier, orgID int64, id, by stri
 }
 
 // ImportNewerApplied names the newest full import of the organisation,
-// accepted after id (Seq), that was applied (not a dry run), or "" when none was: an
-// older roster must never be applied over it.
+// accepted after id (by Seq), that was applied (not a dry run), or "" when
+// none was: an older roster must never be applied over it.
 func ImportNewerApplied(ctx context.Context, q Querier, orgID int64, id string) (string, error) {
 	var newer []string
 	err := sqlxSelect(ctx, q, &newer, `SELECT id FROM imports WHERE org_id = ? AND mode = 'full' AND dry_run = ?
