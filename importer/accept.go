@@ -33,6 +33,10 @@ type AcceptParams struct {
 	// daemon finishes it should the command die half-way.
 	Queue *jobs.Client
 	Delay time.Duration
+	// Now stamps the import record (created_at and its id); zero: the
+	// time it is recorded. Its order among the organisation's imports is
+	// the database's all the same (store.Import.Seq).
+	Now time.Time
 }
 
 // Accept stores the file and records a queued import for it. The file is
@@ -74,7 +78,7 @@ func accept(ctx context.Context, db *store.DB, w *store.FileWriter, p AcceptPara
 			return err
 		}
 		im = &store.Import{OrgID: p.OrgID, Door: p.Door, Mode: string(p.Mode), DryRun: p.DryRun,
-			FileName: p.FileName, FileID: f.ID, FileSHA256: f.SHA256, SizeBytes: f.SizeBytes, Actor: p.Actor}
+			FileName: p.FileName, FileID: f.ID, FileSHA256: f.SHA256, SizeBytes: f.SizeBytes, Actor: p.Actor, CreatedAt: p.Now}
 		if err := store.ImportCreate(ctx, tx, im); err != nil {
 			return err
 		}

@@ -25,6 +25,8 @@ type AcceptStoredParams struct {
 	// does; nil records the import without a job (one superseded at once).
 	Queue *jobs.Client
 	Delay time.Duration
+	// Now stamps the import record, as AcceptParams.Now.
+	Now time.Time
 }
 
 // AcceptStoredTx records a queued import of a stored file, and its job, in
@@ -38,7 +40,7 @@ func AcceptStoredTx(ctx context.Context, tx *sqlx.Tx, p AcceptStoredParams) (*st
 		return nil, fmt.Errorf("stored file of %s: %w", p.FileName, err)
 	}
 	im := &store.Import{OrgID: p.OrgID, Door: p.Door, Mode: string(p.Mode), FileName: p.FileName,
-		FileID: f.ID, FileSHA256: f.SHA256, SizeBytes: f.SizeBytes, Actor: p.Actor}
+		FileID: f.ID, FileSHA256: f.SHA256, SizeBytes: f.SizeBytes, Actor: p.Actor, CreatedAt: p.Now}
 	if err := store.ImportCreate(ctx, tx, im); err != nil {
 		return nil, err
 	}

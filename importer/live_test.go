@@ -258,7 +258,7 @@ func TestPanickingImportFailsOnLastAttempt(t *testing.T) {
 			t.Error("E1 exists: the panicking import applied something")
 		}
 		notifiedOnce(t, db, client, im.ID)
-		if n, err := importer.FailOrphans(ctx, db, client); err != nil || n != 0 {
+		if n, err := importer.FailOrphans(ctx, db, client, nil, nil); err != nil || n != 0 {
 			t.Errorf("FailOrphans after the give-up: %d, %v; want nothing left to do", n, err)
 		}
 		notifiedOnce(t, db, client, im.ID)
@@ -299,14 +299,14 @@ func TestImportWhoseJobEndedFails(t *testing.T) {
 				orphanJob = res.Job.ID
 			}
 		}
-		if n, err := importer.FailOrphans(ctx, db, client); err != nil || n != 0 {
+		if n, err := importer.FailOrphans(ctx, db, client, nil, nil); err != nil || n != 0 {
 			t.Fatalf("FailOrphans with every job alive: %d, %v; want 0", n, err)
 		}
 		if row, err := client.JobCancel(ctx, orphanJob); err != nil || row.State != rivertype.JobStateCancelled {
 			t.Fatalf("cancel job: %+v %v", row, err)
 		}
 		for range 2 {
-			if _, err := importer.FailOrphans(ctx, db, client); err != nil {
+			if _, err := importer.FailOrphans(ctx, db, client, nil, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

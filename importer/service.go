@@ -46,6 +46,18 @@ type ServiceConfig struct {
 	// organisation (run by a daemon) before it leaves its import queued.
 	OrderWait time.Duration
 	Logger    *slog.Logger
+	// Now is the clock an accepted file's import record and /in/ entry
+	// are stamped with (created_at, the id, the time SFTP shows); nil:
+	// time.Now. A test hook for daemons whose clocks differ: the order of
+	// imports and files is the database's, never this clock's.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 func (c ServiceConfig) withDefaults() ServiceConfig {
@@ -146,7 +158,7 @@ func (s *Service) ImportAccept(ctx context.Context, p ImportAcceptParams) (*stor
 		return nil, invalid("file", "%s", msg)
 	}
 	im, err := Accept(ctx, s.db, AcceptParams{OrgID: p.OrgID, Door: p.Door, Mode: p.Mode, DryRun: p.DryRun,
-		FileName: p.FileName, File: file, MaxBytes: maxBytes, Queue: s.cfg.Queue, Delay: p.Delay, Actor: p.Actor})
+		FileName: p.FileName, File: file, MaxBytes: maxBytes, Queue: s.cfg.Queue, Delay: p.Delay, Actor: p.Actor, Now: s.now()})
 	if err != nil {
 		return nil, err
 	}
@@ -194,8 +206,8 @@ type ImportPage struct {
 }
 
 // ImportList lists the organisation's imports, newest first, a page at a
-// time. The cursor is the last id shown: ids sort by creation, so pages stay
-// stable while new imports arrive. Errors: *ValidationError.
+// time. The cursor is the last id shown; the order is acceptance's
+// (store.Import.Seq), so pages stay stable while new imports arrive. Errors: *ValidationError.
 func (s *Service) ImportList(ctx context.Context, p ImportListParams) (*ImportPage, error) {
 	if err := checkOrg(p.OrgID); err != nil {
 		return nil, err
@@ -321,7 +333,7 @@ func (s *Service) ImportSupersede(ctx context.Context, p ImportSupersedeParams) 
 		return nil, err
 	}
 	switch {
-	case by.ID <= old.ID:
+	case by.Seq <= old.Seq: // accepted before: the database's order, not the ids' clocks
 		return nil, invalid("by", "import %s is not newer than import %s; only a newer roster supersedes an older one", by.ID, old.ID)
 	case by.Mode != string(ModeFull) || old.Mode != string(ModeFull) || by.DryRun:
 		return nil, invalid("by", "only a full roster that applies (not a dry run) supersedes another full roster")

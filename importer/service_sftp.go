@@ -145,7 +145,7 @@ func (s *Service) InboxStore(ctx context.Context, p InboxStoreParams) (*store.In
 		}
 		return nil, fmt.Errorf("store %s: %w", p.Name, err)
 	}
-	in := &store.InboxFile{OrgID: p.OrgID, Name: p.Name, FileID: w.ID(), ModifiedAt: time.Now().UTC()}
+	in := &store.InboxFile{OrgID: p.OrgID, Name: p.Name, FileID: w.ID(), ModifiedAt: s.now()}
 	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		f, err := w.CloseTx(ctx, tx)
 		if err != nil {
@@ -172,7 +172,8 @@ type InboxRenameParams struct {
 
 // InboxRename renames a file of /in/: how a client that uploaded under a
 // temporary name makes it count (InboxSyncable). The renamed file's time
-// becomes now, so the newest complete roster is the last one put in place.
+// becomes now, and it counts as arriving now (store.InboxFile.Seq), so the
+// newest complete roster is the last one put in place.
 // Errors: *ValidationError, ErrNotFound, ErrExists.
 func (s *Service) InboxRename(ctx context.Context, p InboxRenameParams) error {
 	if err := checkOrg(p.OrgID); err != nil {
@@ -185,7 +186,7 @@ func (s *Service) InboxRename(ctx context.Context, p InboxRenameParams) error {
 		return err
 	}
 	return s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		return store.InboxRename(ctx, tx, p.OrgID, p.From, p.To, p.Overwrite, time.Now())
+		return store.InboxRename(ctx, tx, p.OrgID, p.From, p.To, p.Overwrite, s.now())
 	})
 }
 

@@ -51,7 +51,8 @@ type InboxTaken struct {
 const inboxTakeAttempts = 5
 
 // ImportInbox is the scheduled full sync's one step (SPEC §5.3): the newest
-// syncable file of /in/ (by modification time, then id; temporary names
+// syncable file of /in/ (the last to arrive, by the database's order
+// store.InboxFile.Seq, not the daemons' clocks; temporary names
 // never count, InboxSyncable) becomes a queued full import of door sftp,
 // and every older syncable file an import recorded as superseded by it —
 // all taken out of /in/ in one transaction with their import records and
@@ -99,7 +100,7 @@ func (s *Service) takeInbox(ctx context.Context, tx *sqlx.Tx, p ImportInboxParam
 	}
 	files = slices.DeleteFunc(files, func(f store.InboxFile) bool { return !InboxSyncable(f.Name) })
 	slices.SortFunc(files, func(a, b store.InboxFile) int {
-		return cmp.Or(a.ModifiedAt.Compare(b.ModifiedAt), cmp.Compare(a.ID, b.ID))
+		return cmp.Compare(a.Seq, b.Seq)
 	})
 	taken := &InboxTaken{}
 	if len(files) == 0 {
@@ -118,15 +119,17 @@ func (s *Service) takeInbox(ctx context.Context, tx *sqlx.Tx, p ImportInboxParam
 			}
 			return nil, err
 		}
-		ap := AcceptStoredParams{OrgID: p.OrgID, Door: store.DoorSFTP, Mode: ModeFull, FileName: f.Name, FileID: f.FileID, Actor: p.Actor}
+		ap := AcceptStoredParams{OrgID: p.OrgID, Door: store.DoorSFTP, Mode: ModeFull, FileName: f.Name, FileID: f.FileID, Actor: p.Actor,
+			Now: s.now()}
 		if queued {
 			ap.Queue, ap.Delay = s.cfg.Queue, p.Delay
 		}
 		return AcceptStoredTx(ctx, tx, ap)
 	}
-	// Oldest first: import ids sort by creation, an import is only
-	// superseded by a newer one, and the errors files' imports come after
-	// the roster's (imports of an organisation run in id order).
+	// Oldest first: imports are ordered as they are recorded (Seq), an
+	// import is only superseded by a newer one, and the errors files'
+	// imports come after the roster's (imports of an organisation run in
+	// that order).
 	for i, f := range files {
 		im, err := take(f, i >= pick)
 		if err != nil {

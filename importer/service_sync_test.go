@@ -51,8 +51,8 @@ func TestImportInboxTakesNewestAndSupersedesOlder(t *testing.T) {
 		svc := newService(t, db)
 		at := time.Date(2026, 5, 4, 20, 0, 0, 0, time.UTC)
 		e.putInbox("a.csv", fullRoster(1, 3), at)
-		e.putInbox("c.csv", fullRoster(1, 5), at.Add(2*time.Minute))
 		e.putInbox("b.csv", fullRoster(1, 4), at.Add(time.Minute))
+		e.putInbox("c.csv", fullRoster(1, 5), at.Add(2*time.Minute)) // the last to arrive
 		e.putInbox("d.csv.tmp", fullRoster(1, 6), at.Add(3*time.Minute))
 
 		// A failing InTx (the scheduler's slot was run elsewhere) takes nothing.
@@ -84,7 +84,7 @@ func TestImportInboxTakesNewestAndSupersedesOlder(t *testing.T) {
 		}
 		for _, old := range taken.Superseded {
 			im, err := svc.ImportGet(ctx, importer.ImportRef{OrgID: e.org.ID, ID: old.ID})
-			if err != nil || im.Status != store.ImportSuperseded || im.SupersededBy != taken.Import.ID || im.ID >= taken.Import.ID {
+			if err != nil || im.Status != store.ImportSuperseded || im.SupersededBy != taken.Import.ID || im.Seq >= taken.Import.Seq {
 				t.Errorf("older file: %+v %v", im, err)
 			}
 			// Its stored file is kept: /processed/ serves it.

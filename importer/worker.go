@@ -183,11 +183,12 @@ func giveUp(ctx context.Context, db *store.DB, client *jobs.Client, importID, re
 }
 
 // OlderPending reports whether an import of the same organisation accepted
-// before im is still waiting or running: imports apply in acceptance order.
+// before im is still waiting or running: imports apply in acceptance order,
+// the database's (store.Import.Seq), whatever the accepting daemons' clocks.
 func OlderPending(ctx context.Context, db *store.DB, im *store.Import) (bool, error) {
 	var older int
-	if err := db.GetContext(ctx, &older, db.Rebind(`SELECT COUNT(*) FROM imports
-		WHERE org_id = ? AND id < ? AND status IN ('queued', 'processing')`), im.OrgID, im.ID); err != nil {
+	if err := db.GetContext(ctx, &older, db.Rebind(`SELECT COUNT(*) FROM imports WHERE org_id = ?
+		AND seq < (SELECT b.seq FROM imports b WHERE b.id = ?) AND status IN ('queued', 'processing')`), im.OrgID, im.ID); err != nil {
 		return false, fmt.Errorf("check import order: %w", err)
 	}
 	return older > 0, nil
@@ -197,8 +198,13 @@ func OlderPending(ctx context.Context, db *store.DB, im *store.Import) (bool, er
 // processing, yet every import job naming them has ended (River discarded it
 // after its attempts, or it was cancelled or deleted). Without this such an
 // import would block its organisation for good (OlderPending). Each is ended
-// failed with its e-mail, exactly once (GiveUp); it returns how many.
-func FailOrphans(ctx context.Context, db *store.DB, client *jobs.Client) (int, error) {
+// failed with its e-mail, exactly once (GiveUp), told to obs as every ended
+// import is (so rosterd_imports_total counts it) and logged at INFO with its
+// id and organisation; it returns how many. obs and log may be nil.
+func FailOrphans(ctx context.Context, db *store.DB, client *jobs.Client, obs Observer, log *slog.Logger) (int, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	// Imports first, then jobs: an import's job ends only after the import
 	// has (or together with a new job, on approval), so an import read as
 	// unfinished here has, if it has any, a live job in the list read next.
@@ -233,9 +239,18 @@ func FailOrphans(ctx context.Context, db *store.DB, client *jobs.Client) (int, e
 		if live[id] {
 			continue
 		}
-		if err := GiveUp(ctx, db, client, id, "rosterd stopped trying to process this import (its job ended without finishing it); "+
-			"nothing was applied. Send the file again, and tell support the import id if it happens again"); err != nil {
+		ended, err := giveUp(ctx, db, client, id, "rosterd stopped trying to process this import (its job ended without finishing it); "+
+			"nothing was applied. Send the file again, and tell support the import id if it happens again")
+		if err != nil {
 			return n, err
+		}
+		if ended == nil { // another daemon ended it meanwhile, and counted it
+			continue
+		}
+		log.Info("import ended as failed: its job ended without finishing it", "import_id", ended.ID, "org_id", ended.OrgID,
+			"door", ended.Door, "mode", ended.Mode, "status", ended.Status)
+		if obs != nil {
+			obs.ImportEnded(ended)
 		}
 		n++
 	}

@@ -60,3 +60,29 @@ func LeaversHourly() *river.PeriodicJob {
 		func() (river.JobArgs, *river.InsertOpts) { return LeaversArgs{}, nil },
 		&river.PeriodicJobOpts{RunOnStart: true})
 }
+
+// InboxSweepArgs asks a worker to queue the sync of every on_upload
+// organisation whose /in/ holds a complete file that no sync job will take
+// (the door stored the file, then could not queue its sync).
+type InboxSweepArgs struct{}
+
+// Kind names the job in River's table.
+func (InboxSweepArgs) Kind() string { return "inbox_sweep" }
+
+// InboxSweepEvery is how often the inbox sweep runs: a file whose on_upload
+// sync was not queued waits at most this long (plus the sync itself). A
+// constant, not a setting: it only bounds a rare failure's delay; tests call
+// the sweep directly (sync.Scheduler.SweepInbox).
+const InboxSweepEvery = 5 * time.Minute
+
+// InboxSweepPeriodic runs the inbox sweep every InboxSweepEvery, and once
+// when a daemon becomes River's leader (files left while every daemon was
+// down are synced at the next start). Only the leader inserts it; the sync
+// jobs it queues are unique per organisation and file besides.
+func InboxSweepPeriodic() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(InboxSweepEvery),
+		func() (river.JobArgs, *river.InsertOpts) {
+			return InboxSweepArgs{}, &river.InsertOpts{MaxAttempts: 1}
+		},
+		&river.PeriodicJobOpts{RunOnStart: true})
+}

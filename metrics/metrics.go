@@ -47,7 +47,7 @@ func New(db *store.DB, log *slog.Logger) *Metrics {
 	reg := prometheus.NewRegistry()
 	m := &Metrics{reg: reg,
 		imports: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rosterd_imports_total",
-			Help: "Import outcomes recorded by this daemon's workers (held, failed and given-up imports included), by door, mode and outcome."},
+			Help: "Import outcomes recorded by this daemon's workers (held, failed, given-up and orphaned imports included), by door, mode and outcome."},
 			[]string{"door", "mode", "outcome"}),
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "rosterd_import_rows_total",
 			Help: "Rows of the imports this daemon finished, by what became of them (created, updated, unchanged, archived, restored, failed)."},
@@ -184,7 +184,7 @@ func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	// with MIN over a time column: SQLite returns MIN of a timestamp as
 	// text. Import ids sort as they were accepted.
 	var oldest []time.Time
-	if err := q.db.SelectContext(ctx, &oldest, `SELECT created_at FROM imports WHERE status = 'queued' ORDER BY id LIMIT 1`); err != nil {
+	if err := q.db.SelectContext(ctx, &oldest, `SELECT created_at FROM imports WHERE status = 'queued' ORDER BY seq LIMIT 1`); err != nil {
 		q.log.Warn("metrics: could not read the import queue", "error", err)
 		return
 	}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -92,6 +91,12 @@ type Import struct {
 	// JournalExpiredAt is when the retention sweep deleted the import's
 	// journal (journal_retention): it can no longer be reverted.
 	JournalExpiredAt *time.Time `db:"journal_expired_at"`
+	// Seq is the import's place in the order of acceptance, handed out by
+	// the database when the import is recorded (ImportCreate): the order of
+	// an organisation's imports (their list, the turn each waits for, which
+	// roster is newer) is Seq's, never the id's, whose time is the clock of
+	// the daemon that accepted the file. Unique across organisations.
+	Seq int64 `db:"seq"`
 	Counts
 }
 
@@ -123,48 +128,29 @@ func (im *Import) Finished() bool {
 
 var importIDEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
-// NewImportID makes an opaque, URL- and file-name-safe id that sorts by
-// creation time: "imp_" and 26 characters (48 bits of milliseconds, 16 bits
-// of microseconds within it and 64 random bits), unique across installations
-// without coordination. The organisation's imports run in id order, so two ids
-// made by one process always sort in the order they were made, even within
-// one microsecond or with a clock that stepped back.
+// NewImportID makes an opaque, URL- and file-name-safe id: "imp_" and 26
+// characters (48 bits of milliseconds, 16 bits of microseconds within it and
+// 64 random bits), unique across installations without coordination. Ids
+// roughly sort by the clock of the daemon that made them, which is no order
+// to rely on: daemons' clocks differ, and one may step back. The order of an
+// organisation's imports is Import.Seq's, the database's.
 func NewImportID(now time.Time) string {
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], importIDClock.next(now))
+	us := now.UnixMicro()
+	binary.BigEndian.PutUint64(b[:8], uint64(us/1000)<<16|uint64(us%1000))
 	if _, err := rand.Read(b[8:]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
 	return "imp_" + importIDEncoding.EncodeToString(b[:])
 }
 
-// importIDClock hands out strictly increasing time stamps: milliseconds in
-// the high 48 bits, the microseconds within them in the low 16.
-var importIDClock monotonic
-
-type monotonic struct {
-	mu   sync.Mutex
-	last uint64
-}
-
-func (m *monotonic) next(now time.Time) uint64 {
-	us := now.UnixMicro()
-	v := uint64(us/1000)<<16 | uint64(us%1000)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if v <= m.last {
-		v = m.last + 1
-	}
-	m.last = v
-	return v
-}
-
 const importColumns = `id, org_id, door, mode, dry_run, file_name, file_id, file_sha256, size_bytes, status, error, warnings,
 	rows_total, created, updated, unchanged, archived, restored, failed, rows_read, bytes_read, archive_approved,
 	errors_file_id, hold_reason, superseded_by, created_at, started_at, finished_at, files_expired_at, run,
-	actor, approved_by, approved_at, cancelled_by, reverts, reverted_by, journal_expired_at`
+	actor, approved_by, approved_at, cancelled_by, reverts, reverted_by, journal_expired_at, seq`
 
-// ImportCreate records a new import; ID, Status and CreatedAt are filled when empty.
+// ImportCreate records a new import; ID, Status and CreatedAt are filled when
+// empty, Seq always (the database's: the import's place in acceptance order).
 func ImportCreate(ctx context.Context, q Querier, im *Import) error {
 	if im.CreatedAt.IsZero() {
 		im.CreatedAt = time.Now().UTC()
@@ -178,11 +164,11 @@ func ImportCreate(ctx context.Context, q Querier, im *Import) error {
 	if im.WarningsJSON == "" {
 		im.SetWarnings(nil)
 	}
-	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO imports (id, org_id, door, mode, dry_run, file_name, file_id,
-		file_sha256, size_bytes, status, warnings, archive_approved, created_at, actor, reverts)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO imports (id, org_id, door, mode, dry_run, file_name, file_id,
+		file_sha256, size_bytes, status, warnings, archive_approved, created_at, actor, reverts, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+nextSeq(q, "imports")+`) RETURNING seq`),
 		im.ID, im.OrgID, im.Door, im.Mode, im.DryRun, im.FileName, im.FileID, im.FileSHA256, im.SizeBytes,
-		im.Status, im.WarningsJSON, im.ArchiveApproved, im.CreatedAt, im.Actor, im.Reverts)
+		im.Status, im.WarningsJSON, im.ArchiveApproved, im.CreatedAt, im.Actor, im.Reverts).Scan(&im.Seq)
 	if err != nil {
 		return fmt.Errorf("record import: %w", err)
 	}
@@ -223,10 +209,13 @@ type ImportListParams struct {
 	OrgID  int64
 	Status string // "" for all
 	Limit  int    // 0: 50
-	Before string // cursor: list imports older than this id
+	// Before is the cursor: list the imports accepted before the
+	// organisation's import of this id (none when it has no such import).
+	Before string
 }
 
-// ImportList lists an organisation's imports, newest first.
+// ImportList lists an organisation's imports, newest first: in the reverse
+// of the order they were accepted (Seq).
 func ImportList(ctx context.Context, q Querier, p ImportListParams) ([]Import, error) {
 	var (
 		where = []string{"org_id = ?"}
@@ -237,8 +226,8 @@ func ImportList(ctx context.Context, q Querier, p ImportListParams) ([]Import, e
 		args = append(args, p.Status)
 	}
 	if p.Before != "" {
-		where = append(where, "id < ?")
-		args = append(args, p.Before)
+		where = append(where, "seq < (SELECT b.seq FROM imports b WHERE b.id = ? AND b.org_id = ?)")
+		args = append(args, p.Before, p.OrgID)
 	}
 	if p.Limit <= 0 {
 		p.Limit = 50
@@ -246,7 +235,7 @@ func ImportList(ctx context.Context, q Querier, p ImportListParams) ([]Import, e
 	args = append(args, p.Limit)
 	var list []Import
 	err := sqlxSelect(ctx, q, &list, `SELECT `+importColumns+` FROM imports WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY id DESC LIMIT ?`, args...)
+		` ORDER BY seq DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list imports: %w", err)
 	}
@@ -348,16 +337,17 @@ func ImportFinishFrom(ctx context.Context, q Querier, im *Import, from ...string
 	return nil
 }
 
-// ImportsSupersede turns every older held, queued or processing full import
-// of the organisation into superseded by the full import `by`, which is
-// being applied: the newest roster wins, and an older one can no longer be
-// approved or run over it. A processing one is an approved hold whose run
-// is waiting for the organisation's lock, which `by` holds: its own
-// compare-and-sets then fail and it applies nothing. Dry runs are left
-// alone: they change nothing.
+// ImportsSupersede turns every older (accepted before it, by Seq) held,
+// queued or processing full import of the organisation into superseded by
+// the full import `by`, which is being applied: the newest roster wins, and
+// an older one can no longer be approved or run over it. A processing one is
+// an approved hold whose run is waiting for the organisation's lock, which
+// `by` holds: its own compare-and-sets then fail and it applies nothing. Dry
+// runs are left alone: they change nothing.
 func ImportsSupersede(ctx context.Context, q Querier, orgID int64, by string, at time.Time) (int64, error) {
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = 'superseded', superseded_by = ?, finished_at = ?
-		WHERE org_id = ? AND mode = 'full' AND dry_run = ? AND id < ? AND status IN ('held', 'queued', 'processing')`), by, at, orgID, false, by)
+		WHERE org_id = ? AND mode = 'full' AND dry_run = ? AND status IN ('held', 'queued', 'processing')
+		AND seq < (SELECT b.seq FROM imports b WHERE b.id = ?)`), by, at, orgID, false, by)
 	if err != nil {
 		return 0, fmt.Errorf("supersede older imports: %w", err)
 	}
@@ -412,12 +402,13 @@ func ImportSupersedeOne(ctx context.Context, q Querier, orgID int64, id, by stri
 }
 
 // ImportNewerApplied names the newest full import of the organisation,
-// newer than id, that was applied (not a dry run), or "" when none was: an
-// older roster must never be applied over it.
+// accepted after id (by Seq), that was applied (not a dry run), or "" when
+// none was: an older roster must never be applied over it.
 func ImportNewerApplied(ctx context.Context, q Querier, orgID int64, id string) (string, error) {
 	var newer []string
-	err := sqlxSelect(ctx, q, &newer, `SELECT id FROM imports WHERE org_id = ? AND mode = 'full' AND dry_run = ? AND id > ?
-		AND status IN ('succeeded', 'completed_with_errors') ORDER BY id DESC LIMIT 1`, orgID, false, id)
+	err := sqlxSelect(ctx, q, &newer, `SELECT id FROM imports WHERE org_id = ? AND mode = 'full' AND dry_run = ?
+		AND seq > (SELECT b.seq FROM imports b WHERE b.id = ?)
+		AND status IN ('succeeded', 'completed_with_errors') ORDER BY seq DESC LIMIT 1`, orgID, false, id)
 	if err != nil {
 		return "", fmt.Errorf("look for a newer roster: %w", err)
 	}
@@ -447,11 +438,22 @@ func ImportSetDryRun(ctx context.Context, q Querier, orgID int64, id string, dry
 func ImportPendingRevert(ctx context.Context, q Querier, orgID int64, id string) (string, error) {
 	var ids []string
 	if err := sqlxSelect(ctx, q, &ids, `SELECT id FROM imports WHERE org_id = ? AND reverts = ? AND dry_run = ?
-		AND status IN ('queued', 'processing', 'held') ORDER BY id LIMIT 1`, orgID, id, false); err != nil {
+		AND status IN ('queued', 'processing', 'held') ORDER BY seq LIMIT 1`, orgID, id, false); err != nil {
 		return "", fmt.Errorf("find a pending revert: %w", err)
 	}
 	if len(ids) == 0 {
 		return "", nil
 	}
 	return ids[0], nil
+}
+
+// nextSeq is the SQL for the next seq of table (imports, sftp_inbox), the
+// database's order of arrival: on PostgreSQL its sequence (named
+// <table>_seq_seq by migration 00014); on SQLite, whose writers take turns,
+// one more than the largest seq the table holds, read under the write lock.
+func nextSeq(q Querier, table string) string {
+	if DialectOf(q) == SQLite {
+		return `(SELECT COALESCE(MAX(seq), 0) + 1 FROM ` + table + `)`
+	}
+	return `nextval('` + table + `_seq_seq')`
 }

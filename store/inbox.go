@@ -9,20 +9,26 @@ import (
 // InboxFile is one complete file in an organisation's SFTP /in/ (the
 // sftp_inbox table): every SFTP account of the organisation sees it.
 type InboxFile struct {
-	ID         int64     `db:"id"`
-	OrgID      int64     `db:"org_id"`
-	Name       string    `db:"name"`
-	FileID     int64     `db:"file_id"`
-	SizeBytes  int64     `db:"size_bytes"`
+	ID        int64  `db:"id"`
+	OrgID     int64  `db:"org_id"`
+	Name      string `db:"name"`
+	FileID    int64  `db:"file_id"`
+	SizeBytes int64  `db:"size_bytes"`
+	// ModifiedAt is what SFTP clients see: the clock of the daemon that
+	// completed (or renamed) the file.
 	ModifiedAt time.Time `db:"modified_at"`
+	// Seq is the order in which files arrived in /in/ (completed, or renamed
+	// into place), the database's: the newest file of /in/ is the one with
+	// the largest Seq, whatever the daemons' clocks say.
+	Seq int64 `db:"seq"`
 }
 
-const inboxColumns = `id, org_id, name, file_id, size_bytes, modified_at`
+const inboxColumns = `id, org_id, name, file_id, size_bytes, modified_at, seq`
 
 // InboxPut places a stored, complete file in /in/ under f.Name, replacing
 // the file there (an overwrite: the replaced stored file is deleted with
 // it). Run it in the transaction that completes the file (FileWriter.CloseTx),
-// so that /in/ never shows a half-stored file. f.ID is filled.
+// so that /in/ never shows a half-stored file. f.ID and f.Seq are filled.
 func InboxPut(ctx context.Context, q Querier, f *InboxFile) error {
 	old, err := InboxGet(ctx, q, f.OrgID, f.Name)
 	switch {
@@ -38,8 +44,8 @@ func InboxPut(ctx context.Context, q Querier, f *InboxFile) error {
 	case !isNotFound(err):
 		return err
 	}
-	err = q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO sftp_inbox (org_id, name, file_id, size_bytes, modified_at)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`), f.OrgID, f.Name, f.FileID, f.SizeBytes, f.ModifiedAt.UTC()).Scan(&f.ID)
+	err = q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO sftp_inbox (org_id, name, file_id, size_bytes, modified_at, seq)
+		VALUES (?, ?, ?, ?, ?, `+nextSeq(q, "sftp_inbox")+`) RETURNING id, seq`), f.OrgID, f.Name, f.FileID, f.SizeBytes, f.ModifiedAt.UTC()).Scan(&f.ID, &f.Seq)
 	if err != nil {
 		return fmt.Errorf("put %s in /in/: %w", f.Name, err)
 	}
@@ -72,8 +78,8 @@ func InboxGet(ctx context.Context, q Querier, orgID int64, name string) (*InboxF
 // name, then the rename that makes it count). A file already named to is
 // replaced when overwrite is set (POSIX rename), else the rename fails with
 // ErrExists. ErrNotFound when from is not there. at becomes the file's
-// modification time, so the newest complete roster is the last one renamed
-// into place.
+// modification time, and the file takes a new Seq, so the newest complete
+// roster is the last one renamed into place.
 func InboxRename(ctx context.Context, q Querier, orgID int64, from, to string, overwrite bool, at time.Time) error {
 	f, err := InboxGet(ctx, q, orgID, from)
 	if err != nil {
@@ -92,7 +98,8 @@ func InboxRename(ctx context.Context, q Querier, orgID int64, from, to string, o
 	} else if !isNotFound(err) {
 		return err
 	}
-	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE sftp_inbox SET name = ?, modified_at = ? WHERE id = ? AND name = ?`),
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE sftp_inbox SET name = ?, modified_at = ?, seq = `+nextSeq(q, "sftp_inbox")+`
+		WHERE id = ? AND name = ?`),
 		to, at.UTC(), f.ID, from)
 	if err != nil {
 		return fmt.Errorf("rename /in/%s: %w", from, err)

@@ -27,7 +27,7 @@ type DoorFilesParams struct {
 	ImportID string
 }
 
-// DoorFiles lists, oldest first, the complete stored files of the
+// DoorFiles lists, oldest first (in acceptance order, Import.Seq), the complete stored files of the
 // organisation's imports through a door; the files of expired imports
 // (file_retention) are not listed. An upload's time is when its import was
 // recorded (the file moved out of /in/), an errors CSV's when it was written.
@@ -48,7 +48,7 @@ func DoorFiles(ctx context.Context, q Querier, p DoorFilesParams) ([]DoorFile, e
 		args = append(args, p.ImportID)
 	}
 	var out []DoorFile
-	if err := sqlxSelect(ctx, q, &out, query+` ORDER BY i.id`, args...); err != nil {
+	if err := sqlxSelect(ctx, q, &out, query+` ORDER BY i.seq`, args...); err != nil {
 		return nil, fmt.Errorf("list import files: %w", err)
 	}
 	return out, nil

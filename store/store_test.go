@@ -175,26 +175,61 @@ func TestTokensAreShownOnceAndStoredHashed(t *testing.T) {
 	})
 }
 
-// TestImportIDsSortInTheOrderMade: an organisation's imports run in id order,
-// so ids made one after the other — in the same microsecond, or with a clock
-// that stepped back — sort in the order they were made.
-func TestImportIDsSortInTheOrderMade(t *testing.T) {
-	now := time.Now()
-	prev := store.NewImportID(now)
-	for i := range 5000 {
-		at := now
-		if i%2 == 1 {
-			at = now.Add(-time.Second) // the clock stepped back
+// TestImportOrderIsTheDatabases: imports are ordered as they were
+// recorded (Seq, the database's), whatever the clock that stamped them: a
+// daemon whose clock runs behind, or stepped back, records an import after
+// another, and it is listed as the newer one. Ids are unique all the same.
+func TestImportOrderIsTheDatabases(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org := store.NewOrg("acme", "Acme")
+		if err := store.OrgCreate(ctx, db, &org); err != nil {
+			t.Fatal(err)
 		}
-		id := store.NewImportID(at)
-		if id <= prev {
-			t.Fatalf("id %d %s sorts before or with the one made before it, %s", i, id, prev)
+		f, err := store.FileCreate(ctx, db, org.ID, "roster.csv", strings.NewReader("external_id\nE1\n"), 0)
+		if err != nil {
+			t.Fatal(err)
 		}
-		prev = id
-	}
-	if later := store.NewImportID(now.Add(time.Hour)); later <= prev || len(later) != len(prev) {
-		t.Fatalf("an id an hour later %s does not sort after %s", later, prev)
-	}
+		now := time.Now().UTC()
+		var made []string
+		var prev int64
+		for i := range 6 {
+			at := now.Add(time.Duration(-i) * time.Minute) // each clock a minute behind the last
+			im := &store.Import{OrgID: org.ID, Door: store.DoorSFTP, Mode: "full", FileName: "roster.csv", FileID: f.ID,
+				FileSHA256: f.SHA256, SizeBytes: f.SizeBytes, CreatedAt: at}
+			if err := store.ImportCreate(ctx, db, im); err != nil {
+				t.Fatal(err)
+			}
+			if im.Seq <= prev {
+				t.Fatalf("import %d: seq %d, not after %d", i, im.Seq, prev)
+			}
+			prev = im.Seq
+			made = append(made, im.ID)
+		}
+		list, err := store.ImportList(ctx, db, store.ImportListParams{OrgID: org.ID, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rest, err := store.ImportList(ctx, db, store.ImportListParams{OrgID: org.ID, Limit: 10, Before: list[len(list)-1].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, im := range append(list, rest...) {
+			got = append([]string{im.ID}, got...)
+		}
+		if strings.Join(got, " ") != strings.Join(made, " ") {
+			t.Errorf("listed (oldest first, two pages): %v\nwant the order recorded: %v", got, made)
+		}
+		ids := map[string]bool{}
+		for range 5000 {
+			id := store.NewImportID(now)
+			if ids[id] {
+				t.Fatalf("id %s made twice", id)
+			}
+			ids[id] = true
+		}
+	})
 }
 
 // A roster is stored compressed, a chunk that does not compress as it is,

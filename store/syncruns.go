@@ -111,7 +111,7 @@ func SyncRunList(ctx context.Context, q Querier, orgID int64) ([]SyncRun, error)
 func ImportLastArrived(ctx context.Context, q Querier, orgID int64, door string) (*time.Time, error) {
 	var at []time.Time
 	if err := sqlxSelect(ctx, q, &at, `SELECT f.created_at FROM imports i JOIN files f ON f.id = i.file_id
-		WHERE i.org_id = ? AND i.door = ? ORDER BY i.id DESC LIMIT 1`, orgID, door); err != nil {
+		WHERE i.org_id = ? AND i.door = ? ORDER BY i.seq DESC LIMIT 1`, orgID, door); err != nil {
 		return nil, fmt.Errorf("last import of door %s: %w", door, err)
 	}
 	if len(at) == 0 {

@@ -13,9 +13,10 @@ import (
 func TestRunTakesNewestAndSupersedesOlder(t *testing.T) {
 	eachEnv(t, "0 2 * * *", "UTC", func(t *testing.T, e *env) {
 		base := time.Date(2026, 5, 4, 20, 0, 0, 0, time.UTC)
+		// The newest file is the last to arrive (TestRunTakesTheLastToArrive).
 		e.put(e.org, "monday.csv", roster3, base)
-		e.put(e.org, "wednesday.csv", roster3, base.Add(2*time.Hour))
 		e.put(e.org, "tuesday.csv", roster3, base.Add(time.Hour))
+		e.put(e.org, "wednesday.csv", roster3, base.Add(2*time.Hour))
 		e.put(e.org, "thursday.csv.part", roster3, base.Add(3*time.Hour)) // still uploading
 		e.put(e.org, ".thursday.csv", roster3, base.Add(3*time.Hour))     // a client's hidden temp name
 		other := e.newOrg("globex", "0 2 * * *", "UTC")

@@ -3,6 +3,7 @@ package sync
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/robfig/cron/v3"
 
 	"rosterd/importer"
@@ -155,31 +157,100 @@ func wall(t time.Time) time.Time {
 // For an on_upload organisation it queues a sync job unique per
 // organisation and that file, so each completed file fires one sync (the
 // sync takes the newest file of /in/, as a scheduled one does). For other
-// organisations it does nothing: their schedule takes the file.
+// organisations it does nothing: their schedule takes the file. Should it
+// fail (the database away for a moment), SweepInbox queues the sync later.
 func (s *Scheduler) FileArrived(ctx context.Context, orgID int64) error {
-	db := s.Runner.DB
-	org, err := store.OrgGet(ctx, db, orgID)
+	org, err := store.OrgGet(ctx, s.Runner.DB, orgID)
 	if err != nil {
 		return err
 	}
 	if org.SyncSchedule != roster.SyncOnUpload {
 		return nil
 	}
-	files, err := store.InboxList(ctx, db, orgID)
+	_, err = s.queueNewest(ctx, org)
+	return err
+}
+
+// queueNewest queues the on_upload sync of the newest syncable file of the
+// organisation's /in/, unique per organisation and file. It reports whether
+// it inserted a job (false: /in/ holds no syncable file, or River holds the
+// job already).
+func (s *Scheduler) queueNewest(ctx context.Context, org *store.Org) (bool, error) {
+	files, err := store.InboxList(ctx, s.Runner.DB, org.ID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	files = slices.DeleteFunc(files, func(f store.InboxFile) bool { return !importer.InboxSyncable(f.Name) })
 	if len(files) == 0 {
-		return nil
+		return false, nil
 	}
 	newest := slices.MaxFunc(files, func(a, b store.InboxFile) int {
-		return cmp.Or(a.ModifiedAt.Compare(b.ModifiedAt), cmp.Compare(a.ID, b.ID))
+		return cmp.Compare(a.Seq, b.Seq) // the database's order of arrival
 	})
-	if _, err := s.Queue.Insert(ctx, jobs.SyncArgs{OrgID: orgID, FileID: newest.FileID}, nil); err != nil {
-		return fmt.Errorf("queue the sync of %s: %w", org.Slug, err)
+	res, err := s.Queue.Insert(ctx, jobs.SyncArgs{OrgID: org.ID, FileID: newest.FileID}, nil)
+	if err != nil {
+		return false, fmt.Errorf("queue the sync of %s: %w", org.Slug, err)
 	}
-	return nil
+	return !res.UniqueSkippedAsDuplicate, nil
+}
+
+// SweepInbox queues the sync of every on_upload organisation that has a
+// complete, syncable file waiting in /in/ and no sync job waiting or
+// running: the file whose FileArrived failed after it was stored would
+// otherwise wait for the next upload. River's leader runs it every
+// jobs.InboxSweepEvery; the jobs it queues are the ones FileArrived would
+// have (unique per organisation and file), so with several daemons, or a
+// FileArrived that lands meanwhile, each file is still synced once. It
+// returns how many jobs it inserted; one organisation's failure is logged
+// and does not stop the others.
+func (s *Scheduler) SweepInbox(ctx context.Context) (int, error) {
+	orgs, err := store.OrgList(ctx, s.Runner.DB)
+	if err != nil {
+		return 0, err
+	}
+	busy, err := s.syncing(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, org := range orgs {
+		if org.SyncSchedule != roster.SyncOnUpload || busy[org.ID] {
+			continue
+		}
+		queued, err := s.queueNewest(ctx, &org)
+		if err != nil {
+			s.log().Error("on_upload sync not queued by the inbox sweep", "org_id", org.ID, "org", org.Slug, "error", err)
+			continue
+		}
+		if queued {
+			n++
+			s.log().Info("queued the on_upload sync of a file waiting in /in/", "org_id", org.ID, "org", org.Slug)
+		}
+	}
+	return n, nil
+}
+
+// syncing is the organisations that have a sync job waiting or running.
+func (s *Scheduler) syncing(ctx context.Context) (map[int64]bool, error) {
+	busy := map[int64]bool{}
+	params := river.NewJobListParams().Kinds(jobs.SyncArgs{}.Kind()).States(rivertype.JobStateAvailable, rivertype.JobStatePending,
+		rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled).First(1000)
+	for {
+		res, err := s.Queue.JobList(ctx, params)
+		if err != nil {
+			return nil, fmt.Errorf("list sync jobs: %w", err)
+		}
+		for _, j := range res.Jobs {
+			var args jobs.SyncArgs
+			if err := json.Unmarshal(j.EncodedArgs, &args); err == nil {
+				busy[args.OrgID] = true
+			}
+		}
+		if len(res.Jobs) < 1000 {
+			return busy, nil
+		}
+		params = params.After(res.LastCursor)
+	}
 }
 
 // RunJob runs one sync job: the slot it names, or (no slot) an on_upload
@@ -217,13 +288,14 @@ func (s *Scheduler) ArchiveLeavers(ctx context.Context) (int64, error) {
 
 // PeriodicJobs are the scheduler's periodic jobs, inserted by River's leader.
 func PeriodicJobs() []*river.PeriodicJob {
-	return []*river.PeriodicJob{jobs.SyncTickEveryMinute(), jobs.LeaversHourly()}
+	return []*river.PeriodicJob{jobs.SyncTickEveryMinute(), jobs.LeaversHourly(), jobs.InboxSweepPeriodic()}
 }
 
-// AddWorkers registers the scheduler's workers: the tick, the sync and the
-// leavers.
+// AddWorkers registers the scheduler's workers: the tick, the sync, the
+// leavers and the inbox sweep.
 func (s *Scheduler) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &tickWorker{s: s})
+	river.AddWorker(w, &inboxSweepWorker{s: s})
 	river.AddWorker(w, &syncWorker{s: s})
 	river.AddWorker(w, &leaversWorker{s: s})
 }
@@ -235,6 +307,16 @@ type tickWorker struct {
 
 func (w *tickWorker) Work(ctx context.Context, _ *river.Job[jobs.SyncTickArgs]) error {
 	_, err := w.s.Tick(ctx)
+	return err
+}
+
+type inboxSweepWorker struct {
+	river.WorkerDefaults[jobs.InboxSweepArgs]
+	s *Scheduler
+}
+
+func (w *inboxSweepWorker) Work(ctx context.Context, _ *river.Job[jobs.InboxSweepArgs]) error {
+	_, err := w.s.SweepInbox(ctx)
 	return err
 }
 

@@ -397,7 +397,7 @@ func TestThreeDaemonsOneKilled(t *testing.T) {
 	}
 
 	var ids []string
-	if err := db.Select(&ids, `SELECT id FROM imports ORDER BY id`); err != nil {
+	if err := db.Select(&ids, `SELECT id FROM imports ORDER BY seq`); err != nil {
 		t.Fatal(err)
 	}
 	var imports []store.Import
@@ -636,8 +636,8 @@ func TestThreeDaemonsOneKilled(t *testing.T) {
 		// the one accepted before it had finished.
 		for i := 1; i < len(applied); i++ {
 			prev, im := applied[i-1], applied[i]
-			if im.ID <= prev.ID {
-				t.Errorf("%s: %s accepted after %s but sorts before it", o.slug, im.ID, prev.ID)
+			if im.Seq <= prev.Seq {
+				t.Errorf("%s: %s accepted after %s but sorts before it (seq %d, %d)", o.slug, im.ID, prev.ID, im.Seq, prev.Seq)
 			}
 			if im.StartedAt == nil || prev.FinishedAt == nil || im.StartedAt.Before(*prev.FinishedAt) {
 				t.Errorf("%s: %s started at %v, before %s (accepted earlier) finished at %v", o.slug, im.ID, im.StartedAt, prev.ID, prev.FinishedAt)

@@ -42,8 +42,10 @@ Each organisation's sync_schedule (a cron expression in its time_zone, or
 on_upload) turns the newest complete file of its SFTP /in/ into a full
 import. With several daemons on one PostgreSQL, River's leader checks the
 schedules every minute and each slot runs once; a slot missed while every
-daemon was down runs once at the next start. Leavers (a future archived_at)
-are archived within the hour of their day.
+daemon was down runs once at the next start. A file of an on_upload
+organisation whose sync could not be queued when it arrived is synced by a
+sweep within 5 minutes. Leavers (a future archived_at) are archived within
+the hour of their day.
 
 SIGTERM or Ctrl-C stops taking requests (those in flight finish) and new work,
 and lets running imports finish for --shutdown-grace; an import cut off after
@@ -115,7 +117,7 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			m.WatchSFTP(sftpSrv.Stats)
 			live, stopLive := context.WithCancel(context.WithoutCancel(cmd.Context()))
 			var wg sync.WaitGroup
-			wg.Go(func() { keepAlive(live, a, client, id) })
+			wg.Go(func() { keepAlive(live, a, client, id, m) })
 			if every := testSyncTick(a.log); every > 0 {
 				wg.Go(func() { tickEvery(live, a, sched, every) })
 			}
@@ -257,7 +259,7 @@ func drain(a *app, client *jobs.Client) error {
 // (importer.FailOrphans), and sweeps expired sign-in sessions hourly, until
 // ctx ends. Failures are logged and tried again
 // at the next tick: a database that is away for a moment stops nothing.
-func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string) {
+func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string, m *metrics.Metrics) {
 	beat := time.NewTicker(jobs.HeartbeatEvery)
 	defer beat.Stop()
 	rescue := time.NewTimer(0) // once at start, then every RescueEvery
@@ -281,7 +283,7 @@ func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string) {
 			} else if n > 0 {
 				a.log.Warn("took over the jobs of a daemon that stopped", "jobs", n)
 			}
-			if n, err := importer.FailOrphans(ctx, a.db, client); err != nil {
+			if n, err := importer.FailOrphans(ctx, a.db, client, m, a.log); err != nil {
 				a.log.Warn("looking for abandoned imports failed", "error", err)
 			} else if n > 0 {
 				a.log.Warn("ended imports whose job had ended as failed", "imports", n)

@@ -132,7 +132,7 @@ func TestTwoDaemonsSyncEachSlotOnce(t *testing.T) {
 	emailsSentOnce(t, db, mail, []string{id}, d1, d2)
 
 	var imports []store.Import
-	if err := db.Select(&imports, db.Rebind(`SELECT id, file_name, status, superseded_by FROM imports WHERE org_id = ? ORDER BY id`), orgID); err != nil {
+	if err := db.Select(&imports, db.Rebind(`SELECT id, file_name, status, superseded_by FROM imports WHERE org_id = ? ORDER BY seq`), orgID); err != nil {
 		t.Fatal(err)
 	}
 	if len(imports) != 2 || imports[0].FileName != "monday.csv" || imports[0].SupersededBy != id || imports[1].ID != id {
@@ -199,5 +199,54 @@ func TestScheduledSyncInServe(t *testing.T) {
 			t.Fatalf("no slot ran within 150s:\n%s", d.output())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestTwoDaemonsSweepAMissedUploadOnce: a complete file waits in the /in/
+// of an on_upload organisation without its sync (stored, then FileArrived
+// never queued one). Two daemons sweeping /in/ over and over (the test
+// hook; in production River's leader sweeps every 5 minutes) sync it
+// once: one import, applied, one sync job, /in/ empty.
+func TestTwoDaemonsSweepAMissedUploadOnce(t *testing.T) {
+	c := newCLI(t, store.Postgres)
+	c.ok("org", "create", "acme", "--name", "Acme", "--schedule", "on_upload")
+	db := c.db()
+	orgID := mustOrg(t, db, "acme")
+	putInbox(t, db, "acme", "roster.csv", roster(20, "Swept"), time.Now())
+	tick := "ROSTERD_TEST_SYNC_TICK=5ms"
+	d1 := c.serve("ROSTERD_DATA_DIR="+filepath.Join(c.dir, "node1"), tick)
+	d2 := c.serve("ROSTERD_DATA_DIR="+filepath.Join(c.dir, "node2"), tick)
+
+	var id string
+	deadline := time.Now().Add(60 * time.Second)
+	for id == "" {
+		var ids []string
+		if err := db.Select(&ids, db.Rebind(`SELECT id FROM imports WHERE org_id = ?`), orgID); err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) > 0 {
+			id = ids[0]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the waiting file was not synced within 60s\n%s\n%s", d1.output(), d2.output())
+		} else {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	im := waitImport(t, db, id, 60*time.Second, finished)
+	if im.Status != store.ImportSucceeded || im.FileName != "roster.csv" || im.Door != store.DoorSFTP || im.Created != 20 {
+		t.Fatalf("swept sync import %s %s %s %+v", im.Status, im.FileName, im.Door, im.Counts)
+	}
+	// Let both daemons sweep a while longer (a second, some 200 sweeps):
+	// nothing happening cannot be awaited. Nothing more is queued.
+	time.Sleep(time.Second)
+	var n int
+	if err := db.Get(&n, db.Rebind(`SELECT COUNT(*) FROM imports WHERE org_id = ?`), orgID); err != nil || n != 1 {
+		t.Errorf("%d imports (%v), want 1", n, err)
+	}
+	if err := db.Get(&n, `SELECT COUNT(*) FROM river_job WHERE kind = 'sync'`); err != nil || n != 1 {
+		t.Errorf("%d sync jobs (%v), want 1", n, err)
+	}
+	if files, err := store.InboxList(context.Background(), db, orgID); err != nil || len(files) != 0 {
+		t.Errorf("/in/ after the sync: %+v %v; want empty", files, err)
 	}
 }

@@ -11,8 +11,9 @@ import (
 
 // testSyncTick is for rosterd's own multi-daemon test and nothing else:
 // with ROSTERD_TEST_SYNC_TICK=<duration> every daemon, not only River's
-// leader, also runs the scheduler's tick that often, so that daemons race
-// to queue the same slot and the test can prove each slot still runs once.
+// leader, also runs the scheduler's tick and inbox sweep that often, so that
+// daemons race to queue the same slot (or waiting file) and the test can
+// prove each still runs once.
 // Unset (production), it returns 0 and only the leader's periodic job ticks.
 func testSyncTick(log *slog.Logger) time.Duration {
 	v := os.Getenv("ROSTERD_TEST_SYNC_TICK")
@@ -38,6 +39,9 @@ func tickEvery(ctx context.Context, a *app, sched *rostersync.Scheduler, every t
 		case <-t.C:
 			if _, err := sched.Tick(ctx); err != nil {
 				a.log.Warn("test hook: sync tick failed", "error", err)
+			}
+			if _, err := sched.SweepInbox(ctx); err != nil {
+				a.log.Warn("test hook: inbox sweep failed", "error", err)
 			}
 		}
 	}

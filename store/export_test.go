@@ -1,0 +1,15 @@
+package store
+
+import "context"
+
+// MigrateUpTo applies the embedded migrations up to version alone: for the
+// tests of a migration's backfill, which need rows written by the schema
+// before it.
+func (db *DB) MigrateUpTo(ctx context.Context, version int64) error {
+	p, err := db.migrationProvider()
+	if err != nil {
+		return err
+	}
+	_, err = p.UpTo(ctx, version)
+	return err
+}
