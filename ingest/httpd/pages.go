@@ -240,14 +240,6 @@ func formPage(path string) string {
 	return path
 }
 
-// smallForm bounds the body of the pages' small forms (sign-in, settings,
-// approve, archive …): Gin's PostForm would otherwise spool any size of
-// multipart body to disk, before anyone signed in.
-func smallForm(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, smallFormBytes)
-	c.Next()
-}
-
 // smallFormBytes is more than any of the pages' forms sends.
 const smallFormBytes = smallBodyBytes
 
