@@ -171,7 +171,7 @@ func (h *Handler) render(c *gin.Context, status int, view string, p page) {
 		c.String(http.StatusInternalServerError, "internal error")
 		return
 	}
-	c.Header("Cache-Control", "no-store") // framing and the rest: securityHeaders
+	// Cache-Control: no-store, framing and the rest: securityHeaders.
 	c.Data(status, "text/html; charset=utf-8", b.Bytes())
 }
 

@@ -121,7 +121,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	}
 
 	// Uploads and downloads: h.transfer, so they may outlast Timeout.
-	api := r.Group("/api/v1", noStore, h.authenticate)
+	api := r.Group("/api/v1", h.authenticate)
 	api.POST("/imports", h.transfer, h.importUpload)
 	api.GET("/imports", h.importList)
 	api.GET("/imports/:id", h.importShow)
