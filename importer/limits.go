@@ -62,13 +62,22 @@ func CheckFileName(name string) error {
 // what the database needs: UTF-8 without NUL, at most MaxEmailBytes.
 // (Whether it is an address at all is the caller's check.)
 func CheckEmail(field, addr string) error {
-	if why := TextProblem(addr); why != "" {
-		return invalid(field, "the e-mail address %s; give one like hr@example.com", why)
-	}
-	if len(addr) > MaxEmailBytes {
-		return invalid(field, "the e-mail address is %d bytes long; the limit is %d bytes (RFC 5321)", len(addr), MaxEmailBytes)
+	if why := emailProblem(addr); why != "" {
+		return invalid(field, "the e-mail address %s", why)
 	}
 	return nil
+}
+
+// emailProblem is CheckEmail's finding without the address's name: "" when
+// none.
+func emailProblem(addr string) string {
+	if why := TextProblem(addr); why != "" {
+		return why + "; give one like hr@example.com"
+	}
+	if len(addr) > MaxEmailBytes {
+		return fmt.Sprintf("is %d bytes long; the limit is %d bytes (RFC 5321)", len(addr), MaxEmailBytes)
+	}
+	return ""
 }
 
 // CheckTokenName checks an API token's name: not empty, UTF-8 without NUL,

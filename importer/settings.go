@@ -60,8 +60,8 @@ func ValidateSettings(o *store.Org) error {
 			len(emails), MaxNotificationEmails))
 	}
 	for _, a := range emails {
-		if err := CheckEmail("notification_emails", a); err != nil {
-			add("notification_emails", fmt.Errorf("%s: %s", quoteShort(a), err.(*ValidationError).Text))
+		if why := emailProblem(a); why != "" {
+			add("notification_emails", fmt.Errorf("the address %s %s", quoteShort(a), why))
 		} else if addr, err := mail.ParseAddress(a); err != nil || addr.Address != a || addr.Name != "" {
 			add("notification_emails", fmt.Errorf("%q is not an e-mail address like hr@example.com", a))
 		}
