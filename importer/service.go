@@ -137,8 +137,8 @@ func (s *Service) ImportAccept(ctx context.Context, p ImportAcceptParams) (*stor
 	if p.Mode != ModePartial && p.Mode != ModeFull {
 		return nil, invalid("mode", "%q is not valid; use partial or full", p.Mode)
 	}
-	if strings.TrimSpace(p.FileName) == "" || strings.ContainsAny(p.FileName, "/\\\x00") {
-		return nil, invalid("file", "the file needs a name without slashes, like roster.csv")
+	if err := CheckFileName(p.FileName); err != nil {
+		return nil, err
 	}
 	if p.File == nil {
 		return nil, invalid("file", "no file was sent; choose a CSV file to upload")

@@ -106,8 +106,8 @@ func (s *Service) TokenCreate(ctx context.Context, p TokenParams) (string, error
 	if err := checkOrg(p.OrgID); err != nil {
 		return "", err
 	}
-	if strings.TrimSpace(p.Name) == "" {
-		return "", &ValidationError{Field: "name", Text: `the token's name is empty; give one that says who uses it, like "hr-export"`}
+	if err := CheckTokenName(p.Name); err != nil {
+		return "", err
 	}
 	var secret string
 	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"rosterd/roster"
 	"rosterd/store"
@@ -37,23 +38,54 @@ func ValidateSettings(o *store.Org) error {
 	if err := ValidateSlug(o.Slug); err != nil {
 		add("", err)
 	}
-	if strings.TrimSpace(o.Name) == "" {
-		add("name", errors.New("must not be empty"))
+	// Text the database cannot hold is named before anything else is
+	// said of it.
+	textOK := func(field, v string) bool {
+		if why := TextProblem(v); why != "" {
+			add(field, fmt.Errorf("%s; give UTF-8 text without NUL", why))
+			return false
+		}
+		return true
 	}
-	for _, a := range o.NotificationEmails() {
-		if addr, err := mail.ParseAddress(a); err != nil || addr.Address != a || addr.Name != "" {
+	switch n := utf8.RuneCountInString(o.Name); {
+	case !textOK("name", o.Name):
+	case strings.TrimSpace(o.Name) == "":
+		add("name", errors.New("must not be empty"))
+	case n > MaxOrgNameChars:
+		add("name", fmt.Errorf("is %d characters long; the limit is %d characters", n, MaxOrgNameChars))
+	}
+	emails := o.NotificationEmails()
+	if len(emails) > MaxNotificationEmails {
+		add("notification_emails", fmt.Errorf("lists %d addresses; the limit is %d: send to a shared mailbox (like hr@example.com) instead of each person",
+			len(emails), MaxNotificationEmails))
+	}
+	for _, a := range emails {
+		if why := emailProblem(a); why != "" {
+			add("notification_emails", fmt.Errorf("the address %s %s", quoteShort(a), why))
+		} else if addr, err := mail.ParseAddress(a); err != nil || addr.Address != a || addr.Name != "" {
 			add("notification_emails", fmt.Errorf("%q is not an e-mail address like hr@example.com", a))
 		}
 	}
-	if _, err := roster.ParseSchedule(o.SyncSchedule); err != nil {
-		add("sync_schedule", err)
+	if textOK("sync_schedule", o.SyncSchedule) {
+		if _, err := roster.ParseSchedule(o.SyncSchedule); err != nil {
+			add("sync_schedule", err)
+		}
 	}
-	if o.TimeZone == "" {
+	switch {
+	case !textOK("time_zone", o.TimeZone):
+	case o.TimeZone == "":
 		add("time_zone", errors.New(`must not be empty; use an IANA name like "Europe/Brussels" or "UTC"`))
-	} else if _, err := time.LoadLocation(o.TimeZone); err != nil {
-		add("time_zone", fmt.Errorf(`%q is not an IANA time zone; use a name like "Europe/Brussels" or "UTC"`, o.TimeZone))
+	case o.TimeZone == "Local":
+		// time.LoadLocation takes "Local" as the daemon's own zone, which
+		// differs from machine to machine and changes with it.
+		add("time_zone", errors.New(`"Local" is the zone of whichever machine runs the daemon, not the organisation's; `+
+			`use an IANA name like "Europe/Brussels" or "UTC"`))
+	default:
+		if _, err := time.LoadLocation(o.TimeZone); err != nil {
+			add("time_zone", fmt.Errorf(`%s is not an IANA time zone; use a name like "Europe/Brussels" or "UTC"`, quoteShort(o.TimeZone)))
+		}
 	}
-	if o.DefaultPhoneRegion != "" && !roster.KnownPhoneRegion(o.DefaultPhoneRegion) {
+	if textOK("default_phone_region", o.DefaultPhoneRegion) && o.DefaultPhoneRegion != "" && !roster.KnownPhoneRegion(o.DefaultPhoneRegion) {
 		add("default_phone_region", errors.New(phoneRegionProblem(o.DefaultPhoneRegion)))
 	}
 	if o.ArchiveThresholdPercent < 0 || o.ArchiveThresholdPercent > 100 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"rosterd/importer"
 	"rosterd/store"
 )
 
@@ -20,6 +21,9 @@ func newAdminCmd() *cobra.Command {
 		Short: "Create a back-office admin; the password is read from standard input",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := importer.CheckEmail("email", strings.TrimSpace(email)); err != nil {
+				return err
+			}
 			password, err := readSecret(cmd.InOrStdin())
 			if err != nil {
 				return err

@@ -2,8 +2,6 @@ package httpd
 
 import (
 	"net/http"
-
-	"github.com/gin-gonic/gin"
 )
 
 // contentSecurityPolicy lets a page load only rosterd's own files: scripts
@@ -15,7 +13,11 @@ const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 
 
 // securityHeaders sets the browser protections on every answer: pages,
 // static files, the API and the refusals made before any route (a
-// cross-origin form), so none is served without them.
+// cross-origin form), so none is served without them. Every answer is
+// also kept out of caches (browsers', proxies'), Cache-Control: no-store:
+// users, their changes, the rows of a file, an import's state, and the
+// errors and redirects that echo what was asked (SPEC §5.1); the static
+// files, which hold nothing personal, set their own caching over it.
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
@@ -23,15 +25,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY") // frame-ancestors for browsers that predate it
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r)
 	})
-}
-
-// noStore keeps every answer of the API out of caches (browsers', proxies'):
-// they hold personal data — users, their changes, the rows of a file — or
-// the state of an import, which a cached copy would show stale (SPEC §5.1).
-// The pages set the same in render.
-func noStore(c *gin.Context) {
-	c.Header("Cache-Control", "no-store")
-	c.Next()
 }

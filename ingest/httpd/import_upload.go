@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 
@@ -132,7 +133,8 @@ func (h *Handler) uploadError(err error) error {
 	if errors.As(err, &tl) || errors.As(err, &invalid) || errors.Is(err, importer.ErrNotFound) || errors.Is(err, importer.ErrBusy) {
 		return err
 	}
-	if strings.Contains(err.Error(), "multipart") || errors.Is(err, io.ErrUnexpectedEOF) {
+	var header textproto.ProtocolError // a part's header with NUL or a bad line
+	if strings.Contains(err.Error(), "multipart") || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &header) {
 		return &importer.ValidationError{Field: "file", Text: "the upload was cut off or is not a valid multipart form; send it again"}
 	}
 	return err

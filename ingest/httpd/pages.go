@@ -171,7 +171,7 @@ func (h *Handler) render(c *gin.Context, status int, view string, p page) {
 		c.String(http.StatusInternalServerError, "internal error")
 		return
 	}
-	c.Header("Cache-Control", "no-store") // framing and the rest: securityHeaders
+	// Cache-Control: no-store, framing and the rest: securityHeaders.
 	c.Data(status, "text/html; charset=utf-8", b.Bytes())
 }
 
@@ -238,14 +238,6 @@ func formPage(path string) string {
 		}
 	}
 	return path
-}
-
-// smallForm bounds the body of the pages' small forms (sign-in, settings,
-// approve, archive …): Gin's PostForm would otherwise spool any size of
-// multipart body to disk, before anyone signed in.
-func smallForm(c *gin.Context) {
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, smallFormBytes)
-	c.Next()
 }
 
 // smallFormBytes is more than any of the pages' forms sends.

@@ -60,7 +60,9 @@ func encodeCursor(next string) string { return base64.RawURLEncoding.EncodeToStr
 // decodeCursor reads an encodeCursor back into the service's cursor.
 func decodeCursor(raw string) (string, *importer.ValidationError) {
 	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || len(b) == 0 {
+	// A cursor the API gave out is UTF-8 without NUL; "AA" decodes to a
+	// NUL byte, which PostgreSQL would refuse.
+	if err != nil || len(b) == 0 || importer.TextProblem(string(b)) != "" {
 		return "", &importer.ValidationError{Field: "cursor", Text: "is not a cursor this API gave out; pass next_cursor of the previous page as it is"}
 	}
 	return string(b), nil

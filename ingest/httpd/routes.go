@@ -85,6 +85,9 @@ func NewRouter(cfg Config) (http.Handler, error) {
 		r.Use(cfg.Observe) // outside Recovery: it sees a panic's 500
 	}
 	r.Use(gin.Recovery())
+	// Path parameters and queries holding NUL or bytes that are not UTF-8
+	// are refused here, once, for every route.
+	r.Use(h.checkInput)
 	r.HandleMethodNotAllowed = true
 	// Route on the escaped path: an external id may hold a slash
 	// ("HR/0042"), sent as %2F inside one segment; the parameters are
@@ -113,12 +116,12 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	}
 
 	if cfg.Sessions != nil {
-		r.POST("/api/v1/session", smallForm, h.sessionSignIn)
+		r.POST("/api/v1/session", h.smallForm, h.sessionSignIn)
 		r.DELETE("/api/v1/session", h.sessionSignOut)
 	}
 
 	// Uploads and downloads: h.transfer, so they may outlast Timeout.
-	api := r.Group("/api/v1", noStore, h.authenticate)
+	api := r.Group("/api/v1", h.authenticate)
 	api.POST("/imports", h.transfer, h.importUpload)
 	api.GET("/imports", h.importList)
 	api.GET("/imports/:id", h.importShow)
@@ -128,7 +131,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	api.GET("/imports/:id/changes.csv", h.transfer, h.importChangesCSV)
 	api.POST("/imports/:id/approve", h.importApprove)
 	api.POST("/imports/:id/cancel", h.importCancel)
-	api.POST("/imports/:id/revert", h.importRevert)
+	api.POST("/imports/:id/revert", h.smallForm, h.importRevert)
 	api.GET("/template.csv", h.transfer, h.templateCSV)
 	api.GET("/users", h.userList)
 	api.GET("/users.csv", h.transfer, h.userExport)
@@ -137,7 +140,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	api.POST("/users/:external_id/archive", h.userArchive)
 	api.POST("/users/:external_id/restore", h.userRestore)
 	api.GET("/settings", h.settingsShow)
-	api.PUT("/settings", h.settingsUpdate)
+	api.PUT("/settings", h.smallForm, h.settingsUpdate)
 
 	// The back office: server-rendered pages over the same service, signed
 	// in by the session cookie; their downloads are the API's URLs above.
@@ -146,23 +149,23 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	if cfg.Sessions != nil {
 		r.GET("/", h.pageHome)
 		r.GET("/signin", h.pageSignIn)
-		r.POST("/signin", smallForm, h.pageSignInPost)
-		r.POST("/signout", smallForm, h.pageSignOut)
+		r.POST("/signin", h.smallForm, h.pageSignInPost)
+		r.POST("/signout", h.smallForm, h.pageSignOut)
 		bo := r.Group("/", h.signedIn)
 		bo.GET("/users", h.pageUsers)
 		bo.GET("/users/:external_id", h.pageUser)
 		bo.GET("/users/:external_id/:action", h.pageUserConfirm) // archive or restore: the confirmation step
-		bo.POST("/users/:external_id/:action", smallForm, h.pageUserSetStatus)
+		bo.POST("/users/:external_id/:action", h.smallForm, h.pageUserSetStatus)
 		bo.GET("/upload", h.pageUpload)
 		// Before signedIn, which may read a whole upload to drop it.
 		r.POST("/upload", h.transfer, h.signedIn, h.pageUploadPost)
 		bo.GET("/imports", h.pageImports)
 		bo.GET("/imports/:id", h.pageImport)
-		bo.POST("/imports/:id/approve", smallForm, h.pageImportApprove)
-		bo.POST("/imports/:id/cancel", smallForm, h.pageImportCancel)
-		bo.POST("/imports/:id/revert", smallForm, h.pageImportRevert)
+		bo.POST("/imports/:id/approve", h.smallForm, h.pageImportApprove)
+		bo.POST("/imports/:id/cancel", h.smallForm, h.pageImportCancel)
+		bo.POST("/imports/:id/revert", h.smallForm, h.pageImportRevert)
 		bo.GET("/settings", h.pageSettings)
-		bo.POST("/settings", smallForm, h.pageSettingsPost)
+		bo.POST("/settings", h.smallForm, h.pageSettingsPost)
 	}
 
 	cop := http.NewCrossOriginProtection()
