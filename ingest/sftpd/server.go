@@ -244,6 +244,16 @@ func (r replyThenHangUp) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// guardedChannel is what pkg/sftp serves a session on: the client's
+// packets read through parentGuard, the answers written through
+// replyThenHangUp.
+type guardedChannel struct {
+	io.Reader
+	replyThenHangUp
+}
+
+func (g guardedChannel) Read(p []byte) (int, error) { return g.Reader.Read(p) }
+
 // begin and end bracket a transfer; a connection of a closing server
 // closes when its last transfer ends.
 func (c *conn) begin() {
@@ -377,7 +387,9 @@ func (s *Server) serveConn(nc net.Conn) {
 		if keyFailed != "" && !banned {
 			failed(keyFailed, "publickey")
 		}
-		log.Debug("SFTP handshake ended", "error", err)
+		// A handshake cut off (a scanner, a client that gave up, the
+		// handshake deadline) is worth a line with the address.
+		log.Info("SFTP handshake ended before login", "error", err.Error())
 		return
 	}
 	defer sconn.Close()
@@ -438,7 +450,8 @@ func (h *handler) serveSession(ch ssh.Channel, requests <-chan *ssh.Request) {
 		// Served here, not on a goroutine of its own: the session (and the
 		// connection) ends only after the server closed every open file,
 		// an upload being stored included.
-		rs := sftp.NewRequestServer(replyThenHangUp{Channel: ch, c: h.c, pending: new(int)}, h.handlers(), sftp.WithStartDirectory("/"))
+		rw := guardedChannel{Reader: &parentGuard{r: ch}, replyThenHangUp: replyThenHangUp{Channel: ch, c: h.c, pending: new(int)}}
+		rs := sftp.NewRequestServer(rw, h.handlers(), sftp.WithStartDirectory("/"))
 		if err := rs.Serve(); err != nil && !errors.Is(err, io.EOF) {
 			h.log.Debug("SFTP session ended", "error", err)
 		}
