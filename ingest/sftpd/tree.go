@@ -369,5 +369,32 @@ func (h *handler) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 		// no partial file to add it to.
 		return nil, &statusError{text: "resuming an upload is not supported; upload the whole file", code: sftp.ErrSSHFxOpUnsupported}
 	}
-	return h.s.newUpload(h, w.name)
+	base, err := h.keptContent(w, r.Pflags().Trunc)
+	if err != nil {
+		return nil, h.fail(err)
+	}
+	return h.s.newUpload(h, w.name, base)
+}
+
+// keptContent is what an upload starts from (SPEC §5.2: opening an
+// existing file without truncating it keeps its content): the file of /in/
+// of that name when the client did not ask to truncate, nil otherwise.
+// OpenSSH's put truncates; an editor's or a library's read-write open
+// does not, and had the file emptied.
+func (h *handler) keptContent(w where, trunc bool) (*baseContent, error) {
+	if trunc {
+		return nil, nil
+	}
+	f, err := h.s.cfg.Service.InboxGet(h.ctx, h.org, w.name)
+	if importer.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rd, err := h.s.cfg.Service.SFTPFileOpen(h.ctx, h.org, f.FileID)
+	if err != nil {
+		return nil, err
+	}
+	return &baseContent{r: io.NewSectionReader(rd, 0, f.SizeBytes), size: f.SizeBytes}, nil
 }
