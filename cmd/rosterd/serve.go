@@ -198,7 +198,7 @@ func listenSFTP(a *app, svc *importer.Service, sched *rostersync.Scheduler) (*sf
 	srv, err := sftpd.New(sftpd.Config{Service: svc, HostKey: key, MaxUploadBytes: a.cfg.MaxUploadBytes, TempDir: spool.Dir,
 		Ban:              importer.SFTPBanPolicy{Threshold: a.cfg.SFTPBanThreshold, Window: a.cfg.SFTPBanWindow, Duration: a.cfg.SFTPBanDuration},
 		HandshakeTimeout: a.cfg.SFTPHandshakeTimeout, MaxConnections: a.cfg.SFTPMaxConnections,
-		MaxConnectionsPerIP: a.cfg.SFTPMaxConnectionsPerIP, MaxSessions: a.cfg.SFTPMaxSessions, Logger: a.log,
+		MaxConnectionsPerIP: a.cfg.SFTPMaxConnectionsPerIP, MaxSessions: a.cfg.SFTPMaxSessions, IdleTimeout: a.cfg.SFTPIdleTimeout, Logger: a.log,
 		OnFile: func(ctx context.Context, orgID int64) {
 			if err := sched.FileArrived(ctx, orgID); err != nil {
 				a.log.Error("could not queue the on_upload sync; the file waits in /in/ for the next sync", "org_id", orgID, "error", err)

@@ -114,6 +114,7 @@ const maxGuardedPacket = 64 << 10
 // rather than served on the cleaned path. Everything else passes as is.
 type parentGuard struct {
 	r       io.Reader
+	touch   func() // called for each packet: the client is not idle
 	pending []byte // a rewritten packet, or a header, not yet read
 	rest    int64  // bytes of a large packet still to pass through
 }
@@ -139,6 +140,9 @@ func (g *parentGuard) next() error {
 	var hdr [5]byte
 	if _, err := io.ReadFull(g.r, hdr[:]); err != nil {
 		return err
+	}
+	if g.touch != nil {
+		g.touch()
 	}
 	length := int64(binary.BigEndian.Uint32(hdr[:4]))
 	if length < 1 || length > maxGuardedPacket || !carriesPaths(hdr[4]) {
