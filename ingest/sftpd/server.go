@@ -279,9 +279,11 @@ func (s *Server) watchAccounts() {
 		}
 		s.mu.Lock()
 		var users []string
+		asked := map[*conn]bool{} // a connection logged in after the query is judged next time
 		for c := range s.conns {
 			if c.user != "" {
 				users = append(users, c.user)
+				asked[c] = true
 			}
 		}
 		s.mu.Unlock()
@@ -297,7 +299,7 @@ func (s *Server) watchAccounts() {
 		}
 		s.mu.Lock()
 		for c := range s.conns {
-			if c.user != "" && orgs[c.user] != c.org {
+			if asked[c] && orgs[c.user] != c.org {
 				s.log.Info("SFTP connection closed: its account was removed", "address", c.addr, "user", c.user, "org_id", c.org)
 				c.nc.Close()
 			}
