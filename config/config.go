@@ -114,6 +114,10 @@ type Config struct {
 	// SFTPMaxSessions caps the sessions (SSH channels) one connection may
 	// open at once. Default 4.
 	SFTPMaxSessions int `koanf:"sftp_max_sessions"`
+	// SFTPIdleTimeout closes an SFTP connection that sent no request for
+	// that long: a forgotten client holds no connection slot forever.
+	// Default 15m.
+	SFTPIdleTimeout time.Duration `koanf:"sftp_idle_timeout"`
 	// LogLevel is debug, info, warn or error. Default "info"; Load lowers
 	// the case and accepts "warning" for "warn".
 	LogLevel string `koanf:"log_level"`
@@ -201,6 +205,8 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.SFTPMaxConnectionsPerIP }},
 		{key: "sftp_max_sessions", def: 4, usage: "most sessions (SSH channels) open at once on one SFTP connection",
 			field: func(c *Config) any { return &c.SFTPMaxSessions }},
+		{key: "sftp_idle_timeout", def: 15 * time.Minute, usage: "how long an SFTP connection may send no request before it is closed",
+			field: func(c *Config) any { return &c.SFTPIdleTimeout }},
 		{key: "log_level", def: "info", usage: "debug, info, warn or error",
 			field: func(c *Config) any { return &c.LogLevel }},
 		{key: "log_format", def: "auto", usage: "auto (text on a terminal, JSON otherwise), text or json",
@@ -690,6 +696,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SFTPMaxSessions < 1 {
 		bad("sftp_max_sessions", "must be at least 1, got %d", c.SFTPMaxSessions)
+	}
+	if c.SFTPIdleTimeout <= 0 {
+		bad("sftp_idle_timeout", "must be greater than 0, got %s", c.SFTPIdleTimeout)
 	}
 	if c.ShutdownGrace < 0 {
 		bad("shutdown_grace", "must be 0 or more, got %s", c.ShutdownGrace)

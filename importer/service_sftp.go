@@ -360,3 +360,10 @@ func (s *Service) SFTPLoginFailed(ctx context.Context, addr string, now time.Tim
 	})
 	return until, err
 }
+
+// SFTPAccountOrgs maps those of the user names that still have an SFTP
+// account to its organisation: the door closes the sessions of accounts
+// removed since they logged in.
+func (s *Service) SFTPAccountOrgs(ctx context.Context, usernames []string) (map[string]int64, error) {
+	return store.SFTPAccountOrgs(ctx, s.db, usernames)
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 )
@@ -143,7 +144,8 @@ func SFTPAccountList(ctx context.Context, q Querier, orgID int64) ([]SFTPAccount
 
 // SFTPAccountRemove deletes the organisation's account with that user name;
 // ErrNotFound when it has none (another organisation's is not found either).
-// Sessions already open stay open until they end.
+// The SFTP doors close the account's open sessions within seconds
+// (SFTPAccountOrgs).
 func SFTPAccountRemove(ctx context.Context, q Querier, orgID int64, username string) error {
 	res, err := q.ExecContext(ctx, q.Rebind(`DELETE FROM sftp_accounts WHERE org_id = ? AND username = ?`), orgID, username)
 	if err != nil {
@@ -153,4 +155,30 @@ func SFTPAccountRemove(ctx context.Context, q Querier, orgID int64, username str
 		return fmt.Errorf("SFTP account %q: %w", username, ErrNotFound)
 	}
 	return nil
+}
+
+// SFTPAccountOrgs maps those of the user names that still have an account
+// to the account's organisation, in one query: the SFTP door asks it every
+// few seconds for the accounts of its open sessions, and closes those of
+// accounts removed (by any daemon or the CLI) since they logged in.
+func SFTPAccountOrgs(ctx context.Context, q Querier, usernames []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(usernames))
+	if len(usernames) == 0 {
+		return out, nil
+	}
+	query, args, err := sqlx.In(`SELECT username, org_id FROM sftp_accounts WHERE username IN (?)`, usernames)
+	if err != nil {
+		return nil, fmt.Errorf("SFTP accounts: %w", err)
+	}
+	var rows []struct {
+		Username string `db:"username"`
+		OrgID    int64  `db:"org_id"`
+	}
+	if err := sqlxSelect(ctx, q, &rows, query, args...); err != nil {
+		return nil, fmt.Errorf("SFTP accounts: %w", err)
+	}
+	for _, r := range rows {
+		out[r.Username] = r.OrgID
+	}
+	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -109,7 +110,7 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 				drainErr := drain(a, client)
 				return errors.Join(err, drainErr)
 			}
-			sftpSrv, sftpLn, err := listenSFTP(a, svc, sched)
+			sftpSrv, sftpLn, spool, err := listenSFTP(a, svc, sched)
 			if err != nil {
 				ln.Close()
 				return errors.Join(err, drain(a, client))
@@ -138,7 +139,7 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			// Both doors drain at once, each for up to shutdown_grace.
 			var sftpErr error
 			var doors sync.WaitGroup
-			doors.Go(func() { sftpErr = shutdownSFTP(a, sftpSrv) })
+			doors.Go(func() { sftpErr = shutdownSFTP(a, sftpSrv, spool) })
 			httpErr := shutdownHTTP(a, srv)
 			doors.Wait()
 			err = errors.Join(httpErr, sftpErr, drain(a, client))
@@ -185,38 +186,47 @@ func listenHTTP(a *app, svc *importer.Service, m *metrics.Metrics) (*http.Server
 // listenSFTP binds sftp_addr and builds the SFTP door over the import
 // service, with the host key made on first start (sftp_host_key).
 // A file completed in /in/ is handed to the scheduler, which syncs it at
-// once for an on_upload organisation.
-func listenSFTP(a *app, svc *importer.Service, sched *rostersync.Scheduler) (*sftpd.Server, net.Listener, error) {
+// once for an on_upload organisation. Uploads are spooled under
+// data_dir/spool/, cleaned at start of what a killed daemon left.
+func listenSFTP(a *app, svc *importer.Service, sched *rostersync.Scheduler) (*sftpd.Server, net.Listener, *sftpd.Spool, error) {
 	key, err := sftpd.LoadOrCreateHostKey(a.cfg.SFTPHostKey)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	srv, err := sftpd.New(sftpd.Config{Service: svc, HostKey: key, MaxUploadBytes: a.cfg.MaxUploadBytes,
+	spool, err := sftpd.OpenSpool(filepath.Join(a.cfg.DataDir, "spool"), a.log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srv, err := sftpd.New(sftpd.Config{Service: svc, HostKey: key, MaxUploadBytes: a.cfg.MaxUploadBytes, TempDir: spool.Dir,
 		Ban:              importer.SFTPBanPolicy{Threshold: a.cfg.SFTPBanThreshold, Window: a.cfg.SFTPBanWindow, Duration: a.cfg.SFTPBanDuration},
 		HandshakeTimeout: a.cfg.SFTPHandshakeTimeout, MaxConnections: a.cfg.SFTPMaxConnections,
-		MaxConnectionsPerIP: a.cfg.SFTPMaxConnectionsPerIP, MaxSessions: a.cfg.SFTPMaxSessions, Logger: a.log,
+		MaxConnectionsPerIP: a.cfg.SFTPMaxConnectionsPerIP, MaxSessions: a.cfg.SFTPMaxSessions, IdleTimeout: a.cfg.SFTPIdleTimeout, Logger: a.log,
 		OnFile: func(ctx context.Context, orgID int64) {
 			if err := sched.FileArrived(ctx, orgID); err != nil {
 				a.log.Error("could not queue the on_upload sync; the file waits in /in/ for the next sync", "org_id", orgID, "error", err)
 			}
 		}})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, errors.Join(err, spool.Close())
 	}
 	ln, err := net.Listen("tcp", a.cfg.SFTPAddr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sftp_addr: %w", err)
+		return nil, nil, nil, errors.Join(fmt.Errorf("sftp_addr: %w", err), spool.Close())
 	}
-	return srv, ln, nil
+	return srv, ln, spool, nil
 }
 
 // shutdownSFTP stops accepting SFTP connections and lets transfers finish
-// for up to shutdown_grace; uploads cut off after that are discarded.
-func shutdownSFTP(a *app, srv *sftpd.Server) error {
+// for up to shutdown_grace; uploads cut off after that are discarded, and
+// the spool removed.
+func shutdownSFTP(a *app, srv *sftpd.Server, spool *sftpd.Spool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
 		a.log.Warn("grace period over: closing open SFTP connections", "error", err)
+	}
+	if err := spool.Close(); err != nil {
+		a.log.Warn("could not remove the SFTP spool", "path", spool.Dir, "error", err)
 	}
 	return nil
 }

@@ -44,6 +44,13 @@ type Config struct {
 	MaxConnectionsPerIP int
 	// MaxSessions caps the sessions (SSH channels) of one connection. Default 4.
 	MaxSessions int
+	// IdleTimeout closes a logged-in connection that sent no SFTP request
+	// for that long (sftp_idle_timeout). Default 15m.
+	IdleTimeout time.Duration
+	// AccountCheckInterval is how often the accounts of the open sessions
+	// are looked up in the database: the sessions of an account removed
+	// meanwhile (by any daemon, or the CLI) are closed. Default 2s.
+	AccountCheckInterval time.Duration
 	// OnFile is called after a syncable file (importer.InboxSyncable) lands
 	// in an organisation's /in/: a complete upload stored, or a rename to a
 	// syncable name. The scheduler's on_upload hangs on it. Optional.
@@ -64,6 +71,8 @@ func (c Config) withDefaults() Config {
 	c.MaxConnections = cmp.Or(c.MaxConnections, 200)
 	c.MaxConnectionsPerIP = cmp.Or(c.MaxConnectionsPerIP, 20)
 	c.MaxSessions = cmp.Or(c.MaxSessions, 4)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, 15*time.Minute)
+	c.AccountCheckInterval = cmp.Or(c.AccountCheckInterval, 2*time.Second)
 	c.TempDir = cmp.Or(c.TempDir, os.TempDir())
 	if c.Now == nil {
 		c.Now = time.Now
@@ -81,7 +90,7 @@ func (c Config) validate() error {
 	case c.HostKey == nil:
 		return errors.New("sftpd: HostKey is required")
 	case c.MaxUploadBytes < 0 || c.Ban.Threshold < 0 || c.Ban.Window < 0 || c.Ban.Duration < 0 || c.HandshakeTimeout < 0 ||
-		c.MaxConnections < 0 || c.MaxConnectionsPerIP < 0 || c.MaxSessions < 0:
+		c.MaxConnections < 0 || c.MaxConnectionsPerIP < 0 || c.MaxSessions < 0 || c.IdleTimeout < 0 || c.AccountCheckInterval < 0:
 		return errors.New("sftpd: limits must not be negative")
 	}
 	return nil
@@ -106,6 +115,8 @@ type Server struct {
 	perIP   map[string]int
 	wg      sync.WaitGroup
 	stats   counters
+	// watching starts the account check with the first Serve.
+	watching sync.Once
 }
 
 // counters count what the door refused and accepted, for metrics.
@@ -153,6 +164,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.lns[ln] = struct{}{}
 	s.mu.Unlock()
+	s.watching.Do(func() { go s.watchAccounts() })
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -220,6 +232,80 @@ type conn struct {
 	// has been written (closing it at once would lose the answer, and the
 	// client would take a stored upload for a failed one).
 	hangUp atomic.Bool
+	// user and org are the account logged in (under s.mu); empty before.
+	user string
+	org  int64
+	// lastActive is when the client last sent an SFTP request (UnixNano).
+	lastActive atomic.Int64
+}
+
+// touch notes a request: the connection is not idle.
+func (c *conn) touch() { c.lastActive.Store(time.Now().UnixNano()) }
+
+// watchIdle closes the connection once it has sent no SFTP request for
+// IdleTimeout; it ends with ctx (the connection's).
+func (c *conn) watchIdle(ctx context.Context, log *slog.Logger) {
+	idle := c.s.cfg.IdleTimeout
+	t := time.NewTimer(idle)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		quiet := time.Since(time.Unix(0, c.lastActive.Load()))
+		if quiet >= idle {
+			log.Info("SFTP connection closed: idle", "idle_timeout", idle.String())
+			c.nc.Close()
+			return
+		}
+		t.Reset(idle - quiet)
+	}
+}
+
+// watchAccounts looks up, every AccountCheckInterval, the accounts of all
+// open sessions in one query, and closes the connections of those removed
+// since they logged in: removing an account ends its sessions on every
+// daemon within seconds. It ends when the server's context does.
+func (s *Server) watchAccounts() {
+	t := time.NewTicker(s.cfg.AccountCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		var users []string
+		asked := map[*conn]bool{} // a connection logged in after the query is judged next time
+		for c := range s.conns {
+			if c.user != "" {
+				users = append(users, c.user)
+				asked[c] = true
+			}
+		}
+		s.mu.Unlock()
+		if len(users) == 0 {
+			continue
+		}
+		orgs, err := s.cfg.Service.SFTPAccountOrgs(s.ctx, users)
+		if err != nil {
+			if s.ctx.Err() == nil {
+				s.log.Warn("could not check the accounts of the open SFTP sessions; trying again", "error", err)
+			}
+			continue
+		}
+		s.mu.Lock()
+		for c := range s.conns {
+			if asked[c] && orgs[c.user] != c.org {
+				s.log.Info("SFTP connection closed: its account was removed", "address", c.addr, "user", c.user, "org_id", c.org)
+				c.nc.Close()
+			}
+		}
+		s.mu.Unlock()
+	}
 }
 
 // replyThenHangUp is a session's channel that closes the connection after
@@ -243,6 +329,16 @@ func (r replyThenHangUp) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// guardedChannel is what pkg/sftp serves a session on: the client's
+// packets read through parentGuard, the answers written through
+// replyThenHangUp.
+type guardedChannel struct {
+	io.Reader
+	replyThenHangUp
+}
+
+func (g guardedChannel) Read(p []byte) (int, error) { return g.Reader.Read(p) }
 
 // begin and end bracket a transfer; a connection of a closing server
 // closes when its last transfer ends.
@@ -377,7 +473,9 @@ func (s *Server) serveConn(nc net.Conn) {
 		if keyFailed != "" && !banned {
 			failed(keyFailed, "publickey")
 		}
-		log.Debug("SFTP handshake ended", "error", err)
+		// A handshake cut off (a scanner, a client that gave up, the
+		// handshake deadline) is worth a line with the address.
+		log.Info("SFTP handshake ended before login", "error", err.Error())
 		return
 	}
 	defer sconn.Close()
@@ -393,6 +491,11 @@ func (s *Server) serveConn(nc net.Conn) {
 
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
+	c.touch()
+	s.mu.Lock()
+	c.user, c.org = sconn.User(), org
+	s.mu.Unlock()
+	go c.watchIdle(ctx, log.With("user", sconn.User(), "org_id", org))
 	h := &handler{s: s, c: c, ctx: ctx, org: org,
 		log: log.With("user", sconn.User(), "org_id", org)}
 	sessions := make(chan struct{}, s.cfg.MaxSessions)
@@ -438,7 +541,8 @@ func (h *handler) serveSession(ch ssh.Channel, requests <-chan *ssh.Request) {
 		// Served here, not on a goroutine of its own: the session (and the
 		// connection) ends only after the server closed every open file,
 		// an upload being stored included.
-		rs := sftp.NewRequestServer(replyThenHangUp{Channel: ch, c: h.c, pending: new(int)}, h.handlers(), sftp.WithStartDirectory("/"))
+		rw := guardedChannel{Reader: &parentGuard{r: ch, touch: h.c.touch}, replyThenHangUp: replyThenHangUp{Channel: ch, c: h.c, pending: new(int)}}
+		rs := sftp.NewRequestServer(rw, h.handlers(), sftp.WithStartDirectory("/"))
 		if err := rs.Serve(); err != nil && !errors.Is(err, io.EOF) {
 			h.log.Debug("SFTP session ended", "error", err)
 		}

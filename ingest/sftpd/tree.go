@@ -55,30 +55,34 @@ type where struct {
 }
 
 // locate places a request's path in the tree. pkg/sftp has cleaned it
-// against "/" already, so `..` cannot climb above the root; whatever is not
-// in the tree — another top-level name, a deeper path, a name with a
-// backslash or NUL — is refused with a permission error.
+// against "/"; a path that held `..` reaches here as parentMarker
+// (parentGuard) and is refused. Whatever is not in the tree — another
+// top-level name, a deeper path — and a name the tree cannot hold
+// (checkName) are refused with a permission error, before the database.
 func locate(p string) (where, error) {
 	p = path.Clean("/" + p)
 	if p == "/" {
 		return where{}, nil
 	}
+	if p == "/"+parentMarker {
+		return where{}, errParent()
+	}
 	parts := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	switch parts[0] {
 	case dirIn, dirProcessed, dirErrors:
 	default:
-		return where{}, denied(p + " is outside the tree: use /in, /processed or /errors")
+		return where{}, denied(quoteName(p) + " is outside the tree: use /in, /processed or /errors")
 	}
 	switch len(parts) {
 	case 1:
 		return where{dir: parts[0]}, nil
 	case 2:
-		if strings.ContainsAny(parts[1], "\\\x00") {
-			return where{}, denied("that file name is not allowed")
+		if err := checkName(parts[1]); err != nil {
+			return where{}, err
 		}
 		return where{dir: parts[0], name: parts[1]}, nil
 	}
-	return where{}, denied(p + ": there are no sub-directories in /" + parts[0])
+	return where{}, denied(quoteName(p) + ": there are no sub-directories in /" + parts[0])
 }
 
 // handler serves one logged-in connection's requests: all four of
@@ -164,6 +168,12 @@ func (h *handler) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 		return nil, denied("there are no symbolic links")
 	}
 	return nil, sftp.ErrSSHFxOpUnsupported
+}
+
+// RealPath resolves a path for the client (SSH_FXP_REALPATH), which
+// pkg/sftp hands over before cleaning it: see realPath.
+func (h *handler) RealPath(p string) (string, error) {
+	return realPath(p)
 }
 
 // Lstat is Stat: the tree has no links.
@@ -359,5 +369,32 @@ func (h *handler) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 		// no partial file to add it to.
 		return nil, &statusError{text: "resuming an upload is not supported; upload the whole file", code: sftp.ErrSSHFxOpUnsupported}
 	}
-	return h.s.newUpload(h, w.name)
+	base, err := h.keptContent(w, r.Pflags().Trunc)
+	if err != nil {
+		return nil, h.fail(err)
+	}
+	return h.s.newUpload(h, w.name, base)
+}
+
+// keptContent is what an upload starts from (SPEC §5.2: opening an
+// existing file without truncating it keeps its content): the file of /in/
+// of that name when the client did not ask to truncate, nil otherwise.
+// OpenSSH's put truncates; an editor's or a library's read-write open
+// does not, and had the file emptied.
+func (h *handler) keptContent(w where, trunc bool) (*baseContent, error) {
+	if trunc {
+		return nil, nil
+	}
+	f, err := h.s.cfg.Service.InboxGet(h.ctx, h.org, w.name)
+	if importer.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rd, err := h.s.cfg.Service.SFTPFileOpen(h.ctx, h.org, f.FileID)
+	if err != nil {
+		return nil, err
+	}
+	return &baseContent{r: io.NewSectionReader(rd, 0, f.SizeBytes), size: f.SizeBytes}, nil
 }

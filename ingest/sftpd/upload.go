@@ -1,6 +1,7 @@
 package sftpd
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -30,12 +31,16 @@ type upload struct {
 	max  int64
 	// received counts the bytes written by clients, for the door's Stats.
 	received *atomic.Int64
+	// base is the content the spool started from (a file opened without
+	// truncating it), nil for a new or truncated one.
+	base *baseContent
 
 	mu          sync.Mutex
 	more        *sync.Cond // on mu: written, claimed, complete or aborted changed
 	transferErr error      // the connection broke: the file is incomplete
 	tooLarge    bool       // a write went past max
 	written     spans      // the ranges of the spool written so far
+	wrote       bool       // a client wrote (the spool differs from base, or may)
 	claimed     int64      // the background store has read, or is reading, the spool up to here
 	rewritten   bool       // a write landed below claimed: the stored prefix is stale
 	complete    bool       // Close: the transfer is complete; the reader may end
@@ -51,13 +56,30 @@ type upload struct {
 // use what it stored; the service then removes the partial file.
 var errUploadAborted = errors.New("upload discarded or stored again from the start")
 
-func (s *Server) newUpload(h *handler, name string) (*upload, error) {
+// baseContent is an existing file of /in/ an upload starts from.
+type baseContent struct {
+	r    io.Reader
+	size int64
+	sum  [sha256.Size]byte // set by newUpload as it copies the content
+}
+
+func (s *Server) newUpload(h *handler, name string, base *baseContent) (*upload, error) {
 	f, err := os.CreateTemp(s.cfg.TempDir, "rosterd-sftp-*.upload")
 	if err != nil {
 		return nil, sftpError(h.log, fmt.Errorf("spool upload: %w", err))
 	}
+	u := &upload{h: h, name: name, f: f, max: s.cfg.MaxUploadBytes, stored: make(chan struct{}), received: &s.stats.bytes, base: base}
+	if base != nil {
+		sum := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(f, sum), base.r); err != nil {
+			f.Close()
+			_ = os.Remove(f.Name())
+			return nil, sftpError(h.log, fmt.Errorf("spool the content of %s: %w", name, err))
+		}
+		sum.Sum(base.sum[:0])
+		u.written.add(0, base.size)
+	}
 	h.c.begin()
-	u := &upload{h: h, name: name, f: f, max: s.cfg.MaxUploadBytes, stored: make(chan struct{}), received: &s.stats.bytes}
 	u.more = sync.NewCond(&u.mu)
 	go func() {
 		defer close(u.stored)
@@ -65,6 +87,26 @@ func (s *Server) newUpload(h *handler, name string) (*upload, error) {
 			File: prefixReader{u}, MaxBytes: u.max})
 	}()
 	return u, nil
+}
+
+// unchanged reports whether a file opened without truncating it holds, at
+// its close, what it held when opened: it is not stored again (no new
+// version, no sync).
+func (u *upload) unchanged(end int64) (bool, error) {
+	if u.base == nil {
+		return false, nil
+	}
+	if !u.wrote {
+		return true, nil
+	}
+	if end != u.base.size {
+		return false, nil
+	}
+	sum := sha256.New()
+	if _, err := io.Copy(sum, io.NewSectionReader(u.f, 0, end)); err != nil {
+		return false, fmt.Errorf("read the spool of %s: %w", u.name, err)
+	}
+	return [sha256.Size]byte(sum.Sum(nil)) == u.base.sum, nil
 }
 
 func (u *upload) tooLargeErr() error {
@@ -90,6 +132,7 @@ func (u *upload) WriteAt(p []byte, off int64) (int, error) {
 		if off < u.claimed {
 			u.rewritten = true
 		}
+		u.wrote = true
 		u.written.add(off, off+int64(n))
 		u.more.Broadcast()
 		u.mu.Unlock()
@@ -137,12 +180,8 @@ func (u *upload) store() error {
 	u.mu.Lock()
 	transferErr, tooLarge := u.transferErr, u.tooLarge
 	rewritten, prefix, end := u.rewritten, u.written.prefix(), u.written.end()
-	overlapped := !rewritten && prefix == end
-	if transferErr == nil && !tooLarge && overlapped {
-		u.complete = true
-		u.more.Broadcast()
-	}
 	u.mu.Unlock()
+	overlapped := !rewritten && prefix == end
 	log := u.h.log.With("name", u.name)
 	switch {
 	case transferErr != nil:
@@ -153,6 +192,22 @@ func (u *upload) store() error {
 		u.abort()
 		log.Warn("SFTP upload refused: too large", "limit_bytes", u.max)
 		return u.tooLargeErr()
+	}
+	// Checked before the background store may complete: a file closed as
+	// it was opened leaves no new version behind.
+	if same, err := u.unchanged(end); err != nil || same {
+		u.abort()
+		if err != nil {
+			return sftpError(log, err)
+		}
+		log.Info("SFTP file closed unchanged: not stored again")
+		return nil
+	}
+	if overlapped {
+		u.mu.Lock()
+		u.complete = true
+		u.more.Broadcast()
+		u.mu.Unlock()
 	}
 	var in *store.InboxFile
 	var err error
