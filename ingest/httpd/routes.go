@@ -154,8 +154,9 @@ func NewRouter(cfg Config) (http.Handler, error) {
 		bo.GET("/users/:external_id/:action", h.pageUserConfirm) // archive or restore: the confirmation step
 		bo.POST("/users/:external_id/:action", smallForm, h.pageUserSetStatus)
 		bo.GET("/upload", h.pageUpload)
-		// Before signedIn, which may read a whole upload to drop it.
-		r.POST("/upload", h.transfer, h.signedIn, h.pageUploadPost)
+		// transfer after signedIn: without a session nothing is read and
+		// the connection keeps no longer deadline.
+		bo.POST("/upload", h.transfer, h.pageUploadPost)
 		bo.GET("/imports", h.pageImports)
 		bo.GET("/imports/:id", h.pageImport)
 		bo.POST("/imports/:id/approve", smallForm, h.pageImportApprove)
