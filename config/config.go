@@ -73,6 +73,11 @@ type Config struct {
 	// take longer while data moves; they are cut off when they stall this
 	// long. Default 1m.
 	HTTPTimeout time.Duration `koanf:"http_timeout"`
+	// HTTPMaxConnectionsPerIP caps the HTTP connections open at once from
+	// one client address (an IPv6 /64); one past it is closed at once.
+	// Behind a reverse proxy every client has the proxy's address: raise it
+	// there. Default 64.
+	HTTPMaxConnectionsPerIP int `koanf:"http_max_connections_per_ip"`
 	// SFTPAddr is the listen address of the SFTP endpoint. Default ":2022".
 	SFTPAddr string `koanf:"sftp_addr"`
 	// PublicURL is the base of links in e-mails, as users reach the daemon
@@ -173,6 +178,8 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.HTTPAddr }},
 		{key: "http_timeout", def: time.Minute, usage: "longest an ordinary HTTP request may take; an upload or download may take longer as long as it does not stall this long",
 			field: func(c *Config) any { return &c.HTTPTimeout }},
+		{key: "http_max_connections_per_ip", def: 64, usage: "most HTTP connections open at once from one client address (behind a reverse proxy: all clients share the proxy's)",
+			field: func(c *Config) any { return &c.HTTPMaxConnectionsPerIP }},
 		{key: "sftp_addr", def: ":2022", usage: "listen address of the SFTP endpoint",
 			field: func(c *Config) any { return &c.SFTPAddr }},
 		{key: "public_url", def: "http://localhost:8080", usage: "base URL of links in e-mails",
@@ -684,6 +691,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTPTimeout < 0 {
 		bad("http_timeout", "must be 0 (no limit) or more, got %s", c.HTTPTimeout)
+	}
+	if c.HTTPMaxConnectionsPerIP < 1 {
+		bad("http_max_connections_per_ip", "must be at least 1, got %d", c.HTTPMaxConnectionsPerIP)
 	}
 	if c.SFTPHandshakeTimeout <= 0 {
 		bad("sftp_handshake_timeout", "must be greater than 0, got %s", c.SFTPHandshakeTimeout)

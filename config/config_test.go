@@ -85,6 +85,9 @@ func TestPrecedence(t *testing.T) {
 		"sftp_ban_window": {values{"1m", "2m", "3m",
 			[4]any{10 * time.Minute, time.Minute, 2 * time.Minute, 3 * time.Minute}},
 			func(c *Config) any { return c.SFTPBanWindow }},
+		"http_max_connections_per_ip": {values{"10", "20", "30",
+			[4]any{64, 10, 20, 30}},
+			func(c *Config) any { return c.HTTPMaxConnectionsPerIP }},
 		"sftp_max_sessions": {values{"1", "2", "3",
 			[4]any{4, 1, 2, 3}},
 			func(c *Config) any { return c.SFTPMaxSessions }},
@@ -347,6 +350,7 @@ func TestValidateMessages(t *testing.T) {
 		{"sftp_ban_threshold", func(c *Config) { c.SFTPBanThreshold = 0 }, "sftp_ban_threshold: must be at least 1, got 0"},
 		{"sftp_ban_window", func(c *Config) { c.SFTPBanWindow = 0 }, "sftp_ban_window: must be greater than 0, got 0s"},
 		{"sftp_ban_duration", func(c *Config) { c.SFTPBanDuration = -time.Minute }, "sftp_ban_duration: must be greater than 0, got -1m0s"},
+		{"http_max_connections_per_ip", func(c *Config) { c.HTTPMaxConnectionsPerIP = 0 }, "http_max_connections_per_ip: must be at least 1, got 0"},
 		{"sftp_handshake_timeout", func(c *Config) { c.SFTPHandshakeTimeout = 0 }, "sftp_handshake_timeout: must be greater than 0, got 0s"},
 		{"sftp_max_connections", func(c *Config) { c.SFTPMaxConnections = 0 }, "sftp_max_connections: must be at least 1, got 0"},
 		{"sftp_max_connections_per_ip", func(c *Config) { c.SFTPMaxConnectionsPerIP = -1 }, "sftp_max_connections_per_ip: must be at least 1, got -1"},
@@ -485,7 +489,7 @@ func TestOtherDefaultsAndNormalisation(t *testing.T) {
 	c := valid(t)
 	want := Config{
 		DataDir: "./data", DatabaseURL: "sqlite:" + filepath.Join("data", "rosterd.db"),
-		HTTPAddr: ":8080", HTTPTimeout: time.Minute, SFTPAddr: ":2022", PublicURL: "http://localhost:8080",
+		HTTPAddr: ":8080", HTTPTimeout: time.Minute, HTTPMaxConnectionsPerIP: 64, SFTPAddr: ":2022", PublicURL: "http://localhost:8080",
 		MailFrom: "rosterd@localhost", MaxUploadBytes: 200 << 20, MaxRows: 2_000_000, MaxCellChars: 1024,
 		Workers: c.Workers, SFTPHostKey: filepath.Join("data", "sftp_host_key"), SFTPBanThreshold: 5,
 		SFTPBanWindow: 10 * time.Minute, SFTPBanDuration: 15 * time.Minute, SFTPHandshakeTimeout: 30 * time.Second,

@@ -64,13 +64,28 @@ func Accept(ctx context.Context, db *store.DB, p AcceptParams) (*store.Import, e
 }
 
 func accept(ctx context.Context, db *store.DB, w *store.FileWriter, p AcceptParams) (*store.Import, error) {
-	if _, err := io.Copy(w, p.File); err != nil {
+	if err := storeFile(w, p.File); err != nil {
+		return nil, err
+	}
+	return record(ctx, db, w, p, nil)
+}
+
+// storeFile streams file into w.
+func storeFile(w *store.FileWriter, file io.Reader) error {
+	if _, err := io.Copy(w, file); err != nil {
 		var tl *store.TooLargeError
 		if errors.As(err, &tl) {
-			return nil, tl
+			return tl
 		}
-		return nil, fmt.Errorf("store file: %w", err)
+		return fmt.Errorf("store file: %w", err)
 	}
+	return nil
+}
+
+// record completes the stored file and records its import and job in one
+// transaction. gone, when set, is asked last, just before the commit: true
+// rolls it all back with ErrClientGone.
+func record(ctx context.Context, db *store.DB, w *store.FileWriter, p AcceptParams, gone func() bool) (*store.Import, error) {
 	var im *store.Import
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
 		f, err := w.CloseTx(ctx, tx)
@@ -82,7 +97,13 @@ func accept(ctx context.Context, db *store.DB, w *store.FileWriter, p AcceptPara
 		if err := store.ImportCreate(ctx, tx, im); err != nil {
 			return err
 		}
-		return QueueTx(ctx, tx, p.Queue, im.ID, p.Delay)
+		if err := QueueTx(ctx, tx, p.Queue, im.ID, p.Delay); err != nil {
+			return err
+		}
+		if gone != nil && gone() {
+			return ErrClientGone
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -126,45 +126,58 @@ type ImportAcceptParams struct {
 // the import is processed in the background. Errors: *ValidationError,
 // *TooLargeError (nothing recorded).
 func (s *Service) ImportAccept(ctx context.Context, p ImportAcceptParams) (*store.Import, error) {
-	if err := checkOrg(p.OrgID); err != nil {
+	ap, err := s.acceptParams(p)
+	if err != nil {
 		return nil, err
+	}
+	im, err := Accept(ctx, s.db, ap)
+	if err != nil {
+		return nil, err
+	}
+	s.logAccepted(im)
+	return im, nil
+}
+
+// acceptParams checks a file arriving through a door and refuses at once,
+// with what to do, one that is not CSV (a workbook, a PDF, an image) rather
+// than storing it and failing later on its header.
+func (s *Service) acceptParams(p ImportAcceptParams) (AcceptParams, error) {
+	if err := checkOrg(p.OrgID); err != nil {
+		return AcceptParams{}, err
 	}
 	switch p.Door {
 	case store.DoorWeb, store.DoorAPI, store.DoorSFTP, store.DoorCLI:
 	default:
-		return nil, invalid("door", "%q is not a door; use web, api, sftp or cli", p.Door)
+		return AcceptParams{}, invalid("door", "%q is not a door; use web, api, sftp or cli", p.Door)
 	}
 	if p.Mode != ModePartial && p.Mode != ModeFull {
-		return nil, invalid("mode", "%q is not valid; use partial or full", p.Mode)
+		return AcceptParams{}, invalid("mode", "%q is not valid; use partial or full", p.Mode)
 	}
 	if err := CheckFileName(p.FileName); err != nil {
-		return nil, err
+		return AcceptParams{}, err
 	}
 	if p.File == nil {
-		return nil, invalid("file", "no file was sent; choose a CSV file to upload")
+		return AcceptParams{}, invalid("file", "no file was sent; choose a CSV file to upload")
 	}
 	maxBytes := s.cfg.Limits.MaxBytes
 	if p.MaxBytes > 0 && p.MaxBytes < maxBytes {
 		maxBytes = p.MaxBytes
 	}
-	// A workbook, a PDF or an image is refused at once, with what to do,
-	// rather than stored and failed later on its header.
 	file := bufio.NewReaderSize(p.File, csvfile.SniffLen)
 	head, err := file.Peek(csvfile.SniffLen)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read the upload: %w", err)
+		return AcceptParams{}, fmt.Errorf("read the upload: %w", err)
 	}
 	if msg := csvfile.NotCSV(head); msg != "" {
-		return nil, invalid("file", "%s", msg)
+		return AcceptParams{}, invalid("file", "%s", msg)
 	}
-	im, err := Accept(ctx, s.db, AcceptParams{OrgID: p.OrgID, Door: p.Door, Mode: p.Mode, DryRun: p.DryRun,
-		FileName: p.FileName, File: file, MaxBytes: maxBytes, Queue: s.cfg.Queue, Delay: p.Delay, Actor: p.Actor, Now: s.now()})
-	if err != nil {
-		return nil, err
-	}
+	return AcceptParams{OrgID: p.OrgID, Door: p.Door, Mode: p.Mode, DryRun: p.DryRun,
+		FileName: p.FileName, File: file, MaxBytes: maxBytes, Queue: s.cfg.Queue, Delay: p.Delay, Actor: p.Actor, Now: s.now()}, nil
+}
+
+func (s *Service) logAccepted(im *store.Import) {
 	s.cfg.Logger.Info("import accepted", "import_id", im.ID, "org_id", im.OrgID, "door", im.Door, "mode", im.Mode,
 		"dry_run", im.DryRun, "file", im.FileName, "bytes", im.SizeBytes)
-	return im, nil
 }
 
 // ImportRef names one import of one organisation.

@@ -8,72 +8,107 @@ import (
 	"io"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"rosterd/store"
 )
 
-// ImportReleaseParams ends a door's hold on an import it accepted with a
-// Delay while it still read the rest of its request.
-type ImportReleaseParams struct {
-	OrgID  int64
-	ID     string
-	DryRun bool // the final value: a form may send dry_run after its file
-	// Gone, when set, is asked inside the release's transaction, once the
-	// write turn is held and just before the commit: true (the client that
-	// would get the answer has left) rolls the release back with
-	// ErrClientGone. A context alone is not enough: a client that left
-	// while the release waited for SQLite's write turn may not be noticed
-	// by net/http yet when the turn comes.
-	Gone func() bool
+// StagedImport is a file a door has stored while the rest of its request
+// still arrives: the HTTP door streams an upload's file part into storage
+// before it has read the whole form, and dry_run (or any other field) may
+// follow the file. Nothing is recorded for it yet — no import, no job — so
+// however long the form takes, nothing can run before the door decides
+// with Commit, once the form is complete; a client that leaves before is
+// Discarded, its bytes removed. Should the daemon die meanwhile, the
+// incomplete file is removed by FilesSweep.
+type StagedImport struct {
+	db      *store.DB
+	w       *store.FileWriter
+	p       AcceptParams
+	logged  func(*store.Import)
+	touched time.Time
 }
 
-// ErrClientGone is ImportRelease's answer when its Gone said the client
-// left before the release committed: nothing was released.
-var ErrClientGone = errors.New("the client left before its upload was answered")
-
-// ImportRelease sets the queued import's dry_run and makes its job due now,
-// in one transaction. The HTTP door streams the file into ImportAccept
-// before it has read the whole form (dry_run may follow the file), so it
-// accepts with a Delay and releases the import once the form is complete:
-// no job runs the import before its dry_run is final. The delayed job finds
-// the import ended and does nothing; should the door die before releasing,
-// that job runs the import after the delay. Errors: ErrNotFound,
-// *WrongStateError (it is no longer queued: cancelled meanwhile).
-func (s *Service) ImportRelease(ctx context.Context, p ImportReleaseParams) (*store.Import, error) {
-	ref := ImportRef{OrgID: p.OrgID, ID: p.ID}
-	if _, err := s.ImportGet(ctx, ref); err != nil {
-		return nil, err
-	}
-	// The client has sent its whole file and waits for this answer: the
-	// release waits for SQLite's write turn for as long as the client
-	// stays (ctx), not LockWait. A 503 now would refuse a file already
-	// received, and a client retrying it would send it twice.
-	err := s.db.InTx(ctx, func(tx *sqlx.Tx) error {
-		if err := store.ImportSetDryRun(ctx, tx, p.OrgID, p.ID, p.DryRun); err != nil {
-			return err
-		}
-		if err := QueueTx(ctx, tx, s.cfg.Queue, p.ID, 0); err != nil {
-			return err
-		}
-		if p.Gone != nil && p.Gone() {
-			return ErrClientGone
-		}
-		return nil
-	})
-	if IsNotFound(err) {
-		im, err := s.ImportGet(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		return nil, &WrongStateError{What: "import " + im.ID, Status: im.Status,
-			Text: fmt.Sprintf("import %s is %s; it can no longer be changed", im.ID, im.Status)}
-	}
+// ImportStage stores p.File (the door's DryRun and Delay are ignored: they
+// are Commit's) and returns it staged. Errors: *ValidationError,
+// *TooLargeError (nothing kept).
+func (s *Service) ImportStage(ctx context.Context, p ImportAcceptParams) (*StagedImport, error) {
+	ap, err := s.acceptParams(p)
 	if err != nil {
 		return nil, err
 	}
-	return s.ImportGet(ctx, ref)
+	w, err := store.FileUploadWriter(ctx, s.db, ap.OrgID, ap.FileName, ap.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	err = storeFile(w, ap.File)
+	if err == nil {
+		err = w.Sync()
+	}
+	if err != nil {
+		if rerr := w.Remove(ctx); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	ap.File = nil
+	return &StagedImport{db: s.db, w: w, p: ap, logged: s.logAccepted, touched: time.Now()}, nil
 }
+
+// stagedTouchEvery is how often KeepAlive marks a staged file as written
+// to: well within store.DefaultAbandonedAfter.
+const stagedTouchEvery = 5 * time.Minute
+
+// KeepAlive tells that the request of a staged file is still arriving: at
+// most every few minutes it marks the file as written to now, so that
+// FilesSweep does not remove it for abandoned. Best effort: a failure is
+// returned for the log, and tried again on a later call.
+func (u *StagedImport) KeepAlive(ctx context.Context) error {
+	if time.Since(u.touched) < stagedTouchEvery {
+		return nil
+	}
+	u.touched = time.Now()
+	return u.w.Touch(ctx)
+}
+
+// StagedCommitParams decide a staged import's fate once its request is
+// complete.
+type StagedCommitParams struct {
+	DryRun bool // the form's final dry_run
+	// Gone, when set, is asked inside the commit's transaction, once the
+	// write turn is held and just before the commit: true (the client that
+	// would get the answer has left) rolls it back with ErrClientGone. A
+	// context alone is not enough: a client that left while the commit
+	// waited for SQLite's write turn may not be noticed by net/http yet
+	// when the turn comes.
+	Gone func() bool
+}
+
+// ErrClientGone is Commit's answer when its Gone said the client left
+// before the commit: nothing was recorded.
+var ErrClientGone = errors.New("the client left before its upload was answered")
+
+// Commit completes the staged file and records its queued import with its
+// job, due now, in one transaction; on any error (the client gone, the
+// database failing) nothing is recorded and the file is removed. The
+// client has sent its whole file and waits for this answer: the commit
+// waits for SQLite's write turn for as long as the client stays (ctx), not
+// LockWait; a 503 now would refuse a file already received, and a client
+// retrying it would send it twice.
+func (u *StagedImport) Commit(ctx context.Context, p StagedCommitParams) (*store.Import, error) {
+	ap := u.p
+	ap.DryRun, ap.Delay = p.DryRun, 0
+	im, err := record(ctx, u.db, u.w, ap, p.Gone)
+	if err != nil {
+		if rerr := u.w.Remove(ctx); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	u.logged(im)
+	return im, nil
+}
+
+// Discard removes a staged file whose request did not complete.
+func (u *StagedImport) Discard(ctx context.Context) error { return u.w.Remove(ctx) }
 
 // UserListParams filters UserList.
 type UserListParams struct {

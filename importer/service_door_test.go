@@ -3,6 +3,7 @@ package importer_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"rosterd/importer"
@@ -10,28 +11,52 @@ import (
 	"rosterd/store/storetest"
 )
 
-// Releasing an upload sets its final dry_run while it is queued, and is
-// refused once it is not (cancelled meanwhile): a compare-and-set.
-func TestImportReleaseIsCompareAndSetOnQueued(t *testing.T) {
+// A staged upload records nothing until Commit decides its fate with the
+// final dry_run; Discard, or a client gone at the commit, leaves nothing:
+// no import, no stored bytes.
+func TestStagedImportRecordsNothingUntilCommit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
 		svc := newService(t, db)
-		im := e.accept(svc, importer.ModePartial, false, fullRoster(1, 2))
-		got, err := svc.ImportRelease(ctx, importer.ImportReleaseParams{OrgID: e.org.ID, ID: im.ID, DryRun: true})
-		if err != nil || !got.DryRun || got.Status != store.ImportQueued {
-			t.Fatalf("release = %+v, %v", got, err)
+		stage := func() *importer.StagedImport {
+			t.Helper()
+			u, err := svc.ImportStage(ctx, importer.ImportAcceptParams{OrgID: e.org.ID, Door: store.DoorAPI,
+				Mode: importer.ModePartial, FileName: "roster.csv", File: strings.NewReader(fullRoster(1, 2)), Actor: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u
 		}
-		if _, err := svc.ImportCancel(ctx, importer.ImportRef{OrgID: e.org.ID, ID: im.ID}); err != nil {
+		count := func(query string) int {
+			t.Helper()
+			var n int
+			if err := db.GetContext(ctx, &n, db.Rebind(query), e.org.ID); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		imports := func() int { return count(`SELECT COUNT(*) FROM imports WHERE org_id = ?`) }
+		files := func() int { return count(`SELECT COUNT(*) FROM files WHERE org_id = ?`) }
+
+		u := stage()
+		if imports() != 0 || files() != 1 {
+			t.Fatalf("staged: %d imports, %d files; want none and the stored file", imports(), files())
+		}
+		im, err := u.Commit(ctx, importer.StagedCommitParams{DryRun: false})
+		if err != nil || im.DryRun || im.Status != store.ImportQueued || im.SizeBytes != int64(len(fullRoster(1, 2))) {
+			t.Fatalf("commit = %+v, %v; want a queued real run of the whole file", im, err)
+		}
+
+		if err := stage().Discard(ctx); err != nil {
 			t.Fatal(err)
 		}
-		_, err = svc.ImportRelease(ctx, importer.ImportReleaseParams{OrgID: e.org.ID, ID: im.ID, DryRun: false})
-		var wrong *importer.WrongStateError
-		if !errors.As(err, &wrong) || wrong.Status != store.ImportCancelled {
-			t.Fatalf("release of a cancelled import = %v, want WrongStateError(cancelled)", err)
+		_, err = stage().Commit(ctx, importer.StagedCommitParams{Gone: func() bool { return true }})
+		if !errors.Is(err, importer.ErrClientGone) {
+			t.Fatalf("commit of a client gone = %v, want ErrClientGone", err)
 		}
-		if _, err := svc.ImportRelease(ctx, importer.ImportReleaseParams{OrgID: e.org.ID + 1, ID: im.ID}); !errors.Is(err, importer.ErrNotFound) {
-			t.Fatalf("release from another organisation = %v, want ErrNotFound", err)
+		if imports() != 1 || files() != 1 {
+			t.Fatalf("after a discard and a client gone: %d imports, %d files; want only the committed one's", imports(), files())
 		}
 	})
 }

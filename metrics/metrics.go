@@ -104,6 +104,14 @@ func (m *Metrics) EmailFailed() { m.emailFailed.Inc() }
 // EmailRetried counts an attempt after a failed one (notify.Observer).
 func (m *Metrics) EmailRetried() { m.emailRetry.Inc() }
 
+// WatchHTTPRefused exports the HTTP connections closed for being past
+// http_max_connections_per_ip, read from refused at each scrape.
+func (m *Metrics) WatchHTTPRefused(refused func() int64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "rosterd_http_refused_connections_total",
+		Help: "HTTP connections closed at once: too many open from their address (http_max_connections_per_ip)."},
+		func() float64 { return float64(refused()) }))
+}
+
 // WatchSFTP exports the SFTP door's counts, read from stats at each
 // scrape: the door counts with atomics and knows nothing of Prometheus.
 func (m *Metrics) WatchSFTP(stats func() sftpd.Stats) {

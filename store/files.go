@@ -66,6 +66,7 @@ type FileWriter struct {
 	limit int64
 	err   error
 	enc   chunkEncoder
+	ended bool // Sync: every byte is written
 }
 
 // FileCreateWriter starts a file whose chunks go through q (the caller's
@@ -105,6 +106,9 @@ func (w *FileWriter) ID() int64 { return w.file.ID }
 func (w *FileWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
+	}
+	if w.ended && len(p) > 0 {
+		return 0, errors.New("store file: written after Sync")
 	}
 	if w.limit > 0 && w.file.SizeBytes+int64(len(p)) > w.limit {
 		w.err = &TooLargeError{Limit: w.limit}
@@ -171,6 +175,42 @@ func (w *FileWriter) flush(q Querier) error {
 	w.seq++
 	w.buf = w.buf[:0]
 	return nil
+}
+
+// Sync stores the last, partial chunk of an upload whose bytes have all
+// been written but which is not completed yet (its request still arrives):
+// nothing of it waits in memory, and it counts as written to now. Nothing
+// may be written after it.
+func (w *FileWriter) Sync() error {
+	if w.err != nil {
+		return w.err
+	}
+	w.ended = true
+	if w.db != nil {
+		return w.db.InTx(w.ctx, w.flushUpload)
+	}
+	return w.flush(w.q)
+}
+
+// Touch marks an upload still incomplete as written to now, so that
+// FilesSweep does not take it for abandoned while its request still
+// arrives, however long that takes. ErrNotFound: it was swept or completed.
+func (w *FileWriter) Touch(ctx context.Context) error {
+	touch := func(q Querier) error {
+		res, err := q.ExecContext(ctx, q.Rebind(`UPDATE files SET updated_at = ? WHERE id = ? AND completed_at IS NULL`),
+			time.Now().UTC(), w.file.ID)
+		if err != nil {
+			return fmt.Errorf("touch file %d: %w", w.file.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("touch file %d: %w", w.file.ID, ErrNotFound)
+		}
+		return nil
+	}
+	if w.db != nil {
+		return w.db.InTx(ctx, func(tx *sqlx.Tx) error { return touch(tx) })
+	}
+	return touch(w.q)
 }
 
 // Close stores the last chunk and completes the file (size, checksum) through

@@ -425,11 +425,11 @@ func TestThreeDaemonsOneKilled(t *testing.T) {
 
 	// River: no job is left to run. The killed daemon's running jobs were
 	// retired (cancel attempted) when their copies were queued elsewhere.
-	// An HTTP upload's import has a second job, held back by upload_hold
-	// (a minute) in case the door died before releasing it; on a fast run
-	// it is still waiting now, and will find its import ended and do
-	// nothing. Held jobs of ended imports are counted, not failed, also
-	// once their hold has passed (available) and no worker has run them yet.
+	// An HTTP upload's import once had a second job, held back a minute in
+	// case the door died before releasing it; since issue 19 an upload is
+	// recorded only when its form is complete, with one job due at once,
+	// so none should be left. Any found (a job of an ended upload import
+	// still scheduled or available) is counted and logged, not failed.
 	type jobRow struct {
 		Kind    string `db:"kind"`
 		State   string `db:"state"`

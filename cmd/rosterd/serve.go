@@ -176,11 +176,13 @@ func listenHTTP(a *app, svc *importer.Service, m *metrics.Metrics) (*http.Server
 	if err != nil {
 		return nil, nil, fmt.Errorf("http_addr: %w", err)
 	}
+	limited := httpd.LimitConnections(ln, a.cfg.HTTPMaxConnectionsPerIP, a.log)
+	m.WatchHTTPRefused(limited.Refused)
 	// Ordinary requests within http_timeout; an upload or an export of any
 	// size streams for as long as it keeps moving.
 	srv := httpd.Server(router, a.cfg.HTTPTimeout)
 	srv.ErrorLog = slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)
-	return srv, ln, nil
+	return srv, limited, nil
 }
 
 // listenSFTP binds sftp_addr and builds the SFTP door over the import

@@ -121,8 +121,8 @@ func TestServeAPI(t *testing.T) {
 			t.Fatalf("serve exit code %d after SIGTERM:\n%s", code, d.output())
 		}
 
-		// A new daemon processes it at once: released, not held back for
-		// the upload hold (a minute).
+		// A new daemon processes it at once: its job was due when the form
+		// ended, not held back.
 		start := time.Now()
 		c.serve()
 		got := waitImport(t, db, im.ID, 30*time.Second, finished)

@@ -3,6 +3,7 @@ package httpd
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,7 +21,8 @@ const actorKey = "rosterd.actor"
 // authenticate finds who is asking: the organisation of the API token in
 // `Authorization: Bearer …` (compared by hash, revoked tokens refused), or
 // else of the back-office session cookie (Config.Sessions). Anything else is 401
-// with WWW-Authenticate, and the request goes no further.
+// with WWW-Authenticate, answered at once without reading the body
+// (refuseBody), and the request goes no further.
 func (h *Handler) authenticate(c *gin.Context) {
 	orgID, actor, text, err := h.callerOrgID(c)
 	if err != nil {
@@ -28,6 +30,7 @@ func (h *Handler) authenticate(c *gin.Context) {
 		return
 	}
 	if orgID == 0 {
+		refuseBody(c)
 		c.Header("WWW-Authenticate", `Bearer realm="rosterd"`)
 		respondJSONError(c, http.StatusUnauthorized, text, "")
 		return
@@ -78,4 +81,24 @@ func callerActor(c *gin.Context) string {
 		return a
 	}
 	return c.GetString(adminKey)
+}
+
+// bodyGrace is how long a connection refused with its body unread still
+// reads: enough to take a small form already sent (so the client reads the
+// answer rather than a reset), too short for a client dribbling a body.
+const bodyGrace = time.Second
+
+// refuseBody readies the answer to a request whose body will not be read (no
+// credentials): the connection closes after the answer, and net/http's
+// drain of the leftover body, which would otherwise read up to 256 KiB at
+// the client's pace, gives up after bodyGrace. A request without a body
+// keeps its connection.
+func refuseBody(c *gin.Context) {
+	if c.Request.ContentLength == 0 {
+		return
+	}
+	c.Header("Connection", "close")
+	// An error means the connection takes no deadlines (a test pipe): the
+	// server's own read timeout still bounds the drain.
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(bodyGrace))
 }

@@ -2,7 +2,6 @@ package httpd
 
 import (
 	"context"
-	"crypto/tls"
 	"net"
 )
 
@@ -27,8 +26,13 @@ func clientGone(ctx context.Context) bool {
 		return true
 	}
 	c, _ := ctx.Value(connKey{}).(net.Conn)
-	if tc, ok := c.(*tls.Conn); ok {
-		c = tc.NetConn()
+	// Down to the socket: through TLS and the connection limiter.
+	for {
+		u, ok := c.(interface{ NetConn() net.Conn })
+		if !ok {
+			break
+		}
+		c = u.NetConn()
 	}
 	return c != nil && peerClosed(c)
 }

@@ -65,7 +65,7 @@ func newRouterTarget(tb testing.TB, db *store.DB) (*routerTarget, []routerSeed) 
 		ids = append(ids, im.ID)
 	}
 	h, err := httpd.NewRouter(httpd.Config{Service: svc, DB: db, PublicURL: "http://rosterd.test",
-		Sessions: &httpd.Sessions{DB: db, TTL: time.Hour, Logger: logger}, UploadHold: time.Minute, Logger: logger})
+		Sessions: &httpd.Sessions{DB: db, TTL: time.Hour, Logger: logger}, Logger: logger})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -35,33 +35,37 @@ func (h *Handler) importUpload(c *gin.Context) {
 // acceptUpload reads an upload form part by part as it arrives (never
 // FormFile, which spools the whole file) and records it as a partial import
 // of the caller's organisation through door. The file part streams straight
-// into the service while dry_run may still follow it; so the import is
-// accepted with its job held back (UploadHold) and released with the final
-// dry_run once the form is complete (importer.Service.ImportRelease). The
-// last dry_run wins. Until the form is complete an import whose dry_run is
-// not known yet is stored as a dry run: should the daemon die before
-// releasing it, the held-back job runs it as one, which changes nothing (the
-// client never got an answer). On error nothing of the upload will run, and
-// a client that leaves before the release commits — even one net/http has
-// not noticed yet (clientGone) — gets nothing run: a client that retries
-// then makes one import, not two.
+// into storage while dry_run may still follow it: the file is staged
+// (importer.Service.ImportStage), nothing recorded, and the import's fate —
+// dry run or not — is decided once the form is complete (Commit), however
+// long the rest of the form takes while it keeps arriving. The last
+// dry_run wins. On error, and when the client leaves before the commit —
+// even one net/http has not noticed yet (clientGone) — nothing is recorded
+// and the stored bytes are removed: a client that retries then makes one
+// import, not two.
 func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, error) {
 	org := callerOrg(c)
 	ctx := c.Request.Context()
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxUploadBytes+formSlack)
+	var staged *importer.StagedImport
+	// While the rest of the form arrives, the staged file is kept from
+	// looking abandoned.
+	c.Request.Body = &keepAliveBody{ReadCloser: http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxUploadBytes+formSlack),
+		alive: func() {
+			if staged != nil {
+				if err := staged.KeepAlive(ctx); err != nil {
+					h.log.Debug("keep a staged upload alive", "org_id", org.ID, "error", err)
+				}
+			}
+		}}
 	mr, err := c.Request.MultipartReader()
 	if err != nil {
 		return nil, &importer.ValidationError{Field: "file", Text: "send a multipart/form-data body with the CSV in a part named file"}
 	}
-	var (
-		im         *store.Import
-		dryRun     bool
-		dryRunSeen bool
-	)
+	var dryRun bool
 	fail := func(err error) (*store.Import, error) {
-		if im != nil { // accepted, but the request did not complete: nothing of it may run
-			if _, cerr := h.svc.ImportCancel(context.WithoutCancel(ctx), importer.ImportRef{OrgID: org.ID, ID: im.ID, Actor: callerActor(c)}); cerr != nil {
-				h.log.Warn("could not cancel the import of an incomplete upload", "import_id", im.ID, "org_id", im.OrgID, "error", cerr)
+		if staged != nil { // stored, but the request did not complete: nothing of it may stay
+			if derr := staged.Discard(ctx); derr != nil {
+				h.log.Warn("could not remove the file of an incomplete upload", "org_id", org.ID, "error", derr)
 			}
 		}
 		return nil, h.uploadError(err)
@@ -79,9 +83,8 @@ func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, erro
 			if dryRun, err = readBool(part, "dry_run"); err != nil {
 				return fail(err)
 			}
-			dryRunSeen = true
 		case "file":
-			if im != nil {
+			if staged != nil {
 				return fail(&importer.ValidationError{Field: "file", Text: "send one file per upload"})
 			}
 			body := bufio.NewReaderSize(part, 64<<10)
@@ -91,11 +94,11 @@ func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, erro
 				}
 				return fail(&importer.ValidationError{Field: "file", Text: "the file is empty; choose a CSV file with a header line and rows"})
 			}
-			im, err = h.svc.ImportAccept(ctx, importer.ImportAcceptParams{OrgID: org.ID, Door: door,
-				Mode: importer.ModePartial, DryRun: dryRun || !dryRunSeen, FileName: part.FileName(), File: body,
-				MaxBytes: h.cfg.MaxUploadBytes, Delay: h.cfg.UploadHold, Actor: callerActor(c)})
+			staged, err = h.svc.ImportStage(ctx, importer.ImportAcceptParams{OrgID: org.ID, Door: door,
+				Mode: importer.ModePartial, FileName: part.FileName(), File: body,
+				MaxBytes: h.cfg.MaxUploadBytes, Actor: callerActor(c)})
 			if err != nil {
-				im = nil
+				staged = nil
 				return fail(err)
 			}
 		default: // unknown fields are ignored, as browsers send submit buttons
@@ -104,21 +107,35 @@ func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, erro
 			}
 		}
 	}
-	if im == nil {
+	if staged == nil {
 		return nil, &importer.ValidationError{Field: "file", Text: "no file was sent: add the CSV as a form part named file"}
 	}
 	// Read the body to its end (the multipart epilogue): only then does
 	// net/http watch the connection and cancel ctx if the client leaves
-	// while the release waits for the database.
+	// while the commit waits for the database.
 	if _, err := io.Copy(io.Discard, c.Request.Body); err != nil {
 		return fail(err)
 	}
-	released, err := h.svc.ImportRelease(ctx, importer.ImportReleaseParams{OrgID: org.ID, ID: im.ID, DryRun: dryRun,
-		Gone: func() bool { return clientGone(ctx) }})
-	if err != nil { // the client went away, or the database failed: no answer, so nothing may run
-		return fail(err)
+	im, err := staged.Commit(ctx, importer.StagedCommitParams{DryRun: dryRun, Gone: func() bool { return clientGone(ctx) }})
+	if err != nil { // the client went away, or the database failed: nothing was recorded
+		return nil, h.uploadError(err)
 	}
-	return released, nil
+	return im, nil
+}
+
+// keepAliveBody is a request body that calls alive after each read that
+// brought bytes.
+type keepAliveBody struct {
+	io.ReadCloser
+	alive func()
+}
+
+func (b *keepAliveBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.alive()
+	}
+	return n, err
 }
 
 // uploadError turns a body past MaxBytesReader into the upload limit the
@@ -133,8 +150,12 @@ func (h *Handler) uploadError(err error) error {
 	if errors.As(err, &tl) || errors.As(err, &invalid) || errors.Is(err, importer.ErrNotFound) || errors.Is(err, importer.ErrBusy) {
 		return err
 	}
-	var header textproto.ProtocolError // a part's header with NUL or a bad line
-	if strings.Contains(err.Error(), "multipart") || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &header) {
+	// A client that left: no one reads the answer, and it is not the
+	// daemon's fault (logged at most as a client's mistake). A part's
+	// header with NUL or a bad line is the client's mistake too.
+	var header textproto.ProtocolError
+	if strings.Contains(err.Error(), "multipart") || errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &header) ||
+		errors.Is(err, importer.ErrClientGone) || errors.Is(err, context.Canceled) {
 		return &importer.ValidationError{Field: "file", Text: "the upload was cut off or is not a valid multipart form; send it again"}
 	}
 	return err

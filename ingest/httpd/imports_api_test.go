@@ -266,150 +266,232 @@ func TestAPITemplate(t *testing.T) {
 	})
 }
 
-// While the form is still arriving after its file, the accepted import has
-// no job a worker may take, and counts as a dry run (what a daemon dying
-// then would run); the rest of the form decides.
-func TestAPIUploadHeldUntilFormComplete(t *testing.T) {
+// midForm is an upload to /api/v1/imports whose form the test writes part
+// by part while the server reads it.
+type midForm struct {
+	form     *multipart.Writer
+	pw       *io.PipeWriter
+	cancel   context.CancelFunc
+	answered chan response // a zero response: the request failed
+}
+
+// startUpload begins an upload as acme and sends its file part, then the
+// head of a next part ("note"), so that the server has all of the file.
+func (e *apiEnv) startUpload(content string) *midForm {
+	e.t.Helper()
+	pr, pw := io.Pipe()
+	e.t.Cleanup(func() { _ = pw.CloseWithError(errors.New("test ended")) }) // before the server's Close
+	ctx, cancel := context.WithCancel(context.Background())
+	e.t.Cleanup(cancel)
+	m := &midForm{form: multipart.NewWriter(pw), pw: pw, cancel: cancel, answered: make(chan response, 1)}
+	req, err := http.NewRequestWithContext(ctx, "POST", e.srv.URL+"/api/v1/imports", pr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	req.Header.Set("Content-Type", m.form.FormDataContentType())
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			m.answered <- response{}
+			return
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		m.answered <- response{status: res.StatusCode, header: res.Header, body: b}
+	}()
+	part, err := m.form.CreateFormFile("file", "roster.csv")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := io.WriteString(part, content); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := m.form.CreateFormField("note"); err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+// awaitStored waits until a chunk of an acme file is stored: the
+// server has read the whole file part. It returns the file's id.
+func (e *apiEnv) awaitStored() int64 {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var got struct {
+			ID    int64 `db:"id"`
+			Bytes int64 `db:"bytes"`
+		}
+		err := e.db.GetContext(context.Background(), &got, e.db.Rebind(`SELECT COALESCE(MAX(f.id), 0) AS id,
+			COALESCE(SUM(LENGTH(c.data)), 0) AS bytes FROM files f JOIN file_chunks c ON c.file_id = f.id WHERE f.org_id = ?`), e.org.ID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if got.Bytes > 0 && got.ID > 0 {
+			return got.ID
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the file part was not stored within 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// runEverythingQueued is what a worker does once any hold has passed,
+// however long: it runs every queued import of acme now. It stands for a
+// clock jumped far past the end of the file part.
+func (e *apiEnv) runEverythingQueued() []string {
+	e.t.Helper()
+	page, err := e.svc.ImportList(context.Background(), importer.ImportListParams{OrgID: e.org.ID, Status: store.ImportQueued})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var ran []string
+	for _, im := range page.Items {
+		if _, err := e.svc.ImportProcess(context.Background(), importer.ImportProcessParams{OrgID: e.org.ID, ID: im.ID}); err != nil {
+			e.t.Fatalf("process %s: %v", im.ID, err)
+		}
+		ran = append(ran, im.ID)
+	}
+	return ran
+}
+
+// An upload whose form ends long after its file part (issue 19: past 60s
+// it ran as a dry run and the client got 409): its fate is decided when
+// the form ends. While the form still arrives nothing is recorded that a
+// worker or a clock could run; dry_run=false arriving after the file part,
+// however late, makes a real run, answered 202.
+func TestAPIUploadFormEndingLateRunsForReal(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
-		pr, pw := io.Pipe()
-		t.Cleanup(func() { _ = pw.CloseWithError(errors.New("test ended")) }) // before the server's Close
-		form := multipart.NewWriter(pw)
-		answered := make(chan response, 1)
-		go func() {
-			answered <- e.do("POST", "/api/v1/imports", e.token, pr, "Content-Type", form.FormDataContentType())
-		}()
-		part, err := form.CreateFormFile("file", "roster.csv")
+		ctx := context.Background()
+		content := seedRows(1, 3)
+		m := e.startUpload(content)
+		e.awaitStored()
+
+		// Any window passes: every queued import of the org runs now.
+		if ran := e.runEverythingQueued(); len(ran) != 0 {
+			t.Fatalf("mid-form, %v could run before the form ended", ran)
+		}
+		var imports int
+		if err := db.GetContext(ctx, &imports, db.Rebind(`SELECT COUNT(*) FROM imports WHERE org_id = ?`), e.org.ID); err != nil {
+			t.Fatal(err)
+		}
+		if imports != 0 {
+			t.Fatalf("mid-form, %d imports recorded; want none before the form ends", imports)
+		}
+
+		field, err := m.form.CreateFormField("dry_run")
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _ = io.WriteString(part, seedRows(1, 3))
-		// The file part is complete once the next part starts.
-		field, err := form.CreateFormField("note")
+		_, _ = io.WriteString(field, "false")
+		_ = m.form.Close()
+		_ = m.pw.Close()
+		res := <-m.answered
+		wantStatus(t, "upload whose dry_run=false came after its file, late", res, http.StatusAccepted)
+		im := res.json(t)
+		if im["dry_run"] != false || im["status"] != store.ImportQueued || im["size_bytes"] != float64(len(content)) {
+			t.Fatalf("answer = %s, want a queued real run of the whole file", res.body)
+		}
+		id := im["id"].(string)
+		if due := e.dueJobs(id); due != 1 {
+			t.Fatalf("the import has %d jobs due, want 1", due)
+		}
+		if ran := e.runEverythingQueued(); len(ran) != 1 || ran[0] != id {
+			t.Fatalf("ran %v, want %s", ran, id)
+		}
+		done, err := e.svc.ImportGet(ctx, importer.ImportRef{OrgID: e.org.ID, ID: id})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _ = io.WriteString(field, "x")
-		var im store.Import
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			page, err := e.svc.ImportList(context.Background(), importer.ImportListParams{OrgID: e.org.ID})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(page.Items) == 1 {
-				im = page.Items[0]
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatal("the file was not accepted while the form was still arriving")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		if !im.DryRun || im.Status != store.ImportQueued {
-			t.Fatalf("mid-form import = dry_run %v %s, want a queued dry run", im.DryRun, im.Status)
-		}
-		if due := e.dueJobs(im.ID); due != 0 {
-			t.Fatalf("mid-form import has %d jobs due; want none before the form is complete", due)
-		}
-		_ = form.Close()
-		_ = pw.Close()
-		res := <-answered
-		wantStatus(t, "upload", res, http.StatusAccepted)
-		if got := res.json(t); got["id"] != im.ID || got["dry_run"] != false {
-			t.Fatalf("answer = %s", res.body)
-		}
-		if due := e.dueJobs(im.ID); due != 1 {
-			t.Fatalf("released import has %d jobs due, want 1", due)
+		if done.DryRun || done.Status != store.ImportSucceeded || done.Created != 3 {
+			t.Fatalf("the import ran as dry run %v, %s, %d created; want a real run creating 3", done.DryRun, done.Status, done.Created)
 		}
 	})
 }
 
-// An upload whose client goes away after sending its whole file, while the
-// release still waits for the database, got no answer: nothing of it may
-// run, not even as a dry run with its e-mail. (The release once gave up
-// after LockWait with a 503 and left the import to run later as a dry run.)
+// A client that leaves mid-form, after its file part, cancels its upload:
+// no import left queued, none recorded, the stored bytes removed.
+func TestAPIUploadClientLeavingMidFormLeavesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newAPI(t, db, 0)
+		content := seedRows(1, 3)
+		m := e.startUpload(content)
+		e.awaitStored()
+		// The client goes away: its request is cancelled, the rest of its
+		// form never comes.
+		m.cancel()
+		_ = m.pw.CloseWithError(errors.New("the client left"))
+		if res := <-m.answered; res.status != 0 {
+			t.Fatalf("a client that left got an answer: %d %s", res.status, res.body)
+		}
+		e.awaitNothingStored("a client that left mid-form")
+	})
+}
+
+// awaitNothingStored waits until acme holds no import and no file: an
+// upload that got no answer left nothing behind.
+func (e *apiEnv) awaitNothingStored(what string) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var imports, files int
+		ctx := context.Background()
+		if err := e.db.GetContext(ctx, &imports, e.db.Rebind(`SELECT COUNT(*) FROM imports WHERE org_id = ?`), e.org.ID); err != nil {
+			e.t.Fatal(err)
+		}
+		if err := e.db.GetContext(ctx, &files, e.db.Rebind(`SELECT COUNT(*) FROM files WHERE org_id = ?`), e.org.ID); err != nil {
+			e.t.Fatal(err)
+		}
+		if imports == 0 && files == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s left %d imports and %d files; want none", what, imports, files)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// An upload whose client goes away after sending its whole form, while
+// the commit still waits for the database, got no answer: nothing of it
+// may run, not even as a dry run with its e-mail, and nothing stays. (The
+// release once gave up after LockWait with a 503 and left the import to
+// run later as a dry run.)
 func TestAPIUploadLeftBeforeItsAnswerRunsNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
-		ctx := context.Background()
-		pr, pw := io.Pipe()
-		mw := multipart.NewWriter(pw)
-		reqCtx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		req, err := http.NewRequestWithContext(reqCtx, "POST", e.srv.URL+"/api/v1/imports", pr)
-		if err != nil {
+		content := seedRows(1, 3)
+		m := e.startUpload(content)
+		fileID := e.awaitStored()
+		// The database is busy with another writer: the commit waits.
+		unblock := blockFileWrites(t, db, fileID)
+		if err := m.form.Close(); err != nil {
 			t.Fatal(err)
 		}
-		req.Header.Set("Authorization", "Bearer "+e.token)
-		req.Header.Set("Content-Type", mw.FormDataContentType())
-		answered := make(chan *http.Response, 1)
-		go func() {
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				res = nil
-			}
-			answered <- res
-		}()
-		fw, err := mw.CreateFormFile("file", "roster.csv")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(fw, seedRows(1, 3)); err != nil {
-			t.Fatal(err)
-		}
-		// A next part starts: the file part is complete, so the door
-		// accepts the import; wait until it is recorded.
-		if _, err := mw.CreateFormField("note"); err != nil {
-			t.Fatal(err)
-		}
-		var id string
-		deadline := time.Now().Add(30 * time.Second)
-		for id == "" {
-			_ = db.GetContext(ctx, &id, db.Rebind(`SELECT COALESCE(MAX(id), '') FROM imports WHERE org_id = ?`), e.org.ID)
-			if time.Now().After(deadline) {
-				t.Fatal("the upload was never accepted")
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		// The database is busy with another writer: the release waits.
-		unblock := blockImportWrites(t, db, id)
-		if err := mw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		_ = pw.Close()
+		_ = m.pw.Close()
 		// The client gives up before its answer, then the writer ends.
 		select {
-		case res := <-answered:
-			if res != nil && res.StatusCode == http.StatusAccepted {
+		case res := <-m.answered:
+			if res.status == http.StatusAccepted {
 				t.Fatal("the upload was answered 202 while the database was busy")
 			}
 			// Answered (a 503 "busy"): it must not run either.
 		case <-time.After(2 * time.Second):
-			cancel()
-			<-answered
+			m.cancel()
+			<-m.answered
 		}
 		unblock()
-		for {
-			im, err := e.svc.ImportGet(ctx, importer.ImportRef{OrgID: e.org.ID, ID: id})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if im.Status == store.ImportCancelled {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the import of an upload that got no answer is %s (dry run %v), want cancelled", im.Status, im.DryRun)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		e.awaitNothingStored("an upload whose client left before its answer")
 	})
 }
 
-// blockImportWrites holds what a write to the import must wait for: the
-// process's write turn on SQLite, the import's row on PostgreSQL. The
+// blockFileWrites holds what completing a stored file must wait for: the
+// process's write turn on SQLite, the file's row on PostgreSQL. The
 // returned func lets it go.
-func blockImportWrites(t *testing.T, db *store.DB, id string) func() {
+func blockFileWrites(t *testing.T, db *store.DB, fileID int64) func() {
 	t.Helper()
 	ctx := context.Background()
 	if db.Dialect == store.SQLite {
@@ -423,7 +505,7 @@ func blockImportWrites(t *testing.T, db *store.DB, id string) func() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT id FROM imports WHERE id = $1 FOR UPDATE`, id); err != nil {
+	if _, err := tx.ExecContext(ctx, `SELECT id FROM files WHERE id = $1 FOR UPDATE`, fileID); err != nil {
 		t.Fatal(err)
 	}
 	return func() { _ = tx.Rollback() }

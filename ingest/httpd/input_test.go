@@ -31,7 +31,7 @@ func newLogged(t testing.TB, db *store.DB, logs *logBuffer) *pageEnv {
 		t.Fatal(err)
 	}
 	h, err := httpd.NewRouter(httpd.Config{Service: svc, DB: db, PublicURL: "http://rosterd.test",
-		Sessions: &httpd.Sessions{DB: db, TTL: time.Hour, Logger: logger}, UploadHold: time.Minute, Logger: logger})
+		Sessions: &httpd.Sessions{DB: db, TTL: time.Hour, Logger: logger}, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func (h *Handler) pageSignInPost(c *gin.Context) {
 	switch {
 	case errors.As(err, &throttled):
 		c.Header("Retry-After", strconv.Itoa(throttled.RetryAfterSeconds()))
-		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins. Try again in %d minutes.",
+		fail(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins from your address. Try again in %d minutes.",
 			(throttled.RetryAfterSeconds()+59)/60), "")
 	case errors.Is(err, ErrBadCredentials):
 		fail(http.StatusUnauthorized, "The e-mail or the password is not right.", "password")

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
-	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -195,9 +194,9 @@ func (h *Handler) pageError(c *gin.Context, err error) {
 
 // signedIn lets a page through only with a back-office session; otherwise
 // it sends the browser to the sign-in page, which brings it back. A form
-// sent after the session ended cannot be replayed: its body is read and
-// dropped (so the browser sees the answer, not a reset connection), and the
-// admin comes back to the page the form was on, told to send it again.
+// sent after the session ended cannot be replayed: its body is not read
+// (refuseBody: answered at once, the connection closed), and the admin
+// comes back to the page the form was on, told to send it again.
 func (h *Handler) signedIn(c *gin.Context) {
 	if h.cfg.Sessions == nil {
 		h.render(c, http.StatusNotFound, "error", page{Title: "Not found", Data: "the back office is not enabled on this daemon"})
@@ -208,11 +207,9 @@ func (h *Handler) signedIn(c *gin.Context) {
 	if !ok || orgID <= 0 {
 		q := url.Values{"next": {c.Request.URL.RequestURI()}}
 		if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
-			limit := int64(smallFormBytes)
-			if c.Request.URL.Path == "/upload" {
-				limit = h.cfg.MaxUploadBytes + formSlack
-			}
-			_, _ = io.Copy(io.Discard, http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+			// The form is not read: an upload without a session must not
+			// hold the connection while it arrives.
+			refuseBody(c)
 			q = url.Values{"next": {formPage(c.Request.URL.Path)}, "ended": {"1"}}
 		}
 		c.Redirect(http.StatusSeeOther, "/signin?"+q.Encode())

@@ -40,7 +40,7 @@ func newPages(t *testing.T, db *store.DB, cfg ...importer.ServiceConfig) *pageEn
 		t.Fatal(err)
 	}
 	h, err := httpd.NewRouter(httpd.Config{Service: svc, DB: db, PublicURL: "http://rosterd.test",
-		Sessions: &httpd.Sessions{DB: db, TTL: time.Hour}, UploadHold: time.Minute})
+		Sessions: &httpd.Sessions{DB: db, TTL: time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}

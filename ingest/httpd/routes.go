@@ -1,7 +1,6 @@
 package httpd
 
 import (
-	"cmp"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -26,10 +25,6 @@ type Config struct {
 	// MaxUploadBytes caps one uploaded file (max_upload_bytes); 0: the
 	// service's limit.
 	MaxUploadBytes int64
-	// UploadHold is how long an accepted upload's job waits for the door to
-	// read the rest of its form (see importer.Service.ImportRelease); it
-	// matters only if the daemon dies mid-request. Default 1 minute.
-	UploadHold time.Duration
 	// Sessions signs admins in and out and finds the organisation of a
 	// request's session cookie. Nil: bearer tokens only.
 	Sessions *Sessions
@@ -66,7 +61,6 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	if cfg.MaxUploadBytes <= 0 || cfg.MaxUploadBytes > cfg.Service.Limits().MaxBytes {
 		cfg.MaxUploadBytes = cfg.Service.Limits().MaxBytes
 	}
-	cfg.UploadHold = cmp.Or(cfg.UploadHold, time.Minute)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -157,8 +151,9 @@ func NewRouter(cfg Config) (http.Handler, error) {
 		bo.GET("/users/:external_id/:action", h.pageUserConfirm) // archive or restore: the confirmation step
 		bo.POST("/users/:external_id/:action", h.smallForm, h.pageUserSetStatus)
 		bo.GET("/upload", h.pageUpload)
-		// Before signedIn, which may read a whole upload to drop it.
-		r.POST("/upload", h.transfer, h.signedIn, h.pageUploadPost)
+		// transfer after signedIn: without a session nothing is read and
+		// the connection keeps no longer deadline.
+		bo.POST("/upload", h.transfer, h.pageUploadPost)
 		bo.GET("/imports", h.pageImports)
 		bo.GET("/imports/:id", h.pageImport)
 		bo.POST("/imports/:id/approve", h.smallForm, h.pageImportApprove)

@@ -18,13 +18,36 @@ import (
 // SessionCookie is the name of the back-office session cookie.
 const SessionCookie = "rosterd_session"
 
-// Sign-in throttling (issue 8): after SignInMaxFailures failed sign-ins
-// within SignInFailureWindow, from one client address or on one account,
-// sign-in is refused until the oldest of them leaves the window.
+// Sign-in throttling (issues 8 and 19, after OWASP's authentication cheat
+// sheet). Failures are counted within SignInFailureWindow against three
+// keys. One address that has failed SignInMaxFailures times on one account,
+// or SignInMaxAddressFailures times on any accounts, is refused (429) until
+// the oldest of them leaves the window. The account itself is never locked:
+// past SignInMaxFailures failures from anywhere, each attempt on it waits a
+// delay that doubles with every further failure, up to SignInMaxDelay, so
+// that a guesser spread over many addresses slows down while the admin,
+// from an address of their own, still gets in.
 const (
-	SignInMaxFailures   = 5
-	SignInFailureWindow = 10 * time.Minute
+	SignInMaxFailures        = 5
+	SignInMaxAddressFailures = 20
+	SignInFailureWindow      = 10 * time.Minute
+	SignInFirstDelay         = 250 * time.Millisecond
+	SignInMaxDelay           = 10 * time.Second
 )
+
+// accountDelay is how long an attempt on an account waits when the account
+// has had failures failed sign-ins within the window: nothing up to
+// SignInMaxFailures (what a single address may try), then
+// SignInFirstDelay, doubling, at most SignInMaxDelay.
+func accountDelay(failures int) time.Duration {
+	if failures <= SignInMaxFailures {
+		return 0
+	}
+	if n := failures - SignInMaxFailures - 1; n < 16 && SignInFirstDelay<<n < SignInMaxDelay {
+		return SignInFirstDelay << n
+	}
+	return SignInMaxDelay
+}
 
 // DefaultSessionTTL is how long an unused session lives when Sessions.TTL
 // is zero.
@@ -51,7 +74,7 @@ type ThrottledError struct {
 }
 
 func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("too many failed sign-ins; try again in %s", e.RetryAfter.Round(time.Second))
+	return fmt.Sprintf("too many failed sign-ins from this address; try again in %s", e.RetryAfter.Round(time.Second))
 }
 
 // RetryAfterSeconds is RetryAfter in whole seconds, rounded up and at least
@@ -75,6 +98,10 @@ type Sessions struct {
 	Now func() time.Time
 	// Logger receives failed and refused sign-ins; nil means slog.Default().
 	Logger *slog.Logger
+	// Wait waits d before an attempt on an account with many recent
+	// failures is checked (accountDelay), or until ctx ends; nil means a
+	// timer. Tests inject it.
+	Wait func(ctx context.Context, d time.Duration) error
 	// KeepFailures is how long Sweep keeps a failed login: at least the
 	// sign-in window, longer when another door counts failures in the same
 	// table over a longer window (the SFTP door's sftp_ban_window).
@@ -114,30 +141,61 @@ func ClientAddress(r *http.Request) string {
 	return host
 }
 
-// throttleKeys are the keys a sign-in attempt counts against: its address
+// throttle is one key a sign-in attempt counts against, and how many
+// failures on it within the window refuse the next attempt (0: none; the
+// account's key only slows attempts down, accountDelay).
+type throttle struct {
+	key   string
+	limit int
+}
+
+// throttles are the keys a sign-in attempt counts against: its address
 // (for IPv6 its /64, which one subscriber usually holds whole, so that
-// walking through it does not reset the count) and the account.
-func throttleKeys(addr, email string) []string {
+// walking through it does not reset the count), the account from that
+// address, and the account from anywhere. The account's key is the last.
+func throttles(addr, email string) []throttle {
 	ipKey := addr
 	if a, err := netip.ParseAddr(addr); err == nil && a.Is6() && !a.Is4In6() {
 		ipKey = netip.PrefixFrom(a, 64).Masked().String()
 	}
-	return []string{"ip:" + ipKey, "account:" + email}
+	return []throttle{
+		{key: "ip:" + ipKey, limit: SignInMaxAddressFailures},
+		{key: "account-ip:" + ipKey + " " + email, limit: SignInMaxFailures},
+		{key: "account:" + email},
+	}
+}
+
+func (s *Sessions) wait(ctx context.Context, d time.Duration) error {
+	if s.Wait != nil {
+		return s.Wait(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // SignIn checks email and password and, when they match, starts a session
 // and sets its cookie on w. It returns ErrBadCredentials for a wrong pair,
-// *ThrottledError when the client's address or the account has had
-// SignInMaxFailures failed sign-ins within SignInFailureWindow (even if the
-// password is right: the throttle would be useless otherwise), and
-// store.ErrBusy when SQLite's write lock stayed taken. Failures are logged
-// with the address and the e-mail, never the password.
+// *ThrottledError when the client's address has had too many failed
+// sign-ins within SignInFailureWindow — SignInMaxFailures on this account
+// or SignInMaxAddressFailures on any (even if the password is right: the
+// throttle would be useless otherwise) — and store.ErrBusy when SQLite's
+// write lock stayed taken. An account with many failures from anywhere is
+// never refused, only slowed down (accountDelay), so that failures from an
+// attacker's addresses cannot lock its admin out. Failures are logged
+// with the address and the e-mail, never the password. The counts live in
+// the database, so several daemons share them.
 //
-// Before checking the password, the attempt is recorded against both keys
+// Before checking the password, the attempt is recorded against every key
 // and only then counted: of several attempts racing, each one sees the
-// ones recorded before it, so at most SignInMaxFailures get to bcrypt
-// within a window however many arrive at once. A refused or successful
-// attempt then takes its record back; a failed one leaves it.
+// ones recorded before it, so at most SignInMaxFailures from one address
+// get to bcrypt within a window however many arrive at once. A refused or
+// successful attempt then takes its records back; a failed one leaves them.
 func (s *Sessions) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, email, password string) (*store.Admin, error) {
 	now := s.now()
 	addr := ClientAddress(r)
@@ -148,13 +206,13 @@ func (s *Sessions) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Re
 		// hold whatever a client sends.
 		account = account[:maxEmailLen]
 	}
-	keys := throttleKeys(addr, account)
+	keys := throttles(addr, account)
 	log := s.logger().With("address", addr, "email", account)
 
 	var ids []int64
 	err := s.write(ctx, writeWait, func(tx store.Querier) error {
 		for _, k := range keys {
-			id, err := store.LoginFailureAdd(ctx, tx, k, now)
+			id, err := store.LoginFailureAdd(ctx, tx, k.key, now)
 			if err != nil {
 				return err
 			}
@@ -166,15 +224,22 @@ func (s *Sessions) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return nil, fmt.Errorf("sign in: %w", err)
 	}
 	forget := func() error {
+		// Also when the client left: its records must not count.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeWait)
+		defer cancel()
 		return s.write(ctx, writeWait, func(tx store.Querier) error {
 			return store.LoginFailuresDelete(ctx, tx, ids...)
 		})
 	}
 
-	var wait time.Duration
+	var (
+		wait  time.Duration
+		delay time.Duration
+	)
 	for i, k := range keys {
-		failures, err := store.LoginFailuresSince(ctx, s.DB, k, now.Add(-SignInFailureWindow))
+		failures, err := store.LoginFailuresSince(ctx, s.DB, k.key, now.Add(-SignInFailureWindow))
 		if err != nil {
+			_ = forget()
 			return nil, fmt.Errorf("sign in: %w", err)
 		}
 		others := failures[:0]
@@ -183,9 +248,13 @@ func (s *Sessions) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Re
 				others = append(others, f)
 			}
 		}
-		if len(others) >= SignInMaxFailures {
-			// Allowed again once all but SignInMaxFailures-1 have left the window.
-			oldest := others[len(others)-SignInMaxFailures]
+		if k.limit == 0 {
+			delay = accountDelay(len(others))
+			continue
+		}
+		if len(others) >= k.limit {
+			// Allowed again once all but limit-1 have left the window.
+			oldest := others[len(others)-k.limit]
 			wait = max(wait, oldest.At.Add(SignInFailureWindow).Sub(now))
 		}
 	}
@@ -193,8 +262,15 @@ func (s *Sessions) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Re
 		if err := forget(); err != nil {
 			return nil, fmt.Errorf("sign in: %w", err)
 		}
-		log.WarnContext(ctx, "sign-in refused: too many failed sign-ins", "retry_after", wait.Round(time.Second).String())
+		log.WarnContext(ctx, "sign-in refused: too many failed sign-ins from this address", "retry_after", wait.Round(time.Second).String())
 		return nil, &ThrottledError{RetryAfter: wait}
+	}
+	if delay > 0 {
+		log.InfoContext(ctx, "sign-in slowed down: many failed sign-ins on this account", "delay", delay.String())
+		if err := s.wait(ctx, delay); err != nil {
+			_ = forget()
+			return nil, fmt.Errorf("sign in: %w", err)
+		}
 	}
 
 	admin, err := store.AdminAuthenticate(ctx, s.DB, email, password)

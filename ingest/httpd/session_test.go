@@ -64,6 +64,19 @@ type harness struct {
 	logs     *logBuffer
 	orgID    int64
 	handler  http.Handler
+
+	mu     sync.Mutex
+	waited []time.Duration // the account delays since waits was last called
+}
+
+// waits returns the account delays sign-ins waited since it was last
+// called (Sessions.Wait, recorded rather than slept).
+func (h *harness) waits() []time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	w := h.waited
+	h.waited = nil
+	return w
 }
 
 func newSessions(db *store.DB, c *clock, logs *logBuffer) *httpd.Sessions {
@@ -87,6 +100,12 @@ func newHarness(t *testing.T, db *store.DB) *harness {
 	}
 	h := &harness{t: t, db: db, clock: &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}, logs: &logBuffer{}, orgID: org.ID}
 	h.sessions = newSessions(db, h.clock, h.logs)
+	h.sessions.Wait = func(_ context.Context, d time.Duration) error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.waited = append(h.waited, d)
+		return nil
+	}
 	h.handler = handlerFor(h.sessions)
 	return h
 }
@@ -249,18 +268,18 @@ func TestSignInThrottledPerAddress(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
 		const attacker = "203.0.113.9"
-		for i := range httpd.SignInMaxFailures {
+		for i := range httpd.SignInMaxAddressFailures {
 			res := h.signIn(attacker, fmt.Sprintf("guess%d@example.com", i), "hunter2-"+strconv.Itoa(i))
 			if res.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("failure %d: status %d, want 401", i+1, res.StatusCode)
 			}
-			h.clock.Add(time.Minute)
+			h.clock.Add(15 * time.Second)
 		}
-		// Five failures at 09:00…09:04; now is 09:05: the first leaves the
-		// window at 09:10.
+		// Twenty failures on as many accounts at 09:00:00…09:04:45; now is
+		// 09:05: the first leaves the window at 09:10.
 		res := h.signIn(attacker, adminEmail, adminPassword)
 		if res.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("6th attempt from the address, right password: status %d, want 429", res.StatusCode)
+			t.Fatalf("21st attempt from the address, right password: status %d, want 429", res.StatusCode)
 		}
 		if got := res.Header.Get("Retry-After"); got != "300" {
 			t.Errorf("Retry-After %q, want 300 (the oldest failure leaves the 10-minute window in 5 minutes)", got)
@@ -283,14 +302,14 @@ func TestSignInThrottledPerAddress(t *testing.T) {
 func TestSignInThrottledPerIPv6Subnet(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
-		for i := range httpd.SignInMaxFailures {
+		for i := range httpd.SignInMaxAddressFailures {
 			res := h.signIn(fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("guess%d@example.com", i), "hunter2")
 			if res.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("failure %d: status %d, want 401", i+1, res.StatusCode)
 			}
 		}
 		if res := h.signIn("2001:db8:1:2:ffff::9", adminEmail, adminPassword); res.StatusCode != http.StatusTooManyRequests {
-			t.Errorf("6th attempt from the same /64: status %d, want 429", res.StatusCode)
+			t.Errorf("21st attempt from the same /64: status %d, want 429", res.StatusCode)
 		}
 		if res := h.signIn("2001:db8:1:3::1", adminEmail, adminPassword); res.StatusCode != http.StatusNoContent {
 			t.Errorf("from another /64: status %d, want 204", res.StatusCode)
@@ -298,24 +317,73 @@ func TestSignInThrottledPerIPv6Subnet(t *testing.T) {
 	})
 }
 
-func TestSignInThrottledPerAccount(t *testing.T) {
+// TestSignInAttackerCannotLockAdminOut (issue 19): an attacker failing
+// again and again on the admin's account from their address gets that
+// address refused (429, Retry-After), while the admin, from their own
+// address with the right password, signs in at once. Failures from many
+// addresses slow the account down, more with each, but never lock it.
+func TestSignInAttackerCannotLockAdminOut(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
+		const attacker, admin = "203.0.113.9", "198.51.100.7"
 		var passwords []string
-		for i := range httpd.SignInMaxFailures {
+		for i := range 20 {
 			pw := fmt.Sprintf("wrong-secret-%d", i)
 			passwords = append(passwords, pw)
-			if res := h.signIn(fmt.Sprintf("203.0.113.%d", 10+i), adminEmail, pw); res.StatusCode != http.StatusUnauthorized {
-				t.Fatalf("failure %d: status %d, want 401", i+1, res.StatusCode)
+			res := h.signIn(attacker, adminEmail, pw)
+			want := http.StatusUnauthorized
+			if i >= httpd.SignInMaxFailures {
+				want = http.StatusTooManyRequests
+			}
+			if res.StatusCode != want {
+				t.Fatalf("attacker's attempt %d: status %d, want %d", i+1, res.StatusCode, want)
+			}
+			if want == http.StatusTooManyRequests {
+				if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil || secs != 600 {
+					t.Fatalf("attacker's attempt %d: Retry-After %q, want 600 (all failures at 09:00)", i+1, res.Header.Get("Retry-After"))
+				}
 			}
 		}
-		res := h.signIn("198.51.100.7", adminEmail, adminPassword)
-		if res.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("6th attempt on the account from a fresh address, right password: status %d, want 429", res.StatusCode)
+		if res := h.signIn(attacker, adminEmail, adminPassword); res.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("the attacker's address with the right password: status %d, want 429", res.StatusCode)
 		}
-		secs, err := strconv.Atoi(res.Header.Get("Retry-After"))
-		if err != nil || secs < 1 || secs > 600 {
-			t.Errorf("Retry-After %q, want 1…600 seconds", res.Header.Get("Retry-After"))
+		if res := h.signIn(admin, adminEmail, adminPassword); res.StatusCode != http.StatusNoContent {
+			t.Fatalf("the admin from their own address after 20 failures elsewhere: status %d, want 204", res.StatusCode)
+		}
+		if w := h.waits(); len(w) != 0 {
+			t.Errorf("the admin (or the attacker) was slowed down by %v after one address's failures; want at once", w)
+		}
+
+		// A guesser spread over many addresses: the account slows down,
+		// each failure doubling the wait up to its cap; the admin still
+		// gets in, after at most that cap.
+		var waits []time.Duration
+		for a := range 6 {
+			for i := range httpd.SignInMaxFailures {
+				res := h.signIn(fmt.Sprintf("192.0.2.%d", 10+a), adminEmail, fmt.Sprintf("spread-%d-%d", a, i))
+				if res.StatusCode != http.StatusUnauthorized {
+					t.Fatalf("spread attempt %d.%d: status %d, want 401", a, i, res.StatusCode)
+				}
+				w := append(h.waits(), 0)
+				waits = append(waits, w[0])
+			}
+		}
+		// The first sees the attacker's 5 failures: what one address may
+		// try costs the account nothing; the 6th on it starts the delay.
+		if waits[0] != 0 || waits[1] != httpd.SignInFirstDelay || waits[2] != 2*httpd.SignInFirstDelay ||
+			waits[len(waits)-1] != httpd.SignInMaxDelay {
+			t.Errorf("waits %v: want none, then %s doubling to at most %s", waits, httpd.SignInFirstDelay, httpd.SignInMaxDelay)
+		}
+		for i := 1; i < len(waits); i++ {
+			if waits[i] < waits[i-1] {
+				t.Errorf("waits %v: want never shorter than the one before", waits)
+			}
+		}
+		if res := h.signIn(admin, adminEmail, adminPassword); res.StatusCode != http.StatusNoContent {
+			t.Fatalf("the admin after 35 failures from 7 addresses: status %d, want 204 (slowed, never locked)", res.StatusCode)
+		}
+		if w := h.waits(); len(w) != 1 || w[0] != httpd.SignInMaxDelay {
+			t.Errorf("the admin waited %v, want %s", w, httpd.SignInMaxDelay)
 		}
 
 		logs := h.logs.String()
@@ -324,7 +392,7 @@ func TestSignInThrottledPerAccount(t *testing.T) {
 				t.Errorf("the logs contain the password %q:\n%s", pw, logs)
 			}
 		}
-		if !strings.Contains(logs, "address=203.0.113.10") || !strings.Contains(logs, "email="+adminEmail) ||
+		if !strings.Contains(logs, "address="+attacker) || !strings.Contains(logs, "email="+adminEmail) ||
 			!strings.Contains(logs, "sign-in failed") || !strings.Contains(logs, "sign-in refused") {
 			t.Errorf("the logs do not name the failures' address and e-mail:\n%s", logs)
 		}
