@@ -13,13 +13,24 @@ import (
 // name is stored with every file and shown in every list.
 const maxNameBytes = 255
 
+// prefixBytes bounds the "<import id>_" the daemon puts before a name in
+// /processed/ (31 bytes today), with room to spare.
+const prefixBytes = 64
+
 // checkName refuses a file name the tree cannot hold, before anything
 // reaches the database: too long, not UTF-8, or holding a NUL or a
 // backslash. The texts say what is wrong and what would do.
-func checkName(name string) error {
+func checkName(dir, name string) error {
+	limit := maxNameBytes
+	if dir != dirIn {
+		// The daemon names the files of /processed/ and /errors/
+		// "<import id>_<name>": a name it took in /in/ must stay
+		// readable there.
+		limit += prefixBytes
+	}
 	switch {
-	case len(name) > maxNameBytes:
-		return denied(fmt.Sprintf("file names are at most %d bytes; this one has %d", maxNameBytes, len(name)))
+	case len(name) > limit:
+		return denied(fmt.Sprintf("file names are at most %d bytes; this one has %d", limit, len(name)))
 	case !utf8.ValidString(name):
 		return denied(fmt.Sprintf("file names must be UTF-8; %s is not", quoteName(name)))
 	case strings.ContainsRune(name, 0):

@@ -77,7 +77,7 @@ func locate(p string) (where, error) {
 	case 1:
 		return where{dir: parts[0]}, nil
 	case 2:
-		if err := checkName(parts[1]); err != nil {
+		if err := checkName(parts[0], parts[1]); err != nil {
 			return where{}, err
 		}
 		return where{dir: parts[0], name: parts[1]}, nil
