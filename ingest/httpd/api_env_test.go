@@ -59,7 +59,7 @@ func newAPI(t *testing.T, db *store.DB, maxUpload int64) *apiEnv {
 	return e
 }
 
-func newOrg(t *testing.T, db *store.DB, slug string) (*store.Org, string) {
+func newOrg(t testing.TB, db *store.DB, slug string) (*store.Org, string) {
 	t.Helper()
 	o := store.NewOrg(slug, strings.ToUpper(slug[:1])+slug[1:])
 	o.DefaultPhoneRegion = "BE"

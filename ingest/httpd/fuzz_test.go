@@ -49,8 +49,8 @@ func newRouterTarget(tb testing.TB, db *store.DB) (*routerTarget, []routerSeed) 
 	logs := &logBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	svc, _ := importertest.NewService(tb, db, importer.ServiceConfig{Logger: logger})
-	org, token := newOrgTB(tb, db, "acme")
-	other, _ := newOrgTB(tb, db, "other")
+	org, token := newOrg(tb, db, "acme")
+	other, _ := newOrg(tb, db, "other")
 	ctx := context.Background()
 	var ids []string
 	for _, o := range []*store.Org{org, other} {

@@ -25,8 +25,8 @@ func newLogged(t testing.TB, db *store.DB, logs *logBuffer) *pageEnv {
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, q := importertest.NewService(t, db, importer.ServiceConfig{Logger: logger})
 	e := &apiEnv{t: tt, db: db, svc: svc, queue: q}
-	e.org, e.token = newOrgTB(t, db, "acme")
-	e.other, e.otherToken = newOrgTB(t, db, "other")
+	e.org, e.token = newOrg(t, db, "acme")
+	e.other, e.otherToken = newOrg(t, db, "other")
 	if _, err := store.AdminCreate(context.Background(), db, e.org.ID, adminEmail, adminPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -40,21 +40,6 @@ func newLogged(t testing.TB, db *store.DB, logs *logBuffer) *pageEnv {
 	e.srv.Start()
 	t.Cleanup(e.srv.Close)
 	return &pageEnv{apiEnv: e}
-}
-
-// newOrgTB is newOrg for a fuzz target as well as a test.
-func newOrgTB(t testing.TB, db *store.DB, slug string) (*store.Org, string) {
-	t.Helper()
-	o := store.NewOrg(slug, strings.ToUpper(slug[:1])+slug[1:])
-	o.DefaultPhoneRegion = "BE"
-	if err := store.OrgCreate(context.Background(), db, &o); err != nil {
-		t.Fatal(err)
-	}
-	tok, err := store.TokenCreate(context.Background(), db, o.ID, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &o, tok
 }
 
 // badInput is a request holding a NUL byte or bytes that are not UTF-8,

@@ -7,11 +7,14 @@ import (
 	"path"
 	"strings"
 	"unicode/utf8"
+
+	"rosterd/importer"
 )
 
-// maxNameBytes is the longest file name the door takes (SPEC §5.2): a
-// name is stored with every file and shown in every list.
-const maxNameBytes = 255
+// maxNameBytes is the longest file name the door takes (SPEC §5.2), the
+// service's limit for every door: a name is stored with every file and
+// shown in every list.
+const maxNameBytes = importer.MaxFileNameBytes
 
 // prefixBytes bounds the "<import id>_" the daemon puts before a name in
 // /processed/ (31 bytes today), with room to spare.
