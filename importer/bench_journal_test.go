@@ -36,14 +36,14 @@ func benchJournalImport(b *testing.B, db *store.DB, orgID int64, n int) *store.I
 		extID = `printf('E%07d', i)`
 	}
 	const failed, updated = `i % 100000 = 50`, `i % 100 = 0`
-	_, err = db.ExecContext(ctx, db.Rebind(`INSERT INTO changes (org_id, import_id, kind, external_id, first_name, last_name,
+	_, err = db.ExecContext(ctx, db.Rebind(`INSERT INTO changes (org_id, import_seq, kind, external_id, first_name, last_name,
 		line, fields, messages, preview, actor, at)
 		SELECT ?, ?, CASE WHEN `+failed+` THEN 'failed' WHEN `+updated+` THEN 'updated' ELSE 'created' END,
 			`+extID+`, 'First' || i, CASE WHEN `+updated+` THEN 'Changed' || i ELSE 'Last' || i END, i + 1,
 			CASE WHEN `+updated+` THEN '[{"column":"last_name","old":"Last' || i || '","new":"Changed' || i || '"}]' END,
 			CASE WHEN `+failed+` THEN '["business_email: \"user' || i || '@\" is not an e-mail address"]' END,
 			?, 'bench', ?
-		FROM `+series+` ORDER BY i`), orgID, im.ID, false, time.Now().UTC(), n)
+		FROM `+series+` ORDER BY i`), orgID, im.Seq, false, time.Now().UTC(), n)
 	if err != nil {
 		b.Fatalf("write the journal: %v", err)
 	}

@@ -87,8 +87,8 @@ func (r *run) journal(ctx context.Context, preview bool) error {
 		// An approved sync is applied on the approver's word.
 		actor = r.im.ApprovedBy
 	}
-	head := `INSERT INTO changes (org_id, import_id, kind, external_id, first_name, last_name, line, fields, messages, preview, actor, at) `
-	args := []any{r.org.ID, r.im.ID, preview, actor, r.p.Now}
+	head := `INSERT INTO changes (org_id, import_seq, kind, external_id, first_name, last_name, line, fields, messages, preview, actor, at) `
+	args := []any{r.org.ID, r.im.Seq, preview, actor, r.p.Now}
 	// A revert's entries have no line: it read no file.
 	planLine, rowLine := "p.line", "k.line"
 	if r.mode == ModeRevert {
