@@ -23,6 +23,9 @@ import (
 // or Debian's chromium. Without one the test fails saying how to install it.
 func chromiumPath(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: needs Chromium (real processes)")
+	}
 	if p := os.Getenv("ROSTERD_TEST_CHROMIUM"); p != "" {
 		return p
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -26,6 +27,12 @@ var binary string
 const testVersion = "v0.0.0-test-stamp"
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		// make check: no test here may start rosterd (needBinary skips
+		// them), so there is nothing to build.
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "rosterd-cli")
 	if err != nil {
 		panic(err)
@@ -49,7 +56,18 @@ type cli struct {
 	dialect store.Dialect
 }
 
+// needBinary skips the test under -short (make check): it runs the rosterd
+// binary, a real process, and make check runs none. Every test that starts
+// rosterd comes through here (newCLI calls it).
+func needBinary(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: needs the rosterd binary (real processes)")
+	}
+}
+
 func newCLI(t *testing.T, d store.Dialect) *cli {
+	needBinary(t)
 	dir := t.TempDir()
 	return &cli{t: t, dir: dir, dialect: d, env: append(os.Environ(),
 		"ROSTERD_DATA_DIR="+filepath.Join(dir, "data"), "ROSTERD_DATABASE_URL="+storetest.URL(t, d),

@@ -35,6 +35,9 @@ const (
 // when LibreOffice is missing or fails.
 func OpenCSV(t *testing.T, data []byte) [][]string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: needs LibreOffice Calc (real processes)")
+	}
 	bin, err := exec.LookPath(Soffice)
 	if err != nil {
 		t.Fatalf("LibreOffice (%s) is not installed: run `make test` as root, or apt-get install -y libreoffice-calc-nogui", Soffice)

@@ -86,6 +86,9 @@ func itoaRe(n int) string { return fmtInt(int64(n)) }
 func (e *env) openSSHLogin() (dir string, sftpCmd func(batch string) *exec.Cmd) {
 	t := e.t
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: needs the OpenSSH sftp client (real processes)")
+	}
 	sftpBin, err := exec.LookPath("sftp")
 	if err != nil {
 		t.Fatal("the OpenSSH sftp client is needed: apt-get install -y openssh-client")
