@@ -123,6 +123,18 @@ type Config struct {
 	// that long: a forgotten client holds no connection slot forever.
 	// Default 15m.
 	SFTPIdleTimeout time.Duration `koanf:"sftp_idle_timeout"`
+	// SFTPCiphers is the SFTP door's ciphers, as OpenSSH's Ciphers is
+	// written: "a,b" (these), "+a,b" (the default and these), "-a,b" (the
+	// default without these), "^a,b" (these first). Default empty: on amd64
+	// AES-GCM and AES-CTR only, so that OpenSSH clients with their default
+	// options negotiate AES, which x/crypto runs on AES-NI, not chacha20,
+	// which it runs without assembly; elsewhere x/crypto's default. See
+	// SFTPCipherList.
+	SFTPCiphers string `koanf:"sftp_ciphers"`
+	// SFTPMACs is the SFTP door's MACs, written as SFTPCiphers. Default
+	// empty: x/crypto's default, hmac-sha2-256-etm@openssh.com first. See
+	// SFTPMACList.
+	SFTPMACs string `koanf:"sftp_macs"`
 	// LogLevel is debug, info, warn or error. Default "info"; Load lowers
 	// the case and accepts "warning" for "warn".
 	LogLevel string `koanf:"log_level"`
@@ -214,6 +226,10 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.SFTPMaxSessions }},
 		{key: "sftp_idle_timeout", def: 15 * time.Minute, usage: "how long an SFTP connection may send no request before it is closed",
 			field: func(c *Config) any { return &c.SFTPIdleTimeout }},
+		{key: "sftp_ciphers", def: "", usage: `SFTP ciphers as OpenSSH's Ciphers: "a,b", "+a,b" (add), "-a,b" (remove) or "^a,b" (first); empty: AES-GCM and AES-CTR on amd64, x/crypto's default elsewhere`,
+			field: func(c *Config) any { return &c.SFTPCiphers }},
+		{key: "sftp_macs", def: "", usage: `SFTP MACs as OpenSSH's MACs: "a,b", "+a,b", "-a,b" or "^a,b"; empty: x/crypto's default, hmac-sha2-256-etm@openssh.com first`,
+			field: func(c *Config) any { return &c.SFTPMACs }},
 		{key: "log_level", def: "info", usage: "debug, info, warn or error",
 			field: func(c *Config) any { return &c.LogLevel }},
 		{key: "log_format", def: "auto", usage: "auto (text on a terminal, JSON otherwise), text or json",
@@ -709,6 +725,12 @@ func (c *Config) Validate() error {
 	}
 	if c.SFTPIdleTimeout <= 0 {
 		bad("sftp_idle_timeout", "must be greater than 0, got %s", c.SFTPIdleTimeout)
+	}
+	if _, err := c.SFTPCipherList(); err != nil {
+		bad("sftp_ciphers", "%v", err)
+	}
+	if _, err := c.SFTPMACList(); err != nil {
+		bad("sftp_macs", "%v", err)
 	}
 	if c.ShutdownGrace < 0 {
 		bad("shutdown_grace", "must be 0 or more, got %s", c.ShutdownGrace)

@@ -195,11 +195,20 @@ func listenSFTP(a *app, svc *importer.Service, sched *rostersync.Scheduler) (*sf
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	ciphers, err := a.cfg.SFTPCipherList()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("sftp_ciphers: %w", err)
+	}
+	macs, err := a.cfg.SFTPMACList()
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("sftp_macs: %w", err)
+	}
 	spool, err := sftpd.OpenSpool(filepath.Join(a.cfg.DataDir, "spool"), a.log)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	srv, err := sftpd.New(sftpd.Config{Service: svc, HostKey: key, MaxUploadBytes: a.cfg.MaxUploadBytes, TempDir: spool.Dir,
+		Ciphers: ciphers, MACs: macs,
 		Ban:              importer.SFTPBanPolicy{Threshold: a.cfg.SFTPBanThreshold, Window: a.cfg.SFTPBanWindow, Duration: a.cfg.SFTPBanDuration},
 		HandshakeTimeout: a.cfg.SFTPHandshakeTimeout, MaxConnections: a.cfg.SFTPMaxConnections,
 		MaxConnectionsPerIP: a.cfg.SFTPMaxConnectionsPerIP, MaxSessions: a.cfg.SFTPMaxSessions, IdleTimeout: a.cfg.SFTPIdleTimeout, Logger: a.log,

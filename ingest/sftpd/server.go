@@ -55,6 +55,11 @@ type Config struct {
 	// in an organisation's /in/: a complete upload stored, or a rename to a
 	// syncable name. The scheduler's on_upload hangs on it. Optional.
 	OnFile func(ctx context.Context, orgID int64)
+	// Ciphers and MACs are what the handshake offers, in order of
+	// preference; nil takes x/crypto's defaults. rosterd serve passes
+	// sftp_ciphers and sftp_macs, resolved by the config package (whose
+	// default leaves chacha20 out on amd64).
+	Ciphers, MACs []string
 	// TempDir holds the uploads being spooled. Default os.TempDir().
 	TempDir string
 	// Now is the clock of the ban list (tests inject one). Default time.Now.
@@ -467,6 +472,7 @@ func (s *Server) serveConn(nc net.Conn) {
 			return perms, err
 		},
 	}
+	cfg.Ciphers, cfg.MACs = s.cfg.Ciphers, s.cfg.MACs
 	cfg.AddHostKey(s.cfg.HostKey)
 	sconn, chans, reqs, err := ssh.NewServerConn(nc, cfg)
 	if err != nil {
@@ -486,7 +492,9 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	s.stats.logins.Add(1)
-	log.Info("SFTP login", "user", sconn.User(), "org_id", org, "method", sconn.Permissions.Extensions["method"])
+	cipher, mac := negotiated(sconn)
+	log.Info("SFTP login", "user", sconn.User(), "org_id", org, "method", sconn.Permissions.Extensions["method"],
+		"cipher", cipher, "mac", mac, "client", string(sconn.ClientVersion()))
 	go ssh.DiscardRequests(reqs)
 
 	ctx, cancel := context.WithCancel(s.ctx)
@@ -523,6 +531,20 @@ func (s *Server) serveConn(nc net.Conn) {
 		})
 	}
 	wg.Wait()
+}
+
+// negotiated is the cipher and MAC the client and server agreed on for
+// what the client sends (an upload's direction), for the login line: an
+// operator sees which clients run chacha20 or an old cipher. An AEAD
+// cipher (AES-GCM, chacha20-poly1305) carries its own MAC, written
+// "<implicit>" as OpenSSH writes it.
+func negotiated(sconn *ssh.ServerConn) (cipher, mac string) {
+	am, ok := sconn.Conn.(ssh.AlgorithmsConnMetadata)
+	if !ok {
+		return "", ""
+	}
+	algs := am.Algorithms().Read
+	return algs.Cipher, cmp.Or(algs.MAC, "<implicit>")
 }
 
 // serveSession answers a session's requests: the sftp subsystem is served,
