@@ -14,15 +14,18 @@ import (
 // wouldArchive is every user the import archives: missing from a full
 // roster, or archived by the file's archived_at.
 func (r *run) count(ctx context.Context) (c store.Counts, wouldArchive int, err error) {
-	// Every row read was staged, and one that failed set anyFailed: when
-	// none did, the counts of the rows are known without reading a million
-	// staged ones again.
+	// A row that failed set anyFailed: when none did, the counts of the
+	// rows are known without reading the staged ones again. Only a skipped
+	// row whose id another repeats is staged among the skipped (see
+	// stageRepeatedKnown), and only such a one can have failed.
 	c.Rows, r.skippedValid = int(r.im.RowsRead), r.skipped
 	if r.anyFailed {
+		var staged, skippedFailed int
 		if err := r.tx.QueryRowxContext(ctx, `SELECT COUNT(*), COALESCE(SUM(failed), 0),
-		COALESCE(SUM(CASE WHEN skip = 1 AND failed = 0 THEN 1 ELSE 0 END), 0) FROM stage_rows`).Scan(&c.Rows, &c.Failed, &r.skippedValid); err != nil {
+		COALESCE(SUM(CASE WHEN skip = 1 AND failed = 1 THEN 1 ELSE 0 END), 0) FROM stage_rows`).Scan(&staged, &c.Failed, &skippedFailed); err != nil {
 			return c, 0, fmt.Errorf("count rows: %w", err)
 		}
+		c.Rows, r.skippedValid = staged+r.skipped-r.restaged, r.skipped-skippedFailed
 	}
 	rows, err := r.tx.QueryContext(ctx, `SELECT p.action, COUNT(*) FROM `+validPlan+` GROUP BY p.action`)
 	if err != nil {

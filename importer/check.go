@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sort"
@@ -26,6 +27,22 @@ func (r *run) check(ctx context.Context) error {
 		defer r.step("e-mail, manager and loop checks", t)
 		return r.checkRounds(ctx)
 	}
+	if r.skipped > 0 && r.active < 0 {
+		// SQLite read the fingerprints before the import took the
+		// organisation: each skipped row stands for one of the active users
+		// counted then. Users archived, restored or added since would make
+		// the checks' counts of who the skipped rows name wrong (one user
+		// archived and another missing from the file would cancel out):
+		// the import runs again, reading them anew.
+		active, err := r.activeUsers(ctx)
+		if err != nil {
+			return err
+		}
+		if active != r.known.active || active+r.archived != r.known.users {
+			r.p.Logger.Info("users were archived or added while the file was read; the import runs again")
+			return ErrImportBusy
+		}
+	}
 	if r.skipped == int(r.im.RowsRead) { // else nothing to count for
 		active, err := r.activeUsers(ctx)
 		if err != nil {
@@ -36,6 +53,9 @@ func (r *run) check(ctx context.Context) error {
 		}
 	}
 	if err := r.indexStaging(ctx, r.tx); err != nil {
+		return err
+	}
+	if err := r.stageRepeatedKnown(ctx); err != nil {
 		return err
 	}
 	if err := r.findMissing(ctx); err != nil {
@@ -237,9 +257,7 @@ func (r *run) findMissing(ctx context.Context) error {
 	if r.skipped+named == active {
 		return nil
 	}
-	if err := r.exec(ctx, "find missing users", `INSERT INTO stage_missing (id, external_id)
-		SELECT u.id, u.external_id FROM users u WHERE u.org_id = ? AND u.status = 'active'
-		AND NOT EXISTS (SELECT 1 FROM stage_rows s WHERE s.external_id = u.external_id)`, r.org.ID); err != nil {
+	if err := r.findUnnamed(ctx); err != nil {
 		return err
 	}
 	if err := r.exec(ctx, "keep users a lookalike id names", `DELETE FROM stage_missing WHERE id IN (
@@ -250,6 +268,101 @@ func (r *run) findMissing(ctx context.Context) error {
 		return err
 	}
 	return analyze(ctx, r.tx, r.db.Dialect, "stage_missing")
+}
+
+// stageRepeatedKnown stages, with skip = 1, each skipped row whose
+// external_id a staged row repeats, so that checkRepeatedIDs fails both as it
+// fails any two rows with one id, and findMissing counts the user as named by
+// a skipped row. Such a row is found from the staged rows (the few changed
+// ones): their stored users whose fingerprint a line claimed.
+func (r *run) stageRepeatedKnown(ctx context.Context) error {
+	if r.skipped == 0 {
+		return nil
+	}
+	// CROSS JOIN: SQLite reads the staged rows and looks their users up.
+	q := r.tx.Rebind(`SELECT DISTINCT u.external_id, u.source_hash FROM stage_rows s CROSS JOIN users u
+		WHERE u.org_id = ? AND u.external_id = s.external_id AND u.source_hash IS NOT NULL AND s.skip = 0`)
+	if err := r.explain(ctx, "repeated known rows", q, r.org.ID); err != nil {
+		return err
+	}
+	defer r.step("repeated known rows", time.Now())
+	var users []struct {
+		ExternalID string `db:"external_id"`
+		SourceHash string `db:"source_hash"`
+	}
+	if err := r.tx.SelectContext(ctx, &users, q, r.org.ID); err != nil {
+		return fmt.Errorf("repeated known rows: %w", err)
+	}
+	rows := newBatchInserter(ctx, r.tx, r.db.Dialect, "stage_rows", stageRowColumns())
+	for _, u := range users {
+		if l := r.known.claimedLine(u.SourceHash); l != 0 {
+			if err := rows.Add(l, u.ExternalID, "", 0, 1, nil); err != nil {
+				return err
+			}
+			r.restaged++
+		}
+	}
+	return rows.Flush()
+}
+
+// findUnnamed fills stage_missing with the active users no row names: the
+// users no staged row names by external_id (an anti-join through the
+// staging index) that no skipped row stands for either (their fingerprint
+// was not claimed, see knownRows.claimedLine).
+//
+// Each skipped row that was not staged stands for one of the users the
+// anti-join returns: if fewer of them are claimed, a user was changed after
+// its fingerprint was read (on SQLite the file is staged before the import
+// takes the organisation), and the row that skipped it could be mistaken for
+// a missing user. The import then runs again (ErrImportBusy), reading the
+// fingerprints anew.
+func (r *run) findUnnamed(ctx context.Context) error {
+	q := r.tx.Rebind(`SELECT u.id, u.source_hash FROM users u WHERE u.org_id = ? AND u.status = 'active'
+		AND NOT EXISTS (SELECT 1 FROM stage_rows s WHERE s.external_id = u.external_id)`)
+	if err := r.explain(ctx, "find missing users", q, r.org.ID); err != nil {
+		return err
+	}
+	t := time.Now()
+	rows, err := r.tx.QueryContext(ctx, q, r.org.ID)
+	if err != nil {
+		return fmt.Errorf("find missing users: %w", err)
+	}
+	var missing []int64 // 8 bytes a user: inserted once the query is done
+	claimed := 0
+	for rows.Next() {
+		var id int64
+		var hash sql.NullString
+		if err := rows.Scan(&id, &hash); err != nil {
+			rows.Close()
+			return fmt.Errorf("find missing users: %w", err)
+		}
+		if hash.Valid && r.known.claimedLine(hash.String) != 0 {
+			claimed++
+			continue
+		}
+		missing = append(missing, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find missing users: %w", err)
+	}
+	r.step("find missing users", t)
+	if claimed != r.skipped-r.restaged {
+		r.p.Logger.Info("users were changed while the file was read; the import runs again",
+			"skipped_rows", r.skipped-r.restaged, "users_they_name", claimed)
+		return ErrImportBusy
+	}
+	for chunk := range slices.Chunk(missing, 500) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if _, err := r.tx.ExecContext(ctx, r.tx.Rebind(`INSERT INTO stage_missing (id, external_id)
+			SELECT id, external_id FROM users WHERE id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`), args...); err != nil {
+			return fmt.Errorf("find missing users: %w", err)
+		}
+	}
+	return nil
 }
 
 // checkRepeatedIDs fails every row whose external_id another row repeats.
@@ -364,8 +477,9 @@ func (r *run) checkEmails(ctx context.Context) (int, error) {
 // was stored (users are never deleted): it can only be named in a warning,
 // for a manager no longer active, that this sync archives, or whose row of
 // this file leaves them archived. Only skipped rows under such a manager are
-// looked at, so an unchanged roster costs no join over all its users, and a
-// changed one only the reports of the few managers it takes away. The
+// looked at (stage_known_reports, see stageKnownReports), so an unchanged
+// roster costs no join over all its users, and a changed one only the
+// reports of the few managers it takes away. The
 // classification runs only on the rows whose manager is not an active user
 // after the import: a few in a real file.
 func (r *run) checkManagers(ctx context.Context) (int, error) {
@@ -375,14 +489,12 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 			LEFT JOIN users u ON u.org_id = ? AND u.external_id = s.external_id
 			WHERE s.failed = 0 AND s.skip = 0
 			UNION ALL
-			SELECT line, manager FROM (
-				SELECT (SELECT s.line FROM stage_rows s WHERE s.external_id = u.external_id AND s.skip = 1 AND s.failed = 0 LIMIT 1) AS line,
-					u.manager FROM users u
-				WHERE u.org_id = ? AND u.manager IN (
-					SELECT external_id FROM stage_plan WHERE failed = 0 AND status <> 'active'
-					UNION ALL SELECT external_id FROM users WHERE org_id = ? AND status = 'archived'
-					UNION ALL SELECT external_id FROM stage_missing)` + r.probe() + `) k
-			WHERE line IS NOT NULL)
+			SELECT k.line, k.manager FROM stage_known_reports k
+			WHERE k.manager IN (
+				SELECT external_id FROM stage_plan WHERE failed = 0 AND status <> 'active'
+				UNION ALL SELECT external_id FROM users WHERE org_id = ? AND status = 'archived'
+				UNION ALL SELECT external_id FROM stage_missing)
+			AND NOT EXISTS (SELECT 1 FROM stage_rows s WHERE s.line = k.line AND s.failed = 1))
 		SELECT e.line, e.manager, COALESCE(
 			(SELECT CASE WHEN m.failed = 0 THEN COALESCE((SELECT mp.status FROM stage_plan mp WHERE mp.line = m.line), mu.status)
 					ELSE COALESCE(mu.status, '` + managerRowFailed + `' || m.line) END
@@ -402,7 +514,7 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 			AND NOT EXISTS (SELECT 1 FROM stage_rows x WHERE x.external_id = su.external_id)
 			AND NOT EXISTS (SELECT 1 FROM stage_missing sm WHERE sm.id = su.id))
 		ORDER BY e.line`
-	args := []any{r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID}
+	args := []any{r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID, r.org.ID}
 	if r.noStoredUsers {
 		// A first import: every manager must be a valid row of the file,
 		// and every row that names one is in the plan. The same rule as
@@ -414,6 +526,9 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 			FROM `+validPlan+` WHERE p.manager <> ''
 			AND NOT EXISTS (SELECT 1 FROM stage_plan m WHERE m.external_id = p.manager AND m.failed = 0 AND m.status = 'active')
 			ORDER BY p.line`, nil
+	}
+	if err := r.stageKnownReports(ctx); err != nil {
+		return 0, err
 	}
 	found, err := r.queryLines(ctx, "managers", query, args...)
 	if err != nil {
@@ -438,6 +553,56 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 	}
 	r.managerWarnings = managerWarnings(archived)
 	return len(msgs), r.fail(ctx, msgs)
+}
+
+// stageKnownReports fills stage_known_reports, once, with the skipped rows
+// (not staged, see stagingDDL) whose stored manager may not be an active user
+// after the import: archived, archived by a row of the file, or missing
+// from a full roster. checkManagers names those managers in its warnings.
+// The set is taken as the first round of checks sees it, whether or not the
+// archiving row fails later (checkManagers asks again each round): failing
+// rows only ever shrink it. The users under those managers are found through
+// the managers index and kept if a line claimed their fingerprint: a few in
+// a real file, and nothing at all in an organisation that archives nobody.
+func (r *run) stageKnownReports(ctx context.Context) error {
+	if r.knownReports || r.noStoredUsers || r.skipped == r.restaged {
+		return nil
+	}
+	r.knownReports = true
+	managers := `(SELECT external_id FROM stage_plan WHERE status <> 'active'
+		UNION SELECT external_id FROM users WHERE org_id = ? AND status = 'archived'
+		UNION SELECT external_id FROM stage_missing) m`
+	// From each such manager to their reports through users_org_manager:
+	// SQLite keeps a CROSS JOIN's order; PostgreSQL keeps a LATERAL
+	// subquery fenced by OFFSET 0 a probe.
+	q := `SELECT u.source_hash, u.manager FROM ` + managers + ` CROSS JOIN users u
+		WHERE u.org_id = ? AND u.manager = m.external_id AND u.source_hash IS NOT NULL`
+	if r.db.Dialect == store.Postgres {
+		q = `SELECT u.source_hash, u.manager FROM ` + managers + ` CROSS JOIN LATERAL (
+			SELECT u.source_hash, u.manager FROM users u
+			WHERE u.org_id = ? AND u.manager = m.external_id AND u.source_hash IS NOT NULL OFFSET 0) u`
+	}
+	q = r.tx.Rebind(q)
+	if err := r.explain(ctx, "reports of skipped rows", q, r.org.ID, r.org.ID); err != nil {
+		return err
+	}
+	defer r.step("reports of skipped rows", time.Now())
+	var reports []struct {
+		SourceHash string `db:"source_hash"`
+		Manager    string `db:"manager"`
+	}
+	if err := r.tx.SelectContext(ctx, &reports, q, r.org.ID, r.org.ID); err != nil {
+		return fmt.Errorf("reports of skipped rows: %w", err)
+	}
+	rows := newBatchInserter(ctx, r.tx, r.db.Dialect, "stage_known_reports", []string{"line", "manager"})
+	for _, k := range reports {
+		if l := r.known.claimedLine(k.SourceHash); l != 0 {
+			if err := rows.Add(l, k.Manager); err != nil {
+				return err
+			}
+		}
+	}
+	return rows.Flush()
 }
 
 // What checkManagers finds of a manager who is not an active user after the

@@ -12,7 +12,8 @@ import (
 )
 
 // TestKnownRowsClaim covers the lookup table's edges: the first and last
-// prefixes, an empty table, a roster.RowFingerprint claimed twice, one never stored.
+// prefixes, an empty table, a roster.RowFingerprint claimed twice, one never
+// stored, and the line each claim notes (what the checks ask of a skipped row).
 func TestKnownRowsClaim(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -29,7 +30,7 @@ func TestKnownRowsClaim(t *testing.T) {
 		high[0], high[1], high[15] = 0xff, 0xff, 1
 		mid[0], mid[1] = 0x80, 0x01
 		absent[0], absent[1] = 0xff, 0xff
-		if empty.claim(high) {
+		if empty.claim(high, 2) || empty.claimedLine(high.String()) != 0 {
 			t.Fatal("empty table claims a roster.RowFingerprint")
 		}
 		stored := []roster.RowFingerprint{low, high, mid}
@@ -47,16 +48,25 @@ func TestKnownRowsClaim(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, fp := range stored {
-			if !k.claim(fp) {
+		for i, fp := range stored {
+			if got := k.claimedLine(fp.String()); got != 0 {
+				t.Errorf("stored %s claimed by line %d before any claim", fp, got)
+			}
+			if !k.claim(fp, i+2) {
 				t.Errorf("stored %s not claimed", fp)
 			}
-			if k.claim(fp) {
+			if k.claim(fp, i+10) {
 				t.Errorf("stored %s claimed twice", fp)
 			}
+			if got := k.claimedLine(fp.String()); got != i+2 {
+				t.Errorf("stored %s: claimed by line %d, want the first claimer %d", fp, got, i+2)
+			}
 		}
-		if k.claim(absent) {
+		if k.claim(absent, 20) || k.claimedLine(absent.String()) != 0 {
 			t.Errorf("never stored %s claimed", absent)
+		}
+		if k.claimedLine("not hex at all, not ours") != 0 {
+			t.Error("a source_hash that is no fingerprint of ours names a line")
 		}
 	})
 }

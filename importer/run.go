@@ -379,8 +379,11 @@ type run struct {
 	cols          *Columns
 	header        Header
 	warnings      []string
-	dropped       int  // warnings past maxWarnings
-	skipped       int  // rows skipped as known (see fingerprint)
+	dropped       int // warnings past maxWarnings
+	skipped       int // rows skipped as known (see fingerprint)
+	restaged      int // of those, the ones staged after all, their id repeated (see stageRepeatedKnown)
+	known         *knownRows
+	knownReports  bool // stage_known_reports is filled (see stageKnownReports)
 	skippedValid  int  // of those, the ones no check failed (see count)
 	missing       int  // users a full sync archives for being missing (see count)
 	toMerge       int  // staged patches that are not a new user's whole record (see plan)

@@ -22,11 +22,16 @@ import (
 // The staging tables live for one import inside its transaction: TEMP tables,
 // so PostgreSQL writes no WAL for them and nothing is left after a crash.
 //
-//   - stage_rows: one narrow row per data row of the file: its id, whether it
-//     failed, whether it was skipped as known (its fingerprint matched the
-//     user's, see fingerprint), and the fingerprint to record (none for a
-//     skipped row: its user has it, and its id_key is left blank, as
-//     nothing probes skipped rows by it).
+//   - stage_rows: one narrow row per data row of the file that was not
+//     skipped as known (its fingerprint matched the user's, see fingerprint):
+//     its id, whether it failed, and the fingerprint to record. A skipped row
+//     is not staged: the checks ask the table of claimed fingerprints
+//     (knownRows.claimedLine) which line stands for which stored user, so an
+//     unchanged roster of a million rows writes, indexes and reads no
+//     million staged rows. The one exception is a skipped row whose id
+//     another row repeats (see stageRepeatedKnown): it is staged with
+//     skip = 1, its id_key blank (nothing probes it by that), so the
+//     repeated-id check sees both.
 //   - stage_patch: the patch of each row that was not skipped (p_* plain
 //     fields, NULL when the row keeps the field; l_* localised fields as JSON
 //     of the languages it sets), and the row hash of the user it makes if its
@@ -40,6 +45,9 @@ import (
 //     action it takes; merged into users with one statement.
 //   - stage_missing: in a full sync, the active users the file does not list
 //     (they are archived), found once for the checks, the counts and the apply.
+//   - stage_known_reports: the skipped rows whose stored manager is or will
+//     be archived (line, manager), for the manager check (see
+//     stageKnownReports).
 func stagingDDL(d store.Dialect) []string {
 	ts, suffix := "TIMESTAMP", ""
 	if d == store.Postgres {
@@ -66,11 +74,12 @@ func stagingDDL(d store.Dialect) []string {
 			status TEXT NOT NULL, archived_at ` + ts + `, row_hash TEXT NOT NULL, source_hash TEXT, search TEXT,
 			changes TEXT, failed INTEGER NOT NULL DEFAULT 0)` + suffix,
 		`CREATE TEMP TABLE stage_missing (id BIGINT PRIMARY KEY, external_id TEXT NOT NULL)` + suffix,
+		`CREATE TEMP TABLE stage_known_reports (line INTEGER NOT NULL, manager TEXT NOT NULL)` + suffix,
 	}
 }
 
 // stagingTables are the staging tables, in the order they are dropped.
-var stagingTables = []string{"stage_missing", "stage_plan", "stage_errors", "stage_patch", "stage_rows"}
+var stagingTables = []string{"stage_known_reports", "stage_missing", "stage_plan", "stage_errors", "stage_patch", "stage_rows"}
 
 func createStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 	for _, q := range stagingDDL(d) {
@@ -89,10 +98,8 @@ func indexStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
 		// reads the file once per stored user, whatever the statistics of
 		// users (written moments ago, maybe not analysed yet) make the
 		// planner believe.
+		// It covers the changed rows only: the skipped ones are not staged.
 		`CREATE INDEX stage_rows_external_id ON stage_rows (external_id)`,
-		// The rows still to check: a handful in a re-sync, found without
-		// scanning the million that were skipped.
-		`CREATE INDEX stage_rows_work ON stage_rows (line) WHERE skip = 0`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("index staging: %w", err)
@@ -186,6 +193,7 @@ func (r *run) stage(ctx context.Context) error {
 		return err
 	}
 	r.step("read fingerprints", t)
+	r.known = known
 	// In an organisation without users (a first import), every valid row
 	// whose user can be created set-wise creates one: it is staged as its
 	// plan row at once (see writePages), not as a patch to plan later.
@@ -315,7 +323,7 @@ func (p *stagePage) validate(v *roster.Validator, fpr *roster.Fingerprinter, h h
 		var fp roster.RowFingerprint
 		if rec.Problem == "" {
 			fp = fpr.Row(h, rec.Cells)
-			if known.claim(fp) {
+			if known.claim(fp, rec.Line) {
 				p.patches[i] = Patch{Line: rec.Line, ExternalID: rec.Cells[idIdx]}
 				p.skip[i] = true // its fingerprint is stored already
 				continue
@@ -383,22 +391,17 @@ func (r *run) writePages(ctx, runCtx context.Context, done <-chan *stagePage) (e
 				if p.fps[i] != "" {
 					fp = p.fps[i]
 				}
-				id := p.patches[i].ExternalID
-				// A skipped row's id_key is never read (only the rows still
-				// to check are probed for lookalike ids), nor its
-				// fingerprint (the user has it): in a re-sync of a million
-				// rows, that is 40 MB less to stage.
-				idKey := ""
-				if !p.skip[i] {
-					idKey = roster.IDKey(id)
+				if p.skip[i] {
+					// Known: not staged (see stagingDDL), its line is in
+					// the table of claimed fingerprints.
+					r.skipped++
+					continue
 				}
-				if err := rows.Add(rec.Line, id, idKey, boolInt(failed), boolInt(p.skip[i]), fp); err != nil {
+				id := p.patches[i].ExternalID
+				if err := rows.Add(rec.Line, id, roster.IDKey(id), boolInt(failed), 0, fp); err != nil {
 					return err
 				}
-				if p.skip[i] {
-					r.skipped++
-				}
-				if p.skip[i] || failed && (rec.Problem != "" || id == "" || slices.Contains(p.patches[i].Failed, "external_id")) {
+				if failed && (rec.Problem != "" || id == "" || slices.Contains(p.patches[i].Failed, "external_id")) {
 					continue
 				}
 				if r.createDirect && !failed && p.newHashes[i] != "" {
