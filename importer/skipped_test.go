@@ -92,17 +92,13 @@ func TestFullSyncWithSkippedRowsArchivesOnlyTheMissing(t *testing.T) {
 // changeKinds lists an import's journal entries as "kind id", sorted.
 func (e *env) changeKinds(importID string) string {
 	e.t.Helper()
-	var rows []struct {
-		Kind       string `db:"kind"`
-		ExternalID string `db:"external_id"`
-	}
-	if err := e.db.SelectContext(context.Background(), &rows, e.db.Rebind(
-		`SELECT kind, external_id FROM changes WHERE import_id = ?`), importID); err != nil {
+	changes, err := store.ChangeList(context.Background(), e.db, store.ChangeListParams{OrgID: e.org.ID, ImportID: importID, Limit: 100})
+	if err != nil {
 		e.t.Fatal(err)
 	}
 	var out []string
-	for _, r := range rows {
-		out = append(out, r.Kind+" "+r.ExternalID)
+	for _, c := range changes {
+		out = append(out, c.Kind+" "+c.ExternalID)
 	}
 	slices.Sort(out)
 	return strings.Join(out, ", ")
