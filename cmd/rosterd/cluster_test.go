@@ -169,8 +169,14 @@ type clusterOrg struct {
 // acceptance order; each outcome e-mail reaches the SMTP server once.
 // It needs PostgreSQL at ROSTERD_TEST_POSTGRES_URL (default 127.0.0.1:5432,
 // database test) and fails saying how to start it when it is not there.
-// The killed daemon's work is taken over by the production heartbeats
-// (jobs.RescueDead, within ~45 s): no test knob shortens them.
+// The killed daemon's work is taken over by jobs.RescueDead on timings
+// shortened for tests (clusterLiveness: dead after 10 s, taken over within
+// ~15 s instead of ~45 s); TestDeadDaemonWorkTakenOver keeps the production
+// ones.
+// clusterLiveness is shortLiveness with more room: three busy daemons on a
+// busy 2-core machine must not take a live one for dead.
+const clusterLiveness = "ROSTERD_TEST_DEAD_AFTER=10s"
+
 func TestThreeDaemonsOneKilled(t *testing.T) {
 	const (
 		orgs     = 10
@@ -180,7 +186,7 @@ func TestThreeDaemonsOneKilled(t *testing.T) {
 	start := time.Now()
 	c := newCLI(t, store.Postgres)
 	mail := mailtest.Start(t)
-	c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL(), "ROSTERD_SFTP_HOST_KEY="+filepath.Join(c.dir, "shared", "sftp_host_key"))
+	c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL(), "ROSTERD_SFTP_HOST_KEY="+filepath.Join(c.dir, "shared", "sftp_host_key"), clusterLiveness)
 	var all []*clusterOrg
 	for i := range orgs {
 		o := &clusterOrg{slug: fmt.Sprintf("org%02d", i), sftp: i >= orgs-sftpOrgs}

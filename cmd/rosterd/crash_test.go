@@ -27,7 +27,7 @@ import (
 func TestKilledInsideTheImportTransaction(t *testing.T) {
 	eachDialect(t, func(t *testing.T, c *cli) {
 		mail := mailtest.Start(t)
-		c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL())
+		c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL(), shortLiveness)
 		db := c.db()
 		for _, step := range []string{"applied", "committing"} {
 			t.Run(step, func(t *testing.T) {
@@ -64,7 +64,7 @@ func TestKilledInsideTheImportTransaction(t *testing.T) {
 				}
 
 				restarted := c.serve()
-				im := waitImport(t, db, id, 60*time.Second, finished)
+				im := waitImport(t, db, id, shortTakeover, finished)
 				if im.Status != store.ImportSucceeded || im.Created != 100 || im.Updated != 300 || im.Rows != 400 {
 					t.Fatalf("after restart: %s %+v %s", im.Status, im.Counts, im.Error)
 				}

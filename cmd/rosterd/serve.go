@@ -72,6 +72,9 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			if err != nil {
 				return err
 			}
+			if err := testLiveness(a.log); err != nil {
+				return err
+			}
 			m := metrics.New(a.db, a.log)
 			d.Observer = m
 			workers := river.NewWorkers()

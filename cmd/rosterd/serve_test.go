@@ -151,6 +151,44 @@ func (c *cli) userCount(db *store.DB, org string) int {
 	return n
 }
 
+// shortLiveness makes a test's daemons take a silent one for dead after 6 s
+// instead of 30 (ROSTERD_TEST_DEAD_AFTER, jobs.ShortenLivenessForTests):
+// a killed daemon's work is taken over within ~9 s instead of ~45 s, by the
+// same code. Every daemon of the test gets it. TestDeadDaemonWorkTakenOver
+// keeps the production timings, so the contract an operator gets (taken
+// over within a minute) is still tested as shipped.
+const shortLiveness = "ROSTERD_TEST_DEAD_AFTER=6s"
+
+// shortTakeover bounds how long a test with shortLiveness waits for a
+// restarted daemon to finish the killed one's import: well above the ~9 s
+// takeover and the import itself on a busy machine, below the ~45 s the
+// production timings take, so a hook that stopped working fails the test.
+const shortTakeover = 30 * time.Second
+
+// TestLivenessHookRefusesWhatItCannotUse: ROSTERD_TEST_DEAD_AFTER only
+// shortens, and a value rosterd cannot use stops it at start, saying why,
+// instead of running with timings nobody asked for.
+func TestLivenessHookRefusesWhatItCannotUse(t *testing.T) {
+	c := newCLI(t, store.SQLite)
+	for _, v := range []string{"2m", "500ms", "soon"} {
+		// A daemon that took the value would serve until killed: 30 s is
+		// far more than a refusal at start takes.
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, binary, "serve")
+		cmd.Env = append(slices.Clone(c.env), "ROSTERD_TEST_DEAD_AFTER="+v, "ROSTERD_HTTP_ADDR=127.0.0.1:0", "ROSTERD_SFTP_ADDR=127.0.0.1:0")
+		cmd.Dir = c.dir
+		out, err := cmd.CombinedOutput()
+		late := ctx.Err()
+		cancel()
+		if err == nil || late != nil || !strings.Contains(string(out), "ROSTERD_TEST_DEAD_AFTER") {
+			t.Errorf("serve with ROSTERD_TEST_DEAD_AFTER=%s: %v (%v), want a refusal at start naming the variable:\n%s", v, err, late, out)
+		}
+	}
+	d := c.serve(shortLiveness)
+	d.waitLog("test hook: liveness timings shortened")
+	d.stop()
+}
+
 // TestCrashRecovery kills the daemon (SIGKILL) while it reads a large
 // import's file, and right after a file was accepted (kills inside the
 // import's transaction: TestKilledInsideTheImportTransaction): after a restart each import
@@ -159,7 +197,7 @@ func TestCrashRecovery(t *testing.T) {
 	const n = 60000
 	eachDialect(t, func(t *testing.T, c *cli) {
 		mail := mailtest.Start(t)
-		c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL())
+		c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL(), shortLiveness)
 		c.ok("org", "create", "acme", "--name", "Acme", "--notify", "hr@acme.test")
 		c.ok("org", "create", "ref", "--name", "Reference")
 		file := c.write("big.csv", roster(n, "Crash"))
@@ -184,7 +222,7 @@ func TestCrashRecovery(t *testing.T) {
 				t.Fatalf("%d users applied by the killed import, want none", got)
 			}
 			restarted := c.serve()
-			im := waitImport(t, db, id, 90*time.Second, finished)
+			im := waitImport(t, db, id, shortTakeover, finished)
 			if im.Status != store.ImportSucceeded || im.Created != n {
 				t.Fatalf("after restart: %s %+v %s", im.Status, im.Counts, im.Error)
 			}
@@ -208,7 +246,7 @@ func TestCrashRecovery(t *testing.T) {
 			}
 			c.serve().kill()
 			restarted := c.serve()
-			im := waitImport(t, db, id, 60*time.Second, finished)
+			im := waitImport(t, db, id, shortTakeover, finished)
 			if im.Status != store.ImportSucceeded || im.Updated != 500 {
 				t.Fatalf("after restart: %s %+v %s", im.Status, im.Counts, im.Error)
 			}
