@@ -135,6 +135,12 @@ type Config struct {
 	// empty: x/crypto's default, hmac-sha2-256-etm@openssh.com first. See
 	// SFTPMACList.
 	SFTPMACs string `koanf:"sftp_macs"`
+	// SFTPPasswordCache is how long a verified SFTP password is kept in
+	// memory (salted SHA-256, dropped when the account's password changes
+	// or it is removed) so that a client logging in every night with the
+	// same password pays bcrypt once in that time, as SFTPGo does.
+	// Default 10m; 0s keeps nothing.
+	SFTPPasswordCache time.Duration `koanf:"sftp_password_cache"`
 	// LogLevel is debug, info, warn or error. Default "info"; Load lowers
 	// the case and accepts "warning" for "warn".
 	LogLevel string `koanf:"log_level"`
@@ -230,6 +236,8 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.SFTPCiphers }},
 		{key: "sftp_macs", def: "", usage: `SFTP MACs as OpenSSH's MACs: "a,b", "+a,b", "-a,b" or "^a,b"; empty: x/crypto's default, hmac-sha2-256-etm@openssh.com first`,
 			field: func(c *Config) any { return &c.SFTPMACs }},
+		{key: "sftp_password_cache", def: 10 * time.Minute, usage: "how long a verified SFTP password is kept (hashed, in memory) so the same login pays no bcrypt (0s: never kept)",
+			field: func(c *Config) any { return &c.SFTPPasswordCache }},
 		{key: "log_level", def: "info", usage: "debug, info, warn or error",
 			field: func(c *Config) any { return &c.LogLevel }},
 		{key: "log_format", def: "auto", usage: "auto (text on a terminal, JSON otherwise), text or json",
@@ -731,6 +739,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.SFTPMACList(); err != nil {
 		bad("sftp_macs", "%v", err)
+	}
+	if c.SFTPPasswordCache < 0 {
+		bad("sftp_password_cache", "must be 0 (off) or more, got %s", c.SFTPPasswordCache)
 	}
 	if c.ShutdownGrace < 0 {
 		bad("shutdown_grace", "must be 0 or more, got %s", c.ShutdownGrace)

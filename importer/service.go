@@ -28,8 +28,9 @@ import (
 // Every call takes the organisation: an object of another organisation is
 // not found, so no door can reach it by id.
 type Service struct {
-	db  *store.DB
-	cfg ServiceConfig
+	db        *store.DB
+	cfg       ServiceConfig
+	passwords *sftpPasswordCache
 }
 
 // ServiceConfig configures a Service; zero fields take their defaults.
@@ -51,6 +52,11 @@ type ServiceConfig struct {
 	// time.Now. A test hook for daemons whose clocks differ: the order of
 	// imports and files is the database's, never this clock's.
 	Now func() time.Time
+	// SFTPPasswordCache is how long a verified SFTP password is kept (as a
+	// salted hash) so that the same account logging in again with it pays
+	// no bcrypt; zero: not kept, every login pays bcrypt (the daemon's
+	// sftp_password_cache defaults to 10m).
+	SFTPPasswordCache time.Duration
 }
 
 func (s *Service) now() time.Time {
@@ -80,6 +86,8 @@ func (c ServiceConfig) validate() error {
 		return errors.New("import service: Limits must not be negative")
 	case c.LockWait < 0 || c.OrderWait < 0:
 		return errors.New("import service: LockWait and OrderWait must not be negative")
+	case c.SFTPPasswordCache < 0:
+		return errors.New("import service: SFTPPasswordCache must not be negative")
 	}
 	return nil
 }
@@ -90,7 +98,8 @@ func NewService(db *store.DB, cfg ServiceConfig) (*Service, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Service{db: db, cfg: cfg}, nil
+	return &Service{db: db, cfg: cfg,
+		passwords: newSFTPPasswordCache(cfg.SFTPPasswordCache, SFTPPasswordCacheMaxEntries)}, nil
 }
 
 // Limits are the file limits the service applies.

@@ -160,7 +160,8 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 // doors and the scheduler call.
 func newDaemonService(a *app, client *jobs.Client) (*importer.Service, error) {
 	return importer.NewService(a.db, importer.ServiceConfig{Queue: client, Logger: a.log, Limits: importer.Limits{
-		MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
+		MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars},
+		SFTPPasswordCache: a.cfg.SFTPPasswordCache})
 }
 
 // listenHTTP binds http_addr and builds the server of the API over the
