@@ -13,3 +13,12 @@ func (db *DB) MigrateUpTo(ctx context.Context, version int64) error {
 	_, err = p.UpTo(ctx, version)
 	return err
 }
+
+// ChunkPoolConns is how many connections the pool that sends upload chunks
+// in binary has opened and still holds (0 on SQLite, which has none).
+func (db *DB) ChunkPoolConns() int {
+	if db.chunks == nil {
+		return 0
+	}
+	return db.chunks.Stats().OpenConnections
+}

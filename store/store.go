@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,7 +45,20 @@ type DB struct {
 	// progress is the SQLite progress file (see ImportProgress); nil on
 	// PostgreSQL, where progress is a table of the database itself.
 	progress *sqlx.DB
+	// chunks is a second, small PostgreSQL pool that sends parameters in
+	// binary (lib/pq's binary_parameters=yes), for the chunks of uploads:
+	// through the main pool lib/pq sends a bytea as hex text, twice its
+	// bytes, which the server then decodes. nil on SQLite. A pool of its
+	// own because binary_parameters also changes how lib/pq runs every
+	// other statement (no prepared statements), which the rest of the
+	// store need not be tested against.
+	chunks *sqlx.DB
 }
+
+// chunkPoolConns bounds the binary pool: one connection per chunk being
+// stored at once (one per upload in flight, each holding it for a few
+// milliseconds per MiB).
+const chunkPoolConns = 8
 
 // ErrNotFound is returned when a looked-up object does not exist (or belongs
 // to another organisation, which must look the same to the caller).
@@ -99,6 +113,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s database: %w", d, err)
 	}
 	out := &DB{DB: db, Dialect: d}
+	if d == Postgres {
+		// sql.Open connects lazily: a command that stores no upload opens
+		// no connection of this pool.
+		if out.chunks, err = openBinary(url); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if d == SQLite {
 		out.writes = make(chan struct{}, 1)
 		path := strings.TrimPrefix(strings.TrimPrefix(url, "sqlite:"), "//")
@@ -110,9 +132,54 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	return out, nil
 }
 
+// openBinary opens the pool of DB.chunks: the same PostgreSQL URL with
+// binary_parameters=yes.
+func openBinary(pgURL string) (*sqlx.DB, error) {
+	u, err := url.Parse(pgURL)
+	if err != nil {
+		return nil, errors.New("open postgres: database_url is not a valid URL")
+	}
+	q := u.Query()
+	q.Set("binary_parameters", "yes")
+	u.RawQuery = q.Encode()
+	db, err := sqlx.Open("postgres", u.String())
+	if err != nil {
+		return nil, fmt.Errorf("open postgres (binary pool): %w", err)
+	}
+	db.SetMaxOpenConns(chunkPoolConns)
+	db.SetMaxIdleConns(2)
+	return db, nil
+}
+
+// InChunkTx runs fn in a transaction that stores the chunks of an upload:
+// on PostgreSQL on the pool that sends them in binary (see DB.chunks), on
+// SQLite it is InTx.
+func (db *DB) InChunkTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	if db.chunks == nil {
+		return db.InTx(ctx, fn)
+	}
+	tx, err := db.chunks.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
 // Close closes the database (and on SQLite its progress file).
 func (db *DB) Close() error {
 	err := db.DB.Close()
+	if db.chunks != nil {
+		if cerr := db.chunks.Close(); err == nil {
+			err = cerr
+		}
+	}
 	if db.progress != nil {
 		if perr := db.progress.Close(); err == nil {
 			err = perr
