@@ -164,7 +164,7 @@ start_daemon() {
 		ROSTERD_SHUTDOWN_GRACE=1s ROSTERD_MAX_UPLOAD_BYTES=$(((SIZE_MIB + 56) << 20)) ROSTERD_SMTP_URL= \
 		"$ROSTERD" serve >"$WORK/serve-$db.out" 2>"$WORK/serve-$db.err" &
 	DAEMON=$!
-	until grep -q 'msg="rosterd ready"' "$WORK/serve-$db.err"; do
+	until is_ready "$WORK/serve-$db.err"; do
 		if ! kill -0 "$DAEMON" 2>/dev/null; then
 			cat "$WORK/serve-$db.err" >&2
 			DAEMON=""
@@ -175,12 +175,22 @@ start_daemon() {
 	done
 }
 
+# ready_line FILE: the daemon's "rosterd ready" line in its log, written as
+# text (msg="rosterd ready" … http=ADDR) or as JSON ("msg":"rosterd ready",
+# … "http":"ADDR"): log_format auto writes JSON when stderr is not a
+# terminal, as here.
+ready_line() { grep -m 1 -E 'msg="rosterd ready"|"msg":"rosterd ready"' "$1"; }
+
+# is_ready FILE: whether the daemon logging to FILE said it is ready.
+is_ready() { ready_line "$1" >/dev/null; }
+
 # ready_addr DB DOOR: sets READY_ADDR to the address (host:port) of DOOR
-# (http or sftp) in the ready line start_daemon waited for; dies when there
-# is none.
+# (http or sftp) in the ready line of $WORK/serve-DB.err, text or JSON;
+# dies when there is none.
 ready_addr() {
-	READY_ADDR=$(sed -n 's/.*msg="rosterd ready".* '"$2"'=\([^ ]*\).*/\1/p' "$WORK/serve-$1.err" | head -n 1)
-	[[ -n $READY_ADDR ]] || die "$1: no $2= address in the ready line"
+	READY_ADDR=$(ready_line "$WORK/serve-$1.err" |
+		sed -n -e 's/.*[ ,{]"'"$2"'":"\([^"]*\)".*/\1/p' -e 's/.* '"$2"'=\([^ ]*\).*/\1/p' | head -n 1)
+	[[ -n $READY_ADDR ]] || die "$1: no $2 address in the ready line"
 }
 
 # ------------------------------------------------------------- measuring

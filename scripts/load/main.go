@@ -144,6 +144,7 @@ func run(ctx context.Context, log *slog.Logger, p params) (ok bool, err error) {
 	sent := send(ctx, p, api, hostKey, plan)
 	sendWall := time.Since(start)
 	log.Info("sent", "seconds", sendWall.Seconds(), "accepted", countAccepted(sent))
+	relogin(ctx, p.acceptTimeout, hostKey, plan.sessions, sent)
 
 	acc := account(ctx, log, api, orgs, sent, p.poll)
 	r := report{p: p, plan: plan, sent: sent, acc: acc, sendWall: sendWall}

@@ -100,8 +100,10 @@ func (r *report) markdown() string {
 		w("| %s | %d | %d | %s | %d | %s |\n", d.name, sentBy[d.door], acceptedBy[d.door], latencyRow(d.lat),
 			endedBy[d.door], statusList(status[d.door]))
 	}
-	w("| SFTP session set-up (dial → logged in) | %d | %d | %s | | |\n\n", len(r.plan.sessions), len(r.sent.setups),
+	w("| SFTP session set-up (dial → logged in) | %d | %d | %s | | |\n", len(r.plan.sessions), len(r.sent.setups),
 		latencyRow(slices.Clone(r.sent.setups)))
+	w("| SFTP log-in again, same account and password (dial → logged in) | %d | %d | %s | | %s |\n\n",
+		len(r.plan.sessions), len(r.sent.relogins), latencyRow(slices.Clone(r.sent.relogins)), statusList(r.sent.reloginErr))
 
 	if ended > 0 && !a.lastEnd.IsZero() && a.lastEnd.After(firstAccept) {
 		span := a.lastEnd.Sub(firstAccept)

@@ -105,8 +105,9 @@ build_all() {
 }
 
 # start_rosterd LABEL ENV…: rosterd serve with ENV on free loopback ports,
-# as configured by default otherwise (workers = CPUs, job poll 1s), e-mails
-# to its outbox; waits for "rosterd ready" in $WORK/serve-LABEL.err and adds
+# as configured by default otherwise (workers = CPUs, job poll 1s, log
+# format auto: JSON here), e-mails to its outbox; waits for "rosterd ready"
+# (is_ready, text or JSON) in $WORK/serve-LABEL.err and adds
 # its addresses to HTTP_ADDRS and SFTP_ADDRS.
 start_rosterd() {
 	local label=$1 deadline=$((SECONDS + 120)) pid
@@ -116,7 +117,7 @@ start_rosterd() {
 		"$ROSTERD" serve >"$WORK/serve-$label.out" 2>"$WORK/serve-$label.err" &
 	pid=$!
 	PIDS+=("$pid")
-	until grep -q 'msg="rosterd ready"' "$WORK/serve-$label.err"; do
+	until is_ready "$WORK/serve-$label.err"; do
 		if ! kill -0 "$pid" 2>/dev/null; then
 			cat "$WORK/serve-$label.err" >&2
 			die "$label: rosterd serve exited before it was ready"
@@ -193,16 +194,17 @@ drive() {
 	for pid in "${PIDS[@]}"; do
 		i=$((i + 1))
 		NOTES[$db]+=" Daemon $i: peak RSS $(awk -v k="$(rss_kib "$pid" VmHWM)" 'BEGIN { printf "%.0f", k / 1024 }') MiB"
-		NOTES[$db]+=", $(grep -c 'level=ERROR' "$WORK/serve-$db$i.err" || true) ERROR and $(grep -c 'level=WARN' "$WORK/serve-$db$i.err" || true) WARN log lines"
+		NOTES[$db]+=", $(grep -c -E 'level=ERROR|"level":"ERROR"' "$WORK/serve-$db$i.err" || true) ERROR and $(grep -c -E 'level=WARN|"level":"WARN"' "$WORK/serve-$db$i.err" || true) WARN log lines"
 		NOTES[$db]+="$(log_summary "$WORK/serve-$db$i.err")."
 	done
 }
 
-# log_summary FILE: the daemon's ERROR and WARN messages, each once with its
-# count, most frequent first (at most 6), as ": 3× WARN \"msg\", …".
+# log_summary FILE: the daemon's ERROR and WARN messages (text or JSON log),
+# each once with its count, most frequent first (at most 6), as ": 3× WARN \"msg\", …".
 log_summary() {
 	local s
-	s=$(sed -n 's/.*level=\(ERROR\|WARN\) msg=\("[^"]*"\|[^ ]*\).*/\1 \2/p' "$1" | sort | uniq -c | sort -rn | head -n 6 |
+	s=$(sed -n -e 's/.*level=\(ERROR\|WARN\) msg=\("[^"]*"\|[^ ]*\).*/\1 \2/p' \
+		-e 's/.*"level":"\(ERROR\|WARN\)","msg":\("[^"]*"\).*/\1 \2/p' "$1" | sort | uniq -c | sort -rn | head -n 6 |
 		awk '{ n = $1; $1 = ""; sub(/^ /, ""); printf "%s%s× %s", (NR > 1 ? "; " : ""), n, $0 }')
 	[[ -z $s ]] || printf ': %s' "$s"
 }

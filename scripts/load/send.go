@@ -39,6 +39,11 @@ type sent struct {
 	setups   []time.Duration
 	// sessionErrs counts SFTP sessions that never got to put a file, by kind.
 	sessionErrs map[string]int
+	// relogins are the log-ins again, once every session has ended, of each
+	// session's account (dial → logged in): what an HR system logging in
+	// every night with the same password waits (rosterd's password cache).
+	relogins   []time.Duration
+	reloginErr map[string]int
 }
 
 func countAccepted(s *sent) int {
@@ -88,6 +93,54 @@ func send(ctx context.Context, p params, api *api, hostKey ssh.PublicKey, pl *pl
 	close(startAll)
 	wg.Wait()
 	return out
+}
+
+// relogin logs every session's account in again, all at once, each timed
+// from dial to logged in, then closes: the same accounts with the same
+// passwords as a moment ago, while their imports still run.
+func relogin(ctx context.Context, timeout time.Duration, hostKey ssh.PublicKey, sessions []session, out *sent) {
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	out.reloginErr = map[string]int{}
+	for _, s := range sessions {
+		wg.Go(func() {
+			d, err := login(ctx, timeout, hostKey, s)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				out.reloginErr[netErrKind(err)]++
+				return
+			}
+			out.relogins = append(out.relogins, d)
+		})
+	}
+	wg.Wait()
+}
+
+// login dials the session's daemon and logs in with its account's password;
+// it returns how long that took (dial → logged in).
+func login(ctx context.Context, timeout time.Duration, hostKey ssh.PublicKey, s session) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cfg := &ssh.ClientConfig{User: s.org.user, Auth: []ssh.AuthMethod{ssh.Password(s.org.password)},
+		HostKeyCallback: ssh.FixedHostKey(hostKey), Timeout: 30 * time.Second}
+	t0 := time.Now()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", s.addr)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	c, chans, reqs, err := ssh.NewClientConn(conn, s.addr, cfg)
+	if err != nil {
+		return 0, err
+	}
+	d := time.Since(t0)
+	ssh.NewClient(c, chans, reqs).Close()
+	return d, nil
 }
 
 // api calls the daemons' JSON API, spreading calls over their addresses.
