@@ -14,6 +14,7 @@ import (
 // SFTP login added and removed (the token's name and the login as
 // subject). A command that fails records nothing.
 func TestCommandLineChangesAreAudited(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		c.ok("org", "update", "acme", "--archive-threshold-percent", "20", "--time-zone", "Europe/Brussels")

@@ -14,6 +14,7 @@ import (
 // while a daemon serves it, the copy opens with every user, and a second
 // backup never overwrites the first. On PostgreSQL it points to pg_dump.
 func TestBackupWhileServing(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		c.ok("import", "--org", "acme", c.write("r.csv", roster(50, "B")))
@@ -47,6 +48,7 @@ func TestBackupWhileServing(t *testing.T) {
 // TestHealthcheck: `rosterd healthcheck` exits 0 while the daemon on
 // http_addr is ready, and 1 saying why when none answers.
 func TestHealthcheck(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		d := c.serve()
 		addr := strings.TrimPrefix(d.httpAddr(), "http://")

@@ -260,6 +260,7 @@ func importIDOf(t *testing.T, url string) string {
 // approve a held full sync queued from the command line, and change a
 // setting. Each page is photographed (make screenshots: docs/).
 func TestBackOfficeInABrowser(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		out := c.ok("demo")
 		if !strings.Contains(out, "back office         http://") {

@@ -44,6 +44,7 @@ const journalHeader = "external_id;first_name;last_name;country;preferred_langua
 // safely; a dry run's changes say they are a preview; with --org, another
 // organisation's import is not found.
 func TestImportChangesCommand(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		c.ok("org", "create", "other", "--name", "Other")
@@ -140,6 +141,7 @@ func TestImportChangesCommand(t *testing.T) {
 // did to a user, newest first, with who did it and which import or "by
 // hand"; a dry run is not history; another organisation's user is not found.
 func TestUsersHistoryCommand(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme", "--time-zone", "Europe/Brussels")
 		c.ok("org", "create", "other", "--name", "Other")
@@ -207,6 +209,7 @@ func TestUsersHistoryCommand(t *testing.T) {
 // TestImportShowSaysWhoSteeredIt: import show says who made an import and
 // who approved it and when, or who cancelled it; --json carries the same.
 func TestImportShowSaysWhoSteeredIt(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme", "--archive-threshold-percent", "10", "--archive-threshold-min", "1", "--time-zone", "UTC")
 		c.ok("import", "--org", "acme", c.write("all.csv", journalHeader+"E1;A;A;BE;en;a@example.com;\nE2;B;B;BE;en;b@example.com;\nE3;C;C;BE;en;c@example.com;\n"))

@@ -49,6 +49,12 @@ func TestMain(m *testing.M) {
 }
 
 // cli runs rosterd against one fresh database.
+//
+// Every top-level test here runs in parallel with the others (t.Parallel):
+// each owns its database (storetest.URL: a SQLite file or a PostgreSQL
+// schema of its own), its data directory (t.TempDir) and its ports
+// (127.0.0.1:0), and none changes the process's environment; a new test
+// keeps to that.
 type cli struct {
 	t       *testing.T
 	dir     string
@@ -156,6 +162,7 @@ const badRoster = "external_id;first_name;last_name;country;preferred_language;b
 	"E4;Di;Roe;BE;fr-BE;di@example.com;\r\n"
 
 func TestErrorsCSVRoundTrip(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme", "--phone-region", "BE")
 		in := c.write("roster.csv", badRoster)
@@ -194,6 +201,7 @@ func TestErrorsCSVRoundTrip(t *testing.T) {
 }
 
 func TestExportReimportsAsUnchangedFullRoster(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme", "--phone-region", "BE", "--time-zone", "Europe/Brussels")
 		in := c.write("roster.csv", "External ID,First Name,Last Name,Country,Preferred Language,Business Email,Business Mobile Phone,Department EN,Department NL,Manager\n"+
@@ -216,6 +224,7 @@ func TestExportReimportsAsUnchangedFullRoster(t *testing.T) {
 }
 
 func TestImportExitCodesAndHeldApproval(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme", "--archive-threshold-percent", "10", "--archive-threshold-min", "1")
 		var b strings.Builder
@@ -269,6 +278,7 @@ func TestImportExitCodesAndHeldApproval(t *testing.T) {
 // instead of counts of zero ("rows 0"); a cancelled held sync keeps its
 // counts, as what it would have done; --json keeps every count.
 func TestImportShowOfAnImportThatNeverRan(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme", "--archive-threshold-percent", "10", "--archive-threshold-min", "1")
 		noCounts := func(what, out, says string) {
@@ -316,6 +326,7 @@ func TestImportShowOfAnImportThatNeverRan(t *testing.T) {
 // the counts as import show, the page and the e-mail do ("Command line",
 // 1,200); --json keeps them raw.
 func TestImportListInWords(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		var b strings.Builder
@@ -342,6 +353,7 @@ func TestImportListInWords(t *testing.T) {
 }
 
 func TestTokenAndAdminCommands(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, store.SQLite)
 	c.ok("org", "create", "acme", "--name", "Acme")
 	token := c.ok("token", "create", "--org", "acme", "--name", "script")

@@ -178,6 +178,7 @@ type clusterOrg struct {
 const clusterLiveness = "ROSTERD_TEST_DEAD_AFTER=10s"
 
 func TestThreeDaemonsOneKilled(t *testing.T) {
+	t.Parallel()
 	const (
 		orgs     = 10
 		sftpOrgs = 4 // the last four sync on upload over SFTP

@@ -18,6 +18,7 @@ import (
 // one address working and closes the next at once, says so in its log at
 // WARN and counts it in rosterd_http_refused_connections_total.
 func TestServeCapsConnectionsPerAddress(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, store.SQLite)
 	c.env = append(c.env, "ROSTERD_HTTP_MAX_CONNECTIONS_PER_IP=2")
 	d := c.serve()

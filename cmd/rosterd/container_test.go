@@ -30,6 +30,7 @@ const nonroot = 65532
 // only the data directory writable. It answers /readyz, the health check
 // passes, and SIGTERM ends it cleanly.
 func TestStaticBinaryRunsAsTheImageDoes(t *testing.T) {
+	t.Parallel()
 	needBinary(t)
 	f, err := elf.Open(binary)
 	if err != nil {

@@ -25,6 +25,7 @@ import (
 // that step, so the kill lands there every time. Nothing of it may show, and
 // a restarted daemon finishes it once, with one e-mail.
 func TestKilledInsideTheImportTransaction(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		mail := mailtest.Start(t)
 		c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL(), shortLiveness)

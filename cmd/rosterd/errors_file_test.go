@@ -24,6 +24,7 @@ import (
 // office and the API; the same fixed file uploaded through the API, a
 // partial import, applies.
 func TestErrorsFileOfASyncIsNeverTheNextRoster(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme", "--notify", "hr@acme.test", "--schedule", "on_upload",
 			"--archive-threshold-percent", "100")

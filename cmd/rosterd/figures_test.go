@@ -10,6 +10,7 @@ import (
 // writes counts with thousands separators, and says "would create" for a
 // dry run, where nothing was applied.
 func TestCLISummaryFiguresForPeople(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		var b strings.Builder

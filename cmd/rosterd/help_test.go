@@ -15,6 +15,7 @@ import (
 // the topic "rosterd help config" list them, every other help names the
 // topic in one line — while the flags are still accepted everywhere.
 func TestHelpIsReadable(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, store.SQLite)
 	for _, args := range [][]string{{"--help"}, {"import", "--help"}, {"import", "show", "--help"}, {"org", "create", "--help"},
 		{"users", "export", "--help"}, {"help", "sync", "run"}} {

@@ -9,6 +9,7 @@ import (
 // previews with --dry-run, refuses a second revert, is held like a sync when
 // it would archive many, and leaves it to a daemon with --detach.
 func TestImportRevertCommand(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme", "--archive-threshold-percent", "10", "--archive-threshold-min", "1")
 		const head = "external_id;first_name;last_name;country;preferred_language;private_email\n"

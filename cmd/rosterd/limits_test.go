@@ -14,6 +14,7 @@ import (
 // token name over 100 characters and an admin e-mail over 254 bytes, and
 // stores none of them. The database plays no part in the refusals: SQLite.
 func TestCLIRefusesNamesPastTheirLimits(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, store.SQLite)
 	refused := func(what, want string, args ...string) {
 		t.Helper()

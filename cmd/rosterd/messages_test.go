@@ -9,6 +9,7 @@ import (
 // what is valid — the words of the settings page and the API — never the
 // cron parser's or the flag parser's.
 func TestCLISettingsMessagesSayWhatIsValid(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		for _, cc := range []struct {
 			args []string

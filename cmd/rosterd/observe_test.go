@@ -108,6 +108,7 @@ func apiUpload(t *testing.T, base, token, name, content string) string {
 // import and its e-mail, every rosterd family is there and has moved by
 // what was done.
 func TestMetrics(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		mail := mailtest.Start(t)
 		c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL())
@@ -215,6 +216,7 @@ func TestMetrics(t *testing.T) {
 // migrated) or the schema is newer (another daemon was upgraded); /healthz
 // answers 200 throughout, the process being alive.
 func TestReadiness(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		db := c.db()
 		d := c.serve()
@@ -268,6 +270,7 @@ func TestReadiness(t *testing.T) {
 // anything the daemon or the commands wrote, except the one line whose job
 // is to show a secret: `token create` printing the new token.
 func TestNoSecretInLogs(t *testing.T) {
+	t.Parallel()
 	for _, format := range []string{"json", "text"} {
 		t.Run(format, func(t *testing.T) {
 			eachDialect(t, func(t *testing.T, c *cli) {

@@ -11,6 +11,7 @@ import (
 // LibreOffice (as in Excel) the accented names read as written, and the file
 // still re-imports as it is as a full roster, every row unchanged.
 func TestCLIExportOpensInASpreadsheet(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		c.ok("import", "--org", "acme", c.write("roster.csv", "external_id;first_name;last_name;country;preferred_language;business_email\n"+

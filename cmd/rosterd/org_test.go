@@ -10,6 +10,7 @@ import (
 // is the one setting that says when it runs, so org create and org update
 // refuse CRON_TZ= and TZ= prefixes, say why, and store nothing.
 func TestScheduleRefusesTimeZonePrefix(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		for _, sched := range []string{"CRON_TZ=Europe/Paris 0 2 * * *", "TZ=America/New_York @daily"} {
 			_, errOut, code := c.run("", "org", "create", "acme", "--name", "Acme", "--schedule", sched)

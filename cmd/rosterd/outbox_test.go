@@ -12,6 +12,7 @@ import (
 // and the outcome e-mail its approval sends are two files, neither
 // overwriting the other.
 func TestOutboxKeepsEveryEmailOfAnImport(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme", "--notify", "hr@acme.test", "--archive-threshold-percent", "10", "--archive-threshold-min", "1")
 		head := "external_id;first_name;last_name;country;preferred_language;private_email\n"

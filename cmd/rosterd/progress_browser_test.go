@@ -22,6 +22,7 @@ import (
 // database's write lock meanwhile), and once it has ended, every phase of
 // the run in order with its time.
 func TestImportProgressInABrowser(t *testing.T) {
+	t.Parallel()
 	const rows = 200000
 	eachDialect(t, func(t *testing.T, c *cli) {
 		began := time.Now()
@@ -74,7 +75,13 @@ func TestImportProgressInABrowser(t *testing.T) {
 		b.wantText("the queued import", "Waiting to start")
 		url := get(b, "where", chromedp.Location())
 		if err := store.ImportCancel(ctx, db, org.ID, older.ID, "test"); err != nil {
-			t.Fatal(err)
+			// No job runs the older import, so the daemon's sweep for
+			// orphaned imports (every jobs.RescueEvery) may have ended it
+			// first on a slow machine: either way it no longer holds the
+			// upload back, which is all this test needs of it.
+			if im, lerr := store.ImportLookup(ctx, db, older.ID); lerr != nil || !im.Finished() {
+				t.Fatalf("cancel the older import: %v (now %+v, %v)", err, im, lerr)
+			}
 		}
 
 		// Watch the page as it follows the import, until it reloads with

@@ -14,6 +14,7 @@ import (
 // Past file_retention an import keeps its record, says its files expired,
 // and has no errors CSV to give.
 func TestExpiredImportFiles(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme", "--phone-region", "BE")
 		out, errOut, code := c.run("", "import", "--org", "acme", "--json", c.write("roster.csv", badRoster))

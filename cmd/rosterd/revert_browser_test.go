@@ -17,6 +17,7 @@ import (
 // says which import it reverts, and E1's page shows Sales again with the
 // revert in its history. Both pages are photographed (make screenshots).
 func TestRevertInABrowser(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		email, password := demoCredentials(t, c.ok("demo"))
 		// The roster before: E1..E20 in Sales, from the command line.

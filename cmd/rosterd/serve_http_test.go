@@ -30,6 +30,7 @@ func (d *daemon) httpAddr() string {
 // hold; on SIGTERM an upload still in flight completes (202) before the
 // daemon exits 0.
 func TestServeAPI(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		token := strings.TrimSpace(c.ok("token", "create", "--org", "acme", "--name", "ci"))

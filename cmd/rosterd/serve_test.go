@@ -169,6 +169,7 @@ const shortTakeover = 30 * time.Second
 // shortens, and a value rosterd cannot use stops it at start, saying why,
 // instead of running with timings nobody asked for.
 func TestLivenessHookRefusesWhatItCannotUse(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, store.SQLite)
 	for _, v := range []string{"2m", "500ms", "soon"} {
 		// A daemon that took the value would serve until killed: 30 s is
@@ -194,6 +195,7 @@ func TestLivenessHookRefusesWhatItCannotUse(t *testing.T) {
 // import's transaction: TestKilledInsideTheImportTransaction): after a restart each import
 // ends once, with the roster of an uninterrupted run and one e-mail.
 func TestCrashRecovery(t *testing.T) {
+	t.Parallel()
 	const n = 60000
 	eachDialect(t, func(t *testing.T, c *cli) {
 		mail := mailtest.Start(t)
@@ -257,6 +259,7 @@ func TestCrashRecovery(t *testing.T) {
 
 // TestGracefulShutdown: SIGTERM lets a running import finish.
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, store.SQLite)
 	c.ok("org", "create", "acme", "--name", "Acme")
 	db := c.db()
@@ -283,6 +286,7 @@ func TestGracefulShutdown(t *testing.T) {
 // daemons: each import is processed exactly once, and each organisation's
 // imports are applied in the order they were accepted.
 func TestTwoDaemonsShareOnePostgres(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, store.Postgres)
 	mail := mailtest.Start(t)
 	c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL())
@@ -349,6 +353,7 @@ func TestTwoDaemonsShareOnePostgres(t *testing.T) {
 // finishes the import within a minute of the kill: once, with the roster of
 // a whole run and exactly one e-mail.
 func TestDeadDaemonWorkTakenOver(t *testing.T) {
+	t.Parallel()
 	const n = 60000
 	eachDialect(t, func(t *testing.T, c *cli) {
 		mail := mailtest.Start(t)
@@ -406,6 +411,7 @@ func TestDeadDaemonWorkTakenOver(t *testing.T) {
 // was killed and never came back is cancelled at once, and the organisation's
 // next import runs straight away instead of waiting for it.
 func TestCancelImportOfKilledDaemon(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		db := c.db()

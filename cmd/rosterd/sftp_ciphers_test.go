@@ -21,6 +21,7 @@ import (
 // once sftp_ciphers adds chacha20. A cipher name rosterd does not know
 // stops serve at start, listing the known ones.
 func TestSFTPCiphers(t *testing.T) {
+	t.Parallel()
 	needBinary(t)
 	sftpBin, err := exec.LookPath("sftp")
 	if err != nil {

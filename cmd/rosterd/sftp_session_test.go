@@ -35,6 +35,7 @@ func ended(conn *ssh.Client) <-chan struct{} {
 // open past sftp_idle_timeout; once it falls quiet for that long the
 // daemon closes it and says so.
 func TestSFTPIdleTimeout(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		if _, errOut, code := c.run("long enough\n", "sftp-account", "add", "--org", "acme", "--user", "hr", "--password-stdin"); code != 0 {
@@ -73,6 +74,7 @@ func TestSFTPIdleTimeout(t *testing.T) {
 // every daemon — two on PostgreSQL, where daemons share the database, one
 // on SQLite — and leaves the other accounts' sessions open.
 func TestSFTPAccountRemovedClosesSessions(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		for _, user := range []string{"hr", "other"} {

@@ -34,6 +34,7 @@ func spoolFiles(t *testing.T, root string) []string {
 // middle of it leaves the spool file behind, and the next daemon started
 // on that data directory removes it — roster data does not stay on disk.
 func TestSpoolOfAKilledDaemonRemoved(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		if _, errOut, code := c.run("long enough\n", "sftp-account", "add", "--org", "acme", "--user", "hr", "--password-stdin"); code != 0 {

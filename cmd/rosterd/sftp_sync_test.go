@@ -66,6 +66,7 @@ func drop(t *testing.T, client *sftp.Client, name, content string) {
 // (its errors CSV in /errors/). What was processed is read back over the
 // same login.
 func TestFullSyncOverSFTP(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme", "--notify", "hr@acme.test", "--schedule", "on_upload")
 		if out, errOut, code := c.run("sync password 1\n", "sftp-account", "add", "--org", "acme", "--user", "hr", "--password-stdin"); code != 0 {

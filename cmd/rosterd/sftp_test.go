@@ -20,6 +20,7 @@ import (
 // TestSFTPAccountCommands: add with a password and with a key file, the
 // messages that say what is valid, list (table and JSON), remove.
 func TestSFTPAccountCommands(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		pub, _, err := ed25519.GenerateKey(rand.Reader)
@@ -122,6 +123,7 @@ func sftpLogin(addr, user, password string) (*sftp.Client, *ssh.Client, error) {
 // upload in flight finishes and is stored while new connections are
 // refused.
 func TestDemoSFTP(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		out := c.ok("demo")
 		m := regexp.MustCompile(`SFTP login\s+demo / (\S+)`).FindStringSubmatch(out)

@@ -36,6 +36,7 @@ func putInbox(t *testing.T, db *store.DB, org, name, content string, modified ti
 }
 
 func TestSyncRunCommand(t *testing.T) {
+	t.Parallel()
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
 		db := c.db()
@@ -95,6 +96,7 @@ func mustOrg(t *testing.T, db *store.DB, slug string) int64 {
 // (without River's unique options a slot is queued several times). The slot is a real
 // minute; the test waits on the database for its import.
 func TestTwoDaemonsSyncEachSlotOnce(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, store.Postgres)
 	mail := mailtest.Start(t)
 	c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL())
@@ -170,6 +172,7 @@ func TestTwoDaemonsSyncEachSlotOnce(t *testing.T) {
 // leader ticks the scheduler every minute and the next minute's slot takes
 // the newest file of /in/ and runs it.
 func TestScheduledSyncInServe(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, store.SQLite)
 	c.ok("org", "create", "acme", "--name", "Acme", "--schedule", "* * * * *", "--time-zone", "Europe/Brussels")
 	db := c.db()
@@ -208,6 +211,7 @@ func TestScheduledSyncInServe(t *testing.T) {
 // hook; in production River's leader sweeps every 5 minutes) sync it
 // once: one import, applied, one sync job, /in/ empty.
 func TestTwoDaemonsSweepAMissedUploadOnce(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t, store.Postgres)
 	c.ok("org", "create", "acme", "--name", "Acme", "--schedule", "on_upload")
 	db := c.db()
