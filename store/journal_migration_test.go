@@ -19,14 +19,7 @@ func TestJournalImportSeqMigration(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
-			db, err := store.Open(ctx, storetest.URL(t, d))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.MigrateUpTo(ctx, 15); err != nil {
-				t.Fatal(err)
-			}
+			db := openMigratedTo(t, d, 15)
 			org := store.NewOrg("acme", "Acme")
 			if err := store.OrgCreate(ctx, db, &org); err != nil {
 				t.Fatal(err)

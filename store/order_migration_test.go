@@ -20,14 +20,7 @@ func TestAcceptanceOrderMigration(t *testing.T) {
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
-			db, err := store.Open(ctx, storetest.URL(t, d))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.MigrateUpTo(ctx, 13); err != nil {
-				t.Fatal(err)
-			}
+			db := openMigratedTo(t, d, 13)
 			org := store.NewOrg("acme", "Acme")
 			if err := store.OrgCreate(ctx, db, &org); err != nil {
 				t.Fatal(err)
@@ -95,4 +88,20 @@ func TestAcceptanceOrderMigration(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openMigratedTo opens a database of dialect d migrated up to version
+// alone: the schema an upgrade starts from.
+func openMigratedTo(t *testing.T, d store.Dialect, version int64) *store.DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, storetest.URL(t, d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.MigrateUpTo(ctx, version); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }

@@ -158,18 +158,7 @@ func (db *DB) InChunkTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	if db.chunks == nil {
 		return db.InTx(ctx, fn)
 	}
-	tx, err := db.chunks.BeginTxx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return runTxOn(ctx, db.chunks, fn)
 }
 
 // Close closes the database (and on SQLite its progress file).
@@ -287,7 +276,13 @@ func (db *DB) InConnTx(ctx context.Context, fn func(conn *sqlx.Conn, tx *sqlx.Tx
 }
 
 func (db *DB) runTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
-	tx, err := db.BeginTxx(ctx, nil)
+	return runTxOn(ctx, db.DB, fn)
+}
+
+// runTxOn runs fn in a transaction of pool: committed when fn returns nil,
+// rolled back otherwise.
+func runTxOn(ctx context.Context, pool *sqlx.DB, fn func(tx *sqlx.Tx) error) error {
+	tx, err := pool.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
