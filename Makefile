@@ -51,6 +51,7 @@ screenshots:
 
 lint:
 	$(GO) vet ./...
+	$(GO) vet -tags nojournal ./importer/
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 # Import benchmarks: Go benchmarks of the hot paths, then the end-to-end

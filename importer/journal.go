@@ -79,6 +79,9 @@ const changeKindOf = `CASE p.action WHEN '` + roster.ActionCreate + `' THEN '` +
 // import's earlier entries (the preview of a held sync now approved) are
 // replaced.
 func (r *run) journal(ctx context.Context, preview bool) error {
+	if !journalOn {
+		return nil
+	}
 	if err := store.ChangesForget(ctx, r.tx, r.im.ID); err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func (r *run) planMerges(ctx context.Context) error {
 				continue
 			}
 			var changed string
-			if was != nil {
+			if was != nil && journalOn {
 				changed = store.EncodeFields(FieldChanges(&was.User, u, r.loc))
 			}
 			if err := plan.Add(planValues(sr, u, action, managerChanged, changed)...); err != nil {

@@ -28,9 +28,10 @@
 #   - peak RSS ≤ 64 MiB at 1M rows;
 #   - the journal (issue 18) adds ≤ 10% to a first import and to a 1%-changed
 #     sync at 1M rows, nothing (≤ 2%, noise) to an identical re-sync: the
-#     same three imports by a rosterd built from JOURNAL_BASE, the last
-#     revision without the journal, on a fresh schema or file of its own,
-#     interleaved with the others in every repetition;
+#     same three imports by the same source built with -tags nojournal
+#     (importer/journal_off.go: no entry written, no changed fields worked
+#     out), on a fresh schema or file of its own, interleaved with the others
+#     in every repetition;
 #   - a revert of a 1%-changed sync takes no longer than the sync did (1M rows).
 # It writes the tables, the machine, the CPU split and the rosterd phase
 # timings of every size to scripts/bench/results.md.
@@ -45,10 +46,12 @@
 #                 default postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 #   RESULTS       the report to write, default scripts/bench/results.md
 #   REV           build this git revision instead of the working tree (REV=HEAD)
-#   JOURNAL_BASE  the revision without the change journal to compare with,
-#                 built from git (git archive, as REV), default e7f6b44 (the
-#                 last main commit before the journal); empty: the journal's
-#                 cost is not measured
+#   JOURNAL_BASE  what the journal's cost is measured against: "nojournal"
+#                 (default) builds the same source as rosterd (REV or the
+#                 working tree) with -tags nojournal, so that the two differ
+#                 in the journal alone; a commit (e.g. e7f6b44, the last
+#                 before the journal) builds that revision instead, which
+#                 also differs in everything since; empty: not measured
 #   QUIET_WAIT    seconds to wait for an idle machine before each run, default 120
 #   REPEAT        run every case this many times and keep the fastest, default 1
 #                 (on a shared machine, the fastest run is the least disturbed);
@@ -80,7 +83,7 @@ TARGET_JOURNAL_RESYNC=1.02 # … identical re-sync ≤ 1.02 × (noise) …
 TARGET_JOURNAL_ROWS=1000000 # … at 1M rows (reported for every size)
 TARGET_REVERT_RATIO=1.0    # revert of the 1% changed ≤ 1 × that sync …
 TARGET_REVERT_ROWS=1000000 # … at 1M rows
-JOURNAL_BASE=${JOURNAL_BASE-e7f6b44}
+JOURNAL_BASE=${JOURNAL_BASE-nojournal}
 
 CASES=(empty resync changed)
 declare -A CASE_NAME=([empty]="empty org" [resync]="identical re-sync" [changed]="1% changed" [revert]="revert of the 1%")
@@ -116,19 +119,37 @@ ensure_tools() {
 	((${#pkgs[@]} == 0)) || apt_install "${pkgs[@]}"
 }
 
-# build_journal_base: with JOURNAL_BASE, compile that revision's rosterd
-# (exported with git archive, as build does for REV) into
-# $WORK/rosterd-base; sets ROSTERD_BASE.
+# build_journal_base: with JOURNAL_BASE, compile rosterd without the
+# journal into $WORK/rosterd-base and set ROSTERD_BASE: "nojournal" builds
+# the source rosterd was built from with -tags nojournal; a commit builds
+# that revision (exported with git archive, as build does for REV).
 build_journal_base() {
 	[[ -n $JOURNAL_BASE ]] || return 0
-	git rev-parse -q --verify "$JOURNAL_BASE^{commit}" >/dev/null ||
-		die "JOURNAL_BASE: \"$JOURNAL_BASE\" is not a commit of this repository (the last revision without the journal, e.g. e7f6b44; empty to skip)"
 	local src=$WORK/src-base
+	if [[ $JOURNAL_BASE == nojournal ]]; then
+		src=.
+		[[ -z ${REV:-} ]] || src=$WORK/src
+		log "building rosterd without the journal (-tags nojournal, $(built_from)) into $WORK"
+		(cd "$src" && go build -tags nojournal -o "$WORK/rosterd-base" ./cmd/rosterd)
+		ROSTERD_BASE=$WORK/rosterd-base
+		return
+	fi
+	git rev-parse -q --verify "$JOURNAL_BASE^{commit}" >/dev/null ||
+		die "JOURNAL_BASE: \"$JOURNAL_BASE\" is neither nojournal nor a commit of this repository (e.g. e7f6b44, the last revision without the journal; empty to skip)"
 	mkdir "$src"
 	git archive "$JOURNAL_BASE" | tar -x -C "$src"
 	log "building rosterd without the journal (commit $(git rev-parse --short "$JOURNAL_BASE")) into $WORK"
 	(cd "$src" && go build -o "$WORK/rosterd-base" ./cmd/rosterd)
 	ROSTERD_BASE=$WORK/rosterd-base
+}
+
+# journal_base_name: what the journal's cost was measured against, for the report.
+journal_base_name() {
+	if [[ $JOURNAL_BASE == nojournal ]]; then
+		echo "the same source built with -tags nojournal"
+	else
+		echo "commit $(git rev-parse --short "$JOURNAL_BASE")"
+	fi
 }
 
 # has_revert: whether the build has "rosterd import revert" (sets
@@ -852,8 +873,8 @@ journal_results() {
 		echo
 		return
 	fi
-	echo "The same imports by rosterd built from $(git rev-parse --short "$JOURNAL_BASE") (JOURNAL_BASE, the last" \
-		"revision without the change journal), on a fresh schema or file of its own, run in every repetition" \
+	echo "The same imports by rosterd without the change journal ($(journal_base_name), JOURNAL_BASE)," \
+		"on a fresh schema or file of its own, run in every repetition" \
 		"between rosterd's and the baseline's, so a disturbance spreads over all three; the fastest of each." \
 		"Other CPU: what else kept the machine busy during each of the two runs."
 	echo
@@ -975,7 +996,7 @@ main() {
 		results_table "$db"
 		echo
 		[[ -n $JOURNAL_BASE ]] || continue
-		echo "$(db_name "$db"), the journal's cost (without: $JOURNAL_BASE):"
+		echo "$(db_name "$db"), the journal's cost (without: $(journal_base_name)):"
 		journal_table "$db"
 		echo
 	done
