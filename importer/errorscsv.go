@@ -27,7 +27,11 @@ func (r *run) writeErrorsCSV(ctx context.Context) (*int64, error) {
 	if r.im.Failed == 0 {
 		return nil, nil
 	}
-	cr, err := csvfile.NewCSVReader(r.openSource(ctx), r.readerOptions())
+	src, err := r.openSource(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cr, err := csvfile.NewCSVReader(src, r.readerOptions())
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -601,12 +600,12 @@ func heldMessage(mode Mode, archive, active int, org *store.Org) string {
 		store.FormatCount(archive), store.FormatCount(active), pct, org.ArchiveThresholdPercent, store.FormatCount(org.ArchiveThresholdMin), users)
 }
 
-// openSource streams the import's stored file.
-func (r *run) openSource(ctx context.Context) io.Reader {
+// openSource streams the import's stored file, its layers peeled.
+func (r *run) openSource(ctx context.Context) (*peeled, error) {
 	// Read on a connection of its own: the file was committed when it was
 	// accepted, and the import's transaction is busy writing the staging
 	// tables meanwhile (PostgreSQL's COPY allows nothing else on its connection).
-	return store.FileOpen(ctx, r.db, r.im.OrgID, r.im.FileID)
+	return openRoster(ctx, r.db, r.im.OrgID, r.im.FileID, r.im.FileName, r.p.Limits)
 }
 
 func (r *run) readerOptions() csvfile.ReaderOptions {

@@ -15,6 +15,7 @@ import (
 
 	"rosterd/csvfile"
 	"rosterd/jobs"
+	"rosterd/layers"
 	"rosterd/notify"
 	"rosterd/store"
 )
@@ -177,8 +178,14 @@ func (s *Service) acceptParams(p ImportAcceptParams) (AcceptParams, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return AcceptParams{}, fmt.Errorf("read the upload: %w", err)
 	}
-	if msg := csvfile.NotCSV(head); msg != "" {
-		return AcceptParams{}, invalid("file", "%s", msg)
+	switch layers.Sniff(head) {
+	case layers.KindPGP, layers.KindGzip, layers.KindZip:
+		// Layers are peeled, and what they hold checked, when the import
+		// reads the file (SPEC §2.1): an encrypted file cannot be looked into here.
+	default:
+		if msg := csvfile.NotCSV(head); msg != "" {
+			return AcceptParams{}, invalid("file", "%s", msg)
+		}
 	}
 	return AcceptParams{OrgID: p.OrgID, Door: p.Door, Mode: p.Mode, DryRun: p.DryRun,
 		FileName: p.FileName, File: file, MaxBytes: maxBytes, Queue: s.cfg.Queue, Delay: p.Delay, Actor: p.Actor, Now: s.now()}, nil

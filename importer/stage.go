@@ -171,7 +171,11 @@ func stagePatchData() []string {
 // warnings come out as they would from a single pass. At most a few pages
 // are in flight, so memory stays flat.
 func (r *run) stage(ctx context.Context) error {
-	cr, err := csvfile.NewCSVReader(r.openSource(ctx), r.readerOptions())
+	src, err := r.openSource(ctx)
+	if err != nil {
+		return err
+	}
+	cr, err := csvfile.NewCSVReader(src, r.readerOptions())
 	if err != nil {
 		return err
 	}
@@ -231,7 +235,7 @@ func (r *run) stage(ctx context.Context) error {
 				p.readerWarnings = w[seen:]
 				seen = len(w)
 			}
-			p.bytesRead = cr.BytesRead()
+			p.bytesRead = src.StoredBytes()
 			select {
 			case pages <- p:
 			case <-gctx.Done():
