@@ -6,7 +6,7 @@ import "context"
 // tests of a migration's backfill, which need rows written by the schema
 // before it.
 func (db *DB) MigrateUpTo(ctx context.Context, version int64) error {
-	p, err := db.migrationProvider()
+	p, err := db.migrationProvider(ctx)
 	if err != nil {
 		return err
 	}
@@ -22,3 +22,6 @@ func (db *DB) ChunkPoolConns() int {
 	}
 	return db.chunks.Stats().OpenConnections
 }
+
+// MigrationLockID is the advisory lock id that Migrate takes on PostgreSQL.
+func (db *DB) MigrationLockID(ctx context.Context) (int64, error) { return db.migrationLockID(ctx) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
@@ -13,7 +14,7 @@ import (
 //go:embed migrations
 var migrationsFS embed.FS
 
-func (db *DB) migrationProvider() (*goose.Provider, error) {
+func (db *DB) migrationProvider(ctx context.Context) (*goose.Provider, error) {
 	sub, err := fs.Sub(migrationsFS, "migrations/"+string(db.Dialect))
 	if err != nil {
 		return nil, err
@@ -24,7 +25,14 @@ func (db *DB) migrationProvider() (*goose.Provider, error) {
 		dialect = goose.DialectPostgres
 		// Several daemons may start at once against one PostgreSQL: the
 		// advisory lock makes exactly one of them migrate.
-		locker, err := lock.NewPostgresSessionLocker()
+		id, err := db.migrationLockID(ctx)
+		if err != nil {
+			return nil, err
+		}
+		// Probed every second for up to five minutes (goose's default
+		// probes every 5 s, so a daemon that finds the lock taken
+		// waited seconds after it was free).
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(id), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return nil, err
 		}
@@ -33,11 +41,26 @@ func (db *DB) migrationProvider() (*goose.Provider, error) {
 	return goose.NewProvider(dialect, db.DB.DB, sub, opts...)
 }
 
+// migrationLockID is the advisory lock of the migrations of the schema this
+// database's connections use (search_path). PostgreSQL scopes advisory
+// locks to a database, not a schema: with goose's one fixed id, the daemons
+// of deployments that share a database in schemas of their own (and the
+// tests, one schema each) would wait on each other's migrations.
+func (db *DB) migrationLockID(ctx context.Context) (int64, error) {
+	var schema string
+	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return 0, fmt.Errorf("migrations: read the current schema: %w", err)
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("rosterd migrations " + schema))
+	return int64(h.Sum64()), nil
+}
+
 // Migrate applies the embedded migrations that the database lacks. It
 // refuses a database whose schema is newer than this binary knows, so an old
 // daemon never writes into a schema it does not understand.
 func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
-	p, err := db.migrationProvider()
+	p, err := db.migrationProvider(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
 	}
@@ -62,7 +85,7 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 // this binary knows (for readiness checks): every embedded migration
 // applied, and none newer, as after another daemon's upgrade migrated it.
 func (db *DB) SchemaCurrent(ctx context.Context) (bool, error) {
-	p, err := db.migrationProvider()
+	p, err := db.migrationProvider(ctx)
 	if err != nil {
 		return false, err
 	}
