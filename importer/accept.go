@@ -40,9 +40,10 @@ type AcceptParams struct {
 }
 
 // Accept stores the file and records a queued import for it. The file is
-// stored as it arrives, each chunk in a short transaction of its own, so a
-// slow client holds no write lock (SQLite) and no pooled connection
+// stored as it arrives, each full chunk in a short transaction of its own,
+// so a slow client holds no write lock (SQLite) and no pooled connection
 // (PostgreSQL) for the length of its transfer; then one short transaction
+// stores the last chunk (a file of one chunk whole: its only write),
 // completes the file and records the import and its job: an accepted file
 // always has its import and its job, and no import points at a missing or
 // partial file. A file refused (too large), unreadable or cut off

@@ -11,14 +11,18 @@ import (
 	"rosterd/store"
 )
 
-// StagedImport is a file a door has stored while the rest of its request
+// StagedImport is a file a door has received while the rest of its request
 // still arrives: the HTTP door streams an upload's file part into storage
 // before it has read the whole form, and dry_run (or any other field) may
-// follow the file. Nothing is recorded for it yet — no import, no job — so
-// however long the form takes, nothing can run before the door decides
-// with Commit, once the form is complete; a client that leaves before is
-// Discarded, its bytes removed. Should the daemon die meanwhile, the
-// incomplete file is removed by FilesSweep.
+// follow the file. Its full chunks are stored as they come; its last one
+// (all of a file up to store.ChunkSize, most rosters) waits in memory for
+// Commit, which writes it with the file's row and the import in one short
+// transaction: a small upload takes one write turn, not three. Nothing is
+// recorded for it yet — no import, no job — so however long the form
+// takes, nothing can run before the door decides with Commit, once the
+// form is complete; a client that leaves before is Discarded, its bytes
+// removed. Should the daemon die meanwhile, an incomplete file is removed
+// by FilesSweep (and one held in memory was never written).
 type StagedImport struct {
 	db      *store.DB
 	w       *store.FileWriter
@@ -27,9 +31,9 @@ type StagedImport struct {
 	touched time.Time
 }
 
-// ImportStage stores p.File (the door's DryRun and Delay are ignored: they
-// are Commit's) and returns it staged. Errors: *ValidationError,
-// *TooLargeError (nothing kept).
+// ImportStage reads p.File to its end, storing its full chunks (the
+// door's DryRun and Delay are ignored: they are Commit's), and returns it
+// staged. Errors: *ValidationError, *TooLargeError (nothing kept).
 func (s *Service) ImportStage(ctx context.Context, p ImportAcceptParams) (*StagedImport, error) {
 	ap, err := s.acceptParams(p)
 	if err != nil {
@@ -39,11 +43,7 @@ func (s *Service) ImportStage(ctx context.Context, p ImportAcceptParams) (*Stage
 	if err != nil {
 		return nil, err
 	}
-	err = storeFile(w, ap.File)
-	if err == nil {
-		err = w.Sync()
-	}
-	if err != nil {
+	if err := storeFile(w, ap.File); err != nil {
 		if rerr := w.Remove(ctx); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
@@ -86,8 +86,8 @@ type StagedCommitParams struct {
 // before the commit: nothing was recorded.
 var ErrClientGone = errors.New("the client left before its upload was answered")
 
-// Commit completes the staged file and records its queued import with its
-// job, due now, in one transaction; on any error (the client gone, the
+// Commit stores the staged file's last chunk, completes it and records its
+// queued import with its job, due now, in one transaction; on any error (the client gone, the
 // database failing) nothing is recorded and the file is removed. The
 // client has sent its whole file and waits for this answer: the commit
 // waits for SQLite's write turn for as long as the client stays (ctx), not

@@ -153,13 +153,13 @@ func (s *Service) InboxStore(ctx context.Context, p InboxStoreParams) (*store.In
 		}
 		return nil, fmt.Errorf("store %s: %w", p.Name, err)
 	}
-	in := &store.InboxFile{OrgID: p.OrgID, Name: p.Name, FileID: w.ID(), ModifiedAt: s.now()}
+	in := &store.InboxFile{OrgID: p.OrgID, Name: p.Name, ModifiedAt: s.now()}
 	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
 		f, err := w.CloseTx(ctx, tx)
 		if err != nil {
 			return err
 		}
-		in.SizeBytes = f.SizeBytes
+		in.FileID, in.SizeBytes = f.ID, f.SizeBytes
 		return store.InboxPut(ctx, tx, in)
 	})
 	if err != nil {

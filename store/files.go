@@ -66,49 +66,64 @@ type FileWriter struct {
 	limit int64
 	err   error
 	enc   chunkEncoder
-	ended bool // Sync: every byte is written
+	// stored: the file's row exists (an upload's is inserted with its
+	// first full chunk, or by CloseTx when the whole file is one chunk).
+	stored bool
 }
 
 // FileCreateWriter starts a file whose chunks go through q (the caller's
 // transaction, as the errors CSV is written in the import's); Close
 // completes it. maxBytes <= 0: no limit.
 func FileCreateWriter(ctx context.Context, q Querier, orgID int64, name string, maxBytes int64) (*FileWriter, error) {
-	w := &FileWriter{ctx: ctx, q: q, sum: sha256.New(), limit: maxBytes,
-		file: File{OrgID: orgID, Name: name, CreatedAt: time.Now().UTC()}}
-	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO files (org_id, name, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id`),
-		orgID, name, w.file.CreatedAt, w.file.CreatedAt).Scan(&w.file.ID)
-	if err != nil {
-		return nil, fmt.Errorf("create file: %w", err)
+	w := newFileWriter(ctx, q, orgID, name, maxBytes)
+	if err := w.create(q); err != nil {
+		return nil, err
 	}
 	return w, nil
+}
+
+func newFileWriter(ctx context.Context, q Querier, orgID int64, name string, maxBytes int64) *FileWriter {
+	return &FileWriter{ctx: ctx, q: q, sum: sha256.New(), limit: maxBytes,
+		file: File{OrgID: orgID, Name: name, CreatedAt: time.Now().UTC()}}
+}
+
+// create inserts the file's row, incomplete, through q.
+func (w *FileWriter) create(q Querier) error {
+	err := q.QueryRowxContext(w.ctx, q.Rebind(`INSERT INTO files (org_id, name, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING id`),
+		w.file.OrgID, w.file.Name, w.file.CreatedAt, time.Now().UTC()).Scan(&w.file.ID)
+	if err != nil {
+		return fmt.Errorf("create file: %w", err)
+	}
+	w.stored = true
+	return nil
 }
 
 // FileUploadWriter starts a file arriving from a client, at whatever pace it
 // sends: each full chunk is stored in a short transaction of its own, so no
 // transaction, write lock or pooled connection is held while the client is
-// slow. The file stays incomplete (completed_at NULL) until CloseTx, which
-// the caller runs in the transaction that records what the file is for; a
-// file abandoned before that is deleted with Remove, or by FilesSweep once
-// its process died.
+// slow. Nothing is written before the first full chunk: the file's row is
+// inserted with it, incomplete (completed_at NULL), and the last, partial
+// chunk waits in memory (at most ChunkSize, as every chunk does) for
+// CloseTx, which the caller runs in the transaction that records what the
+// file is for. A file of one chunk — most rosters — is thus written whole in
+// that one transaction: one write turn, where the row, the chunk and the
+// record would take three, each waiting behind the imports on SQLite. A
+// file abandoned before CloseTx is deleted with Remove, or by FilesSweep
+// once its process died.
 func FileUploadWriter(ctx context.Context, db *DB, orgID int64, name string, maxBytes int64) (*FileWriter, error) {
-	w, err := FileCreateWriter(ctx, db, orgID, name, maxBytes)
-	if err != nil {
-		return nil, err
-	}
-	w.db = w.q.(*DB)
+	w := newFileWriter(ctx, db, orgID, name, maxBytes)
+	w.db = db
 	return w, nil
 }
 
-// ID is the file's id, known from the start.
+// ID is the file's id: known from the start for FileCreateWriter's, from
+// the first stored chunk (or CloseTx) for an upload's; 0 before.
 func (w *FileWriter) ID() int64 { return w.file.ID }
 
 // Write buffers p and stores every full chunk.
 func (w *FileWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
-	}
-	if w.ended && len(p) > 0 {
-		return 0, errors.New("store file: written after Sync")
 	}
 	if w.limit > 0 && w.file.SizeBytes+int64(len(p)) > w.limit {
 		w.err = &TooLargeError{Limit: w.limit}
@@ -139,8 +154,8 @@ func (w *FileWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// flushUpload stores an upload's full chunk in a transaction of its own,
-// on PostgreSQL through the pool that sends the bytes in binary
+// flushUpload stores an upload's full chunk in a transaction of its own
+// (the first with the file's row), on PostgreSQL through the pool that sends the bytes in binary
 // (DB.InChunkTx): a 200 MiB upload sends 200 MiB, not 400 MiB of hex.
 // On PostgreSQL that commit does not wait for its WAL to reach the disk
 // (synchronous_commit off, for this transaction only): a 200 MiB SFTP put
@@ -158,16 +173,29 @@ func (w *FileWriter) flushUpload(tx *sqlx.Tx) error {
 	return w.flush(tx)
 }
 
-// flush stores the buffered chunk through q and marks the file as written
-// to now (an upload still streaming is not abandoned).
+// flush stores the buffered chunk through q (an upload's first creates its
+// file's row) and marks the file as written to now (an upload still
+// streaming is not abandoned).
 func (w *FileWriter) flush(q Querier) error {
 	if len(w.buf) == 0 {
 		return nil
 	}
+	if !w.stored {
+		if err := w.create(q); err != nil {
+			w.err = err
+			return err
+		}
+	}
+	return w.insertChunk(q, w.db != nil)
+}
+
+// insertChunk stores the buffered chunk through q; touch also marks the
+// file as written to now.
+func (w *FileWriter) insertChunk(q Querier, touch bool) error {
 	data, encoding := w.enc.encode(w.buf)
 	_, err := q.ExecContext(w.ctx, q.Rebind(`INSERT INTO file_chunks (file_id, seq, data, encoding) VALUES (?, ?, ?, ?)`),
 		w.file.ID, w.seq, data, encoding)
-	if err == nil && w.db != nil {
+	if err == nil && touch {
 		_, err = q.ExecContext(w.ctx, q.Rebind(`UPDATE files SET updated_at = ? WHERE id = ?`), time.Now().UTC(), w.file.ID)
 	}
 	if err != nil {
@@ -179,25 +207,14 @@ func (w *FileWriter) flush(q Querier) error {
 	return nil
 }
 
-// Sync stores the last, partial chunk of an upload whose bytes have all
-// been written but which is not completed yet (its request still arrives):
-// nothing of it waits in memory, and it counts as written to now. Nothing
-// may be written after it.
-func (w *FileWriter) Sync() error {
-	if w.err != nil {
-		return w.err
-	}
-	w.ended = true
-	if w.db != nil {
-		return w.db.InChunkTx(w.ctx, w.flushUpload)
-	}
-	return w.flush(w.q)
-}
-
 // Touch marks an upload still incomplete as written to now, so that
 // FilesSweep does not take it for abandoned while its request still
-// arrives, however long that takes. ErrNotFound: it was swept or completed.
+// arrives, however long that takes; one not stored yet has nothing to
+// mark. ErrNotFound: it was swept or completed.
 func (w *FileWriter) Touch(ctx context.Context) error {
+	if !w.stored {
+		return nil
+	}
 	touch := func(q Querier) error {
 		res, err := q.ExecContext(ctx, q.Rebind(`UPDATE files SET updated_at = ? WHERE id = ? AND completed_at IS NULL`),
 			time.Now().UTC(), w.file.ID)
@@ -221,16 +238,34 @@ func (w *FileWriter) Close() (*File, error) { return w.CloseTx(w.ctx, w.q) }
 
 // CloseTx stores the last chunk and completes the file through q: for an
 // upload, the caller's transaction that also records what the file is for.
-// It is a compare-and-set on the incomplete file, so a file the sweep
-// removed meanwhile is not completed (ErrNotFound).
+// An upload none of whose chunks is stored yet is inserted whole, complete.
+// Otherwise it is a compare-and-set on the incomplete file, so a file the
+// sweep removed meanwhile is not completed (ErrNotFound).
 func (w *FileWriter) CloseTx(ctx context.Context, q Querier) (*File, error) {
 	if w.err != nil {
 		return nil, w.err
 	}
+	w.file.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
+	if !w.stored {
+		now := time.Now().UTC()
+		err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO files (org_id, name, size_bytes, sha256, created_at, updated_at, completed_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+			w.file.OrgID, w.file.Name, w.file.SizeBytes, w.file.SHA256, w.file.CreatedAt, now, now).Scan(&w.file.ID)
+		if err != nil {
+			return nil, fmt.Errorf("create file: %w", err)
+		}
+		w.stored = true
+		if len(w.buf) > 0 {
+			if err := w.insertChunk(q, false); err != nil {
+				return nil, err
+			}
+		}
+		f := w.file
+		return &f, nil
+	}
 	if err := w.flush(q); err != nil {
 		return nil, err
 	}
-	w.file.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE files SET size_bytes = ?, sha256 = ?, completed_at = ?, updated_at = ?
 		WHERE id = ? AND completed_at IS NULL`),
 		w.file.SizeBytes, w.file.SHA256, time.Now().UTC(), time.Now().UTC(), w.file.ID)
@@ -249,6 +284,9 @@ func (w *FileWriter) CloseTx(ctx context.Context, q Querier) (*File, error) {
 // often why the upload ended), within a few seconds; if it fails, FilesSweep
 // removes the file later.
 func (w *FileWriter) Remove(ctx context.Context) error {
+	if !w.stored {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	var err error

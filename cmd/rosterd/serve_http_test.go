@@ -65,8 +65,12 @@ func TestServeAPI(t *testing.T) {
 			}
 			answered <- res
 		}()
-		content := roster(2000, "API")
-		half := len(content) / 2
+		// Over one chunk (store.ChunkSize), sent in two parts: the first
+		// ends past the first chunk, which the daemon stores as it
+		// arrives — that is how the test sees the request in flight (a
+		// file of one chunk stays in memory until the form ends).
+		content := roster(15000, "API")
+		half := store.ChunkSize + 4096
 		part, err := form.CreateFormFile("file", "roster.csv")
 		if err != nil {
 			t.Fatal(err)
@@ -74,7 +78,7 @@ func TestServeAPI(t *testing.T) {
 		if _, err := io.WriteString(part, content[:half]); err != nil {
 			t.Fatal(err)
 		}
-		// The daemon is storing the file: the request is in flight.
+		// The daemon has stored the first chunk: the request is in flight.
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			var n int
@@ -127,7 +131,7 @@ func TestServeAPI(t *testing.T) {
 		start := time.Now()
 		c.serve()
 		got := waitImport(t, db, im.ID, 30*time.Second, finished)
-		if got.Status != store.ImportSucceeded || got.Created != 2000 || got.Door != store.DoorAPI {
+		if got.Status != store.ImportSucceeded || got.Created != 15000 || got.Door != store.DoorAPI {
 			t.Fatalf("uploaded import = %s %+v door %s", got.Status, got.Counts, got.Door)
 		}
 		t.Logf("processed %s after the restart", time.Since(start).Round(time.Millisecond))

@@ -39,16 +39,26 @@ type apiEnv struct {
 	org, other *store.Org
 	token      string // acme's
 	otherToken string
+	// received gets the organisation of each upload whose file part the
+	// door has read whole (httpd.Config.FileReceived).
+	received chan int64
 }
 
 // newAPI starts the door; maxUpload 0 leaves the default limit.
 func newAPI(t *testing.T, db *store.DB, maxUpload int64) *apiEnv {
 	t.Helper()
 	svc, q := importertest.NewService(t, db, importer.ServiceConfig{})
-	e := &apiEnv{t: t, db: db, svc: svc, queue: q}
+	e := &apiEnv{t: t, db: db, svc: svc, queue: q, received: make(chan int64, 64)}
 	e.org, e.token = newOrg(t, db, "acme")
 	e.other, e.otherToken = newOrg(t, db, "other")
-	h, err := httpd.NewRouter(httpd.Config{Service: svc, DB: db, PublicURL: "http://rosterd.test", MaxUploadBytes: maxUpload})
+	received := func(orgID int64) {
+		select {
+		case e.received <- orgID:
+		default: // a test sending many uploads waits for none of them
+		}
+	}
+	h, err := httpd.NewRouter(httpd.Config{Service: svc, DB: db, PublicURL: "http://rosterd.test", MaxUploadBytes: maxUpload,
+		FileReceived: received})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -44,9 +45,11 @@ func (h *Handler) importUpload(c *gin.Context) {
 // and the stored bytes are removed: a client that retries then makes one
 // import, not two.
 func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, error) {
+	began := time.Now()
 	org := callerOrg(c)
 	ctx := c.Request.Context()
 	var staged *importer.StagedImport
+	var received time.Time // when the file part was read whole
 	// While the rest of the form arrives, the staged file is kept from
 	// looking abandoned.
 	c.Request.Body = &keepAliveBody{ReadCloser: http.MaxBytesReader(c.Writer, c.Request.Body, h.cfg.MaxUploadBytes+formSlack),
@@ -101,6 +104,10 @@ func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, erro
 				staged = nil
 				return fail(err)
 			}
+			received = time.Now()
+			if h.cfg.FileReceived != nil {
+				h.cfg.FileReceived(org.ID)
+			}
 		default: // unknown fields are ignored, as browsers send submit buttons
 			if _, err := io.Copy(io.Discard, part); err != nil {
 				return fail(err)
@@ -116,10 +123,18 @@ func (h *Handler) acceptUpload(c *gin.Context, door string) (*store.Import, erro
 	if _, err := io.Copy(io.Discard, c.Request.Body); err != nil {
 		return fail(err)
 	}
+	ended := time.Now()
 	im, err := staged.Commit(ctx, importer.StagedCommitParams{DryRun: dryRun, Gone: func() bool { return clientGone(ctx) }})
 	if err != nil { // the client went away, or the database failed: nothing was recorded
 		return nil, h.uploadError(err)
 	}
+	// Where an upload's answer waited, for an operator whose clients find
+	// it slow: reading the file (and storing its full chunks), the rest of
+	// the form, then the commit (on SQLite mostly the wait for the write
+	// turn, which imports being applied hold).
+	h.log.Debug("upload committed", "import_id", im.ID, "org_id", org.ID,
+		"file", received.Sub(began).Round(time.Millisecond), "form_rest", ended.Sub(received).Round(time.Millisecond),
+		"commit", time.Since(ended).Round(time.Millisecond))
 	return im, nil
 }
 

@@ -313,28 +313,18 @@ func (e *apiEnv) startUpload(content string) *midForm {
 	return m
 }
 
-// awaitStored waits until a chunk of an acme file is stored: the
-// server has read the whole file part. It returns the file's id.
-func (e *apiEnv) awaitStored() int64 {
+// awaitReceived waits until the door has read the whole file part of an
+// acme upload (httpd.Config.FileReceived): a file of one chunk is then in
+// the daemon's memory only, the rest of the form still to come.
+func (e *apiEnv) awaitReceived() {
 	e.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var got struct {
-			ID    int64 `db:"id"`
-			Bytes int64 `db:"bytes"`
+	select {
+	case org := <-e.received:
+		if org != e.org.ID {
+			e.t.Fatalf("a file part of organisation %d was received; want acme's (%d)", org, e.org.ID)
 		}
-		err := e.db.GetContext(context.Background(), &got, e.db.Rebind(`SELECT COALESCE(MAX(f.id), 0) AS id,
-			COALESCE(SUM(LENGTH(c.data)), 0) AS bytes FROM files f JOIN file_chunks c ON c.file_id = f.id WHERE f.org_id = ?`), e.org.ID)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if got.Bytes > 0 && got.ID > 0 {
-			return got.ID
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("the file part was not stored within 30s")
-		}
-		time.Sleep(10 * time.Millisecond)
+	case <-time.After(30 * time.Second):
+		e.t.Fatalf("the file part was not received within 30s")
 	}
 }
 
@@ -368,7 +358,7 @@ func TestAPIUploadFormEndingLateRunsForReal(t *testing.T) {
 		ctx := context.Background()
 		content := seedRows(1, 3)
 		m := e.startUpload(content)
-		e.awaitStored()
+		e.awaitReceived()
 
 		// Any window passes: every queued import of the org runs now.
 		if ran := e.runEverythingQueued(); len(ran) != 0 {
@@ -419,7 +409,7 @@ func TestAPIUploadClientLeavingMidFormLeavesNothing(t *testing.T) {
 		e := newAPI(t, db, 0)
 		content := seedRows(1, 3)
 		m := e.startUpload(content)
-		e.awaitStored()
+		e.awaitReceived()
 		// The client goes away: its request is cancelled, the rest of its
 		// form never comes.
 		m.cancel()
@@ -465,9 +455,9 @@ func TestAPIUploadLeftBeforeItsAnswerRunsNothing(t *testing.T) {
 		e := newAPI(t, db, 0)
 		content := seedRows(1, 3)
 		m := e.startUpload(content)
-		fileID := e.awaitStored()
+		e.awaitReceived()
 		// The database is busy with another writer: the commit waits.
-		unblock := blockFileWrites(t, db, fileID)
+		unblock := blockFileWrites(t, db)
 		if err := m.form.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -488,10 +478,10 @@ func TestAPIUploadLeftBeforeItsAnswerRunsNothing(t *testing.T) {
 	})
 }
 
-// blockFileWrites holds what completing a stored file must wait for: the
-// process's write turn on SQLite, the file's row on PostgreSQL. The
-// returned func lets it go.
-func blockFileWrites(t *testing.T, db *store.DB, fileID int64) func() {
+// blockFileWrites holds what storing a file must wait for: the process's
+// write turn on SQLite, the files table on PostgreSQL (SHARE mode: no row
+// may be inserted). The returned func lets it go.
+func blockFileWrites(t *testing.T, db *store.DB) func() {
 	t.Helper()
 	ctx := context.Background()
 	if db.Dialect == store.SQLite {
@@ -505,7 +495,7 @@ func blockFileWrites(t *testing.T, db *store.DB, fileID int64) func() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tx.ExecContext(ctx, `SELECT id FROM files WHERE id = $1 FOR UPDATE`, fileID); err != nil {
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE files IN SHARE MODE`); err != nil {
 		t.Fatal(err)
 	}
 	return func() { _ = tx.Rollback() }

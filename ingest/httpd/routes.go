@@ -38,6 +38,12 @@ type Config struct {
 	// metrics' request counter and timer: c.FullPath is the route).
 	Metrics http.Handler
 	Observe gin.HandlerFunc
+	// FileReceived, when set, is called once an upload's file part has
+	// been read whole and staged, while the rest of its form may still
+	// arrive: a file of one chunk is then only in memory, with nothing in
+	// the database to show it, so this is what a test of a form ending late
+	// waits for.
+	FileReceived func(orgID int64)
 }
 
 // Handler holds what every action of the door shares: one per router.
