@@ -172,6 +172,11 @@ type Config struct {
 	// history is made of, so it is kept longer. Default 400 days; the same
 	// syntax and minimum as file_retention.
 	JournalRetention time.Duration `koanf:"journal_retention"`
+	// PGPKeyGrace is how long an organisation's PGP key still decrypts after
+	// `pgp-key rotate`, so that an HR system that has not yet taken the new
+	// public key keeps working. Default 30 days; the same syntax as
+	// file_retention; 0 is refused (a rotation would break the next sync).
+	PGPKeyGrace time.Duration `koanf:"pgp_key_grace"`
 }
 
 // setting describes one Config field once, so the defaults, the flags, the
@@ -252,6 +257,8 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.FileRetention }},
 		{key: "journal_retention", def: 400 * day, usage: `how long the change journal of a finished import (and manual archive/restore entries) is kept, as "400d" or "36h"`,
 			field: func(c *Config) any { return &c.JournalRetention }},
+		{key: "pgp_key_grace", def: 30 * day, usage: `how long a rotated PGP key still decrypts rosters, as "30d" or "36h"`,
+			field: func(c *Config) any { return &c.PGPKeyGrace }},
 	}
 }
 
@@ -757,6 +764,9 @@ func (c *Config) Validate() error {
 	}
 	if c.JournalRetention < time.Hour {
 		bad("journal_retention", "must be at least 1h (a year or more is usual, such as \"400d\"), got %s", formatDuration(c.JournalRetention))
+	}
+	if c.PGPKeyGrace <= 0 {
+		bad("pgp_key_grace", "must be greater than 0 (such as \"30d\"), got %s", formatDuration(c.PGPKeyGrace))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -499,7 +499,7 @@ func TestOtherDefaultsAndNormalisation(t *testing.T) {
 		SFTPBanWindow: 10 * time.Minute, SFTPBanDuration: 15 * time.Minute, SFTPHandshakeTimeout: 30 * time.Second,
 		SFTPMaxConnections: 200, SFTPMaxConnectionsPerIP: 20, SFTPMaxSessions: 4, SFTPIdleTimeout: 15 * time.Minute, SFTPPasswordCache: 10 * time.Minute, LogLevel: "info", LogFormat: "auto",
 		ShutdownGrace: 30 * time.Second, JobRescueAfter: 30 * time.Minute, JobPollInterval: time.Second, FileRetention: 90 * day,
-		JournalRetention: 400 * day,
+		JournalRetention: 400 * day, PGPKeyGrace: 30 * day,
 	}
 	if *c != want {
 		t.Errorf("defaults:\n%+v\nwant:\n%+v", *c, want)

@@ -3,7 +3,9 @@ package importer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"time"
 
 	"rosterd/layers"
 	"rosterd/store"
@@ -38,17 +40,72 @@ func (c *storedCount) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// openRoster opens the organisation's stored file fileID, named name, and
-// peels its layers. Every reading of a roster goes through it (staging, the
-// errors CSV, the inbox's look at headers), so each sees the same inner file.
-// Errors: *FatalError for a file whose layers cannot be peeled.
-func openRoster(ctx context.Context, q store.Querier, orgID, fileID int64, name string, lim Limits) (*peeled, error) {
-	src := &storedCount{r: store.FileOpen(ctx, q, orgID, fileID)}
-	f, err := layers.Open(src, name, layers.Options{MaxBytes: lim.MaxBytes})
+// DefaultPGPKeyGrace is how long a rotated PGP key still decrypts
+// (pgp_key_grace, SPEC §7): an HR system that has not yet taken the new
+// public key keeps working meanwhile.
+const DefaultPGPKeyGrace = 30 * 24 * time.Hour
+
+// rosterSource is one stored roster to open.
+type rosterSource struct {
+	OrgID, FileID int64
+	Name          string
+	Limits        Limits
+	// KeyGrace is pgp_key_grace; 0: DefaultPGPKeyGrace.
+	KeyGrace time.Duration
+	Now      time.Time
+}
+
+// openRoster opens an organisation's stored file and peels its layers with
+// the organisation's keys and settings. Every reading of a roster goes
+// through it (staging, the errors CSV, the inbox's look at headers), so each
+// sees the same inner file. Errors: *FatalError for a file whose layers
+// cannot be peeled.
+func openRoster(ctx context.Context, q store.Querier, src rosterSource) (*peeled, error) {
+	org, err := store.OrgGet(ctx, q, src.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := orgKeys(ctx, q, org, src.KeyGrace, src.Now)
+	if err != nil {
+		return nil, err
+	}
+	stored := &storedCount{r: store.FileOpen(ctx, q, src.OrgID, src.FileID)}
+	f, err := layers.Open(stored, src.Name, layers.Options{MaxBytes: src.Limits.MaxBytes, Keys: keys,
+		RequireEncryption: org.RequireEncryption})
 	if err != nil {
 		return nil, fatalLayer(err)
 	}
-	return &peeled{File: f, stored: src}, nil
+	return &peeled{File: f, stored: stored}, nil
+}
+
+// orgKeys are the organisation's keys that decrypt a roster now — the
+// current one and those rotated out less than grace ago — and the sender's
+// public key; nil when it has none of either.
+func orgKeys(ctx context.Context, q store.Querier, org *store.Org, grace time.Duration, now time.Time) (*layers.Keys, error) {
+	if grace <= 0 {
+		grace = DefaultPGPKeyGrace
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	stored, err := store.PGPKeysUsable(ctx, q, org.ID, now.Add(-grace))
+	if err != nil {
+		return nil, err
+	}
+	k := &layers.Keys{RequireSignature: org.RequireSignature}
+	for _, sk := range stored {
+		list, err := layers.ReadKeys([]byte(sk.PrivateKey))
+		if err != nil {
+			return nil, fmt.Errorf("organisation %d's PGP key %s: %w", org.ID, sk.Fingerprint, err)
+		}
+		k.Decrypt = append(k.Decrypt, list...)
+	}
+	if org.SenderPGPKey != "" {
+		if k.Sender, err = layers.ReadKeys([]byte(org.SenderPGPKey)); err != nil {
+			return nil, fmt.Errorf("organisation %d's sender_pgp_key: %w", org.ID, err)
+		}
+	}
+	return k, nil
 }
 
 // fatalLayer turns a layer's verdict on the file into the import's failure.

@@ -20,6 +20,9 @@ import (
 type RunParams struct {
 	Import *store.Import // as recorded: queued (or held and approved)
 	Limits Limits
+	// PGPKeyGrace is pgp_key_grace: how long a rotated key still decrypts;
+	// 0: DefaultPGPKeyGrace.
+	PGPKeyGrace time.Duration
 	// Now is the time the import is judged at (archive dates); zero: time.Now.
 	Now time.Time
 	// Progress, when set, is told how far reading has got, every few thousand rows.
@@ -605,7 +608,8 @@ func (r *run) openSource(ctx context.Context) (*peeled, error) {
 	// Read on a connection of its own: the file was committed when it was
 	// accepted, and the import's transaction is busy writing the staging
 	// tables meanwhile (PostgreSQL's COPY allows nothing else on its connection).
-	return openRoster(ctx, r.db, r.im.OrgID, r.im.FileID, r.im.FileName, r.p.Limits)
+	return openRoster(ctx, r.db, rosterSource{OrgID: r.im.OrgID, FileID: r.im.FileID, Name: r.im.FileName,
+		Limits: r.p.Limits, KeyGrace: r.p.PGPKeyGrace, Now: r.p.Now})
 }
 
 func (r *run) readerOptions() csvfile.ReaderOptions {

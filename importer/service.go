@@ -41,6 +41,9 @@ type ServiceConfig struct {
 	Queue *jobs.Client
 	// Limits bound each file (size, rows, cell length); zero fields: DefaultLimits.
 	Limits Limits
+	// PGPKeyGrace is pgp_key_grace: how long a rotated PGP key still
+	// decrypts; 0: DefaultPGPKeyGrace.
+	PGPKeyGrace time.Duration
 	// LockWait is how long a write of the roster (an admin's archive)
 	// waits for an import of the organisation to commit before ErrBusy.
 	LockWait time.Duration
@@ -515,7 +518,7 @@ func (s *Service) ImportProcess(ctx context.Context, p ImportProcessParams) (*Pr
 		}
 	}
 	var notification *store.Notification
-	params := RunParams{Import: im, Limits: s.cfg.Limits, Logger: p.Logger, Progress: p.Progress, Watch: p.Watch, Pause: p.Pause,
+	params := RunParams{Import: im, Limits: s.cfg.Limits, PGPKeyGrace: s.cfg.PGPKeyGrace, Logger: p.Logger, Progress: p.Progress, Watch: p.Watch, Pause: p.Pause,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 			n, err := notify.EnqueueTx(ctx, tx, s.cfg.Queue, im, p.NotifyDelay)
 			notification = n
@@ -657,6 +660,11 @@ type SettingsUpdateParams struct {
 	DefaultPhoneRegion      *string
 	ArchiveThresholdPercent *int
 	ArchiveThresholdMin     *int
+	RequireEncryption       *bool
+	// SenderPGPKey is the HR system's armoured public key; "" removes it.
+	SenderPGPKey     *string
+	RequireSignature *bool
+	AttachErrors     *bool
 	// Actor is who changes them (SPEC §4.4): the admin's e-mail, the
 	// token's name, "cli"; recorded with what changed.
 	Actor string
@@ -684,6 +692,10 @@ func (s *Service) SettingsUpdate(ctx context.Context, p SettingsUpdateParams) (*
 		setIf(&o.DefaultPhoneRegion, p.DefaultPhoneRegion)
 		setIf(&o.ArchiveThresholdPercent, p.ArchiveThresholdPercent)
 		setIf(&o.ArchiveThresholdMin, p.ArchiveThresholdMin)
+		setIf(&o.RequireEncryption, p.RequireEncryption)
+		setIf(&o.SenderPGPKey, p.SenderPGPKey)
+		setIf(&o.RequireSignature, p.RequireSignature)
+		setIf(&o.AttachErrors, p.AttachErrors)
 		if p.NotificationEmails != nil {
 			o.NotificationEmailsText = strings.Join(*p.NotificationEmails, ",")
 		}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"rosterd/layers"
+
 	"rosterd/store"
 )
 
@@ -34,6 +36,10 @@ func settingsChanged(was, now *store.Org) string {
 	add("default_phone_region", was.DefaultPhoneRegion, now.DefaultPhoneRegion)
 	add("archive_threshold_percent", strconv.Itoa(was.ArchiveThresholdPercent), strconv.Itoa(now.ArchiveThresholdPercent))
 	add("archive_threshold_min", strconv.Itoa(was.ArchiveThresholdMin), strconv.Itoa(now.ArchiveThresholdMin))
+	add("require_encryption", strconv.FormatBool(was.RequireEncryption), strconv.FormatBool(now.RequireEncryption))
+	add("sender_pgp_key", keyFingerprints(was.SenderPGPKey), keyFingerprints(now.SenderPGPKey))
+	add("require_signature", strconv.FormatBool(was.RequireSignature), strconv.FormatBool(now.RequireSignature))
+	add("attach_errors", strconv.FormatBool(was.AttachErrors), strconv.FormatBool(now.AttachErrors))
 	return strings.Join(parts, "; ")
 }
 
@@ -188,4 +194,21 @@ func (s *Service) SFTPAccountRemove(ctx context.Context, p SFTPAccountRef) error
 		}
 		return store.AuditAdd(ctx, tx, &store.AuditEntry{OrgID: p.OrgID, Actor: p.Actor, Action: store.AuditSFTPAccountRemove, Subject: p.Username})
 	})
+}
+
+// keyFingerprints names a sender_pgp_key in the audit by its fingerprints,
+// not its whole armoured text.
+func keyFingerprints(armored string) string {
+	if armored == "" {
+		return ""
+	}
+	list, err := layers.ReadKeys([]byte(armored))
+	if err != nil {
+		return "unreadable key"
+	}
+	var fprs []string
+	for _, e := range list {
+		fprs = append(fprs, layers.Fingerprint(e))
+	}
+	return strings.Join(fprs, ",")
 }

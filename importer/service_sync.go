@@ -158,7 +158,7 @@ func (s *Service) takeInbox(ctx context.Context, tx *sqlx.Tx, p ImportInboxParam
 // errors CSV (its last column is errors). It reads the header alone; a file
 // whose header cannot be read is not one (it fails on its own as a roster).
 func isErrorsFile(ctx context.Context, q store.Querier, orgID, fileID int64, name string) bool {
-	src, err := openRoster(ctx, q, orgID, fileID, name, Limits{})
+	src, err := openRoster(ctx, q, rosterSource{OrgID: orgID, FileID: fileID, Name: name})
 	if err != nil {
 		return false
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"rosterd/layers"
 	"rosterd/roster"
 	"rosterd/store"
 )
@@ -93,6 +94,14 @@ func ValidateSettings(o *store.Org) error {
 	}
 	if o.ArchiveThresholdMin < 0 {
 		add("archive_threshold_min", fmt.Errorf("%d is below 0; %s", o.ArchiveThresholdMin, ThresholdHint("archive_threshold_min")))
+	}
+	if o.SenderPGPKey != "" && textOK("sender_pgp_key", o.SenderPGPKey) {
+		if _, err := layers.ReadKeys([]byte(o.SenderPGPKey)); err != nil {
+			add("sender_pgp_key", fmt.Errorf("is not an OpenPGP public key (%v); paste the HR system's key as gpg --armor --export prints it", errors.Unwrap(err)))
+		}
+	}
+	if o.RequireSignature && o.SenderPGPKey == "" {
+		add("require_signature", errors.New("needs sender_pgp_key, the HR system's public key its signatures are checked against; set it first"))
 	}
 	if len(bad) == 0 {
 		return nil

@@ -24,7 +24,9 @@ type Worker struct {
 	river.WorkerDefaults[jobs.ImportArgs]
 	DB     *store.DB
 	Limits Limits
-	Logger *slog.Logger
+	// PGPKeyGrace is pgp_key_grace; 0: DefaultPGPKeyGrace.
+	PGPKeyGrace time.Duration
+	Logger      *slog.Logger
 	// MaxDuration bounds one run of an import (job_rescue_after). The
 	// imports of a daemon that died do not wait for it: the daemons'
 	// heartbeats hand them over within a minute (jobs.RescueDead).
@@ -95,7 +97,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.ImportArgs]) (err
 		return river.JobSnooze(time.Second)
 	}
 	client := river.ClientFromContext[*sql.Tx](ctx)
-	_, err = Run(ctx, w.DB, RunParams{Import: im, Limits: w.Limits, Logger: w.Logger, Pause: w.Pause, Observer: w.Observer,
+	_, err = Run(ctx, w.DB, RunParams{Import: im, Limits: w.Limits, PGPKeyGrace: w.PGPKeyGrace, Logger: w.Logger, Pause: w.Pause, Observer: w.Observer,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 			_, err := notify.EnqueueTx(ctx, tx, client, im, 0)
 			return err

@@ -16,6 +16,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"time"
 )
 
 // SniffLen is how much of a file's start Sniff needs.
@@ -335,3 +336,6 @@ func sizeText(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+// timeNow is the clock key checks use.
+func timeNow() time.Time { return time.Now() }

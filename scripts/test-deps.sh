@@ -2,8 +2,9 @@
 # Brings what the test suite needs when it is missing, on a Debian or Ubuntu
 # machine: PostgreSQL installed and started with its `test` database (trust
 # auth on 127.0.0.1:5432), Chromium (the back-office browser test), the
-# OpenSSH sftp client (the SFTP door's tests) and LibreOffice Calc (the test
-# that opens the CSV downloads in a spreadsheet). `make test` and `.ci/run`
+# OpenSSH sftp client (the SFTP door's tests), LibreOffice Calc (the test
+# that opens the CSV downloads in a spreadsheet) and gpg (the PGP tests
+# encrypt rosters as an HR system does). `make test` and `.ci/run`
 # both call it. Where it cannot install (not root, no apt-get), it says what
 # to run and fails.
 set -euo pipefail
@@ -15,6 +16,7 @@ missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v sftp >/dev/null || missing+=(openssh-client)
 command -v soffice >/dev/null || missing+=(libreoffice-calc-nogui)
+command -v gpg >/dev/null || missing+=(gnupg)
 if [ -z "$PG_URL" ] && { ! command -v pg_isready >/dev/null || ! ls /etc/postgresql >/dev/null 2>&1; }; then
   missing+=(postgresql)
 fi

@@ -20,10 +20,7 @@ func TestJournalImportSeqMigration(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
 			db := openMigratedTo(t, d, 15)
-			org := store.NewOrg("acme", "Acme")
-			if err := store.OrgCreate(ctx, db, &org); err != nil {
-				t.Fatal(err)
-			}
+			org := createOrgBefore17(t, db)
 			f, err := store.FileCreate(ctx, db, org.ID, "roster.csv", strings.NewReader("external_id\nE1\n"), 0)
 			if err != nil {
 				t.Fatal(err)

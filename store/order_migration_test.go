@@ -21,10 +21,7 @@ func TestAcceptanceOrderMigration(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()
 			db := openMigratedTo(t, d, 13)
-			org := store.NewOrg("acme", "Acme")
-			if err := store.OrgCreate(ctx, db, &org); err != nil {
-				t.Fatal(err)
-			}
+			org := createOrgBefore17(t, db)
 			f, err := store.FileCreate(ctx, db, org.ID, "roster.csv", strings.NewReader("external_id\nE1\n"), 0)
 			if err != nil {
 				t.Fatal(err)
@@ -104,4 +101,18 @@ func openMigratedTo(t *testing.T, d store.Dialect, version int64) *store.DB {
 		t.Fatal(err)
 	}
 	return db
+}
+
+// createOrgBefore17 records an organisation in a schema older than
+// migration 00017, which added the PGP settings store.OrgCreate writes.
+func createOrgBefore17(t *testing.T, db *store.DB) store.Org {
+	t.Helper()
+	org := store.NewOrg("acme", "Acme")
+	now := time.Now().UTC()
+	err := db.QueryRowxContext(context.Background(), db.Rebind(`INSERT INTO organisations (slug, name, created_at, updated_at)
+		VALUES (?, ?, ?, ?) RETURNING id`), org.Slug, org.Name, now, now).Scan(&org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return org
 }

@@ -10,17 +10,27 @@ import (
 
 // Org is an organisation (tenant) with its settings (SPEC §6).
 type Org struct {
-	ID                      int64     `db:"id"`
-	Slug                    string    `db:"slug"`
-	Name                    string    `db:"name"`
-	NotificationEmailsText  string    `db:"notification_emails"`
-	SyncSchedule            string    `db:"sync_schedule"`
-	TimeZone                string    `db:"time_zone"`
-	DefaultPhoneRegion      string    `db:"default_phone_region"`
-	ArchiveThresholdPercent int       `db:"archive_threshold_percent"`
-	ArchiveThresholdMin     int       `db:"archive_threshold_min"`
-	CreatedAt               time.Time `db:"created_at"`
-	UpdatedAt               time.Time `db:"updated_at"`
+	ID                      int64  `db:"id"`
+	Slug                    string `db:"slug"`
+	Name                    string `db:"name"`
+	NotificationEmailsText  string `db:"notification_emails"`
+	SyncSchedule            string `db:"sync_schedule"`
+	TimeZone                string `db:"time_zone"`
+	DefaultPhoneRegion      string `db:"default_phone_region"`
+	ArchiveThresholdPercent int    `db:"archive_threshold_percent"`
+	ArchiveThresholdMin     int    `db:"archive_threshold_min"`
+	// RequireEncryption refuses a roster that is not PGP-encrypted.
+	RequireEncryption bool `db:"require_encryption"`
+	// SenderPGPKey is the HR system's armoured public key: errors files of
+	// its encrypted rosters are encrypted to it; "" for none.
+	SenderPGPKey string `db:"sender_pgp_key"`
+	// RequireSignature refuses a roster not signed by SenderPGPKey.
+	RequireSignature bool `db:"require_signature"`
+	// AttachErrors attaches the errors file to the e-mail; false: the
+	// e-mail links to the import's page instead.
+	AttachErrors bool      `db:"attach_errors"`
+	CreatedAt    time.Time `db:"created_at"`
+	UpdatedAt    time.Time `db:"updated_at"`
 }
 
 // NotificationEmails is the list of addresses that receive import outcomes.
@@ -48,21 +58,24 @@ func (o *Org) Location() *time.Location {
 // NewOrg is an organisation with the defaults of SPEC §6.
 func NewOrg(slug, name string) Org {
 	return Org{Slug: slug, Name: name, SyncSchedule: "0 2 * * *", TimeZone: "UTC",
-		ArchiveThresholdPercent: 10, ArchiveThresholdMin: 5}
+		ArchiveThresholdPercent: 10, ArchiveThresholdMin: 5, AttachErrors: true}
 }
 
 const orgColumns = `id, slug, name, notification_emails, sync_schedule, time_zone, default_phone_region,
-	archive_threshold_percent, archive_threshold_min, created_at, updated_at`
+	archive_threshold_percent, archive_threshold_min, require_encryption, sender_pgp_key, require_signature,
+	attach_errors, created_at, updated_at`
 
 // OrgCreate inserts o and fills its ID and timestamps.
 func OrgCreate(ctx context.Context, q Querier, o *Org) error {
 	now := time.Now().UTC()
 	o.CreatedAt, o.UpdatedAt = now, now
 	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO organisations (slug, name, notification_emails, sync_schedule,
-		time_zone, default_phone_region, archive_threshold_percent, archive_threshold_min, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		time_zone, default_phone_region, archive_threshold_percent, archive_threshold_min, require_encryption,
+		sender_pgp_key, require_signature, attach_errors, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		o.Slug, o.Name, o.NotificationEmailsText, o.SyncSchedule, o.TimeZone, o.DefaultPhoneRegion,
-		o.ArchiveThresholdPercent, o.ArchiveThresholdMin, now, now).Scan(&o.ID)
+		o.ArchiveThresholdPercent, o.ArchiveThresholdMin, o.RequireEncryption, o.SenderPGPKey, o.RequireSignature,
+		o.AttachErrors, now, now).Scan(&o.ID)
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("organisation %q already exists", o.Slug)
@@ -76,9 +89,11 @@ func OrgCreate(ctx context.Context, q Querier, o *Org) error {
 func OrgUpdate(ctx context.Context, q Querier, o *Org) error {
 	o.UpdatedAt = time.Now().UTC()
 	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE organisations SET name = ?, notification_emails = ?, sync_schedule = ?,
-		time_zone = ?, default_phone_region = ?, archive_threshold_percent = ?, archive_threshold_min = ?, updated_at = ?
+		time_zone = ?, default_phone_region = ?, archive_threshold_percent = ?, archive_threshold_min = ?,
+		require_encryption = ?, sender_pgp_key = ?, require_signature = ?, attach_errors = ?, updated_at = ?
 		WHERE id = ?`), o.Name, o.NotificationEmailsText, o.SyncSchedule, o.TimeZone, o.DefaultPhoneRegion,
-		o.ArchiveThresholdPercent, o.ArchiveThresholdMin, o.UpdatedAt, o.ID)
+		o.ArchiveThresholdPercent, o.ArchiveThresholdMin, o.RequireEncryption, o.SenderPGPKey, o.RequireSignature,
+		o.AttachErrors, o.UpdatedAt, o.ID)
 	if err != nil {
 		return fmt.Errorf("update organisation: %w", err)
 	}

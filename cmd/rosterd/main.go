@@ -57,7 +57,7 @@ func newRootCmd() *cobra.Command {
 	config.RegisterFlags(root.PersistentFlags())
 	hideConfigFlags(root) // listed by serve --help and rosterd help config (help.go)
 	root.SetUsageFunc(usage)
-	root.AddCommand(newMigrateCmd(), newOrgCmd(), newAdminCmd(), newTokenCmd(), newTemplateCmd(),
+	root.AddCommand(newMigrateCmd(), newOrgCmd(), newPGPKeyCmd(), newAdminCmd(), newTokenCmd(), newTemplateCmd(),
 		newUsersCmd(), newImportCmd(), newSyncCmd(), newVersionCmd(), newServeCmd(), newDemoCmd(), newSFTPAccountCmd(), newBackupCmd(), newHealthcheckCmd(),
 		newConfigTopic())
 	return root
@@ -124,7 +124,7 @@ func (a *app) service() (*importer.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return importer.NewService(a.db, importer.ServiceConfig{Queue: q, Logger: a.log, Limits: importer.Limits{
+	return importer.NewService(a.db, importer.ServiceConfig{Queue: q, Logger: a.log, PGPKeyGrace: a.cfg.PGPKeyGrace, Limits: importer.Limits{
 		MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
 }
 

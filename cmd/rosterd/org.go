@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -40,6 +41,36 @@ func orgFlags(fs *pflag.FlagSet, create bool) {
 	// own message (importer.ParseThreshold), not the flag parser's.
 	fs.String("archive-threshold-percent", def("10"), "hold a full sync that would archive more than this percentage of active users")
 	fs.String("archive-threshold-min", def("5"), "… and more than this many users")
+	fs.Bool("require-encryption", false, "refuse rosters that are not PGP-encrypted")
+	fs.String("sender-pgp-key", "", "`FILE` holding the HR system's PGP public key (\"\" removes it)")
+	fs.Bool("require-signature", false, "refuse rosters not signed by the sender's key")
+	fs.Bool("attach-errors", true, "attach errors files to e-mails (false: link to the page)")
+}
+
+// senderKeyFlag reads the file --sender-pgp-key names ("" removes the key).
+func senderKeyFlag(fs *pflag.FlagSet) (*string, error) {
+	if !fs.Changed("sender-pgp-key") {
+		return nil, nil
+	}
+	path, _ := fs.GetString("sender-pgp-key")
+	if path == "" {
+		return &path, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--sender-pgp-key: %w", err)
+	}
+	key := string(b)
+	return &key, nil
+}
+
+// boolFlag is the value of a bool flag that was given, nil otherwise.
+func boolFlag(fs *pflag.FlagSet, name string) *bool {
+	if !fs.Changed(name) {
+		return nil
+	}
+	v, _ := fs.GetBool(name)
+	return &v
 }
 
 // applyOrgFlags copies the flags that were given (all of them on create).
@@ -75,8 +106,25 @@ func applyOrgFlags(fs *pflag.FlagSet, o *store.Org, all bool) error {
 		}
 		*n.to = v
 	}
+	for flag, to := range map[string]*bool{"require-encryption": &o.RequireEncryption, "require-signature": &o.RequireSignature,
+		"attach-errors": &o.AttachErrors} {
+		if set(flag) {
+			*to, _ = fs.GetBool(flag)
+		}
+	}
+	key, err := senderKeyFlag(fs)
+	if err != nil {
+		return err
+	}
+	setIfGiven(&o.SenderPGPKey, key)
 	importer.NormalizeSettings(o)
 	return nil
+}
+
+func setIfGiven[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }
 
 func newOrgCreateCmd() *cobra.Command {
@@ -170,6 +218,12 @@ func settingsUpdate(fs *pflag.FlagSet, orgID int64) (importer.SettingsUpdatePara
 		list := strings.Split(*v, ",")
 		p.NotificationEmails = &list
 	}
+	p.RequireEncryption, p.RequireSignature, p.AttachErrors = boolFlag(fs, "require-encryption"), boolFlag(fs, "require-signature"), boolFlag(fs, "attach-errors")
+	key, err := senderKeyFlag(fs)
+	if err != nil && bad == nil {
+		bad = err
+	}
+	p.SenderPGPKey = key
 	return p, bad
 }
 
