@@ -14,6 +14,7 @@ import (
 	"github.com/wneessen/go-mail"
 
 	"rosterd/csvfile"
+	"rosterd/layers"
 	"rosterd/store"
 )
 
@@ -72,17 +73,20 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 		return nil, "", err
 	}
 	msg.Subject(v.Subject)
-	if im.ErrorsFileID != nil {
+	if im.ErrorsFileID != nil && org.AttachErrors {
 		f, err := store.FileGet(ctx, q, im.OrgID, *im.ErrorsFileID)
 		if err != nil {
 			return nil, "", err
 		}
 		if f.SizeBytes <= MaxAttachmentBytes {
-			if err := msg.AttachReader(im.ID+".csv", store.FileOpen(ctx, q, im.OrgID, f.ID),
-				mail.WithFileContentType(mail.ContentType("text/csv; charset=utf-8"))); err != nil {
+			name, r, ctype, err := errorsAttachment(ctx, q, org, im, f)
+			if err != nil {
+				return nil, "", err
+			}
+			if err := msg.AttachReader(name, r, mail.WithFileContentType(ctype)); err != nil {
 				return nil, "", fmt.Errorf("attach errors CSV: %w", err)
 			}
-			v.Attached = true
+			v.Attached, v.AttachedName = true, name
 		}
 	}
 	if im.Status == store.ImportHeld {
@@ -109,6 +113,42 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 		}
 	}
 	return withBodies(msg, importText, importHTML, v, fmt.Sprintf("%s-%d", im.ID, n.ID))
+}
+
+// errorsAttachment is the errors CSV as the e-mail attaches it: as it is,
+// or, for a PGP-encrypted roster of an organisation with a sender_pgp_key,
+// encrypted to that key as `<id>.csv.pgp` (SPEC §6), so that the failed
+// rows travel as protected as the roster came. The ciphertext is built in
+// memory: the file is at most MaxAttachmentBytes.
+func errorsAttachment(ctx context.Context, q store.Querier, org *store.Org, im *store.Import, f *store.File) (string, io.Reader, mail.ContentType, error) {
+	clear := store.FileOpen(ctx, q, im.OrgID, f.ID)
+	if org.SenderPGPKey == "" || !EncryptedRoster(ctx, q, im) {
+		return im.ID + ".csv", clear, mail.ContentType("text/csv; charset=utf-8"), nil
+	}
+	keys, err := layers.ReadKeys([]byte(org.SenderPGPKey))
+	if err != nil {
+		return "", nil, "", fmt.Errorf("sender_pgp_key: %w", err)
+	}
+	var b bytes.Buffer
+	w, err := layers.Encrypt(&b, keys, im.ID+".csv")
+	if err != nil {
+		return "", nil, "", err
+	}
+	if _, err := io.Copy(w, clear); err != nil {
+		return "", nil, "", fmt.Errorf("encrypt errors CSV: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return "", nil, "", fmt.Errorf("encrypt errors CSV: %w", err)
+	}
+	return im.ID + ".csv.pgp", &b, mail.ContentType("application/pgp-encrypted"), nil
+}
+
+// EncryptedRoster tells whether an import's stored file came PGP-encrypted,
+// from its first bytes (a file already deleted is taken as not).
+func EncryptedRoster(ctx context.Context, q store.Querier, im *store.Import) bool {
+	head := make([]byte, layers.SniffLen)
+	n, _ := io.ReadFull(store.FileOpen(ctx, q, im.OrgID, im.FileID), head)
+	return layers.Sniff(head[:n]) == layers.KindPGP
 }
 
 // WriteArchiveCSV writes whom a held sync would archive, as the hold kept
@@ -164,6 +204,7 @@ type importView struct {
 	// goes back the same way (a program sent it), the back office as well.
 	API                 bool
 	HasErrors, Attached bool
+	AttachedName        string // <id>.csv, or <id>.csv.pgp encrypted to the sender
 	ArchiveAttached     bool
 	ArchiveLink         string
 	// Changes name the first users archived, restored and failed (SPEC

@@ -48,7 +48,7 @@ Warnings:
 {{- end}}
 {{- if .HasErrors}}
 
-{{if .Attached}}The attached {{.ID}}.csv{{else}}The file {{.ErrorsLink}}{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an "errors" column at the end saying what is wrong in each.
+{{if .Attached}}The attached {{.AttachedName}}{{else}}The file {{.ErrorsLink}}{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an "errors" column at the end saying what is wrong in each.
 How to fix them: correct the cells in that file (leave the errors column where it is; it is ignored) and
 {{- if eq .Mode "full"}} upload it in the back office (Actions → Upload users: {{.UploadLink}}) or with POST /api/v1/imports, a partial import, which never archives anyone. Do not put it into /in/ on the SFTP endpoint: a file there is the whole roster, and an errors file is refused there.
 {{- else if .API}} send the fixed file again as it is with POST /api/v1/imports, as this one came (or upload it in the back office: Actions → Upload users: {{.UploadLink}}).
@@ -73,7 +73,7 @@ Door: {{.Door}}, {{.Mode}} mode{{if .DryRun}}, dry run: nothing was applied{{end
 <ul>{{range .Items}}<li>{{.}}</li>{{end}}</ul>
 {{if .More}}<p>{{.More}} <a href="{{$.Link}}">{{$.Link}}</a></p>
 {{end}}{{end}}{{if .Warnings}}<p>Warnings:</p><ul>{{range .Warnings}}<li>{{.}}</li>{{end}}</ul>{{end}}
-{{if .HasErrors}}<p>{{if .Attached}}The attached <code>{{.ID}}.csv</code>{{else}}<a href="{{.ErrorsLink}}">This file</a>{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an <code>errors</code> column at the end saying what is wrong in each.
+{{if .HasErrors}}<p>{{if .Attached}}The attached <code>{{.AttachedName}}</code>{{else}}<a href="{{.ErrorsLink}}">This file</a>{{end}} holds the {{.Counts.Failed}} rows that failed, exactly as they were sent, with an <code>errors</code> column at the end saying what is wrong in each.
 Correct the cells in that file (leave the errors column where it is; it is ignored) and
 {{- if eq .Mode "full"}} upload it in the back office (<a href="{{.UploadLink}}">Actions → Upload users</a>) or with <code>POST /api/v1/imports</code>, a partial import, which never archives anyone. Do not put it into <code>/in/</code> on the SFTP endpoint: a file there is the whole roster, and an errors file is refused there.
 {{- else if .API}} send the fixed file again as it is with <code>POST /api/v1/imports</code>, as this one came (or upload it in the back office: <a href="{{.UploadLink}}">Actions → Upload users</a>).
