@@ -146,6 +146,7 @@ func mustFile(t *testing.T, db *store.DB, orgID int64) int64 {
 // An upload cut off by its context or refused as too large leaves nothing;
 // one that completes is recorded whole, with its import.
 func TestAcceptCancelledOrTooLargeLeavesNothing(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		data := rosterBytes(5 * store.ChunkSize / 2)
@@ -222,6 +223,7 @@ func shortBusyTimeout(t *testing.T, db *store.DB, d time.Duration) {
 // and succeeds on its first run (no SQLITE_BUSY, so no retry reads its file
 // again).
 func TestImportsOfTwoOrganisationsRunAtOnce(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		const busy = 200 * time.Millisecond
 		if db.Dialect == store.SQLite {
@@ -300,6 +302,7 @@ func (h *hookedQuerier) QueryxContext(ctx context.Context, q string, args ...any
 // commits between the two reads shows in neither, so the export is one
 // state of the roster.
 func TestExportReadsOneSnapshot(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		e.seed(3)

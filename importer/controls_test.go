@@ -15,6 +15,7 @@ import (
 // quoted cell, fails its row with a message naming the line, the column as
 // the file wrote it and the value escaped; the other rows apply.
 func TestControlsInNamesFailTheRow(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		im := e.importFile(importer.ModePartial, "External ID;First Name;last_name;country;preferred_language;business_email\n"+

@@ -8,6 +8,7 @@ import (
 // A reports-to chain longer than one block of edges, closed into a loop by
 // its last link, is found whole: lookups cross block boundaries both ways.
 func TestFindCyclesAcrossEdgeBlocks(t *testing.T) {
+	t.Parallel()
 	const n = 2*edgeBlock + 10 // lines 1..n, each managed by the next
 	var edges edgeList
 	for line := int64(1); line <= n; line++ {

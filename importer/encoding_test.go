@@ -16,6 +16,7 @@ import (
 // it would have rewritten every accented name ("José" as "JosÃ©"). A UTF-8
 // byte-order mark followed by such a byte fails the same way.
 func TestMixedEncodingsFailTheImport(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		var b strings.Builder

@@ -15,6 +15,7 @@ import (
 // prefixes, an empty table, a roster.RowFingerprint claimed twice, one never
 // stored, and the line each claim notes (what the checks ask of a skipped row).
 func TestKnownRowsClaim(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")

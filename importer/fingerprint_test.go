@@ -49,6 +49,7 @@ func (e *env) logSkips() *skipLog {
 }
 
 func TestResyncSkipsKnownRowsAndAppliesChangedOnes(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		log := e.logSkips()
@@ -97,6 +98,7 @@ func TestResyncSkipsKnownRowsAndAppliesChangedOnes(t *testing.T) {
 }
 
 func TestKnownRowIsAppliedAgainAfterAnotherChange(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		log := e.logSkips()
@@ -129,6 +131,7 @@ func TestKnownRowIsAppliedAgainAfterAnotherChange(t *testing.T) {
 }
 
 func TestChangeMadeWhileASyncReadsItsFileIsKeptUntilTheNextSync(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		log := e.logSkips()
@@ -167,6 +170,7 @@ func TestChangeMadeWhileASyncReadsItsFileIsKeptUntilTheNextSync(t *testing.T) {
 }
 
 func TestKnownRowIsReadAgainWhenTheOrganisationsSettingsChange(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		log := e.logSkips()
@@ -188,6 +192,7 @@ func TestKnownRowIsReadAgainWhenTheOrganisationsSettingsChange(t *testing.T) {
 }
 
 func TestLeaverWhoseDayCameIsArchivedEvenByADryRun(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		roster := "external_id;first_name;last_name;country;preferred_language;business_email;archived_at\n" +
@@ -212,6 +217,7 @@ func TestLeaverWhoseDayCameIsArchivedEvenByADryRun(t *testing.T) {
 }
 
 func TestRepeatedKnownRowFailsBothTimes(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		roster := fullRoster(1, 3)
@@ -229,6 +235,7 @@ func TestRepeatedKnownRowFailsBothTimes(t *testing.T) {
 }
 
 func TestRowWithAWarningWarnsOnEverySync(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		roster := "external_id;first_name;last_name;country;preferred_language;business_mobile_phone\n" +
@@ -247,6 +254,7 @@ func TestRowWithAWarningWarnsOnEverySync(t *testing.T) {
 // counted in a warning naming the manager, on every sync whose rows still
 // name them.
 func TestKnownRowAppliesWhenItsManagerLeaves(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		log := e.logSkips()

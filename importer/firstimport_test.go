@@ -18,6 +18,7 @@ import (
 // plans them from their patches. Both must store the very same users:
 // every field, the status, the three hashes and the search text.
 func TestFirstImportStoresWhatALaterImportWould(t *testing.T) {
+	t.Parallel()
 	roster := "external_id;first_name;last_name;country;preferred_language;authentication_type;business_email;" +
 		"business_mobile_phone;manager;department_en;department_nl;job_title_en;tags_en;archived_at\n" +
 		"E1;Ann;Smith;be;nl;;Ann@Example.com;0470 12 34 56;;Sales;Verkoop;Boss;team:A,level:1;\n" +

@@ -21,6 +21,7 @@ import (
 // re-imports with every row unchanged (SPEC §5.1: only the lists meant to
 // be read are neutralised).
 func TestFormulaCellsImportAndExportExactly(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		svc, _ := importertest.NewService(t, db, importer.ServiceConfig{})

@@ -110,6 +110,7 @@ var goldenCases = []goldenCase{
 // as it is, which must give the same errors CSV again, and the golden file
 // with its failing cells corrected, which must import cleanly.
 func TestGoldenErrorsCSV(t *testing.T) {
+	t.Parallel()
 	for _, gc := range goldenCases {
 		t.Run(gc.file, func(t *testing.T) {
 			bad, err := os.ReadFile(filepath.Join("testdata", "bad", gc.file))
@@ -180,6 +181,7 @@ func TestGoldenErrorsCSV(t *testing.T) {
 // input, decoded, in the input's order, followed by the delimiter and its
 // errors cell; every line ending the input's.
 func TestGoldenFilesShape(t *testing.T) {
+	t.Parallel()
 	for _, gc := range goldenCases {
 		t.Run(gc.file, func(t *testing.T) {
 			bad, err := os.ReadFile(filepath.Join("testdata", "bad", gc.file))
@@ -297,6 +299,7 @@ func csvQuoteForTest(s, delim string) string {
 
 // TestGoodSpreadsheetFiles imports each original file as it is.
 func TestGoodSpreadsheetFiles(t *testing.T) {
+	t.Parallel()
 	type want struct {
 		plain map[string]string
 		dept  string
@@ -390,6 +393,7 @@ func showBytes(s string) string {
 // PostgreSQL refuses a NUL in text, and the staging tables hold every row's
 // id and valid fields (FuzzReadAndValidate found the NUL).
 func TestControlCharactersInCells(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		im := e.importFile(importer.ModePartial, "external_id;first_name;last_name;country;preferred_language;business_email;department_en\n"+

@@ -7,6 +7,7 @@ import (
 )
 
 func TestInboxSyncable(t *testing.T) {
+	t.Parallel()
 	for name, want := range map[string]bool{
 		"roster.csv": true, "2026-03-01 roster.CSV": true, "roster": true, "roster.partial.csv": true,
 		".roster.csv": false, "roster.csv.part": false, "roster.csv.PART": false, "roster.csv.filepart": false,

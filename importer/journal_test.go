@@ -42,6 +42,7 @@ func journalOf(t *testing.T, svc *importer.Service, orgID int64, id string) stri
 }
 
 func TestJournalOfAPartialUpload(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		svc := newService(t, db)
@@ -78,6 +79,7 @@ func TestJournalOfAPartialUpload(t *testing.T) {
 }
 
 func TestJournalOfAFullSyncDryRunHeldAndApproved(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -167,6 +169,7 @@ func history(t *testing.T, svc *importer.Service, orgID int64, id string) string
 }
 
 func TestActorsOfCancelAndManualActions(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -213,6 +216,7 @@ func TestActorsOfCancelAndManualActions(t *testing.T) {
 // TestJournalSearchCounts: a search counts, per kind, the entries it finds
 // (by id, "first last" or "last first"), as the import page's tabs show them.
 func TestJournalSearchCounts(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		svc := newService(t, db)

@@ -53,6 +53,7 @@ func (e *env) acceptNamed(svc *importer.Service, mode importer.Mode, name, conte
 // A gzip or zip roster is accepted, read through its layer, and its errors
 // file is the inner CSV's failed rows, as a clear-text upload's would be.
 func TestCompressedRostersImport(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		svc := newService(t, db)
@@ -86,6 +87,7 @@ func TestCompressedRostersImport(t *testing.T) {
 // A zip bomb is accepted as a zip (it is one) and its import fails at the
 // ratio guard, saying why; nobody is changed.
 func TestZipBombFailsTheImport(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		svc := newService(t, db)
@@ -109,6 +111,7 @@ func TestZipBombFailsTheImport(t *testing.T) {
 // Compressed and encrypted files pass the acceptance sniff; PDFs and old
 // workbooks are still refused there, with what to send instead.
 func TestAcceptanceSniffTakesLayers(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		svc := newService(t, db)

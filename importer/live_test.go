@@ -47,6 +47,7 @@ func (e *env) status(id string) string {
 // TestCancelDeadProcessingImport: an import left processing by a runner that
 // died can be cancelled, and the organisation's next import goes ahead at once.
 func TestCancelDeadProcessingImport(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -92,6 +93,7 @@ func TestCancelDeadProcessingImport(t *testing.T) {
 // written in the open transaction; on SQLite, whose write lock would make the
 // cancel wait for the commit, it lands while the file is staged.
 func TestCancelLiveImport(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -229,6 +231,7 @@ func waitStatus(t *testing.T, db *store.DB, id string, want string) *store.Impor
 // retried, and its last attempt ends the import failed with one e-mail;
 // the organisation's next import then goes ahead.
 func TestPanickingImportFailsOnLastAttempt(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -274,6 +277,7 @@ func TestPanickingImportFailsOnLastAttempt(t *testing.T) {
 // discarded) without running it to the end is ended failed, with one e-mail,
 // however often the sweep runs.
 func TestImportWhoseJobEndedFails(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)

@@ -16,6 +16,7 @@ import (
 // that names one of them archives the other. Only a new id that is a stored
 // one with its leading zeros lost keeps the stored user it looks like.
 func TestFullSyncLeadingZerosShieldOnlyNewRows(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		const h = "external_id;first_name;last_name;country;preferred_language;business_email;manager\n"
@@ -84,6 +85,7 @@ func TestFullSyncLeadingZerosShieldOnlyNewRows(t *testing.T) {
 // and every import whose rows name them says who and how many; a manager
 // who never existed, or a new one whose own row failed, still fails the row.
 func TestManagerWhoLeavesKeepsTheirReports(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		e.org.ArchiveThresholdMin = 100 // the roster is small; nothing here is about the threshold

@@ -36,6 +36,7 @@ func fullRoster(from, to int) string {
 }
 
 func TestPartialModeRules(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		e.seed(3)
@@ -138,6 +139,7 @@ func TestPartialModeRules(t *testing.T) {
 }
 
 func TestCrossRowRules(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		e.seed(3)
@@ -230,6 +232,7 @@ func TestCrossRowRules(t *testing.T) {
 }
 
 func TestFullModeRules(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		e.seed(20)
@@ -357,6 +360,7 @@ func TestFullModeRules(t *testing.T) {
 // where it belongs and archives nobody, even where no threshold would hold
 // it; the same file uploaded as a partial import applies.
 func TestFullImportRefusesAnErrorsFile(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		e.org.ArchiveThresholdPercent = 100

@@ -24,6 +24,7 @@ import (
 // the plan of every set-wise statement instead: no table is read whole once
 // per row of another.
 func TestChangedSyncPlansAreNotQuadratic(t *testing.T) {
+	t.Parallel()
 	const n = 5000
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -188,6 +189,7 @@ func sqliteRepeatedScans(plan string) []string {
 // later, plans its checks with them (see TestChangedSyncPlansAreNotQuadratic
 // for what stale ones do).
 func TestLargeImportRefreshesStatistics(t *testing.T) {
+	t.Parallel()
 	const n = 10000
 	db := storetest.Open(t, store.Postgres)
 	ctx := context.Background()

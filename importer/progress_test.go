@@ -63,6 +63,7 @@ func listedProgress(db *store.DB, im *store.Import) (httpd.Progress, error) {
 // too, where that transaction holds the write lock), and never moves back;
 // a late write of run 1 changes nothing.
 func TestApprovedSyncRunsAgainWithFreshProgress(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)

@@ -41,6 +41,7 @@ func (e *env) userState(id string) string {
 }
 
 func TestRevertPutsBackEachKindAndRevertOfRevertReapplies(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -128,6 +129,7 @@ func journalArchivedAt(t *testing.T, svc *importer.Service, e *env, importID, id
 }
 
 func TestRevertKeepsWhatChangedSince(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -170,6 +172,7 @@ func TestRevertKeepsWhatChangedSince(t *testing.T) {
 }
 
 func TestRevertDryRunAppliesNothing(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		svc := newService(t, db)
@@ -196,6 +199,7 @@ func TestRevertDryRunAppliesNothing(t *testing.T) {
 }
 
 func TestRevertRefusesWhatCannotBeReverted(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -220,6 +224,7 @@ func TestRevertRefusesWhatCannotBeReverted(t *testing.T) {
 }
 
 func TestRevertArchivingManyIsHeld(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)

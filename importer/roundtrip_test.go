@@ -179,6 +179,7 @@ func (g *genRoster) csv(drop bool) string {
 // languages, ids with leading zeros and every phone notation. (The export
 // may start with a BOM: the reader takes one.)
 func TestExportReimportsAsItIs(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		svc, _ := importertest.NewService(t, db, importer.ServiceConfig{})

@@ -14,6 +14,7 @@ import (
 // cell, so fixing what one errors CSV says makes the next upload pass. A
 // rule that reads a failed cell stays silent: it would only guess.
 func TestRowReportsAllItsProblemsAtOnce(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		if im := e.importFile(importer.ModePartial, header+"E3;Cy;Doe;BE;nl;cy@example.com;;;\n"); im.Status != store.ImportSucceeded {

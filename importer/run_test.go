@@ -87,6 +87,7 @@ func (e *env) errorsCSV(im *store.Import) string {
 const header = "external_id;first_name;last_name;country;preferred_language;business_email;business_mobile_phone;manager;department_en\n"
 
 func TestPartialImportCreatesAndUpdates(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		im := e.importFile(importer.ModePartial, header+
@@ -120,6 +121,7 @@ func TestPartialImportCreatesAndUpdates(t *testing.T) {
 // are dropped, and the import's connection must not be lost under its open
 // transaction (on PostgreSQL the run once waited on it for ever).
 func TestFatalFaultLateInTheFileFailsTheImport(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		const n = 5000

@@ -16,6 +16,7 @@ import (
 // larger one only its full chunks, incomplete; Discard, or a client gone
 // at the commit, leaves nothing: no import, no stored bytes.
 func TestStagedImportRecordsNothingUntilCommit(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)

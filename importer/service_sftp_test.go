@@ -32,6 +32,7 @@ func newSSHKey(t *testing.T) ssh.PublicKey {
 // TestSFTPLogin: a password or a listed key logs in to the account's
 // organisation; anything else is ErrLoginFailed, whichever part was wrong.
 func TestSFTPLogin(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -82,6 +83,7 @@ func readAll(t *testing.T, r io.ReaderAt, size int64) string {
 // list the door's imports and open for reading, and another organisation
 // sees none of it.
 func TestSFTPTree(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)

@@ -45,6 +45,7 @@ func (e *env) inboxNames() string {
 }
 
 func TestImportInboxTakesNewestAndSupersedesOlder(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -101,6 +102,7 @@ func TestImportInboxTakesNewestAndSupersedesOlder(t *testing.T) {
 // Two syncs at once (two daemons, or the command line and a daemon) take
 // each file once: one gets the import, the other finds /in/ empty.
 func TestImportInboxTakesEachFileOnce(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -137,6 +139,7 @@ func TestImportInboxTakesEachFileOnce(t *testing.T) {
 }
 
 func TestUsersArchiveDue(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)

@@ -56,6 +56,7 @@ func (e *env) archiveList(svc *importer.Service, id string) (int, []string) {
 }
 
 func TestNewerRosterSupersedesHeldSync(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -97,6 +98,7 @@ func TestNewerRosterSupersedesHeldSync(t *testing.T) {
 }
 
 func TestApprovalArchivesOnlyWhatTheHoldShowed(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -161,6 +163,7 @@ func TestApprovalArchivesOnlyWhatTheHoldShowed(t *testing.T) {
 }
 
 func TestDryRunIsNeverHeld(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -189,6 +192,7 @@ func TestDryRunIsNeverHeld(t *testing.T) {
 // A manual archive that arrives while an import of the same user sits
 // between its plan and its apply is not overwritten by that apply.
 func TestManualArchiveDuringImportIsKept(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -244,6 +248,7 @@ func TestManualArchiveDuringImportIsKept(t *testing.T) {
 }
 
 func TestServiceUserArchiveRestore(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -284,6 +289,7 @@ func TestServiceUserArchiveRestore(t *testing.T) {
 }
 
 func TestServiceValidates(t *testing.T) {
+	t.Parallel()
 	if _, err := importer.NewService(nil, importer.ServiceConfig{}); err == nil || !strings.Contains(err.Error(), "Queue") {
 		t.Errorf("a service without a queue: %v", err)
 	}
@@ -374,6 +380,7 @@ func TestServiceValidates(t *testing.T) {
 // older roster over it: the approved run waits for the organisation's lock
 // that the newer import holds, and then finds itself superseded.
 func TestApprovalRacingANewerRosterIsSuperseded(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -437,6 +444,7 @@ func TestApprovalRacingANewerRosterIsSuperseded(t *testing.T) {
 // An admin's write that meets an import being applied waits at most
 // LockWait, then answers busy, on both databases.
 func TestServiceWriteDuringImportIsBusyNotStuck(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -468,6 +476,7 @@ func TestServiceWriteDuringImportIsBusyNotStuck(t *testing.T) {
 }
 
 func TestServiceSupersede(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)

@@ -12,6 +12,7 @@ import (
 // Each setting of SPEC §6 is checked, and the error names the first bad one
 // as its field (the settings page shows it there) and lists them all.
 func TestValidateSettings(t *testing.T) {
+	t.Parallel()
 	good := func() *store.Org {
 		o := store.NewOrg("acme", "Acme")
 		return &o
@@ -57,6 +58,7 @@ func fieldOf(ve *importer.ValidationError) string {
 // the order of SPEC §6, so the settings page can show each message beside
 // its field; the summary text still names them all.
 func TestValidateSettingsEach(t *testing.T) {
+	t.Parallel()
 	o := store.NewOrg("acme", "Acme")
 	o.TimeZone, o.ArchiveThresholdPercent, o.ArchiveThresholdMin = "Mars/Olympus", 250, -1
 	var ve *importer.ValidationError
@@ -85,6 +87,7 @@ func TestValidateSettingsEach(t *testing.T) {
 // cron parser's and strconv's own words ("end of range (25) above maximum
 // (23)", "strconv.Atoi") never reach a person.
 func TestSettingsMessagesSayWhatIsValid(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		field, value, want string
 	}{

@@ -12,6 +12,7 @@ import (
 // the oldest account's password is the one forgotten (it pays bcrypt
 // again), the newest are still answered from memory.
 func TestSFTPPasswordCacheBound(t *testing.T) {
+	t.Parallel()
 	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
@@ -45,6 +46,7 @@ func TestSFTPPasswordCacheBound(t *testing.T) {
 // longer: after it the login pays bcrypt again, and expired entries are
 // dropped when a new one is stored.
 func TestSFTPPasswordCacheExpiry(t *testing.T) {
+	t.Parallel()
 	hash, err := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,7 @@ func login(t *testing.T, svc *importer.Service, e *env, password string) bool {
 // refused every time and never remembered (each costs a bcrypt), and the
 // right one still works after it.
 func TestSFTPPasswordCacheRepeatedLogin(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e, svc := passwordCacheEnv(t, db, time.Minute)
 		for i := range 5 {
@@ -79,6 +80,7 @@ func TestSFTPPasswordCacheRepeatedLogin(t *testing.T) {
 
 // TestSFTPPasswordCacheOff: with the cache off (0s) every login pays bcrypt.
 func TestSFTPPasswordCacheOff(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e, svc := passwordCacheEnv(t, db, 0)
 		for i := range 3 {
@@ -96,6 +98,7 @@ func TestSFTPPasswordCacheOff(t *testing.T) {
 // the old one is refused at the next login although it was remembered, and
 // the new one logs in.
 func TestSFTPPasswordCachePasswordChange(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e, svc := passwordCacheEnv(t, db, time.Hour)
@@ -123,6 +126,7 @@ func TestSFTPPasswordCachePasswordChange(t *testing.T) {
 // once, and an account made again under the same name with another
 // password does not take the old one.
 func TestSFTPPasswordCacheAccountRemoved(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e, svc := passwordCacheEnv(t, db, time.Hour)
@@ -148,6 +152,7 @@ func TestSFTPPasswordCacheAccountRemoved(t *testing.T) {
 // TestSFTPPasswordCacheConcurrentLogins: clients logging in at once with
 // the same password, before any was verified, share one bcrypt.
 func TestSFTPPasswordCacheConcurrentLogins(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e, svc := passwordCacheEnv(t, db, time.Minute)
 		const n = 8

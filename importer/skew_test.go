@@ -39,6 +39,7 @@ func signed(last string) string {
 // their turn and are applied in the order they were accepted: the second
 // roster is the one that stays.
 func TestSkewedClocksKeepAcceptanceOrder(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -87,6 +88,7 @@ func TestSkewedClocksKeepAcceptanceOrder(t *testing.T) {
 // second as the roster and supersedes the first, whatever their times say;
 // a file renamed into place arrives when it is renamed.
 func TestSkewedClocksNewestFileOfInbox(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)

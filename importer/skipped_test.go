@@ -53,6 +53,7 @@ func (e *env) statuses(ids ...string) string {
 // user of a row that failed; the same with a row failing, whose counts are
 // read back from staging.
 func TestFullSyncWithSkippedRowsArchivesOnlyTheMissing(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := skippedEnv(t, db, fullRoster(1, 8), 8)
 		log := e.logSkips()
@@ -108,6 +109,7 @@ func (e *env) changeKinds(importID string) string {
 // unchanged row that was skipped (before or after its twin, or repeated byte
 // for byte), and the user is kept as stored.
 func TestRepeatedIDOfASkippedRowFailsBothRows(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := skippedEnv(t, db, fullRoster(1, 3), 3)
 		log := e.logSkips()
@@ -145,6 +147,7 @@ func TestRepeatedIDOfASkippedRowFailsBothRows(t *testing.T) {
 // its warning; and a changed row that would close a loop through skipped
 // users' stored links still fails.
 func TestManagersAndSkippedRows(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		const h = "external_id;first_name;last_name;country;preferred_language;business_email;manager\n"
 		boss := "B1;Ann;Boss;BE;nl;b1@x.test;\n"
@@ -195,6 +198,7 @@ func TestManagersAndSkippedRows(t *testing.T) {
 // not mistaken for a user the file leaves out: the import runs again, and
 // then applies the file's row to them.
 func TestSkippedUserChangedWhileReadingRunsAgain(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name   string
 		change func(ctx context.Context, db *store.DB, orgID int64) error

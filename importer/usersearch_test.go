@@ -15,6 +15,7 @@ import (
 // created by an import, changed by one, or stored before the search column
 // existed.
 func TestUserSearchFoldsAccentsAndEscapesWildcards(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)

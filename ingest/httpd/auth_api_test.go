@@ -17,6 +17,7 @@ import (
 // route answers 401 with WWW-Authenticate and says what to send; health
 // checks need none.
 func TestAPIRefusesMissingBadAndRevokedTokens(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		revoked, err := store.TokenCreate(context.Background(), db, e.org.ID, "old")
@@ -56,6 +57,7 @@ func TestAPIRefusesMissingBadAndRevokedTokens(t *testing.T) {
 // organisation without a token; a cross-origin POST carrying that cookie is
 // refused; sign-out ends it on the server; wrong passwords are throttled.
 func TestAPISessions(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		if _, err := store.AdminCreate(context.Background(), db, e.other.ID, "admin@other.test", "correct horse"); err != nil {
@@ -116,6 +118,7 @@ func TestAPISessions(t *testing.T) {
 // valid token (a browser would send the admin's cookie just the same), and
 // records nothing.
 func TestAPIRefusesCrossOriginPost(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		body, ct := multipartBody(t, formPart{name: "file", fileName: "roster.csv", content: seedRows(1, 2)})
@@ -141,6 +144,7 @@ func TestAPIRefusesCrossOriginPost(t *testing.T) {
 
 // /readyz is 503 when the database does not answer.
 func TestReadyzWithoutDatabase(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		wantStatus(t, "readyz", e.do("GET", "/readyz", "", nil), http.StatusOK)

@@ -16,6 +16,7 @@ import (
 // Cache-Control: no-store, so that neither a browser's cache nor a proxy
 // keeps a copy; only the static files are cached.
 func TestPersonalDataIsNotCached(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()

@@ -77,6 +77,7 @@ const partialWithFailures = header + "E1;First1;Last1;BE;nl;e1@example.com;Sales
 // opaque cursor, kept to one kind, searched by id or name; an update lists
 // each field old → new; and every answer is kept out of caches.
 func TestAPIImportChanges(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		before := time.Now().Add(-time.Second)
@@ -175,6 +176,7 @@ func TestAPIImportChanges(t *testing.T) {
 // kind), UTF-8 with a BOM, one row per change and one per changed field,
 // and a cell a spreadsheet would run comes out as text.
 func TestAPIImportChangesCSV(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		id := e.importFile(partialWithFailures)
@@ -230,6 +232,7 @@ func TestAPIImportChangesCSV(t *testing.T) {
 // import and no line), by whom; previews are not history; paged; another
 // organisation's user is not found.
 func TestAPIUserHistory(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		first := e.importFile(partialWithFailures)

@@ -18,6 +18,7 @@ import (
 // Every typed error of the service answers its own status, once, here; an
 // unknown error answers 500 without its text.
 func TestErrorMapping(t *testing.T) {
+	t.Parallel()
 	gin.SetMode(gin.ReleaseMode)
 	cases := []struct {
 		name       string

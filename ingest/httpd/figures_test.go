@@ -13,6 +13,7 @@ import (
 // the door has one name on the page and in the API (door_name): a held sync
 // that would archive 1,100 of 1,200 users says so in those words.
 func TestPagesWriteFiguresForPeople(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()

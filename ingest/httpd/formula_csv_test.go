@@ -56,6 +56,7 @@ func noFormula(t *testing.T, what string, rows [][]string) {
 // apostrophe), from the API, on both databases; the values stored and the
 // roster export stay exact.
 func TestAPIListsNeutraliseFormulas(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		ctx := context.Background()

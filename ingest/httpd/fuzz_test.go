@@ -171,6 +171,7 @@ func FuzzAPIRouter(f *testing.F) {
 // TestAPIRouterSeeds runs FuzzAPIRouter's seeds on both databases, and
 // fails if any answered 500 or logged an ERROR.
 func TestAPIRouterSeeds(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		r, seeds := newRouterTarget(t, db)
 		for _, s := range seeds {

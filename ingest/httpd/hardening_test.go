@@ -49,6 +49,7 @@ func newServed(t *testing.T, db *store.DB, timeout time.Duration) *pageEnv {
 // the address to other sites; and no page carries inline script or style
 // the policy would block.
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -114,6 +115,7 @@ func TestSecurityHeaders(t *testing.T) {
 // finishes its headers loses the connection after http_timeout (at most
 // 10s), instead of holding it for ever.
 func TestSlowHeadersAreCutOff(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newServed(t, db, time.Second)
 		conn, err := net.Dial("tcp", e.srv.Listener.Addr().String())
@@ -142,6 +144,7 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 
 // TestOversizedHeadersAre431: headers beyond 64 KiB are refused with 431.
 func TestOversizedHeadersAre431(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newServed(t, db, time.Minute)
 		res := e.do("GET", "/api/v1/users", e.token, nil, "X-Big", strings.Repeat("a", 80<<10))
@@ -153,6 +156,7 @@ func TestOversizedHeadersAre431(t *testing.T) {
 // TestLargeJSONBodyRefused: a settings body past 64 KiB is refused with 413
 // and says why, before it is read whole.
 func TestLargeJSONBodyRefused(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newServed(t, db, time.Minute)
 		body := `{"name":"` + strings.Repeat("a", 100<<10) + `"}`
@@ -202,6 +206,7 @@ func slowUpload(t *testing.T, e *pageEnv, content string, pause, stall time.Dura
 // takes several seconds but keeps moving is accepted; one that stalls for
 // longer than the timeout is cut off.
 func TestSlowSteadyUploadSucceeds(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newServed(t, db, time.Second)
 		content := seedRows(1, 45_000)

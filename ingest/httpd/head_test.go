@@ -24,6 +24,7 @@ func (b *browser) head(path string) response {
 // HEAD answers like GET on every page and download: the same status and
 // headers (type, length, attachment name, caching).
 func TestHeadAnswersLikeGet(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -59,6 +60,7 @@ func TestHeadAnswersLikeGet(t *testing.T) {
 // page's head), and its static files are cached: an ETag answered with 304,
 // an hour's max-age, and the versioned address the pages link kept a year.
 func TestFaviconAndStaticCaching(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.browser()

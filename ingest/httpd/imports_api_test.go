@@ -25,6 +25,7 @@ import (
 // the Location, read the outcome, download the errors CSV as <id>.csv;
 // another organisation finds none of it.
 func TestAPIUploadShowErrorsCSV(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		content := header +
@@ -91,6 +92,7 @@ func TestAPIUploadShowErrorsCSV(t *testing.T) {
 // The import list pages newest first with an opaque cursor that stays
 // right while new imports arrive, and filters by status.
 func TestAPIImportListPagesAndFilters(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		var ids []string
@@ -144,6 +146,7 @@ func TestAPIImportListPagesAndFilters(t *testing.T) {
 // dry_run counts whether it comes before or after the file part, and the
 // import's job is due only once the form is complete.
 func TestAPIUploadDryRunBeforeOrAfterFile(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		file := formPart{name: "file", fileName: "roster.csv", content: seedRows(1, 2)}
@@ -208,6 +211,7 @@ func (e *apiEnv) dueJobs(id string) int {
 // Bad uploads answer 400 or 413 with a message a person can act on, and
 // record nothing.
 func TestAPIUploadRefusals(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 1024)
 		big := header + strings.Repeat("E1;Ann;Smith;BE;nl;ann@example.com;Sales;Verkoop;\n", 40)
@@ -253,6 +257,7 @@ func TestAPIUploadRefusals(t *testing.T) {
 
 // The template is the bytes `rosterd template` prints.
 func TestAPITemplate(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		res := e.get("/api/v1/template.csv")
@@ -353,6 +358,7 @@ func (e *apiEnv) runEverythingQueued() []string {
 // worker or a clock could run; dry_run=false arriving after the file part,
 // however late, makes a real run, answered 202.
 func TestAPIUploadFormEndingLateRunsForReal(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		ctx := context.Background()
@@ -405,6 +411,7 @@ func TestAPIUploadFormEndingLateRunsForReal(t *testing.T) {
 // A client that leaves mid-form, after its file part, cancels its upload:
 // no import left queued, none recorded, the stored bytes removed.
 func TestAPIUploadClientLeavingMidFormLeavesNothing(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		content := seedRows(1, 3)
@@ -451,6 +458,7 @@ func (e *apiEnv) awaitNothingStored(what string) {
 // release once gave up after LockWait with a 503 and left the import to
 // run later as a dry run.)
 func TestAPIUploadLeftBeforeItsAnswerRunsNothing(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		content := seedRows(1, 3)

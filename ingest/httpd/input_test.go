@@ -128,6 +128,7 @@ func (in badInput) send(t *testing.T, e *pageEnv, b *browser) response {
 // naming its field, on both databases (PostgreSQL refuses such text and
 // answered 500); nothing is logged above WARN for the client's mistake.
 func TestRequestsWithNULOrInvalidUTF8(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		logs := &logBuffer{}
 		e := newLogged(t, db, logs)

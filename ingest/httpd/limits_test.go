@@ -33,6 +33,7 @@ func emails(n int) string {
 // "Local" (the daemon's zone, not the organisation's), saying what would be
 // valid; the values at the limits are taken. Nothing refused is stored.
 func TestSettingsLimitsAndLocal(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		long := strings.Repeat("a", 255-len("@example.com")) + "@example.com"
@@ -66,6 +67,7 @@ func TestSettingsLimitsAndLocal(t *testing.T) {
 // saying so, on every JSON route (settings, revert, sign-in), and nothing
 // of it is applied; white space after it is fine.
 func TestJSONBodyWithTrailingData(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		id := e.importFile(seedRows(1, 2))
@@ -101,6 +103,7 @@ func TestJSONBodyWithTrailingData(t *testing.T) {
 // over 255 bytes is refused with 400 naming the limit, through the API and
 // the upload page, and nothing is stored; 255 bytes are taken.
 func TestUploadFileNameLimit(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		ctx := context.Background()
@@ -135,6 +138,7 @@ func TestUploadFileNameLimit(t *testing.T) {
 // TestSettingsPageLimits: the settings page shows the same limits beside
 // their fields, from the same rule as the API and the command line.
 func TestSettingsPageLimits(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -150,6 +154,7 @@ func TestSettingsPageLimits(t *testing.T) {
 // TestTokenNameLimit: an API token's name is at most 100 characters, for
 // every door that makes one (the service's rule).
 func TestTokenNameLimit(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		_, err := e.svc.TokenCreate(context.Background(), importer.TokenParams{OrgID: e.org.ID, Name: strings.Repeat("t", 101), Actor: "cli"})

@@ -14,6 +14,7 @@ import (
 // parser's "end of range (25) above maximum (23)" nor the JSON decoder's
 // "cannot unmarshal string into Go struct field".
 func TestSettingsMessagesSayWhatIsValid(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()

@@ -25,6 +25,7 @@ const accentedRows = header +
 // shows "José Müller" and "Zoë Ødegård", not "JosÃ© MÃ¼ller"; and the
 // export with its BOM still re-imports as a full roster, every row unchanged.
 func TestAPIDownloadsOpenInASpreadsheet(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		ctx := context.Background()

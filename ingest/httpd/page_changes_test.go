@@ -41,6 +41,7 @@ func (e *pageEnv) fullSync(rows string) string {
 // a held sync (a token by its name, an admin by their e-mail) and when,
 // who cancelled one; null where nothing happened.
 func TestAPIImportActorFields(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -109,6 +110,7 @@ func TestAPIImportActorFields(t *testing.T) {
 // whole searchable with a plain form; a dry run's is a preview, and while
 // an import runs the page says the list comes when it ends.
 func TestImportPageListsChanges(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -169,6 +171,7 @@ func TestImportPageListsChanges(t *testing.T) {
 // JavaScript; a cursor that is not one is refused with a 400 that says so,
 // and the first page is shown.
 func TestImportPageChangesPages(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -204,6 +207,7 @@ func TestImportPageChangesPages(t *testing.T) {
 // organisation's time zone), what, by whom, the fields old → new, the
 // import it came from; a manual action is "by hand".
 func TestUserPageShowsHistory(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -247,6 +251,7 @@ func TestUserPageShowsHistory(t *testing.T) {
 // archives it lists already: whom it would create and update, field by
 // field; the archives are not listed twice.
 func TestHeldSyncPagePreviewsChanges(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()

@@ -63,6 +63,7 @@ func (e *pageEnv) importStatus(id string) *store.Import {
 // polling the API with it; once it has run, the counts and, with failed
 // rows, the errors CSV and how to fix and upload it again.
 func TestImportPageFollowsTheImport(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -147,6 +148,7 @@ func TestImportPageFollowsTheImport(t *testing.T) {
 // with a total (saving) has its percentage. Reading a file of unknown size
 // has no total either.
 func TestImportPageBarWithoutATotal(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		ctx := context.Background()
@@ -189,6 +191,7 @@ func TestImportPageBarWithoutATotal(t *testing.T) {
 // one line instead of a table of zeros and "0 rows in the file". One
 // cancelled after it was counted (a held sync) keeps its counts.
 func TestImportPageOfAnImportThatNeverRan(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		ctx := context.Background()
@@ -240,6 +243,7 @@ func TestImportPageOfAnImportThatNeverRan(t *testing.T) {
 // with failed rows sends the fixed errors CSV to the back office or the API,
 // and warns off /in/, where it would be read as the whole roster.
 func TestSyncWithErrorsPageSaysWhereTheFixedFileGoes(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		ctx := context.Background()
@@ -265,6 +269,7 @@ func TestSyncWithErrorsPageSaysWhereTheFixedFileGoes(t *testing.T) {
 }
 
 func TestHeldSyncPage(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		ctx := context.Background()
@@ -350,6 +355,7 @@ func TestHeldSyncPage(t *testing.T) {
 // then newest first, filtered by status, a page at a time, with a held sync
 // called out.
 func TestImportsHistoryPage(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -431,6 +437,7 @@ func wantOrder(t *testing.T, what string, res response, ids ...string) {
 // TestImportPagesOfAnotherOrganisation: another organisation's import page,
 // approve and cancel answer 404 and change nothing.
 func TestImportPagesOfAnotherOrganisation(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		e.importFile(seedRows(1, 20))

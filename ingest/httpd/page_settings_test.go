@@ -44,6 +44,7 @@ func settingsForm(changes ...string) url.Values {
 // service's message (the CLI's and the API's) beside each field, the field
 // marked invalid, what was typed kept, and nothing saved.
 func TestSettingsPage(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()

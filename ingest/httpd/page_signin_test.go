@@ -17,6 +17,7 @@ import (
 // form and, once signed in, back to it; a wrong password says so on the
 // form; signing out ends the session.
 func TestSignInPage(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.browser()
@@ -61,6 +62,7 @@ func TestSignInPage(t *testing.T) {
 // TestPagesAreEmbeddedAndUnknownPagesAnswer404: the stylesheet comes from
 // the binary, and a page that does not exist says so as a page.
 func TestPagesAreEmbeddedAndUnknownPagesAnswer404(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -84,6 +86,7 @@ func TestPagesAreEmbeddedAndUnknownPagesAnswer404(t *testing.T) {
 // the session ended brings the admin back to its page, told to send it
 // again; the pages cannot be framed; the static files list no directory.
 func TestPagesRefuseWhatOthersCouldSlipIn(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		for _, next := range []string{"//evil.example/x", "/\t/evil.example", "/\\evil.example", "https://evil.example/", "/ /evil", "javascript:alert(1)"} {
@@ -139,6 +142,7 @@ func TestPagesRefuseWhatOthersCouldSlipIn(t *testing.T) {
 // TestPagesShowTimesInTheOrganisationsTimeZone: an admin in New York reads
 // the times of an import in New York time, not in the server's.
 func TestPagesShowTimesInTheOrganisationsTimeZone(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		tz := "America/New_York"

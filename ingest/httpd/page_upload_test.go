@@ -19,6 +19,7 @@ import (
 // file sent from it becomes the organisation's web import and the browser
 // goes to the import's page.
 func TestUploadPage(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -68,6 +69,7 @@ func TestUploadPage(t *testing.T) {
 // TestUploadPageRefusals: a missing, unchosen, empty or too large file shows
 // the form again with why, beside the file picker, and records nothing.
 func TestUploadPageRefusals(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		small := e.withUploadLimit(1 << 10)

@@ -69,6 +69,7 @@ func (e *apiEnv) userStatus(org *store.Org, id string) string {
 // that misses says so (not "no users"); pages follow the opaque cursor
 // with the search and filter kept.
 func TestUsersPage(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -160,6 +161,7 @@ func TestUsersPage(t *testing.T) {
 // an unknown user or another organisation's answers the not-found page.
 // Ids that need escaping in a path (a slash, a space) work throughout.
 func TestUserPage(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -209,6 +211,7 @@ func TestUserPage(t *testing.T) {
 // TestArchiveConfirmationCountsWithSeparators: a manager of thousands is
 // said to manage "1,204 users", with the separator every other count has.
 func TestArchiveConfirmationCountsWithSeparators(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -230,6 +233,7 @@ func TestArchiveConfirmationCountsWithSeparators(t *testing.T) {
 // notice; a second click says the user is so already; an unknown action
 // or another organisation's user answers 404 and changes nothing.
 func TestUserArchiveRestorePages(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -322,6 +326,7 @@ func TestUserArchiveRestorePages(t *testing.T) {
 // An archive that meets an import being applied waits a moment, then
 // shows the busy page with Retry-After, and changes nothing.
 func TestUserArchivePageBusy(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db, importer.ServiceConfig{LockWait: 300 * time.Millisecond})
 		b := e.signedIn()

@@ -15,6 +15,7 @@ import (
 // with dry_run, as a form field or JSON), 409 for an import that cannot be
 // reverted, 400 for a bad dry_run, 404 for another organisation's.
 func TestAPIRevert(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		id := e.importFile(seedRows(1, 2))

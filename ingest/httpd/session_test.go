@@ -198,6 +198,7 @@ func countRows(t *testing.T, db *store.DB, table string) int {
 }
 
 func TestSignInSetsSessionCookie(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
 		for _, secure := range []bool{false, true} {
@@ -232,6 +233,7 @@ func TestSignInSetsSessionCookie(t *testing.T) {
 }
 
 func TestSignInWrongPassword(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
 		for _, tc := range []struct{ name, email, password string }{
@@ -265,6 +267,7 @@ func TestSignInWrongPassword(t *testing.T) {
 }
 
 func TestSignInThrottledPerAddress(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
 		const attacker = "203.0.113.9"
@@ -300,6 +303,7 @@ func TestSignInThrottledPerAddress(t *testing.T) {
 // TestSignInThrottledPerIPv6Subnet: an IPv6 client usually holds a whole
 // /64, so walking through it must not reset its count.
 func TestSignInThrottledPerIPv6Subnet(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
 		for i := range httpd.SignInMaxAddressFailures {
@@ -323,6 +327,7 @@ func TestSignInThrottledPerIPv6Subnet(t *testing.T) {
 // address with the right password, signs in at once. Failures from many
 // addresses slow the account down, more with each, but never lock it.
 func TestSignInAttackerCannotLockAdminOut(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
 		const attacker, admin = "203.0.113.9", "198.51.100.7"
@@ -402,6 +407,7 @@ func TestSignInAttackerCannotLockAdminOut(t *testing.T) {
 // TestSignInThrottleUnderConcurrency: however many attempts arrive at once,
 // at most SignInMaxFailures get their password checked in a window.
 func TestSignInThrottleUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
 		const attempts = 16
@@ -425,6 +431,7 @@ func TestSignInThrottleUnderConcurrency(t *testing.T) {
 }
 
 func TestSessionExpiresAndIsSwept(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
 		c := sessionCookie(t, h.signIn("198.51.100.7", adminEmail, adminPassword))
@@ -463,6 +470,7 @@ func TestSessionExpiresAndIsSwept(t *testing.T) {
 // logins in the same table over sftp_ban_window, which may be longer than
 // the sign-in window; the sweep keeps them that long.
 func TestSweepKeepsFailuresOfTheLongestWindow(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
 		now := h.clock.Now()
@@ -489,6 +497,7 @@ func TestSweepKeepsFailuresOfTheLongestWindow(t *testing.T) {
 }
 
 func TestSessionTouchedAtMostOncePerMinute(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
 		c := sessionCookie(t, h.signIn("198.51.100.7", adminEmail, adminPassword))
@@ -508,6 +517,7 @@ func TestSessionTouchedAtMostOncePerMinute(t *testing.T) {
 }
 
 func TestSignOutEndsSessionServerSide(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		h := newHarness(t, db)
 		c := sessionCookie(t, h.signIn("198.51.100.7", adminEmail, adminPassword))
@@ -533,6 +543,7 @@ func TestSignOutEndsSessionServerSide(t *testing.T) {
 // behind one address: a session started on one works on the other, and
 // signing out on the other ends it on the first.
 func TestSessionSharedByDaemons(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()

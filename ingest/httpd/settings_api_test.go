@@ -13,6 +13,7 @@ import (
 // rest, bad values answer 400 naming the setting (the service's rule, as in
 // the CLI), and nothing of another organisation is ever read or changed.
 func TestAPISettings(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		res := e.get("/api/v1/settings")

@@ -32,6 +32,7 @@ func lastAudit(t *testing.T, db *store.DB, orgID int64) *store.AuditEntry {
 // organisation's (new) time zone. Saving the same settings again records
 // nothing; the other organisation's page names nobody.
 func TestSettingsPageSaysWhoChangedThem(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()
@@ -90,6 +91,7 @@ func TestSettingsPageSaysWhoChangedThem(t *testing.T) {
 // /api/v1/settings says who last changed the settings and when (null
 // before anybody did).
 func TestAPISettingsSayWhoChangedThem(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		s := e.get("/api/v1/settings").json(t)

@@ -24,6 +24,7 @@ import (
 // (303 to sign in, 401) and its connection closed, instead of being held
 // while the body dribbles in (issue 19: 800 such connections stayed open).
 func TestUnauthenticatedUploadAnsweredAtOnce(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newServed(t, db, time.Minute) // http_timeout 1m: what a dribbling client could hold
 		for _, tc := range []struct {
@@ -80,6 +81,7 @@ func TestUnauthenticatedUploadAnsweredAtOnce(t *testing.T) {
 // counted, while those below the cap keep working; closing one frees a
 // slot.
 func TestConnectionsPerAddressCapped(t *testing.T) {
+	t.Parallel()
 	logs := &recordedLogs{}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok")

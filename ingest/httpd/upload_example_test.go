@@ -16,6 +16,7 @@ import (
 // uploaded as it is, every row of it is created — the manager it names is in
 // it.
 func TestUploadPageEncodingsAndExample(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
 		b := e.signedIn()

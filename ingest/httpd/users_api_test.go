@@ -38,6 +38,7 @@ func (e *apiEnv) userIDs(query string) ([]string, *string) {
 // Search ignores case and accents and takes % and _ literally; lists page
 // by cursor and filter by status.
 func TestAPIUserSearchAndPaging(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		e.importFile(header +
@@ -78,6 +79,7 @@ func TestAPIUserSearchAndPaging(t *testing.T) {
 // by language; archive and restore change it, and say so when they cannot;
 // another organisation's user is not found.
 func TestAPIUserShowArchiveRestore(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		e.importFile(seedRows(1, 2))
@@ -118,6 +120,7 @@ func TestAPIUserShowArchiveRestore(t *testing.T) {
 // users.csv is the roster export: it re-imports as a full roster with
 // every row unchanged, and holds only the caller's users.
 func TestAPIUserExport(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		e.importFile(seedRows(1, 3))
@@ -155,6 +158,7 @@ func TestAPIUserExport(t *testing.T) {
 // A held full sync: its archive list as <id>-archive.csv, approve, cancel,
 // each refused with 409 in the wrong state and 404 for another organisation.
 func TestAPIHeldSyncArchiveApproveCancel(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		ctx := context.Background()
