@@ -38,6 +38,7 @@ func (e *env) importAt(name string, content []byte, now time.Time) *store.Import
 // a clear-text roster is refused when the organisation requires
 // encryption; after a rotation the old key decrypts for pgp_key_grace.
 func TestPGPRostersEndToEnd(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
