@@ -2,6 +2,7 @@ package importer_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +99,35 @@ func TestPGPRostersEndToEnd(t *testing.T) {
 		}
 		if _, err := svc.PGPKeyCreate(ctx, e.org.ID); err == nil {
 			t.Fatal("create over an existing key succeeded")
+		}
+	})
+}
+
+// An organisation can take a key pair made elsewhere (gpg, exported
+// without passphrase) as its key; a public key alone is refused, saying
+// what to export.
+func TestPGPKeyImport(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		svc := newService(t, db)
+		g := layerstest.NewGPG(t)
+		pub := g.NewKey("Acme <rosters@acme.example>")
+		_, err := svc.PGPKeyImport(ctx, e.org.ID, []byte(pub))
+		if ve := (*importer.ValidationError)(nil); !errors.As(err, &ve) || !strings.HasPrefix(ve.Text, "the file holds a public key only") {
+			t.Fatalf("import of a public key: %v", err)
+		}
+		secret := g.Run(nil, "--armor", "--export-secret-keys", "rosters@acme.example")
+		k, err := svc.PGPKeyImport(ctx, e.org.ID, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shown, err := svc.PGPKeyShow(ctx, e.org.ID); err != nil || shown.Fingerprint != k.Fingerprint {
+			t.Fatalf("show after import: %v %+v", err, shown)
+		}
+		im := e.importAt("roster.csv.gpg", g.Encrypt([]byte(header+"E1;José;Müller;BE;nl;jose@example.com;;;Sales\n"), "rosters@acme.example", "", false), e.now)
+		if im.Status != store.ImportSucceeded || im.Created != 1 {
+			t.Fatalf("roster encrypted to the imported key: %s %q", im.Status, im.Error)
 		}
 	})
 }
