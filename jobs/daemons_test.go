@@ -15,6 +15,7 @@ import (
 // import, or a host's clock may be off. Another daemon silent for longer
 // than DeadAfter is forgotten.
 func TestRescueDeadSparesItselfAndJudgesOnTheDatabaseClock(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if err := jobs.Migrate(ctx, db); err != nil {

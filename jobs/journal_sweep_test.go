@@ -40,6 +40,7 @@ func (l *lockedBuffer) String() string {
 // journal_retention loses its journal and says so. The job logs what it
 // swept.
 func TestJournalSweepRunsWithTheFilesSweep(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if err := jobs.Migrate(ctx, db); err != nil {

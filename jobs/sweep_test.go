@@ -17,6 +17,7 @@ import (
 // daemon, so River's leader) and its worker deletes the files past
 // file_retention.
 func TestFilesSweepRunsFromTheSchedule(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		if err := jobs.Migrate(ctx, db); err != nil {

@@ -14,6 +14,7 @@ import (
 // TestQueueGauges: the queue depth and the oldest queued import's age are
 // read from the database at each scrape.
 func TestQueueGauges(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		m := New(db, slog.New(slog.DiscardHandler))

@@ -19,6 +19,7 @@ import (
 // final status, and logged at INFO with its id and organisation; a second
 // sweep finds it ended and counts nothing more.
 func TestOrphanedImportCounted(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		var logs lockedBuffer

@@ -77,6 +77,7 @@ func htmlListed(body, title string) []string {
 // keeps each name on its own "- " line (a name holding a line break cannot
 // forge a line of the e-mail) and the HTML body escapes it.
 func TestOutcomeEmailNamesUsers(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		mail := mailtest.Start(t)
 		f := newFixture(t, db, mail)
@@ -162,6 +163,7 @@ func TestOutcomeEmailNamesUsers(t *testing.T) {
 // would archive, from its preview, and never says "Archived"; so does a
 // dry run's.
 func TestHeldAndDryRunEmailsSayWould(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		mail := mailtest.Start(t)
 		f := newFixture(t, db, mail)

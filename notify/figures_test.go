@@ -15,6 +15,7 @@ import (
 // separators, the file's size rounded, the door by its name, and counts that
 // say "Would archive" — nothing was archived yet.
 func TestHeldEmailFiguresForPeople(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		mail := mailtest.Start(t)
 		f := newFixture(t, db, mail)

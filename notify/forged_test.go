@@ -17,6 +17,7 @@ import (
 // bidirectional override in a file name is shown as its code point, so the
 // name reads as it is.
 func TestEmailKeepsOutsideNamesOnTheirLine(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		mail := mailtest.Start(t)
 		f := newFixture(t, db, mail)

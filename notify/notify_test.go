@@ -93,6 +93,7 @@ func (f *fixture) run(im *store.Import) (*store.Import, *store.Notification) {
 // back office, and an API import's to send it again with the API (or in
 // the back office).
 func TestSyncErrorsEmailSaysWhereTheFixedFileGoes(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		mail := mailtest.Start(t)
 		f := newFixture(t, db, mail)
@@ -206,6 +207,7 @@ func (f *fixture) errorsCSV(im *store.Import) []byte {
 const header = "external_id;first_name;last_name;country;preferred_language;business_email\n"
 
 func TestOutcomeEmails(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		mail := mailtest.Start(t)
 		f := newFixture(t, db, mail)
@@ -322,6 +324,7 @@ func TestOutcomeEmails(t *testing.T) {
 // TestEmailWaitsForTheSMTPServer: the server is down when the import ends;
 // the e-mail arrives once it is back, exactly once.
 func TestEmailWaitsForTheSMTPServer(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		mail := mailtest.Reserve(t)
 		f := newFixture(t, db, mail)

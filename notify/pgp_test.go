@@ -18,6 +18,7 @@ import (
 // HR system's key (sender_pgp_key), and opens with its gpg; with
 // attach_errors off, the e-mail links to the file instead of attaching it.
 func TestErrorsOfEncryptedRosterAreEncrypted(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		mail := mailtest.Start(t)

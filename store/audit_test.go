@@ -13,6 +13,7 @@ import (
 // organisation's last settings change (or creation): the settings page
 // shows who last changed them however long ago that was.
 func TestAuditSweep(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		now := time.Now().UTC()

@@ -57,6 +57,7 @@ func historyOf(t *testing.T, db *store.DB, orgID int64, id string) int {
 // entries within retention stay; manual entries older go. A second sweep
 // finds nothing more.
 func TestChangesSweep(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")

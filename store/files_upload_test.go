@@ -23,6 +23,7 @@ import (
 // one. On PostgreSQL the full chunks go through the pool that sends them
 // in binary, not the main pool's hex text.
 func TestUploadChunksByteExact(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")
@@ -98,6 +99,7 @@ func TestUploadChunksByteExact(t *testing.T) {
 // chunk in the caller's one transaction. Removed before that, it leaves
 // nothing.
 func TestUploadOfOneChunkIsOneWrite(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")

@@ -8,6 +8,7 @@ import (
 
 // Counts and sizes as people read them: thousands separated, sizes rounded.
 func TestFormatForPeople(t *testing.T) {
+	t.Parallel()
 	for n, want := range map[int64]string{0: "0", 7: "7", 999: "999", 1000: "1,000", 12800: "12,800", 119976: "119,976",
 		1234567: "1,234,567", -1200: "-1,200"} {
 		if got := store.FormatCount(n); got != want {

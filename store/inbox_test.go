@@ -16,6 +16,7 @@ import (
 // the stored content goes with the row except when an import takes it, and
 // the files sweep never deletes a file that is in /in/.
 func TestInbox(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")

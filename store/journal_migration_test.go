@@ -16,6 +16,7 @@ import (
 // manual entries read what they read before the upgrade, and entries
 // written after it join them.
 func TestJournalImportSeqMigration(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()

@@ -15,6 +15,7 @@ import (
 // another schema of the same database (the tests, one schema each, and
 // deployments sharing a database).
 func TestMigrationLockIsPerSchema(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	open := func() *store.DB {
 		db, err := store.Open(ctx, storetest.URL(t, store.Postgres))

@@ -17,6 +17,7 @@ import (
 // modification time), and the imports and files recorded after it come
 // after every one before it.
 func TestAcceptanceOrderMigration(t *testing.T) {
+	t.Parallel()
 	for _, d := range storetest.Dialects() {
 		t.Run(string(d), func(t *testing.T) {
 			ctx := context.Background()

@@ -16,6 +16,7 @@ import (
 // progress file, the import's next run is shown as it goes instead of
 // being frozen behind the other history's "done".
 func TestProgressOfARunBeginsAfresh(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		set := func(f func(context.Context, *store.DB, *store.ImportProgress) error, run int64, phase string, rows int64) {
@@ -51,6 +52,7 @@ func TestProgressOfARunBeginsAfresh(t *testing.T) {
 // mistake) never keeps the daemon from starting: it only holds the latest
 // figures of runs, so it is made anew.
 func TestDamagedProgressFileIsMadeAnew(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "rosterd.db")
 	ctx := context.Background()

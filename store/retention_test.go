@@ -62,6 +62,7 @@ func fileExists(t *testing.T, db *store.DB, id int64) bool {
 // records stay and say so; files no import refers to go an hour after
 // their last write; everything else stays. The clock is injected.
 func TestFilesSweep(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")

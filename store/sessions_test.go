@@ -56,6 +56,7 @@ func TestAdminAuthenticate(t *testing.T) {
 }
 
 func TestSessionTouchIsACompareAndSet(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		a := sessionAdmin(t, db)
@@ -107,6 +108,7 @@ func TestSessionTouchIsACompareAndSet(t *testing.T) {
 }
 
 func TestLoginFailuresWindowAndSweep(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)

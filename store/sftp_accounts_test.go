@@ -32,6 +32,7 @@ func authorizedKey(t *testing.T) (string, ssh.PublicKey) {
 // TestSFTPAccounts: create with a password and/or keys, the messages that
 // say what is valid, get by user name, list and remove by organisation.
 func TestSFTPAccounts(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")
@@ -111,6 +112,7 @@ func TestSFTPAccounts(t *testing.T) {
 // at the end, reading only the chunks the range needs (a range in the last
 // chunk reads with the first chunk gone).
 func TestFileReaderAt(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")

@@ -18,6 +18,7 @@ import (
 )
 
 func TestMigrateIsIdempotentAndCurrent(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		n, err := db.Migrate(ctx)
@@ -35,6 +36,7 @@ func TestMigrateIsIdempotentAndCurrent(t *testing.T) {
 }
 
 func TestFilesStreamInChunksAndReadBack(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")
@@ -75,6 +77,7 @@ func TestFilesStreamInChunksAndReadBack(t *testing.T) {
 }
 
 func TestImportRecordRoundTripAndListOrder(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")
@@ -148,6 +151,7 @@ func importIDs(list []store.Import) []string {
 }
 
 func TestTokensAreShownOnceAndStoredHashed(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")
@@ -180,6 +184,7 @@ func TestTokensAreShownOnceAndStoredHashed(t *testing.T) {
 // daemon whose clock runs behind, or stepped back, records an import after
 // another, and it is listed as the newer one. Ids are unique all the same.
 func TestImportOrderIsTheDatabases(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")
@@ -235,6 +240,7 @@ func TestImportOrderIsTheDatabases(t *testing.T) {
 // A roster is stored compressed, a chunk that does not compress as it is,
 // and both read back byte for byte, whole or at any offset.
 func TestFileChunksCompressedWhenThatHelps(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := store.NewOrg("acme", "Acme")

@@ -11,6 +11,7 @@ import (
 )
 
 func TestRunTakesNewestAndSupersedesOlder(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "0 2 * * *", "UTC", func(t *testing.T, e *env) {
 		base := time.Date(2026, 5, 4, 20, 0, 0, 0, time.UTC)
 		// The newest file is the last to arrive (TestRunTakesTheLastToArrive).
@@ -67,6 +68,7 @@ func TestRunTakesNewestAndSupersedesOlder(t *testing.T) {
 }
 
 func TestRunSameTimeNewestIDWins(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "0 2 * * *", "UTC", func(t *testing.T, e *env) {
 		at := time.Date(2026, 5, 4, 20, 0, 0, 0, time.UTC)
 		e.put(e.org, "b.csv", roster3, at)
@@ -87,6 +89,7 @@ func TestRunSameTimeNewestIDWins(t *testing.T) {
 // file is an import of its own that fails saying where it goes, instead of
 // superseding the roster and leaving the night without a sync.
 func TestRunSyncsTheRosterNotANewerErrorsFile(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "0 2 * * *", "UTC", func(t *testing.T, e *env) {
 		base := time.Date(2026, 5, 4, 20, 0, 0, 0, time.UTC)
 		e.put(e.org, "monday.csv", roster3, base)
@@ -131,6 +134,7 @@ func TestRunSyncsTheRosterNotANewerErrorsFile(t *testing.T) {
 }
 
 func TestNoRosterMailedAtMostOnceADay(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "0 */6 * * *", "Europe/Brussels", func(t *testing.T, e *env) {
 		loc, _ := time.LoadLocation("Europe/Brussels")
 		e.at("2026-05-04 12:00:00", loc)
@@ -171,6 +175,7 @@ func TestNoRosterMailedAtMostOnceADay(t *testing.T) {
 }
 
 func TestNoRosterEmailSaysWhenTheLastFileArrived(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "0 2 * * *", "Asia/Tokyo", func(t *testing.T, e *env) {
 		e.at("2026-05-04 12:00:00", time.UTC)
 		e.tick()

@@ -10,6 +10,7 @@ import (
 )
 
 func TestSchedulerTimeZones(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "0 2 * * *", "Europe/Brussels", func(t *testing.T, e *env) {
 		ny := e.newOrg("newyork", "0 2 * * *", "America/New_York")
 		e.at("2026-06-01 07:00:00", time.UTC)
@@ -37,6 +38,7 @@ func TestSchedulerTimeZones(t *testing.T) {
 // robfig/cron does; on the night they go back (2026-10-25, 03:00 → 02:00)
 // 02:30 comes twice and it runs once, the first time.
 func TestSchedulerDST(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "30 2 * * *", "Europe/Brussels", func(t *testing.T, e *env) {
 		bxl, _ := time.LoadLocation("Europe/Brussels")
 		e.put(e.org, "roster.csv", roster3, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
@@ -83,6 +85,7 @@ func TestSchedulerDST(t *testing.T) {
 }
 
 func TestMissedRunRunsOnce(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "0 * * * *", "UTC", func(t *testing.T, e *env) {
 		e.at("2026-05-04 08:30:00", time.UTC)
 		e.tick()
@@ -118,6 +121,7 @@ func TestMissedRunRunsOnce(t *testing.T) {
 }
 
 func TestScheduleChangeTakesEffectAtNextTick(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "0 2 * * *", "UTC", func(t *testing.T, e *env) {
 		e.at("2026-05-04 12:00:00", time.UTC)
 		e.tick()
@@ -152,6 +156,7 @@ func TestScheduleChangeTakesEffectAtNextTick(t *testing.T) {
 }
 
 func TestNewOrganisationDoesNotSyncForPastSlots(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "0 2 * * *", "UTC", func(t *testing.T, e *env) {
 		e.at("2026-05-04 12:00:00", time.UTC)
 		e.tick()
@@ -175,6 +180,7 @@ func TestNewOrganisationDoesNotSyncForPastSlots(t *testing.T) {
 }
 
 func TestOnUploadFiresOncePerFile(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "on_upload", "UTC", func(t *testing.T, e *env) {
 		scheduled := e.newOrg("nightly", "0 2 * * *", "UTC")
 		e.at("2026-05-04 12:00:00", time.UTC)
@@ -229,6 +235,7 @@ func TestOnUploadFiresOncePerFile(t *testing.T) {
 }
 
 func TestLeaversArchivedByTheHourlyJob(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "0 2 * * *", "UTC", func(t *testing.T, e *env) {
 		roster := "external_id;first_name;last_name;country;preferred_language;business_email;archived_at\n" +
 			"E1;Ann;One;BE;nl;e1@example.com;2099-03-01 17:00:00\nE2;Bob;Two;BE;nl;e2@example.com;\n"
@@ -262,6 +269,7 @@ func TestLeaversArchivedByTheHourlyJob(t *testing.T) {
 }
 
 func TestHeldSFTPSyncApprovedOrCancelled(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "0 2 * * *", "UTC", func(t *testing.T, e *env) {
 		var full strings.Builder
 		full.WriteString("external_id;first_name;last_name;country;preferred_language;business_email\n")

@@ -16,6 +16,7 @@ import (
 // take), and one after it, queue nothing; a scheduled organisation's file is
 // left to its schedule.
 func TestInboxSweepSyncsAMissedUpload(t *testing.T) {
+	t.Parallel()
 	eachEnv(t, "on_upload", "UTC", func(t *testing.T, e *env) {
 		scheduled := e.newOrg("nightly", "0 2 * * *", "UTC")
 		e.at("2026-05-04 12:00:00", time.UTC)

@@ -15,6 +15,7 @@ import (
 // TestSFTPError: each typed error of the service becomes one SFTP status,
 // with a text the user can act on; an unexpected error tells nothing.
 func TestSFTPError(t *testing.T) {
+	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
 	for _, tc := range []struct {
 		err      error

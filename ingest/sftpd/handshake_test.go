@@ -13,6 +13,7 @@ import (
 // TestHandshakeCutOffLogged: a client that connects and hangs up before
 // logging in leaves an INFO line with its address, not a debug one.
 func TestHandshakeCutOffLogged(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		nc, err := net.Dial("tcp", e.addr)

@@ -16,6 +16,7 @@ import (
 // whole, a write at offset 5 changes only those bytes — and a file closed
 // as it was is not stored again: same stored file, no sync asked for.
 func TestOpenWithoutTruncateKeeps(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		c := e.client()

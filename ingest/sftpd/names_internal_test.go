@@ -9,6 +9,7 @@ import (
 // readable again in /processed/ as "<import id>_<name>", which is longer
 // than the limit on names a client creates.
 func TestProcessedNameOfALongestName(t *testing.T) {
+	t.Parallel()
 	name := strings.Repeat("a", 251) + ".csv"
 	if _, err := locate("/in/" + name); err != nil {
 		t.Fatalf("/in/ with a 255-byte name: %v", err)

@@ -124,6 +124,7 @@ func (s *rawSFTP) wantText(what string, got, want string) {
 // with a NUL are refused at the door with a text saying why — nothing
 // stored, nothing logged above WARN — on both databases.
 func TestNamesRefused(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		c := e.client()
@@ -169,6 +170,7 @@ func TestNamesRefused(t *testing.T) {
 // not resolved nor clamped to the root; realpath resolves `..` inside the
 // tree (OpenSSH's `cd ..`) and refuses climbing above it.
 func TestParentRefused(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		c := e.client()

@@ -24,6 +24,7 @@ import (
 // batch mode, logging in with a key: put under a temporary name, rename,
 // put -p, ls -l, get from /in/ and /processed/.
 func TestOpenSSHClient(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()
@@ -128,6 +129,7 @@ func (e *env) openSSHLogin() (dir string, sftpCmd func(batch string) *exec.Cmd) 
 // office or the API) and that it never goes into /in/. Listed and read with
 // the OpenSSH sftp client and pkg/sftp; writing or removing it is refused.
 func TestErrorsReadme(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()

@@ -17,6 +17,7 @@ import (
 // removed from the database, and a connection quiet for IdleTimeout; the
 // other sessions stay.
 func TestAccountRemovedOrIdle(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db, func(c *sftpd.Config) {

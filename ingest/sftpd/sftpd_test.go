@@ -254,6 +254,7 @@ func (e *env) storedFiles() int {
 // again, upload under a temporary name and rename it into place — and
 // what it reads back, with OnFile called once per file that lands.
 func TestPutOverwriteRenameGet(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		c := e.client()
@@ -334,6 +335,7 @@ func TestPutOverwriteRenameGet(t *testing.T) {
 // TestDroppedUpload: a connection that breaks mid-file leaves nothing in
 // /in/, no stored file, no temporary file, and no OnFile call.
 func TestDroppedUpload(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		conn, c := e.login()
@@ -365,6 +367,7 @@ func TestDroppedUpload(t *testing.T) {
 // /errors/ list its file and errors CSV with their sizes, and get reads
 // them from storage.
 func TestProcessedAndErrors(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()
@@ -411,6 +414,7 @@ func TestProcessedAndErrors(t *testing.T) {
 // TestRefusals: everything outside what the tree allows is a permission
 // error, and changes nothing.
 func TestRefusals(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()
@@ -469,6 +473,7 @@ func TestRefusals(t *testing.T) {
 // before the handshake — the right password too — until the ban ends;
 // connections that attempt no authentication are not counted.
 func TestBan(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		login := func(password string) error {
@@ -589,6 +594,7 @@ func TestLimits(t *testing.T) {
 
 // TestHostKeyKept: the host key is made once, 0600, and read back.
 func TestHostKeyKept(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "keys", "sftp_host_key")
 	a, err := sftpd.LoadOrCreateHostKey(path)
 	if err != nil {
