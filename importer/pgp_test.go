@@ -107,6 +107,7 @@ func TestPGPRostersEndToEnd(t *testing.T) {
 // without passphrase) as its key; a public key alone is refused, saying
 // what to export.
 func TestPGPKeyImport(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)

@@ -93,7 +93,9 @@ func Sniff(head []byte) Kind {
 func IsWorkbook(head []byte) bool {
 	name, ok := firstZipName(head)
 	if !ok {
-		return false
+		// A header cut short: its parts' names still show.
+		return bytes.HasPrefix(head, []byte("PK\x03\x04")) && (bytes.Contains(head, []byte("[Content_Types].xml")) ||
+			bytes.Contains(head, []byte("mimetypeapplication/vnd.oasis.opendocument")))
 	}
 	switch {
 	case name == "[Content_Types].xml", name == "mimetype",

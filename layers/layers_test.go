@@ -241,3 +241,11 @@ func TestSniff(t *testing.T) {
 		}
 	}
 }
+
+// A zip whose first header is cut short is still a workbook when its
+// part names show (the acceptance sniff sees only the first bytes).
+func TestWorkbookCutShort(t *testing.T) {
+	if k := layers.Sniff([]byte("PK\x03\x04\x14\x00\x06\x00[Content_Types].xml")); k != layers.KindWorkbook {
+		t.Fatalf("Sniff = %v, want workbook", k)
+	}
+}
