@@ -247,18 +247,8 @@ func (w *FileWriter) CloseTx(ctx context.Context, q Querier) (*File, error) {
 	}
 	w.file.SHA256 = hex.EncodeToString(w.sum.Sum(nil))
 	if !w.stored {
-		now := time.Now().UTC()
-		err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO files (org_id, name, size_bytes, sha256, created_at, updated_at, completed_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			w.file.OrgID, w.file.Name, w.file.SizeBytes, w.file.SHA256, w.file.CreatedAt, now, now).Scan(&w.file.ID)
-		if err != nil {
-			return nil, fmt.Errorf("create file: %w", err)
-		}
-		w.stored = true
-		if len(w.buf) > 0 {
-			if err := w.insertChunk(q, false); err != nil {
-				return nil, err
-			}
+		if err := w.insertWhole(ctx, q); err != nil {
+			return nil, err
 		}
 		f := w.file
 		return &f, nil
@@ -277,6 +267,41 @@ func (w *FileWriter) CloseTx(ctx context.Context, q Querier) (*File, error) {
 	}
 	f := w.file
 	return &f, nil
+}
+
+// insertWhole stores an upload none of whose chunks is stored yet: its
+// row, complete, and its one chunk (none for an empty file). On PostgreSQL
+// both go in one statement, one round trip less in the transaction a
+// client waits for.
+func (w *FileWriter) insertWhole(ctx context.Context, q Querier) error {
+	now := time.Now().UTC()
+	args := []any{w.file.OrgID, w.file.Name, w.file.SizeBytes, w.file.SHA256, w.file.CreatedAt, now}
+	query := `INSERT INTO files (org_id, name, size_bytes, sha256, created_at, updated_at, completed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	whole := DialectOf(q) == Postgres && len(w.buf) > 0
+	if whole {
+		data, encoding := w.enc.encode(w.buf)
+		query = `WITH f AS (INSERT INTO files (org_id, name, size_bytes, sha256, created_at, updated_at, completed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id),
+		c AS (INSERT INTO file_chunks (file_id, seq, data, encoding) SELECT id, 0, $7, $8 FROM f)
+		SELECT id FROM f`
+		args = append(args, data, encoding)
+	} else {
+		args = append(args, now)
+	}
+	if err := q.QueryRowxContext(ctx, q.Rebind(query), args...).Scan(&w.file.ID); err != nil {
+		return fmt.Errorf("create file: %w", err)
+	}
+	w.stored = true
+	if whole {
+		w.seq++
+		w.buf = w.buf[:0]
+		return nil
+	}
+	if len(w.buf) > 0 {
+		return w.insertChunk(q, false)
+	}
+	return nil
 }
 
 // Remove deletes the file and its chunks: an upload that was refused or cut
