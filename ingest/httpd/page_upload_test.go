@@ -28,7 +28,7 @@ func TestUploadPage(t *testing.T) {
 		wantStatus(t, "upload page", form, http.StatusOK)
 		wantText(t, "upload page", form, "<h1>Upload users</h1>",
 			`method="post" action="/upload" enctype="multipart/form-data"`,
-			`<label for="file">CSV file</label>`, `name="file" type="file" accept=".csv,text/csv"`,
+			`<label for="file">CSV file</label>`, `name="file" type="file" accept=".csv,text/csv,.gz,.zip,.pgp,.gpg,.asc"`,
 			`name="dry_run" type="checkbox" value="true"`, "Dry run (check the file, change nothing)",
 			`<button type="submit">Upload</button>`, `href="/api/v1/template.csv"`, "Download template",
 			"It never archives anyone", "up to 200 MiB",

@@ -25,6 +25,10 @@ type SettingsView struct {
 	DefaultPhoneRegion      *string  `json:"default_phone_region"` // null: none
 	ArchiveThresholdPercent int      `json:"archive_threshold_percent"`
 	ArchiveThresholdMin     int      `json:"archive_threshold_min"`
+	RequireEncryption       bool     `json:"require_encryption"`
+	SenderPGPKey            *string  `json:"sender_pgp_key"` // armoured; null: none
+	RequireSignature        bool     `json:"require_signature"`
+	AttachErrors            bool     `json:"attach_errors"`
 	// UpdatedBy and UpdatedAt are who last changed the settings and when
 	// (SPEC §4.4): the admin's e-mail, the token's name or cli; null when
 	// nobody is on record. Creating the organisation counts as a change.
@@ -45,7 +49,12 @@ func (v SettingsView) withChange(ch *importer.SettingsChange) SettingsView {
 func NewSettingsView(o *store.Org) SettingsView {
 	v := SettingsView{Organisation: o.Slug, Name: o.Name, NotificationEmails: o.NotificationEmails(),
 		SyncSchedule: o.SyncSchedule, TimeZone: o.TimeZone,
-		ArchiveThresholdPercent: o.ArchiveThresholdPercent, ArchiveThresholdMin: o.ArchiveThresholdMin}
+		ArchiveThresholdPercent: o.ArchiveThresholdPercent, ArchiveThresholdMin: o.ArchiveThresholdMin,
+		RequireEncryption: o.RequireEncryption, RequireSignature: o.RequireSignature, AttachErrors: o.AttachErrors}
+	if o.SenderPGPKey != "" {
+		k := o.SenderPGPKey
+		v.SenderPGPKey = &k
+	}
 	if v.NotificationEmails == nil {
 		v.NotificationEmails = []string{}
 	}
@@ -66,6 +75,10 @@ type settingsUpdate struct {
 	DefaultPhoneRegion      *string   `json:"default_phone_region"`
 	ArchiveThresholdPercent *int      `json:"archive_threshold_percent"`
 	ArchiveThresholdMin     *int      `json:"archive_threshold_min"`
+	RequireEncryption       *bool     `json:"require_encryption"`
+	SenderPGPKey            *string   `json:"sender_pgp_key"` // "": remove
+	RequireSignature        *bool     `json:"require_signature"`
+	AttachErrors            *bool     `json:"attach_errors"`
 }
 
 // settingsShow is GET /api/v1/settings: the caller's own organisation.
@@ -96,7 +109,8 @@ func (h *Handler) settingsUpdate(c *gin.Context) {
 	o, err := h.svc.SettingsUpdate(c.Request.Context(), importer.SettingsUpdateParams{OrgID: callerOrg(c).ID,
 		Name: in.Name, NotificationEmails: in.NotificationEmails, SyncSchedule: in.SyncSchedule, TimeZone: in.TimeZone,
 		DefaultPhoneRegion: in.DefaultPhoneRegion, ArchiveThresholdPercent: in.ArchiveThresholdPercent,
-		ArchiveThresholdMin: in.ArchiveThresholdMin, Actor: callerActor(c)})
+		ArchiveThresholdMin: in.ArchiveThresholdMin, RequireEncryption: in.RequireEncryption, SenderPGPKey: in.SenderPGPKey,
+		RequireSignature: in.RequireSignature, AttachErrors: in.AttachErrors, Actor: callerActor(c)})
 	if err != nil {
 		h.respondError(c, err)
 		return

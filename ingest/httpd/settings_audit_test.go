@@ -2,12 +2,14 @@ package httpd_test
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"rosterd/layers"
 	"rosterd/store"
 	"rosterd/store/storetest"
 )
@@ -115,6 +117,43 @@ func TestAPISettingsSayWhoChangedThem(t *testing.T) {
 		}
 		if o := e.do("GET", "/api/v1/settings", e.otherToken, nil).json(t); o["updated_by"] != nil {
 			t.Errorf("other's settings say updated_by %v; acme's change is not theirs", o["updated_by"])
+		}
+	})
+}
+
+// The PGP settings (SPEC §6) are read and changed like the others: a
+// sender_pgp_key that is not a key is refused naming it, and
+// require_signature needs one.
+func TestAPIPGPSettings(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newAPI(t, db, 0)
+		s := e.get("/api/v1/settings").json(t)
+		if s["require_encryption"] != false || s["require_signature"] != false || s["attach_errors"] != true || s["sender_pgp_key"] != nil {
+			t.Fatalf("defaults: %v", s)
+		}
+		put := func(body string) response {
+			return e.do("PUT", "/api/v1/settings", e.token, strings.NewReader(body), "Content-Type", "application/json")
+		}
+		res := put(`{"sender_pgp_key": "not a key"}`)
+		wantStatus(t, "bad key", res, http.StatusBadRequest)
+		if body := res.json(t); body["field"] != "sender_pgp_key" {
+			t.Fatalf("bad key answer: %v", body)
+		}
+		wantStatus(t, "signature without key", put(`{"require_signature": true}`), http.StatusBadRequest)
+		key, err := layers.NewKey("HR", "hr@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := layers.ArmorPublic(key)
+		body, _ := json.Marshal(map[string]any{"sender_pgp_key": pub, "require_signature": true, "require_encryption": true, "attach_errors": false})
+		res = put(string(body))
+		wantStatus(t, "put", res, http.StatusOK)
+		s = e.get("/api/v1/settings").json(t)
+		if s["require_encryption"] != true || s["require_signature"] != true || s["attach_errors"] != false || s["sender_pgp_key"] != pub {
+			t.Fatalf("after the change: %v", s)
+		}
+		if a := lastAudit(t, db, e.org.ID); a == nil || !strings.Contains(a.Detail, "sender_pgp_key \"\" → "+layers.Fingerprint(key)) {
+			t.Fatalf("audit = %+v; want the key's fingerprint, not its text", a)
 		}
 	})
 }
