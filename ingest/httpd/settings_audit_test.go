@@ -125,6 +125,7 @@ func TestAPISettingsSayWhoChangedThem(t *testing.T) {
 // sender_pgp_key that is not a key is refused naming it, and
 // require_signature needs one.
 func TestAPIPGPSettings(t *testing.T) {
+	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
 		s := e.get("/api/v1/settings").json(t)
