@@ -63,6 +63,10 @@ type Record struct {
 	// (0 for a record of one cell): Raw[:LastCell-1] is the record as written
 	// without its last cell and the delimiter before it.
 	LastCell int
+	// Numbers marks the cells a workbook stored as numbers (nil for a CSV,
+	// whose cells are all text): where a spreadsheet dropped leading zeros
+	// or a '+', the message can say that the column is formatted as a number.
+	Numbers []bool
 }
 
 // CSVReader reads a roster CSV as a stream (SPEC §2.1): it holds one record at

@@ -394,9 +394,13 @@ func (r *run) checkLookalikeIDs(ctx context.Context) error {
 	}
 	var msgs []Message
 	for _, f := range found {
+		advice := csvTextAdvice
+		if r.numberIDs.has(int64(f.line)) {
+			advice = workbookNumberAdvice
+		}
 		msgs = append(msgs, Message{Line: f.line, Column: r.colName("external_id"), Text: fmt.Sprintf(
-			"%s looks like %s with its leading zeros lost by a spreadsheet; format the column as text",
-			quote(f.value), quote(f.other))})
+			"%s looks like %s with its leading zeros lost by a spreadsheet; %s",
+			quote(f.value), quote(f.other), advice)})
 	}
 	return r.fail(ctx, msgs)
 }

@@ -31,10 +31,11 @@ func (r *run) writeErrorsCSV(ctx context.Context) (*int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	cr, err := csvfile.NewCSVReader(src, r.readerOptions())
+	cr, _, err := openRecords(ctx, src, r.readerOptions())
 	if err != nil {
 		return nil, err
 	}
+	defer cr.Close()
 	h := cr.Header()
 	fw, err := store.FileCreateWriter(ctx, r.tx, r.org.ID, r.im.ID+".csv", 0)
 	if err != nil {

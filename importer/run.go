@@ -406,7 +406,9 @@ type run struct {
 	// user rules read it for every row.
 	loc *time.Location
 
-	anyFailed bool // a row has failed (see judgeFailed)
+	anyFailed bool    // a row has failed (see judgeFailed)
+	workbook  bool    // the file is an .xlsx workbook
+	numberIDs lineSet // lines whose external_id the workbook stored as a number
 }
 
 func (r *run) warn(w ...string) {

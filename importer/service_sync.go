@@ -162,10 +162,11 @@ func isErrorsFile(ctx context.Context, q store.Querier, orgID, fileID int64, nam
 	if err != nil {
 		return false
 	}
-	cr, err := csvfile.NewCSVReader(src, csvfile.ReaderOptions{KnownColumn: roster.KnownColumn})
+	cr, _, err := openRecords(ctx, src, csvfile.ReaderOptions{KnownColumn: roster.KnownColumn})
 	if err != nil {
 		return false
 	}
+	defer cr.Close()
 	return cr.ErrorsFile()
 }
 

@@ -17,6 +17,7 @@ import (
 	"rosterd/csvfile"
 	"rosterd/roster"
 	"rosterd/store"
+	"rosterd/xlsxfile"
 )
 
 // The staging tables live for one import inside its transaction: TEMP tables,
@@ -175,10 +176,12 @@ func (r *run) stage(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cr, err := csvfile.NewCSVReader(src, r.readerOptions())
+	cr, workbook, err := openRecords(ctx, src, r.readerOptions())
 	if err != nil {
 		return err
 	}
+	defer cr.Close()
+	r.workbook = workbook
 	r.header = cr.Header()
 	cols, warnings, err := roster.MapHeader(r.header.Names, r.header.Line, r.mode)
 	r.warn(cr.Warnings()...)
@@ -236,6 +239,11 @@ func (r *run) stage(ctx context.Context) error {
 				seen = len(w)
 			}
 			p.bytesRead = src.StoredBytes()
+			if xr, ok := cr.(*xlsxfile.Reader); ok {
+				// A workbook is spooled whole before its first row: its
+				// progress is the share of its sheet read.
+				p.bytesRead = int64(xr.Progress() * float64(r.im.SizeBytes))
+			}
 			select {
 			case pages <- p:
 			case <-gctx.Done():
@@ -251,7 +259,7 @@ func (r *run) stage(ctx context.Context) error {
 		workers.Go(func() {
 			h := fpr.NewHasher()
 			for p := range pages {
-				p.validate(v, fpr, h, known, idIdx, r.newUser)
+				p.validate(v, fpr, h, known, idIdx, r.header.Names, r.newUser)
 				select {
 				case done <- p:
 				case <-gctx.Done():
@@ -316,7 +324,7 @@ type stagePage struct {
 // A valid record gets its fingerprint recorded unless it raised a warning: a
 // row that warns is looked at every time, so that every import repeats the
 // warning.
-func (p *stagePage) validate(v *roster.Validator, fpr *roster.Fingerprinter, h hash.Hash, known *knownRows, idIdx int, newUser func(Patch) string) {
+func (p *stagePage) validate(v *roster.Validator, fpr *roster.Fingerprinter, h hash.Hash, known *knownRows, idIdx int, names []string, newUser func(Patch) string) {
 	p.patches = make([]Patch, len(p.recs))
 	p.newHashes = make([]string, len(p.recs))
 	p.newSearch = make([]string, len(p.recs))
@@ -334,6 +342,7 @@ func (p *stagePage) validate(v *roster.Validator, fpr *roster.Fingerprinter, h h
 			}
 		}
 		patch, msgs, warns := v.Row(rec.Line, rec.Cells)
+		numberAdvice(rec, names, msgs, warns)
 		if rec.Problem != "" {
 			// The cells are not where the header says: their messages would
 			// mislead, but the id still keeps a full sync from archiving the user.
@@ -402,6 +411,9 @@ func (r *run) writePages(ctx, runCtx context.Context, done <-chan *stagePage) (e
 					continue
 				}
 				id := p.patches[i].ExternalID
+				if idIdx := r.cols.Index("external_id"); idIdx < len(rec.Numbers) && rec.Numbers[idIdx] {
+					r.numberIDs.add(rec.Line)
+				}
 				if err := rows.Add(rec.Line, id, roster.IDKey(id), boolInt(failed), 0, fp); err != nil {
 					return err
 				}

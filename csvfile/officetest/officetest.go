@@ -88,3 +88,45 @@ func Find(rows [][]string, id string) []string {
 	}
 	return nil
 }
+
+// CSVToXLSX saves data, a ";"-delimited UTF-8 CSV, as an .xlsx workbook with
+// LibreOffice Calc, as a person who opens the CSV and saves it as a
+// workbook would: Calc reads numbers as numbers (leading zeros and '+'
+// dropped) and ISO dates as dates. It fails the test when LibreOffice is
+// missing or fails.
+func CSVToXLSX(t *testing.T, data []byte) []byte {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: needs LibreOffice Calc (real processes)")
+	}
+	bin, err := exec.LookPath(Soffice)
+	if err != nil {
+		t.Fatalf("LibreOffice (%s) is not installed: run `make test` as root, or apt-get install -y libreoffice-calc-nogui", Soffice)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in", "roster.csv")
+	if err := os.MkdirAll(filepath.Dir(in), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	// Filter options: ';', '"', UTF-8, from line 1, no column types forced,
+	// language en-US, quoted cells as text, detect special numbers (dates).
+	cmd := exec.CommandContext(t.Context(), bin, "--headless", "--norestore",
+		"-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+		"--infilter=CSV:59,34,"+charsetUTF8+",1,,1033,false,true",
+		"--convert-to", "xlsx:Calc MS Excel 2007 XML",
+		"--outdir", out, in)
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	msg, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("soffice: %v\n%s", err, msg)
+	}
+	got, err := os.ReadFile(filepath.Join(out, "roster.xlsx"))
+	if err != nil {
+		t.Fatalf("LibreOffice wrote no workbook: %v\n%s", err, msg)
+	}
+	return got
+}

@@ -28,7 +28,7 @@ func TestUploadPage(t *testing.T) {
 		wantStatus(t, "upload page", form, http.StatusOK)
 		wantText(t, "upload page", form, "<h1>Upload users</h1>",
 			`method="post" action="/upload" enctype="multipart/form-data"`,
-			`<label for="file">CSV file</label>`, `name="file" type="file" accept=".csv,text/csv,.gz,.zip,.pgp,.gpg,.asc"`,
+			`<label for="file">CSV or Excel file</label>`, `name="file" type="file" accept=".csv,text/csv,.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,.gz,.zip,.pgp,.gpg,.asc"`,
 			`name="dry_run" type="checkbox" value="true"`, "Dry run (check the file, change nothing)",
 			`<button type="submit">Upload</button>`, `href="/api/v1/template.csv"`, "Download template",
 			"It never archives anyone", "up to 200 MiB",
@@ -83,8 +83,8 @@ func TestUploadPageRefusals(t *testing.T) {
 			{"no file part", e, []formPart{{name: "dry_run", content: "true"}}, http.StatusBadRequest, "No file was sent"},
 			{"no file chosen", e, []formPart{{name: "file", content: ""}}, http.StatusBadRequest, "No file was chosen: choose a CSV file to upload."},
 			{"empty file", e, []formPart{{name: "file", fileName: "empty.csv", content: ""}}, http.StatusBadRequest, "The file is empty"},
-			{"an Excel workbook", e, []formPart{{name: "file", fileName: "roster.xlsx", content: "PK\x03\x04\x14\x00\x06\x00[Content_Types].xml"}},
-				http.StatusBadRequest, "This is a spreadsheet workbook (.xlsx or .ods) or another zip file, not a CSV file; open it in your spreadsheet, choose Save As → CSV UTF-8"},
+			{"an old Excel workbook", e, []formPart{{name: "file", fileName: "roster.xls", content: "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00"}},
+				http.StatusBadRequest, "This is an old Excel workbook (.xls) or a password-protected workbook, which rosterd does not read; rosterd reads CSV (UTF-8) and Excel workbooks (.xlsx): open it in your spreadsheet"},
 			{"too large", small, []formPart{{name: "file", fileName: "big.csv", content: seedRows(1, 100)}}, http.StatusRequestEntityTooLarge,
 				"The file is larger than the 1 KiB limit."},
 		} {
