@@ -343,6 +343,12 @@ func (r *run) finish(ctx context.Context, tx *sqlx.Tx) error {
 		}
 		return err
 	}
+	if r.header.Names != nil {
+		// What the next full sync compares its header with (headerDrift).
+		if err := store.ImportSetHeader(ctx, tx, r.im.ID, r.header.Names); err != nil {
+			return err
+		}
+	}
 	if r.mode == ModeFull && !r.im.DryRun && (r.im.Status == store.ImportSucceeded || r.im.Status == store.ImportCompletedWithErrors) {
 		// This roster is applied: an older one still waiting (held, or
 		// queued again after an approval) would roll the roster back.

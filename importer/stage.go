@@ -190,6 +190,9 @@ func (r *run) stage(ctx context.Context) error {
 	}
 	r.cols = cols
 	r.warn(warnings...)
+	if err := r.headerDrift(ctx); err != nil {
+		return err
+	}
 	v := roster.NewValidator(cols, roster.ValidateOptions{
 		Mode: r.mode, DefaultRegion: r.org.DefaultPhoneRegion, Location: r.org.Location(), Now: r.p.Now,
 	})

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // Import statuses (SPEC §4.1).
@@ -456,4 +458,42 @@ func nextSeq(q Querier, table string) string {
 		return `(SELECT COALESCE(MAX(seq), 0) + 1 FROM ` + table + `)`
 	}
 	return `nextval('` + table + `_seq_seq')`
+}
+
+// ImportSetHeader records the header an import read, its cells as written
+// (SPEC §2.1, header drift), in the transaction that records its outcome.
+func ImportSetHeader(ctx context.Context, q Querier, id string, names []string) error {
+	b, err := json.Marshal(names)
+	if err != nil {
+		return fmt.Errorf("import header: %w", err)
+	}
+	if _, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET header = ? WHERE id = ?`), string(b), id); err != nil {
+		return fmt.Errorf("import header %s: %w", id, err)
+	}
+	return nil
+}
+
+// LastAppliedFullHeader returns the organisation's last applied full
+// import other than except (succeeded or completed_with_errors, an approved
+// hold included, not a dry run) that recorded a header, and that header;
+// "" and nil when there is none.
+func LastAppliedFullHeader(ctx context.Context, q Querier, orgID int64, except string) (string, []string, error) {
+	var row struct {
+		ID     string `db:"id"`
+		Header string `db:"header"`
+	}
+	err := sqlx.GetContext(ctx, q, &row, q.Rebind(`SELECT id, header FROM imports
+		WHERE org_id = ? AND mode = 'full' AND dry_run = ? AND status IN ('succeeded', 'completed_with_errors')
+		AND header <> '' AND id <> ? ORDER BY finished_at DESC, seq DESC LIMIT 1`), orgID, false, except)
+	if isNoRows(err) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("last applied full import: %w", err)
+	}
+	var names []string
+	if err := json.Unmarshal([]byte(row.Header), &names); err != nil {
+		return "", nil, fmt.Errorf("last applied full import %s: header: %w", row.ID, err)
+	}
+	return row.ID, names, nil
 }
