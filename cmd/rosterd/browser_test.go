@@ -16,6 +16,7 @@ import (
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/chromedp"
 
+	"rosterd/csvfile/officetest"
 	"rosterd/store"
 )
 
@@ -409,6 +410,20 @@ func TestBackOfficeInABrowser(t *testing.T) {
 		}
 		b.run("scroll to the history", chromedp.ScrollIntoView(chromedp.ID("history")))
 		b.shot("user-history")
+
+		// A workbook uploaded as it is: the roster saved as .xlsx by
+		// LibreOffice, one good row with accents and one bad row.
+		book := officetest.CSVToXLSX(t, []byte("external_id;first_name;last_name;country;preferred_language;business_email;department_en\n"+
+			"E30;Zoë;Müller-Lüdenscheid;BE;nl;e30@example.com;Ventes & Marketing\n"+
+			"E31;Ana;García;XX;nl;e31@example.com;Sales\n"))
+		b.run("upload a workbook",
+			chromedp.Navigate(base+"/upload"),
+			chromedp.SetUploadFiles(chromedp.ID("file"), []string{c.write("roster.xlsx", string(book))}),
+			chromedp.Click(chromedp.CSS(`main form button[type=submit]`)))
+		b.waitText("the workbook is imported", "Completed with errors")
+		b.wantText("the workbook's outcome", "1\ncreated", "1\nfailed", "Zoë Müller-Lüdenscheid", "Ana García",
+			`country: "XX" is not an ISO 3166-1 alpha-2 country code`, "Download errors CSV")
+		b.shot("import-xlsx")
 
 		// At phone width.
 		b.run("a phone's screen", chromedp.EmulateViewport(375, 812, chromedp.EmulateMobile),
