@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"rosterd/layers"
@@ -15,7 +14,7 @@ import (
 // record reader reads, and how much of the stored file that took.
 type peeled struct {
 	*layers.File
-	stored *storedCount
+	stored *layers.CountingReader
 }
 
 // Read hands on the inner file; a layer that turns out bad partway (a bomb
@@ -27,18 +26,7 @@ func (p *peeled) Read(b []byte) (int, error) {
 
 // StoredBytes is how much of the stored file has been read: progress is
 // measured against the stored size, not the unpacked one.
-func (p *peeled) StoredBytes() int64 { return p.stored.n }
-
-type storedCount struct {
-	r io.Reader
-	n int64
-}
-
-func (c *storedCount) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
-	return n, err
-}
+func (p *peeled) StoredBytes() int64 { return p.stored.N }
 
 // DefaultPGPKeyGrace is how long a rotated PGP key still decrypts
 // (pgp_key_grace, SPEC §7): an HR system that has not yet taken the new
@@ -69,7 +57,7 @@ func openRoster(ctx context.Context, q store.Querier, src rosterSource) (*peeled
 	if err != nil {
 		return nil, err
 	}
-	stored := &storedCount{r: store.FileOpen(ctx, q, src.OrgID, src.FileID)}
+	stored := &layers.CountingReader{R: store.FileOpen(ctx, q, src.OrgID, src.FileID)}
 	f, err := layers.Open(stored, src.Name, layers.Options{MaxBytes: src.Limits.MaxBytes, Keys: keys,
 		RequireEncryption: org.RequireEncryption})
 	if err != nil {

@@ -46,7 +46,7 @@ func (d *damaged) Read(p []byte) (int, error) {
 // (before the record reader sees its end, so nothing is applied).
 type zipFile struct {
 	br    *bufio.Reader
-	in    *countReader
+	in    *CountingReader
 	opts  Options
 	name  string
 	entry *zipEntry
@@ -70,7 +70,7 @@ const (
 	sigDesc    = 0x08074b50
 )
 
-func openZip(br *bufio.Reader, in *countReader, opts Options) (*zipFile, error) {
+func openZip(br *bufio.Reader, in *CountingReader, opts Options) (*zipFile, error) {
 	z := &zipFile{br: br, in: in, opts: opts}
 	for {
 		e, err := z.next()

@@ -221,7 +221,7 @@ func Open(r io.Reader, name string, opts Options) (*File, error) {
 	}
 	switch kind {
 	case KindGzip:
-		in := &countReader{r: cur}
+		in := &CountingReader{R: cur}
 		gz, name, err := gunzip(in)
 		if err != nil {
 			return nil, err
@@ -230,7 +230,7 @@ func Open(r io.Reader, name string, opts Options) (*File, error) {
 		f.Layers = append(f.Layers, KindGzip)
 		f.Name = cmpName(trimExt(f.Name, ".gz", ".gzip"), name)
 	case KindZip:
-		in := &countReader{r: cur}
+		in := &CountingReader{R: cur}
 		z, err := openZip(bufio.NewReaderSize(in, 4096), in, opts)
 		if err != nil {
 			return nil, err
@@ -286,15 +286,17 @@ func cmpName(stripped, recorded string) string {
 	return stripped
 }
 
-// countReader counts the bytes taken from a layer's input.
-type countReader struct {
-	r io.Reader
-	n int64
+// CountingReader counts the bytes taken from R: a layer's input for the
+// ratio guard, and the stored file under all layers for an import's
+// progress, which is measured against the stored size.
+type CountingReader struct {
+	R io.Reader
+	N int64
 }
 
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
+func (c *CountingReader) Read(p []byte) (int, error) {
+	n, err := c.R.Read(p)
+	c.N += int64(n)
 	return n, err
 }
 
@@ -303,7 +305,7 @@ func (c *countReader) Read(p []byte) (int, error) {
 // the limit, never unpacked whole.
 type guard struct {
 	r     io.Reader
-	in    *countReader
+	in    *CountingReader
 	out   int64
 	max   int64
 	ratio int64
@@ -321,7 +323,7 @@ func (g *guard) Read(p []byte) (int, error) {
 	case g.max > 0 && g.out > g.max:
 		g.err = failf("%s unpacks to more than the %s limit (max_upload_bytes); send a smaller roster", g.what, sizeText(g.max))
 		return 0, g.err
-	case g.out > ratioFloor && g.out > g.ratio*max(g.in.n, 1):
+	case g.out > ratioFloor && g.out > g.ratio*max(g.in.N, 1):
 		g.err = failf("%s unpacks to more than %d times its size, which only a crafted file (a zip bomb) does; it was not read further", g.what, g.ratio)
 		return 0, g.err
 	}

@@ -189,7 +189,7 @@ func TestBombsStopAtTheLimit(t *testing.T) {
 			"the zip file unpacks to more than 200 times its size"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			src := &countingReader{r: bytes.NewReader(tc.data)}
+			src := &layers.CountingReader{R: bytes.NewReader(tc.data)}
 			f, err := layers.Open(src, "roster.csv.gz", tc.opts)
 			if err == nil {
 				var n int64
@@ -201,22 +201,11 @@ func TestBombsStopAtTheLimit(t *testing.T) {
 			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 				t.Fatalf("err = %v; want %q", err, tc.want)
 			}
-			if src.n > 64<<10 {
-				t.Errorf("read %d bytes of the %d-byte bomb before refusing it", src.n, len(tc.data))
+			if src.N > 64<<10 {
+				t.Errorf("read %d bytes of the %d-byte bomb before refusing it", src.N, len(tc.data))
 			}
 		})
 	}
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 func TestRequireEncryptionRefusesClearText(t *testing.T) {

@@ -47,7 +47,7 @@ func (f *File) decrypt(br *bufio.Reader, head []byte, opts Options) (io.Reader, 
 		}
 		r = block.Body
 	}
-	in := &countReader{r: r}
+	in := &CountingReader{R: r}
 	keyring := append(append(openpgp.EntityList{}, k.Decrypt...), k.Sender...)
 	md, err := openpgp.ReadMessage(in, keyring, nil, &packet.Config{})
 	switch {

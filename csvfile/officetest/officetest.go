@@ -35,41 +35,12 @@ const (
 // when LibreOffice is missing or fails.
 func OpenCSV(t *testing.T, data []byte) [][]string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: needs LibreOffice Calc (real processes)")
-	}
-	bin, err := exec.LookPath(Soffice)
-	if err != nil {
-		t.Fatalf("LibreOffice (%s) is not installed: run `make test` as root, or apt-get install -y libreoffice-calc-nogui", Soffice)
-	}
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in", "download.csv")
-	if err := os.MkdirAll(filepath.Dir(in), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(in, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	charset := charsetWindows1252
 	if bytes.HasPrefix(data, []byte("\uFEFF")) {
 		charset = charsetUTF8
 	}
-	out := filepath.Join(dir, "out")
-	// A profile of its own: soffice refuses a second instance on one profile.
-	cmd := exec.CommandContext(t.Context(), bin, "--headless", "--norestore",
-		"-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
-		"--infilter=CSV:59,34,"+charset,
-		"--convert-to", "csv:Text - txt - csv (StarCalc):44,34,"+charsetUTF8,
-		"--outdir", out, in)
-	cmd.Env = append(os.Environ(), "HOME="+dir)
-	msg, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("soffice: %v\n%s", err, msg)
-	}
-	got, err := os.ReadFile(filepath.Join(out, "download.csv"))
-	if err != nil {
-		t.Fatalf("LibreOffice wrote no file: %v\n%s", err, msg)
-	}
+	got := convert(t, data, "download.csv", "CSV:59,34,"+charset,
+		"csv:Text - txt - csv (StarCalc):44,34,"+charsetUTF8, "download.csv")
 	r := csv.NewReader(bytes.NewReader(got))
 	r.FieldsPerRecord = -1
 	rows, err := r.ReadAll()
@@ -96,6 +67,18 @@ func Find(rows [][]string, id string) []string {
 // missing or fails.
 func CSVToXLSX(t *testing.T, data []byte) []byte {
 	t.Helper()
+	// Filter options: ';', '"', UTF-8, from line 1, no column types forced,
+	// language en-US, quoted cells as text, detect special numbers (dates).
+	return convert(t, data, "roster.csv", "CSV:59,34,"+charsetUTF8+",1,,1033,false,true",
+		"xlsx:Calc MS Excel 2007 XML", "roster.xlsx")
+}
+
+// convert has LibreOffice read data, saved as name, with the import
+// filter infilter and write it with the export filter to, and returns the
+// file it wrote, outName. It fails the test when LibreOffice is missing or
+// fails, and skips it under -short.
+func convert(t *testing.T, data []byte, name, infilter, to, outName string) []byte {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: needs LibreOffice Calc (real processes)")
 	}
@@ -104,7 +87,7 @@ func CSVToXLSX(t *testing.T, data []byte) []byte {
 		t.Fatalf("LibreOffice (%s) is not installed: run `make test` as root, or apt-get install -y libreoffice-calc-nogui", Soffice)
 	}
 	dir := t.TempDir()
-	in := filepath.Join(dir, "in", "roster.csv")
+	in := filepath.Join(dir, "in", name)
 	if err := os.MkdirAll(filepath.Dir(in), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -112,21 +95,18 @@ func CSVToXLSX(t *testing.T, data []byte) []byte {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
-	// Filter options: ';', '"', UTF-8, from line 1, no column types forced,
-	// language en-US, quoted cells as text, detect special numbers (dates).
+	// A profile of its own: soffice refuses a second instance on one profile.
 	cmd := exec.CommandContext(t.Context(), bin, "--headless", "--norestore",
 		"-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
-		"--infilter=CSV:59,34,"+charsetUTF8+",1,,1033,false,true",
-		"--convert-to", "xlsx:Calc MS Excel 2007 XML",
-		"--outdir", out, in)
+		"--infilter="+infilter, "--convert-to", to, "--outdir", out, in)
 	cmd.Env = append(os.Environ(), "HOME="+dir)
 	msg, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("soffice: %v\n%s", err, msg)
 	}
-	got, err := os.ReadFile(filepath.Join(out, "roster.xlsx"))
+	got, err := os.ReadFile(filepath.Join(out, outName))
 	if err != nil {
-		t.Fatalf("LibreOffice wrote no workbook: %v\n%s", err, msg)
+		t.Fatalf("LibreOffice wrote no %s: %v\n%s", outName, err, msg)
 	}
 	return got
 }
