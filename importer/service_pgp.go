@@ -17,7 +17,32 @@ import (
 // system: the armoured public key and its fingerprint.
 type PGPKeyInfo struct {
 	Fingerprint string
-	PublicKey   string
+	// UserID is the key's primary user id ("HR <hr@example.com>").
+	UserID    string
+	PublicKey string
+}
+
+// SenderKeys describes an organisation's sender_pgp_key (the HR system's
+// public keys, usually one) as the settings page shows it: each key's
+// fingerprint and user id, to compare with what the HR system says it
+// sent. Errors: the key does not read (ValidateSettings refuses such a key).
+func SenderKeys(armored string) ([]PGPKeyInfo, error) {
+	list, err := layers.ReadKeys([]byte(armored))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PGPKeyInfo, 0, len(list))
+	for _, e := range list {
+		out = append(out, PGPKeyInfo{Fingerprint: layers.Fingerprint(e), UserID: primaryUserID(e)})
+	}
+	return out, nil
+}
+
+func primaryUserID(e *openpgp.Entity) string {
+	if id := e.PrimaryIdentity(); id != nil {
+		return id.Name
+	}
+	return ""
 }
 
 // PGPKeyCreate makes the organisation's key pair (SPEC §5.4). Errors:
@@ -76,7 +101,7 @@ func keyInfo(e *openpgp.Entity) (*PGPKeyInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PGPKeyInfo{Fingerprint: layers.Fingerprint(e), PublicKey: pub}, nil
+	return &PGPKeyInfo{Fingerprint: layers.Fingerprint(e), UserID: primaryUserID(e), PublicKey: pub}, nil
 }
 
 // pgpKeyAdd stores e (made now when nil) as the current key; op is

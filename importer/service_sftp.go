@@ -11,10 +11,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 
+	"rosterd/layers"
 	"rosterd/store"
 )
 
@@ -224,7 +226,9 @@ func (s *Service) ProcessedList(ctx context.Context, orgID int64) ([]SFTPEntry, 
 }
 
 // ErrorsList is /errors/: the errors CSV of each import of door sftp that
-// had failed rows, named <import id>.csv, oldest first.
+// had failed rows, named <import id>.csv, oldest first. When the
+// organisation has a sender_pgp_key (SPEC §6) each is listed instead as
+// <import id>.csv.pgp, encrypted to that key (see errorsPGP).
 func (s *Service) ErrorsList(ctx context.Context, orgID int64) ([]SFTPEntry, error) {
 	return s.doorFiles(ctx, orgID, true, "")
 }
@@ -243,7 +247,7 @@ func (s *Service) ProcessedGet(ctx context.Context, orgID int64, name string) (*
 // ErrNotFound.
 func (s *Service) ErrorsGet(ctx context.Context, orgID int64, name string) (*SFTPEntry, error) {
 	id, rest, ok := cutImportID(name)
-	if !ok || rest != ".csv" {
+	if !ok || (rest != ".csv" && rest != ".csv.pgp") {
 		return nil, notFound("/errors/" + name)
 	}
 	return s.doorFile(ctx, orgID, true, id, name)
@@ -280,15 +284,105 @@ func (s *Service) doorFiles(ctx context.Context, orgID int64, errs bool, importI
 	if err != nil {
 		return nil, err
 	}
+	var sender *senderKey
+	if errs && len(files) > 0 {
+		if sender, err = s.senderKey(ctx, orgID); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]SFTPEntry, 0, len(files))
 	for _, f := range files {
-		name := f.ImportID + "_" + f.FileName
-		if errs {
-			name = f.ImportID + ".csv"
+		e := SFTPEntry{Name: f.ImportID + "_" + f.FileName, ImportID: f.ImportID, FileID: f.FileID, Size: f.SizeBytes, ModTime: f.At}
+		switch {
+		case errs && sender != nil:
+			if e.FileID, e.Size, err = s.errorsPGP(ctx, orgID, sender, &f); err != nil {
+				return nil, err
+			}
+			e.Name = f.ImportID + ".csv.pgp"
+		case errs:
+			e.Name = f.ImportID + ".csv"
 		}
-		out = append(out, SFTPEntry{Name: name, ImportID: f.ImportID, FileID: f.FileID, Size: f.SizeBytes, ModTime: f.At})
+		out = append(out, e)
 	}
 	return out, nil
+}
+
+// senderKey is an organisation's sender_pgp_key, read.
+type senderKey struct {
+	keys        openpgp.EntityList
+	fingerprint string // of every key in it, as errors_pgp_key records it
+}
+
+// senderKey reads the organisation's sender_pgp_key; nil when it has none.
+func (s *Service) senderKey(ctx context.Context, orgID int64) (*senderKey, error) {
+	org, err := store.OrgGet(ctx, s.db, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if org.SenderPGPKey == "" {
+		return nil, nil
+	}
+	keys, err := layers.ReadKeys([]byte(org.SenderPGPKey))
+	if err != nil {
+		return nil, fmt.Errorf("organisation %d's sender_pgp_key: %w", orgID, err)
+	}
+	return &senderKey{keys: keys, fingerprint: keyFingerprints(org.SenderPGPKey)}, nil
+}
+
+// errorsPGP is the stored copy of an errors CSV encrypted to the sender's
+// key, made now when there is none for this errors CSV and this key (the
+// first listing after the import, or after the key changed). It is stored
+// rather than made on each open: each encryption differs (a new session
+// key), so only a stored copy has the size a listing showed when a client
+// reads it, on whichever daemon (clients such as Paramiko check it), and a
+// file of several MB is then read in ranges from the database like any
+// other. Only ciphertext is written. Two daemons making one at once: one
+// copy is recorded, the other is deleted.
+func (s *Service) errorsPGP(ctx context.Context, orgID int64, sender *senderKey, f *store.DoorFile) (fileID, size int64, err error) {
+	if f.PGPFileID != nil && f.PGPSize != nil && f.PGPKey == sender.fingerprint && f.PGPSource != nil && *f.PGPSource == f.FileID {
+		return *f.PGPFileID, *f.PGPSize, nil
+	}
+	name := f.ImportID + ".csv"
+	w, err := store.FileUploadWriter(ctx, s.db, orgID, name+".pgp", 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := layers.EncryptCopy(w, sender.keys, name, store.FileOpen(ctx, s.db, orgID, f.FileID)); err != nil {
+		_ = w.Remove(ctx)
+		return 0, 0, fmt.Errorf("encrypt errors CSV of %s for /errors/: %w", f.ImportID, err)
+	}
+	var was int64
+	if f.PGPFileID != nil {
+		was = *f.PGPFileID
+	}
+	var file *store.File
+	err = s.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if file, err = w.CloseTx(ctx, tx); err != nil {
+			return err
+		}
+		return store.ErrorsPGPSet(ctx, tx, store.ErrorsPGPSetParams{OrgID: orgID, ImportID: f.ImportID,
+			Source: f.FileID, Key: sender.fingerprint, FileID: file.ID, Was: was})
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		// Another daemon recorded its copy, or the import's files expired:
+		// read again what is recorded now.
+		_ = w.Remove(ctx)
+		now, err := store.DoorFiles(ctx, s.db, store.DoorFilesParams{OrgID: orgID, Door: store.DoorSFTP, Errors: true, ImportID: f.ImportID})
+		if err != nil {
+			return 0, 0, err
+		}
+		if len(now) == 1 && now[0].PGPFileID != nil && now[0].PGPSize != nil && now[0].PGPKey == sender.fingerprint {
+			return *now[0].PGPFileID, *now[0].PGPSize, nil
+		}
+		return 0, 0, notFound("/errors/" + name + ".pgp")
+	}
+	if err != nil {
+		_ = w.Remove(ctx)
+		return 0, 0, fmt.Errorf("store encrypted errors CSV of %s: %w", f.ImportID, err)
+	}
+	// The copy it replaces (an older key, an errors CSV replaced) is now
+	// unreferenced: FilesSweep deletes it.
+	return file.ID, file.SizeBytes, nil
 }
 
 // SFTPFileOpen opens a stored file the door listed (in /in/, /processed/ or

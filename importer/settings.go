@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+
 	"rosterd/layers"
 	"rosterd/roster"
 	"rosterd/store"
@@ -96,8 +98,14 @@ func ValidateSettings(o *store.Org) error {
 		add("archive_threshold_min", fmt.Errorf("%d is below 0; %s", o.ArchiveThresholdMin, ThresholdHint("archive_threshold_min")))
 	}
 	if o.SenderPGPKey != "" && textOK("sender_pgp_key", o.SenderPGPKey) {
-		if _, err := layers.ReadKeys([]byte(o.SenderPGPKey)); err != nil {
+		list, err := layers.ReadKeys([]byte(o.SenderPGPKey))
+		switch {
+		case err != nil:
 			add("sender_pgp_key", fmt.Errorf("is not an OpenPGP public key (%v); paste the HR system's key as gpg --armor --export prints it", errors.Unwrap(err)))
+		case hasPrivate(list):
+			// Whoever holds the settings would hold the HR system's
+			// secret: refused, and the key is not stored.
+			add("sender_pgp_key", errors.New("is a private key; give only the HR system's public key (gpg --armor --export, not --export-secret-keys), and keep the private key on the HR side"))
 		}
 	}
 	if o.RequireSignature && o.SenderPGPKey == "" {
@@ -113,6 +121,15 @@ func ValidateSettings(o *store.Org) error {
 		text += "; " + v.Error()
 	}
 	return &ValidationError{Field: bad[0].Field, Text: text, Each: bad}
+}
+
+func hasPrivate(list openpgp.EntityList) bool {
+	for _, e := range list {
+		if e.PrivateKey != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // ParseThreshold reads archive_threshold_percent or archive_threshold_min as
@@ -158,6 +175,12 @@ func NormalizeSettings(o *store.Org) {
 	o.DefaultPhoneRegion = strings.ToUpper(strings.TrimSpace(o.DefaultPhoneRegion))
 	o.SyncSchedule = strings.TrimSpace(o.SyncSchedule)
 	o.TimeZone = strings.TrimSpace(o.TimeZone)
+	// A key pasted into a form arrives with CRLF line ends; one of blanks
+	// alone is no key.
+	o.SenderPGPKey = strings.ReplaceAll(o.SenderPGPKey, "\r\n", "\n")
+	if strings.TrimSpace(o.SenderPGPKey) == "" {
+		o.SenderPGPKey = ""
+	}
 	var list []string
 	for _, a := range strings.Split(o.NotificationEmailsText, ",") {
 		if a = strings.ToLower(strings.TrimSpace(a)); a != "" {

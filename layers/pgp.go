@@ -249,6 +249,23 @@ func Encrypt(w io.Writer, to openpgp.EntityList, name string) (io.WriteCloser, e
 	return &closeBoth{WriteCloser: pw, outer: aw}, nil
 }
 
+// EncryptCopy writes r to w encrypted to the given public keys, as
+// Encrypt does: the errors file as the e-mail attaches it and as SFTP
+// /errors/ serves it to the HR system, made one way.
+func EncryptCopy(w io.Writer, to openpgp.EntityList, name string, r io.Reader) error {
+	pw, err := Encrypt(w, to, name)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(pw, r); err != nil {
+		return fmt.Errorf("encrypt %s: %w", name, err)
+	}
+	if err := pw.Close(); err != nil {
+		return fmt.Errorf("encrypt %s: %w", name, err)
+	}
+	return nil
+}
+
 type closeBoth struct {
 	io.WriteCloser
 	outer io.Closer

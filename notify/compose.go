@@ -130,15 +130,8 @@ func errorsAttachment(ctx context.Context, q store.Querier, org *store.Org, im *
 		return "", nil, "", fmt.Errorf("sender_pgp_key: %w", err)
 	}
 	var b bytes.Buffer
-	w, err := layers.Encrypt(&b, keys, im.ID+".csv")
-	if err != nil {
+	if err := layers.EncryptCopy(&b, keys, im.ID+".csv", clear); err != nil {
 		return "", nil, "", err
-	}
-	if _, err := io.Copy(w, clear); err != nil {
-		return "", nil, "", fmt.Errorf("encrypt errors CSV: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return "", nil, "", fmt.Errorf("encrypt errors CSV: %w", err)
 	}
 	return im.ID + ".csv.pgp", &b, mail.ContentType("application/pgp-encrypted"), nil
 }

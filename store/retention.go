@@ -91,15 +91,19 @@ func expireImports(ctx context.Context, db *DB, now, cutoff time.Time, batch int
 		err := db.InTx(ctx, func(tx *sqlx.Tx) error {
 			n, errorsCSVs = 0, errorsCSVs[:0]
 			for _, id := range ids {
-				var errorsCSV *int64
-				if err := tx.GetContext(ctx, &errorsCSV, tx.Rebind(`SELECT errors_file_id FROM imports WHERE id = ?`), id); err != nil {
+				var files struct {
+					ErrorsCSV *int64 `db:"errors_file_id"`
+					PGP       *int64 `db:"errors_pgp_file_id"`
+				}
+				if err := tx.GetContext(ctx, &files, tx.Rebind(`SELECT errors_file_id, errors_pgp_file_id FROM imports WHERE id = ?`), id); err != nil {
 					return fmt.Errorf("expire import files: %w", err)
 				}
+				errorsCSV := files.ErrorsCSV
 				var was int64 // 0: none
 				if errorsCSV != nil {
 					was = *errorsCSV
 				}
-				r, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE imports SET files_expired_at = ?, errors_file_id = NULL
+				r, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE imports SET files_expired_at = ?, errors_file_id = NULL, errors_pgp_file_id = NULL
 					WHERE id = ? AND files_expired_at IS NULL AND finished_at < ? AND `+expirable+` AND `+
 					`COALESCE(errors_file_id, 0) = ?`), now, id, cutoff, was)
 				if err != nil {
@@ -111,6 +115,9 @@ func expireImports(ctx context.Context, db *DB, now, cutoff time.Time, batch int
 				n++
 				if errorsCSV != nil {
 					errorsCSVs = append(errorsCSVs, *errorsCSV)
+				}
+				if files.PGP != nil { // its copy encrypted for /errors/ goes with it
+					errorsCSVs = append(errorsCSVs, *files.PGP)
 				}
 			}
 			return nil
@@ -162,6 +169,7 @@ func emptyExpiredUploads(ctx context.Context, db *DB, batch int, res *FilesSweep
 // unreferenced is true of a file no import refers to.
 const unreferenced = `NOT EXISTS (SELECT 1 FROM imports i WHERE i.file_id = files.id)
 	AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.errors_file_id = files.id)
+	AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.errors_pgp_file_id = files.id)
 	AND NOT EXISTS (SELECT 1 FROM sftp_inbox s WHERE s.file_id = files.id)`
 
 // deleteUnreferencedFiles deletes, one per transaction, the files no import

@@ -167,6 +167,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 		bo.POST("/imports/:id/revert", h.smallForm, h.pageImportRevert)
 		bo.GET("/settings", h.pageSettings)
 		bo.POST("/settings", h.smallForm, h.pageSettingsPost)
+		bo.GET("/settings/pgp-key.asc", h.pageSettingsPGPKey)
 	}
 
 	cop := http.NewCrossOriginProtection()

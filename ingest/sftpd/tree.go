@@ -36,6 +36,10 @@ const errorsReadme = "These are the failed rows of each sync.\r\n" +
 	"<import id>.csv holds the rows of that sync that failed, exactly as they\r\n" +
 	"were sent, with an \"errors\" column at the end saying what is wrong in each.\r\n" +
 	"\r\n" +
+	"When the organisation has set your PGP public key (sender_pgp_key), each\r\n" +
+	"file is <import id>.csv.pgp instead: the same CSV encrypted to that key.\r\n" +
+	"Decrypt it first: gpg --decrypt <import id>.csv.pgp > <import id>.csv\r\n" +
+	"\r\n" +
 	"To fix them: correct the cells the errors column names (leave that column\r\n" +
 	"where it is; it is ignored), save the file as CSV, and upload it in the\r\n" +
 	"back office (Actions > Upload users) or through the API\r\n" +
