@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"rosterd/csvfile/officetest"
+	"rosterd/layers"
 	"rosterd/store"
 )
 
@@ -376,6 +377,47 @@ func TestBackOfficeInABrowser(t *testing.T) {
 		if out := c.ok("org", "list"); !strings.Contains(out, "Europe/Paris") {
 			t.Fatalf("the saved time zone is not the organisation's:\n%s", out)
 		}
+
+		// The PGP settings: a signature required without the HR system's
+		// key is refused beside its box; with the key pasted, encryption
+		// required and the errors file no longer attached, saved, and the
+		// page describes both keys.
+		c.ok("pgp-key", "create", "--org", "demo")
+		hr, err := layers.NewKey("HR system", "hr@demo.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hrPub, err := layers.ArmorPublic(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.run("open the settings again", chromedp.Navigate(base+"/settings"), chromedp.WaitVisible(chromedp.ID("sender_pgp_key")))
+		b.wantText("the organisation's own key", "The organisation's public key, which the HR system encrypts to:", "Download the public key")
+		b.run("require signatures without a sender key",
+			chromedp.Click(chromedp.ID("require_signature")),
+			chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#require_signature[aria-invalid="true"]`)))
+		b.wantText("the refused signature", "needs sender_pgp_key")
+		b.run("paste the HR system's key, require encryption, stop attaching errors files",
+			chromedp.SetValue(chromedp.ID("sender_pgp_key"), hrPub),
+			chromedp.Click(chromedp.ID("require_encryption")),
+			chromedp.Click(chromedp.ID("attach_errors")),
+			chromedp.Click(chromedp.CSS(`main form button[type=submit]`)))
+		b.waitText("the PGP settings are saved", "Settings saved.")
+		fpr := layers.Fingerprint(hr)
+		b.wantText("the sender key described", "In force: "+fpr[:4]+" "+fpr[4:8], "HR system (rosterd) <hr@demo.example>")
+		o, err := store.OrgGetBySlug(context.Background(), c.db(), "demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !o.RequireEncryption || !o.RequireSignature || o.AttachErrors || strings.TrimSpace(o.SenderPGPKey) != strings.TrimSpace(hrPub) {
+			t.Fatalf("saved: require_encryption %v, require_signature %v, attach_errors %v, sender key %q",
+				o.RequireEncryption, o.RequireSignature, o.AttachErrors, o.SenderPGPKey)
+		}
+		b.run("show the PGP part", chromedp.ScrollIntoView(chromedp.ID("encryption")))
+		b.shot("settings-pgp")
+		// Back to clear-text rosters for the command-line syncs below.
+		c.ok("org", "update", "demo", "--require-encryption=false", "--require-signature=false", "--attach-errors=true")
 
 		// A full sync queued from the command line that would archive 15
 		// of 20: held, shown, approved from the page.
