@@ -31,7 +31,7 @@ func (r *run) writeErrorsCSV(ctx context.Context) (*int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	cr, _, err := openRecords(ctx, src, r.readerOptions())
+	cr, _, err := openRecords(ctx, src, r.readerOptions(), r.p.TmpDir)
 	if err != nil {
 		return nil, err
 	}

@@ -29,13 +29,15 @@ func (csvRecords) Close() error { return nil }
 // openRecords reads a stored roster: an .xlsx workbook when it starts as a
 // zip file does, a CSV otherwise (what the door let in: see
 // csvfile.NotCSV). workbook says which.
-func openRecords(ctx context.Context, src io.Reader, opts csvfile.ReaderOptions) (rr recordReader, workbook bool, err error) {
+//
+// tmpDir is where a workbook's sealed spools go ("": the system's).
+func openRecords(ctx context.Context, src io.Reader, opts csvfile.ReaderOptions, tmpDir string) (rr recordReader, workbook bool, err error) {
 	br := bufio.NewReaderSize(src, 64<<10)
 	head, _ := br.Peek(4)
 	if xlsxfile.IsWorkbook(head) {
 		lim := xlsxfile.DefaultLimits()
 		lim.Limits = opts.Limits
-		xr, err := xlsxfile.Open(ctx, br, xlsxfile.Options{Limits: lim, DateColumn: isDateColumn})
+		xr, err := xlsxfile.Open(ctx, br, xlsxfile.Options{Limits: lim, DateColumn: isDateColumn, TmpDir: tmpDir})
 		if err != nil {
 			return nil, true, err
 		}

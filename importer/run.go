@@ -23,6 +23,14 @@ type RunParams struct {
 	// PGPKeyGrace is pgp_key_grace: how long a rotated key still decrypts;
 	// 0: DefaultPGPKeyGrace.
 	PGPKeyGrace time.Duration
+	// TmpDir is where a workbook is spooled while it is read, sealed
+	// (xlsxfile: encrypted under a key held in memory, so that a roster
+	// that came PGP-encrypted is never on disk in clear); "": the system's.
+	TmpDir string
+	// FileOpen, when set, is called once the roster is open and its header
+	// read, before its first row: a workbook's temporary files are all
+	// written then. Tests look at TmpDir there; production leaves it nil.
+	FileOpen func()
 	// Now is the time the import is judged at (archive dates); zero: time.Now.
 	Now time.Time
 	// Progress, when set, is told how far reading has got, every few thousand rows.

@@ -162,7 +162,7 @@ func isErrorsFile(ctx context.Context, q store.Querier, orgID, fileID int64, nam
 	if err != nil {
 		return false
 	}
-	cr, _, err := openRecords(ctx, src, csvfile.ReaderOptions{KnownColumn: roster.KnownColumn})
+	cr, _, err := openRecords(ctx, src, csvfile.ReaderOptions{KnownColumn: roster.KnownColumn}, "")
 	if err != nil {
 		return false
 	}

@@ -176,11 +176,14 @@ func (r *run) stage(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cr, workbook, err := openRecords(ctx, src, r.readerOptions())
+	cr, workbook, err := openRecords(ctx, src, r.readerOptions(), r.p.TmpDir)
 	if err != nil {
 		return err
 	}
 	defer cr.Close()
+	if r.p.FileOpen != nil {
+		r.p.FileOpen()
+	}
 	r.workbook = workbook
 	r.header = cr.Header()
 	cols, warnings, err := roster.MapHeader(r.header.Names, r.header.Line, r.mode)

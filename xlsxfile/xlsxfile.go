@@ -3,13 +3,21 @@
 // with line numbers that are the sheet's row numbers, so that the validator,
 // the messages and the errors file do not care which format came in.
 //
-// It reads the first visible sheet, or the sheet named `users`, with
-// github.com/xuri/excelize/v2's streaming Rows. Cells come as the workbook
-// shows them (number formats applied: an id formatted 000000 reads 004512).
-// Next to excelize, a light scan of the same sheet's XML tells which cells
-// are stored as numbers, so that the importer can say "the column is
-// formatted as a number" where a spreadsheet dropped leading zeros or a '+',
-// and so that a date column's serial dates are read as dates.
+// It reads the first visible sheet, or the sheet named `users`, as a
+// stream of its XML (sheet.go), looking text cells up in the shared string
+// table (sst.go). Cells come as the workbook shows them (number formats
+// applied, by github.com/xuri/excelize/v2: an id formatted 000000 reads
+// 004512; format.go). The reader also tells which cells are stored as
+// numbers, so that the importer can say "the column is formatted as a
+// number" where a spreadsheet dropped leading zeros or a '+', and so that a
+// date column's serial dates are read as dates.
+//
+// A workbook needs random access, so it is spooled to a temporary file,
+// and so is its shared string table; both are sealed (seal.go: encrypted
+// under a key held only in memory), since a workbook may have come
+// PGP-encrypted and nothing decrypted may be written to disk in clear
+// (issue 21 §2). excelize never sees the sheet: it would unzip a large one,
+// and the shared strings, to temporary files in clear.
 //
 // A workbook is a zip file; its limits (the workbook's size, the sum of its
 // parts' unzipped sizes, its number of sheets, the rows and cells the sheet
@@ -26,7 +34,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -72,8 +79,8 @@ type Options struct {
 	// workbook shows (the importer reads it in the organisation's time
 	// zone). nil: none.
 	DateColumn func(name string) bool
-	// TmpDir holds the spooled workbook and excelize's unzipped worksheets
-	// while the file is read; "" for the system's.
+	// TmpDir holds the sealed spools of the workbook and of its shared
+	// strings while the file is read; "" for the system's.
 	TmpDir string
 }
 
@@ -83,11 +90,11 @@ const SheetName = "users"
 // Reader reads one sheet of a workbook as records. Close it.
 type Reader struct {
 	opts     Options
-	spool    string // the workbook on disk, removed by Close
-	zf       *zip.ReadCloser
-	f        *excelize.File
-	rows     *excelize.Rows
-	scan     *typeScan
+	spool    *sealed // the workbook on disk, sealed, removed by Close
+	zf       *zip.Reader
+	sst      *sharedStrings
+	styles   styleFormats
+	scan     *sheetScan
 	header   csvfile.Header
 	dateCols []bool
 	size     int64 // the workbook's bytes
@@ -100,9 +107,10 @@ type Reader struct {
 	warnings []string
 }
 
-// Open spools r (the workbook as uploaded) to a temporary file, checks the
-// limits from the zip directory and the sheet's dimension, opens the sheet
-// and reads its header: the first row with a non-blank cell.
+// Open spools r (the workbook as uploaded) to a sealed temporary file,
+// checks the limits from the zip directory and the sheet's dimension, reads
+// the shared strings into their own sealed file, opens the sheet and reads
+// its header: the first row with a non-blank cell.
 //
 // Errors that the admin must hear (a limit, no sheet, no header, a file that
 // is no workbook) are *csvfile.FatalError.
@@ -116,7 +124,7 @@ func Open(ctx context.Context, r io.Reader, opts Options) (_ *Reader, err error)
 	if err := xr.spoolFrom(ctx, r); err != nil {
 		return nil, err
 	}
-	zf, err := zip.OpenReader(xr.spool)
+	zf, err := zip.NewReader(xr.spool, xr.size)
 	if err != nil {
 		return nil, &csvfile.FatalError{Text: "the file is not a readable .xlsx workbook (" + err.Error() + "); save it again from your spreadsheet as Excel Workbook (.xlsx) or CSV UTF-8"}
 	}
@@ -128,37 +136,27 @@ func Open(ctx context.Context, r io.Reader, opts Options) (_ *Reader, err error)
 	if err != nil {
 		return nil, err
 	}
-	lim := opts.Limits
-	eo := excelize.Options{TmpDir: opts.TmpDir, UnzipXMLSizeLimit: 16 << 20}
-	if lim.MaxUnzippedBytes > 0 {
-		eo.UnzipSizeLimit = max(lim.MaxUnzippedBytes, eo.UnzipXMLSizeLimit)
+	if err := xr.readStyles(); err != nil {
+		return nil, err
 	}
-	f, err := excelize.OpenFile(xr.spool, eo)
-	if err != nil {
-		return nil, &csvfile.FatalError{Text: "the workbook cannot be read (" + err.Error() + "); save it again from your spreadsheet as Excel Workbook (.xlsx) or CSV UTF-8"}
+	if err := xr.readSharedStrings(ctx); err != nil {
+		return nil, err
 	}
-	xr.f = f
-	if p, err := f.GetWorkbookProps(); err == nil && p.Date1904 != nil {
-		xr.date1904 = *p.Date1904
-	}
-	zpart, err := xr.zf.Open(part)
-	if err != nil {
-		return nil, fmt.Errorf("open sheet %q: %w", sheet, err)
-	}
+	var zpart io.ReadCloser
 	for _, zfile := range xr.zf.File {
 		if zfile.Name == part {
 			xr.sheetLen = int64(zfile.UncompressedSize64)
+			if zpart, err = zfile.Open(); err != nil {
+				return nil, fmt.Errorf("open sheet %q: %w", sheet, err)
+			}
 		}
 	}
-	xr.scan = newTypeScan(zpart)
+	xr.scan = newSheetScan(zpart)
 	if err := xr.scan.start(); err != nil {
 		return nil, err
 	}
 	if err := xr.checkDimension(sheet); err != nil {
 		return nil, err
-	}
-	if xr.rows, err = f.Rows(sheet); err != nil {
-		return nil, fmt.Errorf("read sheet %q: %w", sheet, err)
 	}
 	if err := xr.readHeader(ctx); err != nil {
 		return nil, err
@@ -166,22 +164,79 @@ func Open(ctx context.Context, r io.Reader, opts Options) (_ *Reader, err error)
 	return xr, nil
 }
 
-// spoolFrom copies the upload to a temporary file: excelize and archive/zip
-// need random access, and a file keeps a 200 MiB workbook out of memory.
+// maxTextBytes bounds the text kept of one string: past MaxCellChars×4
+// bytes it holds more characters than a cell may, which its check fails.
+func (xr *Reader) maxTextBytes() int {
+	if n := xr.opts.Limits.MaxCellChars; n > 0 {
+		return 4 * (n + 1)
+	}
+	return 0
+}
+
+// readSharedStrings spools the shared string table, if the workbook has one.
+func (xr *Reader) readSharedStrings(ctx context.Context) error {
+	for _, zfile := range xr.zf.File {
+		if !strings.EqualFold(zfile.Name, "xl/sharedStrings.xml") {
+			continue
+		}
+		rc, err := zfile.Open()
+		if err != nil {
+			return &csvfile.FatalError{Text: fmt.Sprintf("the workbook's %s cannot be read (%v)", zfile.Name, err)}
+		}
+		defer rc.Close()
+		xr.sst, err = readSharedStrings(ctxReader{ctx, rc}, xr.opts.TmpDir, xr.maxTextBytes())
+		return err
+	}
+	return nil
+}
+
+// readStyles reads each cell style's number format, and keeps the styles
+// part for excelize (bounded by MaxPartBytes).
+func (xr *Reader) readStyles() error {
+	for _, zfile := range xr.zf.File {
+		if !strings.EqualFold(zfile.Name, "xl/styles.xml") {
+			continue
+		}
+		rc, err := zfile.Open()
+		if err != nil {
+			return &csvfile.FatalError{Text: fmt.Sprintf("the workbook's %s cannot be read (%v)", zfile.Name, err)}
+		}
+		defer rc.Close()
+		if xr.styles.xml, err = io.ReadAll(rc); err != nil {
+			return &csvfile.FatalError{Text: fmt.Sprintf("the workbook's %s cannot be read (%v)", zfile.Name, err)}
+		}
+		var st struct {
+			Xfs []struct {
+				NumFmtID int `xml:"numFmtId,attr"`
+			} `xml:"cellXfs>xf"`
+		}
+		if err := xml.Unmarshal(xr.styles.xml, &st); err != nil {
+			return &csvfile.FatalError{Text: fmt.Sprintf("the workbook's %s cannot be read (%v)", zfile.Name, err)}
+		}
+		for _, x := range st.Xfs {
+			xr.styles.numFmt = append(xr.styles.numFmt, x.NumFmtID)
+		}
+	}
+	xr.styles.date = xr.date1904
+	return nil
+}
+
+// spoolFrom copies the upload to a sealed temporary file: archive/zip needs
+// random access, and a file keeps a 200 MiB workbook out of memory.
 func (xr *Reader) spoolFrom(ctx context.Context, r io.Reader) error {
-	tf, err := os.CreateTemp(xr.opts.TmpDir, "rosterd-xlsx-")
+	sf, err := newSealed(xr.opts.TmpDir, "rosterd-xlsx-")
 	if err != nil {
 		return fmt.Errorf("spool the workbook: %w", err)
 	}
-	xr.spool = tf.Name()
+	xr.spool = sf
 	max := xr.opts.Limits.MaxBytes
 	src := r
 	if max > 0 {
 		src = io.LimitReader(r, max+1)
 	}
-	n, err := io.Copy(tf, ctxReader{ctx, src})
-	if cerr := tf.Close(); err == nil {
-		err = cerr
+	n, err := io.Copy(sf, ctxReader{ctx, src})
+	if ferr := sf.flush(); err == nil {
+		err = ferr
 	}
 	if err != nil {
 		return fmt.Errorf("spool the workbook: %w", err)
@@ -245,7 +300,7 @@ func (xr *Reader) checkParts() error {
 	return nil
 }
 
-func hasPart(zf *zip.ReadCloser, name string) bool {
+func hasPart(zf *zip.Reader, name string) bool {
 	for _, f := range zf.File {
 		if strings.EqualFold(f.Name, name) {
 			return true
@@ -259,6 +314,9 @@ func hasPart(zf *zip.ReadCloser, name string) bool {
 // name and its part in the zip.
 func (xr *Reader) pickSheet() (name, part string, err error) {
 	var wb struct {
+		Pr struct {
+			Date1904 string `xml:"date1904,attr"`
+		} `xml:"workbookPr"`
 		Sheets []struct {
 			Name  string `xml:"name,attr"`
 			State string `xml:"state,attr"`
@@ -268,6 +326,7 @@ func (xr *Reader) pickSheet() (name, part string, err error) {
 	if err := xr.decodePart("xl/workbook.xml", &wb); err != nil {
 		return "", "", err
 	}
+	xr.date1904 = wb.Pr.Date1904 == "1" || wb.Pr.Date1904 == "true"
 	var rels struct {
 		Rels []struct {
 			ID     string `xml:"Id,attr"`
@@ -383,30 +442,22 @@ func (xr *Reader) readHeader(ctx context.Context) error {
 	}
 }
 
-// nextRow reads the sheet's next row: its cells trimmed, and which were
-// stored as numbers (with their raw values).
+// nextRow reads the sheet's next row: its cells as shown, trimmed, and
+// which were stored as numbers (with their raw values).
 func (xr *Reader) nextRow() ([]string, map[int]string, error) {
 	if xr.err != nil {
 		return nil, nil, xr.err
 	}
-	if !xr.rows.Next() {
-		if err := xr.rows.Error(); err != nil {
-			xr.err = fmt.Errorf("reading the sheet: %w", err)
-			return nil, nil, xr.err
-		}
-		xr.err = io.EOF
-		return nil, nil, io.EOF
-	}
-	xr.rowNo++
-	cells, err := xr.rows.Columns()
-	if err != nil {
-		xr.err = fmt.Errorf("reading the sheet, row %d: %w", xr.rowNo, err)
-		return nil, nil, xr.err
-	}
-	nums, err := xr.scan.row(xr.rowNo)
+	rowNo, stored, err := xr.scan.next(xr.maxTextBytes())
 	if err != nil {
 		xr.err = err
 		return nil, nil, err
+	}
+	xr.rowNo = rowNo
+	cells, nums, err := xr.values(stored)
+	if err != nil {
+		xr.err = fmt.Errorf("reading the sheet, row %d: %w", xr.rowNo, err)
+		return nil, nil, xr.err
 	}
 	maxCell := xr.opts.Limits.MaxCellChars
 	for i, c := range cells {
@@ -421,6 +472,88 @@ func (xr *Reader) nextRow() ([]string, map[int]string, error) {
 	if lim := xr.opts.Limits.MaxCells; lim > 0 && xr.cells > lim {
 		xr.err = &csvfile.FatalError{Text: fmt.Sprintf("the sheet holds more than %s cells (the limit)", thousands(lim))}
 		return nil, nil, xr.err
+	}
+	return cells, nums, nil
+}
+
+// values renders a row's stored cells as the workbook shows them, placed
+// at their columns (up to the last that shows something, or holds a
+// formula, as excelize's Rows does).
+func (xr *Reader) values(stored []sheetCell) ([]string, map[int]string, error) {
+	var (
+		cells  []string
+		nums   map[int]string
+		styled []sheetCell // cells excelize formats
+		texts  []string
+	)
+	put := func(col int, v string) {
+		for len(cells) <= col {
+			cells = append(cells, "")
+		}
+		cells[col] = v
+	}
+	for _, c := range stored {
+		var v string
+		format := c.style > 0
+		switch c.typ {
+		case "s":
+			i, err := strconv.Atoi(strings.TrimSpace(c.v))
+			if c.v == "" {
+				break
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("a shared string cell holds %q", c.v)
+			}
+			if v, err = xr.sst.get(i); err != nil {
+				return nil, nil, err
+			}
+			format = !xr.styles.plainText(c.style)
+		case "inlineStr":
+			v = bstrUnescape(c.is)
+			format = !xr.styles.plainText(c.style)
+		case "str":
+			v, format = c.v, false
+		case "b":
+			switch c.v {
+			case "1":
+				v, format = "TRUE", false
+			case "0":
+				v, format = "FALSE", false
+			default:
+				v = c.v
+			}
+		case "d":
+			format = true
+		case "", "n":
+			if c.v != "" {
+				if nums == nil {
+					nums = map[int]string{}
+				}
+				nums[c.col] = c.v
+			}
+			v = general(c.v)
+		default: // "e", an error value
+			v = c.v
+		}
+		if format {
+			styled = append(styled, c)
+			texts = append(texts, v)
+			continue
+		}
+		if v != "" || c.formula {
+			put(c.col, v)
+		}
+	}
+	if len(styled) > 0 {
+		for _, c := range styled {
+			put(c.col, "")
+		}
+		if err := xr.styles.formatted(styled, texts, cells); err != nil {
+			return nil, nil, err
+		}
+		for len(cells) > 0 && cells[len(cells)-1] == "" {
+			cells = cells[:len(cells)-1]
+		}
 	}
 	return cells, nums, nil
 }
@@ -502,22 +635,12 @@ func (xr *Reader) Progress() float64 {
 // Close releases the workbook and removes the temporary files.
 func (xr *Reader) Close() error {
 	var errs []error
-	if xr.rows != nil {
-		xr.rows.Close()
-	}
 	if xr.scan != nil {
 		errs = append(errs, xr.scan.close())
 	}
-	if xr.f != nil {
-		errs = append(errs, xr.f.Close())
-	}
-	if xr.zf != nil {
-		errs = append(errs, xr.zf.Close())
-	}
-	if xr.spool != "" {
-		if err := os.Remove(xr.spool); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, err)
-		}
+	errs = append(errs, xr.styles.close(), xr.sst.close())
+	if xr.spool != nil {
+		errs = append(errs, xr.spool.remove())
 	}
 	return errors.Join(errs...)
 }
