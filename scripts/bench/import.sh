@@ -32,7 +32,12 @@
 #     (importer/journal_off.go: no entry written, no changed fields worked
 #     out), on a fresh schema or file of its own, interleaved with the others
 #     in every repetition;
-#   - a revert of a 1%-changed sync takes no longer than the sync did (1M rows).
+#   - a revert of a 1%-changed sync takes no longer than the sync did (1M rows);
+#   - the same roster's first import as .xlsx and as .csv.gz.pgp (issue 21)
+#     each within 2× of the .csv's first import (the empty-org case of the
+#     same run); the .csv.gz.pgp's peak RSS within the CSV's 64 MiB; the
+#     .xlsx's peak RSS, and what its shared strings cost (spooled sealed to
+#     disk, see xlsxfile), reported.
 # It writes the tables, the machine, the CPU split and the rosterd phase
 # timings of every size to scripts/bench/results.md.
 #
@@ -52,13 +57,19 @@
 #                 in the journal alone; a commit (e.g. e7f6b44, the last
 #                 before the journal) builds that revision instead, which
 #                 also differs in everything since; empty: not measured
+#   FORMATS       the other forms of the roster whose first import is timed,
+#                 default "xlsx csv.gz.pgp" (empty: not measured): an .xlsx
+#                 written by scripts/bench/genxlsx (shared strings, as Excel
+#                 and LibreOffice save), and the CSV gzipped, then encrypted
+#                 with gpg to a key made for the run and imported into each
+#                 organisation (rosterd pgp-key import)
 #   QUIET_WAIT    seconds to wait for an idle machine before each run, default 120
 #   REPEAT        run every case this many times and keep the fastest, default 1
 #                 (on a shared machine, the fastest run is the least disturbed);
 #                 the README's figures are REPEAT=3
 #
-# It installs /usr/bin/time, psql (postgresql-client) and sqlite3 with
-# apt-get when they are missing.
+# It installs /usr/bin/time, psql (postgresql-client), sqlite3 and gpg
+# (gnupg) with apt-get when they are missing.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."   # the repository root: go build paths are relative to it
@@ -84,6 +95,8 @@ TARGET_JOURNAL_ROWS=1000000 # … at 1M rows (reported for every size)
 TARGET_REVERT_RATIO=1.0    # revert of the 1% changed ≤ 1 × that sync …
 TARGET_REVERT_ROWS=1000000 # … at 1M rows
 JOURNAL_BASE=${JOURNAL_BASE-nojournal}
+FORMATS=${FORMATS-xlsx csv.gz.pgp}
+TARGET_FORMAT_RATIO=2      # .xlsx and .csv.gz.pgp first import ≤ 2 × the .csv's
 
 CASES=(empty resync changed)
 declare -A CASE_NAME=([empty]="empty org" [resync]="identical re-sync" [changed]="1% changed" [revert]="revert of the 1%")
@@ -103,6 +116,10 @@ declare -A R_WALL R_RSS R_CPU R_PG R_OTHER R_REP B_WALL B_PG B_OTHER B_REP
 declare -A S_WALL S_RSS S_CPU S_OTHER S_REP Q_WALL Q_CPU Q_OTHER Q_REP
 # rosterd built from JOURNAL_BASE (no journal): N_ on PostgreSQL, NS_ on SQLite.
 declare -A N_WALL N_OTHER N_REP NS_WALL NS_OTHER NS_REP
+# The first import of each of FORMATS, keyed "SIZE:FORMAT:REP" then
+# "SIZE:FORMAT": F_ on PostgreSQL, FS_ on SQLite; F_SST is what the
+# workbook spooled ("workbook bytes|shared strings|their bytes").
+declare -A F_WALL F_RSS F_CPU F_OTHER F_REP F_SST FS_WALL FS_RSS FS_CPU FS_OTHER FS_REP FS_SST
 
 # shellcheck source=scripts/bench/lib.sh
 . scripts/bench/lib.sh
@@ -116,6 +133,7 @@ ensure_tools() {
 	[[ -x /usr/bin/time ]] || pkgs+=(time)
 	if has_db postgres && ! command -v psql >/dev/null; then pkgs+=(postgresql-client); fi
 	if has_db sqlite && ! command -v sqlite3 >/dev/null; then pkgs+=(sqlite3); fi
+	if [[ $FORMATS == *pgp* ]] && ! command -v gpg >/dev/null; then pkgs+=(gnupg); fi
 	((${#pkgs[@]} == 0)) || apt_install "${pkgs[@]}"
 }
 
@@ -348,6 +366,183 @@ bench_sqlite() {
 		fi
 	done
 	rm -f "$db" "$db-wal" "$db-shm"
+}
+
+# build_formats: with FORMATS, build genxlsx and make the run's PGP key
+# pair (gpg, no passphrase) in $WORK/gnupg; its secret key, exported to
+# $WORK/bench-key.asc, is each organisation's (pgp-key import).
+build_formats() {
+	[[ -n $FORMATS ]] || return 0
+	go build -o "$WORK/genxlsx" ./scripts/bench/genxlsx
+	[[ $FORMATS == *pgp* ]] || return 0
+	mkdir -m 700 "$WORK/gnupg"
+	gpg --homedir "$WORK/gnupg" --batch --quiet --passphrase '' --quick-gen-key 'Bench HR <bench@example.com>' default default never 2>/dev/null
+	gpg --homedir "$WORK/gnupg" --batch --armor --export-secret-keys bench@example.com >"$WORK/bench-key.asc"
+}
+
+# make_formats SIZE FILE: FILE in each of FORMATS, as $WORK/roster-SIZE.FORMAT.
+make_formats() {
+	local f out
+	for f in $FORMATS; do
+		out=$WORK/roster-$1.$f
+		case $f in
+		xlsx) "$WORK/genxlsx" <"$2" >"$out" 2>"$WORK/genxlsx.log" ;;
+		csv.gz.pgp)
+			gzip -c "$2" | gpg --homedir "$WORK/gnupg" --batch --quiet --trust-model always \
+				--recipient bench@example.com --encrypt >"$out"
+			;;
+		*) die "FORMATS: \"$f\" is neither xlsx nor csv.gz.pgp" ;;
+		esac
+		log "size $1: $f $(du -h "$out" | cut -f1) ($(du -h "$2" | cut -f1) as CSV)"
+	done
+}
+
+# spooled LABEL: what the workbook import LABEL spooled, from its debug log:
+# "workbook bytes|shared strings|their bytes", empty when it logged none.
+spooled() {
+	awk 'index($0, "workbook spooled sealed") {
+		w = s = b = ""
+		if (match($0, /"workbook_bytes":[0-9]+/)) w = substr($0, RSTART + 17, RLENGTH - 17)
+		if (match($0, /"shared_strings":[0-9]+/)) s = substr($0, RSTART + 17, RLENGTH - 17)
+		if (match($0, /"shared_strings_bytes":[0-9]+/)) b = substr($0, RSTART + 23, RLENGTH - 23)
+		print w "|" s "|" b; exit }' "$WORK/$1.err"
+}
+
+# bench_formats SIZE REP DB: the first import of the roster in each of
+# FORMATS, each into a fresh schema (PostgreSQL) or file (SQLite) and
+# organisation holding the run's PGP key.
+bench_formats() {
+	local n=$1 rep=$2 db=$3 f label schema dbfile
+	for f in $FORMATS; do
+		if [[ $db == postgres ]]; then
+			schema="bench_fmt_${n}_${rep}_${f//./_}"
+			new_schema "$schema"
+			export ROSTERD_DATABASE_URL
+			ROSTERD_DATABASE_URL=$(url_with "$schema" rosterd)
+			label="rosterd-$n-fmt-$f-$rep"
+		else
+			dbfile="$WORK/sqlite-fmt-$n-$rep.db"
+			export ROSTERD_DATABASE_URL=sqlite:$dbfile
+			label="rosterd-sqlite-$n-fmt-$f-$rep"
+		fi
+		"$ROSTERD" org create bench --name Bench >/dev/null
+		[[ $f != *pgp* ]] || "$ROSTERD" pgp-key import --org bench "$WORK/bench-key.asc" >/dev/null
+		if [[ $db == postgres ]]; then settle "$schema"; else sync; fi
+		measure "$label" "$ROSTERD" import --org bench --mode full --log-level debug "$WORK/roster-$n.$f"
+		expect_case "$label" empty "$n"
+		if [[ $db == postgres ]]; then
+			F_WALL[$n:$f:$rep]=$M_WALL F_RSS[$n:$f:$rep]=$M_RSS F_CPU[$n:$f:$rep]=$M_CPU F_SST[$n:$f:$rep]=$(spooled "$label")
+			F_OTHER[$n:$f:$rep]=$M_OTHER
+			drop_schema "$schema"
+		else
+			FS_WALL[$n:$f:$rep]=$M_WALL FS_RSS[$n:$f:$rep]=$M_RSS FS_CPU[$n:$f:$rep]=$M_CPU FS_SST[$n:$f:$rep]=$(spooled "$label")
+			FS_OTHER[$n:$f:$rep]=$(awk -v a="$M_OTHER" -v b="$M_PG" 'BEGIN { printf "%.2f", a + b }')
+			rm -f "$dbfile" "$dbfile-wal" "$dbfile-shm"
+		fi
+	done
+	unset ROSTERD_DATABASE_URL
+}
+
+# pick_fastest_formats SIZE: the fastest repetition of each format, per database.
+pick_fastest_formats() {
+	local n=$1 f b
+	for f in $FORMATS; do
+		if has_db postgres; then
+			fastest F_WALL "$n" "$f"
+			b=$BEST
+			F_REP[$n:$f]=$b F_WALL[$n:$f]=${F_WALL[$n:$f:$b]} F_RSS[$n:$f]=${F_RSS[$n:$f:$b]} F_CPU[$n:$f]=${F_CPU[$n:$f:$b]}
+			F_OTHER[$n:$f]=${F_OTHER[$n:$f:$b]} F_SST[$n:$f]=${F_SST[$n:$f:$b]}
+		fi
+		if has_db sqlite; then
+			fastest FS_WALL "$n" "$f"
+			b=$BEST
+			FS_REP[$n:$f]=$b FS_WALL[$n:$f]=${FS_WALL[$n:$f:$b]} FS_RSS[$n:$f]=${FS_RSS[$n:$f:$b]} FS_CPU[$n:$f]=${FS_CPU[$n:$f:$b]}
+			FS_OTHER[$n:$f]=${FS_OTHER[$n:$f:$b]} FS_SST[$n:$f]=${FS_SST[$n:$f:$b]}
+		fi
+	done
+}
+
+# mib BYTES: as MiB, one decimal.
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+
+# formats_table DB: the first import of each form against the .csv's (the
+# empty-org case of the same run), with the workbook's spools.
+formats_table() {
+	local n f w ss
+	if [[ $1 == sqlite ]]; then
+		local -n W=S_WALL RSS=S_RSS CPU=S_CPU O=S_OTHER FW=FS_WALL FR=FS_RSS FC=FS_CPU FO=FS_OTHER FSST=FS_SST
+	else
+		local -n W=R_WALL RSS=R_RSS CPU=R_CPU O=R_OTHER FW=F_WALL FR=F_RSS FC=F_CPU FO=F_OTHER FSST=F_SST
+	fi
+	echo "| size | file | rosterd s | /.csv | peak RSS MiB | rosterd CPU s | other CPU s | spooled sealed (workbook; shared strings) |"
+	echo "|---:|---|---:|---:|---:|---:|---:|---|"
+	for n in $SIZES; do
+		printf '| %s | .csv | %s | 1.00× | %s | %s | %s | – |\n' "$n" "${W[$n:empty]}" "${RSS[$n:empty]}" "${CPU[$n:empty]}" "${O[$n:empty]}"
+		for f in $FORMATS; do
+			ss=–
+			if [[ -n ${FSST[$n:$f]:-} ]]; then
+				IFS='|' read -r w s b <<<"${FSST[$n:$f]}"
+				ss="$(mib "$w") MiB; $s strings, $(mib "$b") MiB"
+			fi
+			printf '| %s | .%s | %s | %s× | %s | %s | %s | %s |\n' "$n" "$f" "${FW[$n:$f]}" "$(ratio "${FW[$n:$f]}" "${W[$n:empty]}")" \
+				"${FR[$n:$f]}" "${FC[$n:$f]}" "${FO[$n:$f]}" "$ss"
+		done
+	done
+}
+
+# formats_targets DB: issue 21's rows of targets for DB.
+formats_targets() {
+	local name n f r
+	name=$(db_name "$1")
+	if [[ $1 == sqlite ]]; then
+		local -n W=S_WALL RSS=S_RSS FW=FS_WALL FR=FS_RSS
+	else
+		local -n W=R_WALL RSS=R_RSS FW=F_WALL FR=F_RSS
+	fi
+	if [[ -z $FORMATS ]]; then
+		echo "| $name | .xlsx and .csv.gz.pgp within ${TARGET_FORMAT_RATIO}× the .csv | – | not measured: FORMATS is empty | – |"
+		return
+	fi
+	for n in $SIZES; do
+		for f in $FORMATS; do
+			r=$(ratio "${FW[$n:$f]}" "${W[$n:empty]}")
+			echo "| $name | first import as .$f ≤ ${TARGET_FORMAT_RATIO}× the same roster as .csv | $n |" \
+				"${r}× (${FW[$n:$f]} s / ${W[$n:empty]} s) | $(verdict le "$r" "$TARGET_FORMAT_RATIO") |"
+			if [[ $f == *pgp* ]]; then
+				echo "| $name | peak RSS of the .$f ≤ $TARGET_RSS_MIB MiB (the CSV's target) | $n |" \
+					"${FR[$n:$f]} MiB (the .csv: ${RSS[$n:empty]} MiB) | $(verdict le "${FR[$n:$f]}" "$TARGET_RSS_MIB") |"
+			else
+				echo "| $name | peak RSS of the .$f: reported | $n | ${FR[$n:$f]} MiB (the .csv: ${RSS[$n:empty]} MiB) | – |"
+			fi
+		done
+	done
+}
+
+# formats_results: the report's section on issue 21's forms of the roster.
+formats_results() {
+	local db
+	echo "### The roster as .xlsx and .csv.gz.pgp (issue 21)"
+	echo
+	if [[ -z $FORMATS ]]; then
+		echo "Not measured: FORMATS is empty."
+		echo
+		return
+	fi
+	echo "The first import (empty org) of the same roster as .csv (the empty-org case above) and as" \
+		"$(for f in $FORMATS; do printf '.%s ' "$f"; done)in the same run, each into a fresh schema or file;" \
+		"the fastest of each. The .xlsx is scripts/bench/genxlsx's: every text cell a shared string, as Excel" \
+		"and LibreOffice save. The .csv.gz.pgp is the CSV gzipped, then encrypted with gpg to the" \
+		"organisation's key. Spooled: what the workbook's reading put in the temporary directory, sealed" \
+		"(AES-CTR under a key held in memory): the workbook, and its shared strings with an index of 8 bytes" \
+		"each; neither is held in memory, which is why the .xlsx's peak RSS does not grow with them."
+	echo
+	for db in postgres sqlite; do
+		has_db "$db" || continue
+		echo "#### $(db_name "$db")"
+		echo
+		formats_table "$db"
+		echo
+	done
 }
 
 # The baselines load the columns genroster writes; stop if they change.
@@ -684,6 +879,7 @@ targets_db() {
 	done
 	((measured)) || echo "| $name | peak RSS ≤ $TARGET_RSS_MIB MiB at $TARGET_RSS_ROWS rows | – | not measured: no size ≥ $TARGET_RSS_ROWS in SIZES | – |"
 	journal_targets "$1"
+	formats_targets "$1"
 }
 
 # at_size SIZE ROWS VERDICT: VERDICT when SIZE ≥ ROWS (the size a target is
@@ -854,6 +1050,7 @@ write_results() {
 		if has_db postgres; then pg_results; fi
 		if has_db sqlite; then sqlite_results; fi
 		journal_results
+		formats_results
 		echo "### Targets"
 		echo
 		echo "First import against the same run's baseline; 1% changed against the same run's identical" \
@@ -957,6 +1154,7 @@ main() {
 	ensure_tools
 	build
 	build_journal_base
+	build_formats
 	has_revert
 	has_db postgres && check_postgres
 
@@ -970,21 +1168,25 @@ main() {
 		"$WORK/genroster" -n "$n" -change 1 >"$changed"
 		[[ $(head -n 1 "$file") == "$GEN_HEADER" ]] ||
 			die "genroster's header changed; update the baselines' staging tables and merges (merge_sql, sqlite_merge_sql)"
+		make_formats "$n" "$file"
 		# Alternate the two sides so a disturbance spreads over both.
 		for ((rep = 1; rep <= REPEAT; rep++)); do
 			if has_db postgres; then
 				bench_rosterd "$n" "$rep" "$file" "$changed"
+				bench_formats "$n" "$rep" postgres
 				[[ -z $JOURNAL_BASE ]] || bench_rosterd "$n" "$rep" "$file" "$changed" base
 				bench_baseline "$n" "$rep" "$file" "$changed"
 			fi
 			if has_db sqlite; then
 				bench_sqlite "$n" "$rep" "$file" "$changed"
+				bench_formats "$n" "$rep" sqlite
 				[[ -z $JOURNAL_BASE ]] || bench_sqlite "$n" "$rep" "$file" "$changed" base
 				bench_sqlite_baseline "$n" "$rep" "$file" "$changed"
 			fi
 		done
 		pick_fastest "$n"
-		rm -f "$file" "$changed"
+		pick_fastest_formats "$n"
+		rm -f "$file" "$changed" "$WORK/roster-$n".*
 	done
 
 	write_results
@@ -995,6 +1197,11 @@ main() {
 		echo "$(db_name "$db"):"
 		results_table "$db"
 		echo
+		if [[ -n $FORMATS ]]; then
+			echo "$(db_name "$db"), the roster as .xlsx and .csv.gz.pgp:"
+			formats_table "$db"
+			echo
+		fi
 		[[ -n $JOURNAL_BASE ]] || continue
 		echo "$(db_name "$db"), the journal's cost (without: $(journal_base_name)):"
 		journal_table "$db"
