@@ -181,6 +181,10 @@ func (r *run) stage(ctx context.Context) error {
 		return err
 	}
 	defer cr.Close()
+	if xr, ok := cr.(*xlsxfile.Reader); ok {
+		book, n, sst := xr.Spooled()
+		r.p.Logger.Debug("workbook spooled sealed", "workbook_bytes", book, "shared_strings", n, "shared_strings_bytes", sst)
+	}
 	if r.p.FileOpen != nil {
 		r.p.FileOpen()
 	}

@@ -620,6 +620,16 @@ func (xr *Reader) ErrorsFile() bool {
 	return n > 1 && csvfile.NormalizeColumnName(xr.header.Names[n-1]) == csvfile.ErrorsColumn
 }
 
+// Spooled tells what the workbook put in TmpDir, sealed: the workbook's
+// bytes, and its shared strings (how many, and their bytes with their
+// index of 8 bytes each). The benchmark reports them.
+func (xr *Reader) Spooled() (workbook int64, sharedStrings int, sharedBytes int64) {
+	if xr.sst != nil {
+		sharedStrings, sharedBytes = xr.sst.n, xr.sst.data.Size()+xr.sst.index.Size()
+	}
+	return xr.size, sharedStrings, sharedBytes
+}
+
 // Warnings lists file-level warnings; a workbook has none today.
 func (xr *Reader) Warnings() []string { return append([]string(nil), xr.warnings...) }
 
