@@ -1,0 +1,145 @@
+package xlsxfile_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"rosterd/xlsxfile"
+)
+
+// writeErrors reads book and writes its errors workbook with the messages
+// of the given sheet rows.
+func writeErrors(t *testing.T, book []byte, msgs map[int]string) []byte {
+	t.Helper()
+	h, recs := readAll(t, book, xlsxfile.Options{Limits: xlsxfile.DefaultLimits(), DateColumn: dateCol})
+	ew, err := xlsxfile.NewErrorsWriter(h, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ew.Close()
+	for _, rec := range recs {
+		if m, ok := msgs[rec.Line]; ok {
+			if err := ew.Row(rec, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var b bytes.Buffer
+	n, err := ew.WriteTo(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(b.Len()) {
+		t.Errorf("WriteTo says %d bytes, wrote %d", n, b.Len())
+	}
+	return b.Bytes()
+}
+
+// The errors workbook holds the header as read plus errors, and the failed
+// rows' cells as read, in file order, every cell text: it reads back the
+// same (leading zeros, '+', a 20-digit id, a cell like a formula), no cell
+// is a number any more, and a cell the admin types into is text too.
+func TestErrorsWorkbookRoundTrip(t *testing.T) {
+	book := makeBook(t, map[string][][]any{"Staff": {
+		{"external_id", "first_name", "business_mobile_phone", "department_en", "archived_at"},
+		{"004512", "José", "+32470123456", "=1+1", ""},
+		{"E2", "Ann", "0470", "Sales", ""},
+		{"12345678901234567890", "Zoë", "", "@home", ""},
+		{4512, "Bob", 32470123456, "-5", 46023},
+	}}, []string{"Staff"})
+	out := writeErrors(t, book, map[int]string{2: "first: bad", 4: "=looks like a formula", 5: "last"})
+
+	h, recs := readAll(t, out, xlsxfile.Options{Limits: xlsxfile.DefaultLimits(), DateColumn: dateCol})
+	if got := strings.Join(h.Names, "|"); got != "external_id|first_name|business_mobile_phone|department_en|archived_at|errors" {
+		t.Errorf("header = %q", got)
+	}
+	want := [][]string{
+		{"004512", "José", "+32470123456", "=1+1", "", "first: bad"},
+		{"12345678901234567890", "Zoë", "", "@home", "", "'=looks like a formula"},
+		{"4512", "Bob", "32470123456", "-5", "2026-01-01", "last"},
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("rows = %d, want %d: %+v", len(recs), len(want), recs)
+	}
+	for i, rec := range recs {
+		if strings.Join(rec.Cells, "|") != strings.Join(want[i], "|") || rec.Line != i+2 {
+			t.Errorf("row %d = %q (line %d), want %q", i+2, rec.Cells, rec.Line, want[i])
+		}
+		if rec.Numbers != nil {
+			t.Errorf("row %d: cells stored as numbers: %v", i+2, rec.Numbers)
+		}
+	}
+
+	f, err := excelize.OpenReader(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); len(got) != 1 || got[0] != "users" {
+		t.Errorf("sheets = %q, want users alone", got)
+	}
+	for _, cell := range []string{"A2", "D2", "F3", "A4"} {
+		typ, err := f.GetCellType("users", cell)
+		if err != nil || typ != excelize.CellTypeInlineString {
+			t.Errorf("%s is of type %v (%v), want a string", cell, typ, err)
+		}
+		if formula, _ := f.GetCellFormula("users", cell); formula != "" {
+			t.Errorf("%s has the formula %q", cell, formula)
+		}
+		if nf := numFmtOf(t, f, cell); nf != 49 {
+			t.Errorf("%s has number format %d, want 49 (Text)", cell, nf)
+		}
+	}
+	// An empty cell, and one past the last row: the column's format.
+	for _, col := range []string{"E", "A"} {
+		id, err := f.GetColStyle("users", col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := f.GetStyle(id)
+		if err != nil || st.NumFmt != 49 {
+			t.Errorf("column %s: number format %v (%v), want 49 (Text)", col, st, err)
+		}
+	}
+}
+
+func numFmtOf(t *testing.T, f *excelize.File, cell string) int {
+	t.Helper()
+	id, err := f.GetCellStyle("users", cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.GetStyle(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.NumFmt
+}
+
+// An errors workbook uploaded again: its errors column is replaced by the
+// new messages, not repeated, wherever it stands.
+func TestErrorsWorkbookOfAnErrorsWorkbook(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		header []any
+		row    []any
+		want   string
+	}{
+		{"errors last", []any{"external_id", "first_name", "errors"}, []any{"E1", "Ann", "old"}, "E1|Ann|new"},
+		{"errors first", []any{"errors", "external_id", "first_name"}, []any{"old", "E1", "Ann"}, "E1|Ann|new"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			book := makeBook(t, map[string][][]any{"users": {tc.header, tc.row}}, []string{"users"})
+			h, recs := readAll(t, writeErrors(t, book, map[int]string{2: "new"}), xlsxfile.Options{Limits: xlsxfile.DefaultLimits()})
+			if got := strings.Join(h.Names, "|"); got != "external_id|first_name|errors" {
+				t.Errorf("header = %q", got)
+			}
+			if len(recs) != 1 || strings.Join(recs[0].Cells, "|") != tc.want {
+				t.Errorf("rows = %+v, want %s", recs, tc.want)
+			}
+		})
+	}
+}
