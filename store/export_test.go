@@ -14,6 +14,18 @@ func (db *DB) MigrateUpTo(ctx context.Context, version int64) error {
 	return err
 }
 
+// MigrateApply applies the one embedded migration version: with
+// MigrateUpTo, a database as a binary that lacked a lower-numbered
+// migration left it.
+func (db *DB) MigrateApply(ctx context.Context, version int64) error {
+	p, err := db.migrationProvider(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = p.ApplyVersion(ctx, version, true)
+	return err
+}
+
 // ChunkPoolConns is how many connections the pool that sends upload chunks
 // in binary has opened and still holds (0 on SQLite, which has none).
 func (db *DB) ChunkPoolConns() int {

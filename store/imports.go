@@ -66,6 +66,9 @@ type Import struct {
 	BytesRead       int64  `db:"bytes_read"`
 	ArchiveApproved bool   `db:"archive_approved"`
 	ErrorsFileID    *int64 `db:"errors_file_id"`
+	// ErrorsXLSXFileID is the errors file as a workbook, <id>.xlsx, beside
+	// the errors CSV: set for a workbook upload only (SPEC §4.2).
+	ErrorsXLSXFileID *int64 `db:"errors_xlsx_file_id"`
 	// HoldReason says, for a held sync, why it was held and how to go on.
 	HoldReason string `db:"hold_reason"`
 	// SupersededBy is the newer full import whose apply superseded this one.
@@ -148,7 +151,7 @@ func NewImportID(now time.Time) string {
 
 const importColumns = `id, org_id, door, mode, dry_run, file_name, file_id, file_sha256, size_bytes, status, error, warnings,
 	rows_total, created, updated, unchanged, archived, restored, failed, rows_read, bytes_read, archive_approved,
-	errors_file_id, hold_reason, superseded_by, created_at, started_at, finished_at, files_expired_at, run,
+	errors_file_id, errors_xlsx_file_id, hold_reason, superseded_by, created_at, started_at, finished_at, files_expired_at, run,
 	actor, approved_by, approved_at, cancelled_by, reverts, reverted_by, journal_expired_at, seq`
 
 // ImportCreate records a new import; ID, Status and CreatedAt are filled when
@@ -322,13 +325,13 @@ func ImportFinish(ctx context.Context, q Querier, im *Import) error {
 // ImportFinishFrom is ImportFinish from any of the given statuses.
 func ImportFinishFrom(ctx context.Context, q Querier, im *Import, from ...string) error {
 	args := []any{im.Status, im.Error, im.WarningsJSON, im.Rows, im.Created, im.Updated, im.Unchanged, im.Archived, im.Restored,
-		im.Failed, im.RowsRead, im.BytesRead, im.ErrorsFileID, im.HoldReason, im.FinishedAt, im.ID}
+		im.Failed, im.RowsRead, im.BytesRead, im.ErrorsFileID, im.ErrorsXLSXFileID, im.HoldReason, im.FinishedAt, im.ID}
 	for _, f := range from {
 		args = append(args, f)
 	}
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE imports SET status = ?, error = ?, warnings = ?, rows_total = ?,
 		created = ?, updated = ?, unchanged = ?, archived = ?, restored = ?, failed = ?, rows_read = ?, bytes_read = ?,
-		errors_file_id = ?, hold_reason = ?, finished_at = ? WHERE id = ? AND status IN (`+strings.TrimSuffix(strings.Repeat("?,", len(from)), ",")+`)`),
+		errors_file_id = ?, errors_xlsx_file_id = ?, hold_reason = ?, finished_at = ? WHERE id = ? AND status IN (`+strings.TrimSuffix(strings.Repeat("?,", len(from)), ",")+`)`),
 		args...)
 	if err != nil {
 		return fmt.Errorf("finish import %s: %w", im.ID, err)

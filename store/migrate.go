@@ -20,7 +20,12 @@ func (db *DB) migrationProvider(ctx context.Context) (*goose.Provider, error) {
 		return nil, err
 	}
 	dialect := goose.DialectSQLite3
-	var opts []goose.ProviderOption
+	// Out of order: a migration numbered below one already released
+	// (00019 and 00020 were reserved while 00021 shipped) is applied to
+	// the databases that lack it, instead of goose refusing to migrate
+	// them. rosterd's migrations are each independent of the ones numbered
+	// after them.
+	opts := []goose.ProviderOption{goose.WithAllowOutofOrder(true)}
 	if db.Dialect == Postgres {
 		dialect = goose.DialectPostgres
 		// Several daemons may start at once against one PostgreSQL: the

@@ -94,8 +94,9 @@ func expireImports(ctx context.Context, db *DB, now, cutoff time.Time, batch int
 				var files struct {
 					ErrorsCSV *int64 `db:"errors_file_id"`
 					PGP       *int64 `db:"errors_pgp_file_id"`
+					XLSX      *int64 `db:"errors_xlsx_file_id"`
 				}
-				if err := tx.GetContext(ctx, &files, tx.Rebind(`SELECT errors_file_id, errors_pgp_file_id FROM imports WHERE id = ?`), id); err != nil {
+				if err := tx.GetContext(ctx, &files, tx.Rebind(`SELECT errors_file_id, errors_pgp_file_id, errors_xlsx_file_id FROM imports WHERE id = ?`), id); err != nil {
 					return fmt.Errorf("expire import files: %w", err)
 				}
 				errorsCSV := files.ErrorsCSV
@@ -103,7 +104,7 @@ func expireImports(ctx context.Context, db *DB, now, cutoff time.Time, batch int
 				if errorsCSV != nil {
 					was = *errorsCSV
 				}
-				r, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE imports SET files_expired_at = ?, errors_file_id = NULL, errors_pgp_file_id = NULL
+				r, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE imports SET files_expired_at = ?, errors_file_id = NULL, errors_pgp_file_id = NULL, errors_xlsx_file_id = NULL
 					WHERE id = ? AND files_expired_at IS NULL AND finished_at < ? AND `+expirable+` AND `+
 					`COALESCE(errors_file_id, 0) = ?`), now, id, cutoff, was)
 				if err != nil {
@@ -118,6 +119,9 @@ func expireImports(ctx context.Context, db *DB, now, cutoff time.Time, batch int
 				}
 				if files.PGP != nil { // its copy encrypted for /errors/ goes with it
 					errorsCSVs = append(errorsCSVs, *files.PGP)
+				}
+				if files.XLSX != nil { // and so does the errors workbook
+					errorsCSVs = append(errorsCSVs, *files.XLSX)
 				}
 			}
 			return nil
@@ -170,6 +174,7 @@ func emptyExpiredUploads(ctx context.Context, db *DB, batch int, res *FilesSweep
 const unreferenced = `NOT EXISTS (SELECT 1 FROM imports i WHERE i.file_id = files.id)
 	AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.errors_file_id = files.id)
 	AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.errors_pgp_file_id = files.id)
+	AND NOT EXISTS (SELECT 1 FROM imports i WHERE i.errors_xlsx_file_id = files.id)
 	AND NOT EXISTS (SELECT 1 FROM sftp_inbox s WHERE s.file_id = files.id)`
 
 // deleteUnreferencedFiles deletes, one per transaction, the files no import
