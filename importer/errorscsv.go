@@ -8,40 +8,52 @@ import (
 
 	"rosterd/csvfile"
 	"rosterd/store"
+	"rosterd/xlsxfile"
 )
 
 // ErrorsSeparator joins the messages of one row in the errors column.
 const ErrorsSeparator = " | "
 
-// writeErrorsCSV stores `<import id>.csv` (SPEC §4.2): the original header
-// and every failed row exactly as uploaded, in file order, with the row's
-// messages in a last `errors` column. It reads the file a second time rather
+// writeErrorsFiles stores `<import id>.csv` (SPEC §4.2): the original
+// header and every failed row exactly as uploaded, in file order, with the
+// row's messages in a last `errors` column; and, for a workbook upload,
+// `<import id>.xlsx` beside it, the same rows in a workbook that re-uploads
+// as it is (xlsxfile.ErrorsWriter). It reads the file a second time rather
 // than keeping failed rows in memory or in the database: a file where every
-// row fails costs no more memory than one where none does.
+// row fails costs no more memory than one where none does, and both files
+// are written from that one reading.
 //
-// The output is UTF-8 with the input's delimiter and line endings; it gets a
-// byte-order mark when the input had one or was not UTF-8, so that Excel opens
-// accents correctly. An `errors` column of the input (a re-uploaded errors
-// CSV) is replaced, not repeated.
-func (r *run) writeErrorsCSV(ctx context.Context) (*int64, error) {
+// The CSV is UTF-8 with the input's delimiter and line endings; it gets a
+// byte-order mark when the input had one or was not UTF-8, so that Excel
+// opens accents correctly. An `errors` column of the input (a re-uploaded
+// errors file) is replaced, not repeated. The workbook's rows wait in a
+// temporary file past 16 MiB, as the workbook being read already does.
+func (r *run) writeErrorsFiles(ctx context.Context) (csvID, xlsxID *int64, err error) {
 	if r.im.Failed == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	src, err := r.openSource(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cr, _, err := openRecords(ctx, src, r.readerOptions(), r.p.TmpDir)
+	cr, workbook, err := openRecords(ctx, src, r.readerOptions(), r.p.TmpDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer cr.Close()
 	h := cr.Header()
 	fw, err := store.FileCreateWriter(ctx, r.tx, r.org.ID, r.im.ID+".csv", 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := csvfile.NewErrorsWriter(fw, h)
+	var book *xlsxfile.ErrorsWriter
+	if workbook {
+		if book, err = xlsxfile.NewErrorsWriter(h, ""); err != nil {
+			return nil, nil, err
+		}
+		defer book.Close()
+	}
 	pages := &failedPages{r: r}
 	for {
 		rec, err := cr.Next()
@@ -49,27 +61,46 @@ func (r *run) writeErrorsCSV(ctx context.Context) (*int64, error) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("errors CSV: %w", err)
+			return nil, nil, fmt.Errorf("errors CSV: %w", err)
 		}
 		msgs, err := pages.messages(ctx, rec.Line)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if msgs == "" {
 			continue
 		}
 		if err := out.Row(rec, msgs); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if book != nil {
+			if err := book.Row(rec, msgs); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	if err := out.Flush(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	f, err := fw.Close()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &f.ID, nil
+	if book == nil {
+		return &f.ID, nil, nil
+	}
+	bw, err := store.FileCreateWriter(ctx, r.tx, r.org.ID, r.im.ID+".xlsx", 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := book.WriteTo(bw); err != nil {
+		return nil, nil, err
+	}
+	bf, err := bw.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	return &f.ID, &bf.ID, nil
 }
 
 // failedPages walks the failed rows' messages in line order, a page at a time.

@@ -128,7 +128,7 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		return nil, err
 	}
 	im.Status, im.StartedAt, im.FinishedAt, im.Error = store.ImportProcessing, &started, nil, ""
-	im.Counts, im.ErrorsFileID, im.Run, im.RowsRead, im.BytesRead = store.Counts{}, nil, runNo, 0, 0
+	im.Counts, im.ErrorsFileID, im.ErrorsXLSXFileID, im.Run, im.RowsRead, im.BytesRead = store.Counts{}, nil, nil, runNo, 0, 0
 
 	// The run's context ends when the import is cancelled under it (the
 	// progress writer hears of it): whatever it had not committed rolls back.
@@ -176,7 +176,7 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 		im.Status, im.Error, im.FinishedAt = store.ImportFailed, fatal.Error(), &finished
 		im.Counts = store.Counts{}
 		im.SetWarnings(r.finalWarnings())
-		im.ErrorsFileID = nil
+		im.ErrorsFileID, im.ErrorsXLSXFileID = nil, nil
 		if err := db.InTx(ctx, func(tx *sqlx.Tx) error { return r.finish(ctx, tx) }); errors.Is(err, ErrImportFinished) {
 			return nil, ended(ctx, db, im.ID)
 		} else if err != nil {
@@ -513,11 +513,11 @@ func (r *run) process(ctx context.Context) error {
 	}
 
 	if r.mode != ModeRevert { // a revert's conflicts are its failed entries
-		errorsFile, err := r.writeErrorsCSV(ctx)
+		errorsCSV, errorsXLSX, err := r.writeErrorsFiles(ctx)
 		if err != nil {
 			return err
 		}
-		r.im.ErrorsFileID = errorsFile
+		r.im.ErrorsFileID, r.im.ErrorsXLSXFileID = errorsCSV, errorsXLSX
 	}
 	if err := r.journal(ctx, held || r.im.DryRun); err != nil {
 		return err

@@ -405,6 +405,29 @@ func (s *Service) ImportErrorsCSV(ctx context.Context, p ImportRef) (io.Reader, 
 	return store.FileOpen(ctx, s.db, im.OrgID, *im.ErrorsFileID), nil
 }
 
+// ImportErrorsXLSX opens the import's errors workbook, to be served as
+// "<id>.xlsx": for a workbook upload, the rows of its errors CSV in a
+// workbook that re-uploads as it is (SPEC §4.2). The errors CSV stays
+// available beside it. Errors: ErrNotFound (no such import, no row failed,
+// or the upload was not a workbook).
+func (s *Service) ImportErrorsXLSX(ctx context.Context, p ImportRef) (io.Reader, error) {
+	im, err := s.ImportGet(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if im.FilesExpiredAt != nil {
+		return nil, notFound(fmt.Sprintf("errors workbook of import %s (its files were deleted on %s, after file_retention)",
+			im.ID, im.FilesExpiredAt.Format("2006-01-02")))
+	}
+	if im.ErrorsXLSXFileID == nil {
+		if im.ErrorsFileID != nil {
+			return nil, notFound("errors workbook of import " + im.ID + " (its file was not a workbook: its errors file is " + im.ID + ".csv)")
+		}
+		return nil, notFound("errors workbook of import " + im.ID)
+	}
+	return store.FileOpen(ctx, s.db, im.OrgID, *im.ErrorsXLSXFileID), nil
+}
+
 // ArchiveListShown is how many of a held sync's archives a summary lists.
 const ArchiveListShown = 20
 

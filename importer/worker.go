@@ -165,7 +165,7 @@ func giveUp(ctx context.Context, db *store.DB, client *jobs.Client, importID, re
 		}
 		now := time.Now().UTC()
 		im.Status, im.FinishedAt, im.Error = store.ImportFailed, &now, reason
-		im.Counts, im.ErrorsFileID = store.Counts{}, nil
+		im.Counts, im.ErrorsFileID, im.ErrorsXLSXFileID = store.Counts{}, nil, nil
 		if err := store.ImportFinishFrom(ctx, tx, im, store.ImportQueued, store.ImportProcessing); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return nil
