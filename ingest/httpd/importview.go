@@ -30,6 +30,10 @@ type ImportView struct {
 	StartedAt    *time.Time   `json:"started_at"`
 	FinishedAt   *time.Time   `json:"finished_at"`
 	ErrorsCSVURL *string      `json:"errors_csv_url"` // null when none, or when it expired
+	// ErrorsXLSXURL is the errors file as a workbook, <id>.xlsx, which a
+	// workbook upload has beside its errors CSV (SPEC §4.2): null for a CSV
+	// upload, when no row failed, or when it expired.
+	ErrorsXLSXURL *string `json:"errors_xlsx_url"`
 	// Held says why a full sync is held and where its list of users to
 	// archive is (null unless held).
 	Held *HeldView `json:"held"`
@@ -154,6 +158,10 @@ func NewImportView(im *store.Import, orgSlug, publicURL string) ImportView {
 	if im.ErrorsFileID != nil && im.FilesExpiredAt == nil {
 		u := publicURL + "/api/v1/imports/" + im.ID + "/errors.csv"
 		v.ErrorsCSVURL = &u
+	}
+	if im.ErrorsXLSXFileID != nil && im.FilesExpiredAt == nil {
+		u := publicURL + "/api/v1/imports/" + im.ID + "/errors.xlsx"
+		v.ErrorsXLSXURL = &u
 	}
 	return v
 }

@@ -96,26 +96,37 @@ func userRef(c *gin.Context) importer.UserRef {
 	return importer.UserRef{OrgID: callerOrg(c).ID, ExternalID: c.Param("external_id"), Actor: callerActor(c)}
 }
 
-// attachment starts a CSV download named name.
-func attachment(c *gin.Context, name string) {
-	c.Header("Content-Type", "text/csv; charset=utf-8")
+// csvType is the Content-Type of every CSV download.
+const csvType = "text/csv; charset=utf-8"
+
+// xlsxType is the Content-Type of an .xlsx workbook, which browsers and
+// spreadsheets open as one.
+const xlsxType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+// attachment starts a download named name, of type ctype ("": CSV).
+func attachment(c *gin.Context, name, ctype string) {
+	if ctype == "" {
+		ctype = csvType
+	}
+	c.Header("Content-Type", ctype)
 	c.Header("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
 	c.Header("X-Content-Type-Options", "nosniff")
 	c.Status(http.StatusOK)
 }
 
-// csvDownload is a CSV attachment whose headers are sent with its first
-// byte, so that an error found before anything was written (not found, not
-// held) still gets its own status.
+// csvDownload is a CSV attachment (or, with ctype, another file's) whose
+// headers are sent with its first byte, so that an error found before
+// anything was written (not found, not held) still gets its own status.
 type csvDownload struct {
 	c       *gin.Context
 	name    string
+	ctype   string // "": CSV
 	started bool
 }
 
 func (d *csvDownload) Write(p []byte) (int, error) {
 	if !d.started {
-		attachment(d.c, d.name)
+		attachment(d.c, d.name, d.ctype)
 		d.started = true
 	}
 	return d.c.Writer.Write(p)
@@ -126,7 +137,7 @@ func (d *csvDownload) Write(p []byte) (int, error) {
 func (h *Handler) finishDownload(d *csvDownload, err error) {
 	switch {
 	case err == nil && !d.started:
-		attachment(d.c, d.name)
+		attachment(d.c, d.name, d.ctype)
 	case err != nil && !d.started:
 		h.respondError(d.c, err)
 	case err != nil:

@@ -126,6 +126,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	api.GET("/imports", h.importList)
 	api.GET("/imports/:id", h.importShow)
 	api.GET("/imports/:id/errors.csv", h.transfer, h.importErrorsCSV)
+	api.GET("/imports/:id/errors.xlsx", h.transfer, h.importErrorsXLSX)
 	api.GET("/imports/:id/archive.csv", h.transfer, h.importArchiveCSV)
 	api.GET("/imports/:id/changes", h.importChanges)
 	api.GET("/imports/:id/changes.csv", h.transfer, h.importChangesCSV)

@@ -11,6 +11,6 @@ import (
 // templateCSV is GET /api/v1/template.csv: the bytes `rosterd template`
 // prints, as the attachment "template.csv".
 func (h *Handler) templateCSV(c *gin.Context) {
-	attachment(c, "template.csv")
+	attachment(c, "template.csv", "")
 	_, _ = io.WriteString(c.Writer, roster.TemplateCSV())
 }
