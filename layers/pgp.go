@@ -242,7 +242,9 @@ func Encrypt(w io.Writer, to openpgp.EntityList, name string) (io.WriteCloser, e
 	if err != nil {
 		return nil, err
 	}
-	pw, err := openpgp.Encrypt(aw, to, nil, &openpgp.FileHints{FileName: name}, &packet.Config{DefaultHash: crypto.SHA256})
+	// Binary: as a text literal, gpg --decrypt turns CRLF into LF on
+	// Unix, which corrupts a workbook and changes an errors CSV's bytes.
+	pw, err := openpgp.Encrypt(aw, to, nil, &openpgp.FileHints{FileName: name, IsBinary: true}, &packet.Config{DefaultHash: crypto.SHA256})
 	if err != nil {
 		return nil, fmt.Errorf("encrypt to the sender's key: %w", err)
 	}

@@ -74,12 +74,18 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 	}
 	msg.Subject(v.Subject)
 	if im.ErrorsFileID != nil && org.AttachErrors {
-		f, err := store.FileGet(ctx, q, im.OrgID, *im.ErrorsFileID)
+		// A workbook upload's errors go back as a workbook (SPEC §4.3),
+		// the others' as the errors CSV.
+		id, ext, ctype := *im.ErrorsFileID, ".csv", mail.ContentType("text/csv; charset=utf-8")
+		if im.ErrorsXLSXFileID != nil {
+			id, ext, ctype = *im.ErrorsXLSXFileID, ".xlsx", XLSXContentType
+		}
+		f, err := store.FileGet(ctx, q, im.OrgID, id)
 		if err != nil {
 			return nil, "", err
 		}
 		if f.SizeBytes <= MaxAttachmentBytes {
-			name, r, ctype, err := errorsAttachment(ctx, q, org, im, f)
+			name, r, ctype, err := errorsAttachment(ctx, q, org, im, f, ext, ctype)
 			if err != nil {
 				return nil, "", err
 			}
@@ -115,25 +121,29 @@ func Compose(ctx context.Context, q store.Querier, n *store.Notification, p Comp
 	return withBodies(msg, importText, importHTML, v, fmt.Sprintf("%s-%d", im.ID, n.ID))
 }
 
-// errorsAttachment is the errors CSV as the e-mail attaches it: as it is,
-// or, for a PGP-encrypted roster of an organisation with a sender_pgp_key,
-// encrypted to that key as `<id>.csv.pgp` (SPEC §6), so that the failed
-// rows travel as protected as the roster came. The ciphertext is built in
+// XLSXContentType is the MIME type of an .xlsx workbook.
+const XLSXContentType = mail.ContentType("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+// errorsAttachment is the errors file f (ext ".csv" or ".xlsx", of type
+// ctype) as the e-mail attaches it: as it is, or, for a PGP-encrypted
+// roster of an organisation with a sender_pgp_key, encrypted to that key
+// as `<id>.csv.pgp` or `<id>.xlsx.pgp` (SPEC §6), so that the failed rows
+// travel as protected as the roster came. The ciphertext is built in
 // memory: the file is at most MaxAttachmentBytes.
-func errorsAttachment(ctx context.Context, q store.Querier, org *store.Org, im *store.Import, f *store.File) (string, io.Reader, mail.ContentType, error) {
+func errorsAttachment(ctx context.Context, q store.Querier, org *store.Org, im *store.Import, f *store.File, ext string, ctype mail.ContentType) (string, io.Reader, mail.ContentType, error) {
 	clear := store.FileOpen(ctx, q, im.OrgID, f.ID)
 	if org.SenderPGPKey == "" || !EncryptedRoster(ctx, q, im) {
-		return im.ID + ".csv", clear, mail.ContentType("text/csv; charset=utf-8"), nil
+		return im.ID + ext, clear, ctype, nil
 	}
 	keys, err := layers.ReadKeys([]byte(org.SenderPGPKey))
 	if err != nil {
 		return "", nil, "", fmt.Errorf("sender_pgp_key: %w", err)
 	}
 	var b bytes.Buffer
-	if err := layers.EncryptCopy(&b, keys, im.ID+".csv", clear); err != nil {
+	if err := layers.EncryptCopy(&b, keys, im.ID+ext, clear); err != nil {
 		return "", nil, "", err
 	}
-	return im.ID + ".csv.pgp", &b, mail.ContentType("application/pgp-encrypted"), nil
+	return im.ID + ext + ".pgp", &b, mail.ContentType("application/pgp-encrypted"), nil
 }
 
 // EncryptedRoster tells whether an import's stored file came PGP-encrypted,
@@ -197,7 +207,7 @@ type importView struct {
 	// goes back the same way (a program sent it), the back office as well.
 	API                 bool
 	HasErrors, Attached bool
-	AttachedName        string // <id>.csv, or <id>.csv.pgp encrypted to the sender
+	AttachedName        string // <id>.csv or <id>.xlsx, or with .pgp encrypted to the sender
 	ArchiveAttached     bool
 	ArchiveLink         string
 	// Changes name the first users archived, restored and failed (SPEC
@@ -329,6 +339,15 @@ func isBidiControl(r rune) bool {
 	return r >= 0x202A && r <= 0x202E || r >= 0x2066 && r <= 0x2069
 }
 
+// errorsExt is the errors file an e-mail attaches or links: the workbook
+// of a workbook upload, else the CSV.
+func errorsExt(im *store.Import) string {
+	if im.ErrorsXLSXFileID != nil {
+		return "xlsx"
+	}
+	return "csv"
+}
+
 func newImportView(org *store.Org, im *store.Import, publicURL string) importView {
 	// Names and texts that came from outside are kept on their line
 	// (oneLine); the HTML template escapes them as well.
@@ -336,7 +355,7 @@ func newImportView(org *store.Org, im *store.Import, publicURL string) importVie
 		FileName: oneLine(im.FileName), Size: store.FormatSize(im.SizeBytes), DryRun: im.DryRun, Counts: newCountsView(im),
 		Error: oneLine(im.Error),
 		Link:  publicURL + "/imports/" + im.ID, HasErrors: im.ErrorsFileID != nil,
-		ErrorsLink:  publicURL + "/api/v1/imports/" + im.ID + "/errors.csv",
+		ErrorsLink:  publicURL + "/api/v1/imports/" + im.ID + "/errors." + errorsExt(im),
 		UploadLink:  publicURL + "/upload",
 		ArchiveLink: publicURL + "/api/v1/imports/" + im.ID + "/archive.csv", API: im.Door == store.DoorAPI}
 	for _, w := range im.Warnings() {

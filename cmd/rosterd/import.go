@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -109,7 +110,7 @@ sync over the archive threshold; see "rosterd import approve").`,
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "do everything but the final commit; the counts say what would happen")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the import record as JSON instead of the summary")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the import's run to this file (go tool pprof reads it), to see where a slow import spends its time")
-	cmd.Flags().StringVar(&errorsOut, "errors-out", "", "write the errors CSV (failed rows + errors column) to this file")
+	cmd.Flags().StringVar(&errorsOut, "errors-out", "", errorsOutHelp)
 	_ = cmd.MarkFlagRequired("org")
 	cmd.AddCommand(newImportShowCmd(), newImportListCmd(), newImportApproveCmd(), newImportCancelCmd(), newImportChangesCmd(),
 		newImportRevertCmd())
@@ -206,8 +207,18 @@ func (a *app) printArchiveList(cmd *cobra.Command, svc *importer.Service, im *st
 	fmt.Fprintf(w, "To apply it: rosterd import approve %s    To drop it: rosterd import cancel %s\n", im.ID, im.ID)
 }
 
+// writeErrorsFile writes the import's errors file to path: the errors
+// workbook when path ends in .xlsx (a workbook upload has one, SPEC §4.2),
+// else the errors CSV.
 func (a *app) writeErrorsFile(cmd *cobra.Command, svc *importer.Service, im *store.Import, path string) error {
-	r, err := svc.ImportErrorsCSV(cmd.Context(), importer.ImportRef{OrgID: im.OrgID, ID: im.ID})
+	ref := importer.ImportRef{OrgID: im.OrgID, ID: im.ID}
+	var r io.Reader
+	var err error
+	if strings.EqualFold(filepath.Ext(path), ".xlsx") {
+		r, err = svc.ImportErrorsXLSX(cmd.Context(), ref)
+	} else {
+		r, err = svc.ImportErrorsCSV(cmd.Context(), ref)
+	}
 	if err != nil {
 		return err
 	}
@@ -221,6 +232,9 @@ func (a *app) writeErrorsFile(cmd *cobra.Command, svc *importer.Service, im *sto
 	}
 	return f.Close()
 }
+
+// errorsOutHelp is --errors-out's help, on every command that has it.
+const errorsOutHelp = "write the errors file (failed rows + errors column) to this file: the errors CSV, or, for a FILE ending in .xlsx, the errors workbook of a workbook upload"
 
 func (a *app) printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
@@ -310,7 +324,11 @@ func printSummary(w io.Writer, im *store.Import, loc *time.Location, firstErrors
 		if errorsOut != "" {
 			fmt.Fprintf(w, "The failed rows are in %s with an errors column: fix the cells and import that file again as it is.\n", errorsOut)
 		} else {
-			fmt.Fprintf(w, "Get the failed rows with an errors column with --errors-out FILE (or the errors CSV of import %s), fix the cells and import that file again as it is.\n", im.ID)
+			what := "--errors-out FILE"
+			if im.ErrorsXLSXFileID != nil {
+				what = "--errors-out FILE.xlsx (a workbook, as sent) or FILE.csv"
+			}
+			fmt.Fprintf(w, "Get the failed rows with an errors column with %s (or the errors file of import %s), fix the cells and import that file again as it is.\n", what, im.ID)
 		}
 		if im.Mode == string(importer.ModeFull) {
 			// The errors CSV of a full roster is no roster: as one it would

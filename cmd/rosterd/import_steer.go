@@ -49,7 +49,7 @@ func newImportShowCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the import record as JSON")
-	cmd.Flags().StringVar(&errorsOut, "errors-out", "", "write the import's errors CSV to this file")
+	cmd.Flags().StringVar(&errorsOut, "errors-out", "", errorsOutHelp)
 	return cmd
 }
 
@@ -134,7 +134,7 @@ func newImportApproveCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the import record as JSON instead of the summary")
-	cmd.Flags().StringVar(&errorsOut, "errors-out", "", "write the errors CSV to this file")
+	cmd.Flags().StringVar(&errorsOut, "errors-out", "", errorsOutHelp)
 	cmd.Flags().BoolVar(&detach, "detach", false, "queue it for a running daemon instead of applying it here")
 	return cmd
 }

@@ -92,7 +92,7 @@ it is left to a running daemon ("rosterd serve").`,
 	cmd.Flags().StringVar(&orgSlug, "org", "", "organisation id")
 	cmd.Flags().BoolVar(&detach, "detach", false, "leave the import to a running daemon and exit")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the import record as JSON instead of the summary")
-	cmd.Flags().StringVar(&errorsOut, "errors-out", "", "write the errors CSV (failed rows + errors column) to this file")
+	cmd.Flags().StringVar(&errorsOut, "errors-out", "", errorsOutHelp)
 	_ = cmd.MarkFlagRequired("org")
 	return cmd
 }

@@ -1,0 +1,140 @@
+package notify_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"rosterd/importer"
+	"rosterd/layers"
+	"rosterd/layers/layerstest"
+	"rosterd/notify/mailtest"
+	"rosterd/store"
+	"rosterd/store/storetest"
+)
+
+// rosterBook is a workbook roster with one good row and one that fails.
+func rosterBook(t *testing.T) []byte {
+	t.Helper()
+	f := excelize.NewFile()
+	defer f.Close()
+	for i, row := range [][]any{
+		{"external_id", "first_name", "last_name", "country", "preferred_language", "business_email"},
+		{"E1", "Ann", "Smith", "BE", "nl", "ann@acme.test"},
+		{"007", "Bob", "Jones", "XX", "nl", "bob@acme.test"},
+	} {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow("Sheet1", cell, &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func (f *fixture) errorsXLSX(im *store.Import) []byte {
+	f.t.Helper()
+	if im.ErrorsXLSXFileID == nil {
+		f.t.Fatalf("import %s has no errors workbook", im.ID)
+	}
+	b, err := io.ReadAll(store.FileOpen(context.Background(), f.db, im.OrgID, *im.ErrorsXLSXFileID))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return b
+}
+
+// The e-mail of a workbook upload attaches its errors file as <id>.xlsx (a
+// workbook, not the CSV; SPEC §4.3) and names it; with attach_errors off
+// it links the workbook.
+func TestWorkbookErrorsAttachedAsWorkbook(t *testing.T) {
+	t.Parallel()
+	book := rosterBook(t)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, mailtest.Start(t))
+		send := func() (*store.Import, *mailtest.Parsed) {
+			t.Helper()
+			im, err := importer.Accept(ctx, db, importer.AcceptParams{OrgID: f.org.ID, Door: store.DoorWeb, Mode: importer.ModePartial,
+				FileName: "roster.xlsx", File: bytes.NewReader(book)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			im, n := f.run(im)
+			if im.Status != store.ImportCompletedWithErrors || im.Failed != 1 {
+				t.Fatalf("import = %s %+v %s", im.Status, im.Counts, im.Error)
+			}
+			return im, f.deliver(n)
+		}
+		im, p := send()
+		a, ok := p.Attachments[im.ID+".xlsx"]
+		if !ok || len(p.Attachments) != 1 || !strings.Contains(p.Text, "The attached "+im.ID+".xlsx holds the 1 rows that failed") {
+			t.Fatalf("attachments %d, %s.xlsx attached %v; text:\n%s", len(p.Attachments), im.ID, ok, p.Text)
+		}
+		if !strings.HasPrefix(a.ContentType, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet") || !bytes.Equal(a.Data, f.errorsXLSX(im)) {
+			t.Errorf("attached %s (%d bytes); want the errors workbook (%d bytes)", a.ContentType, len(a.Data), len(f.errorsXLSX(im)))
+		}
+
+		f.org.AttachErrors = false
+		if err := store.OrgUpdate(ctx, db, f.org); err != nil {
+			t.Fatal(err)
+		}
+		im, p = send()
+		if len(p.Attachments) != 0 || !strings.Contains(p.Text, "/api/v1/imports/"+im.ID+"/errors.xlsx") {
+			t.Fatalf("attach_errors off: %d attachments; text:\n%s", len(p.Attachments), p.Text)
+		}
+	})
+}
+
+// An encrypted workbook's errors file is attached as <id>.xlsx.pgp,
+// encrypted to the sender key, and never in clear (neither the workbook
+// nor the CSV).
+func TestErrorsOfEncryptedWorkbookAreEncrypted(t *testing.T) {
+	t.Parallel()
+	book := rosterBook(t)
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, mailtest.Start(t))
+		key, err := layers.NewKey("Acme rosters", "rosters@acme.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		priv, _ := layers.ArmorPrivate(key)
+		if err := store.PGPKeyAdd(ctx, db, &store.PGPKey{OrgID: f.org.ID, Fingerprint: layers.Fingerprint(key), PrivateKey: priv,
+			CreatedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := layers.ArmorPublic(key)
+		g := layerstest.NewGPG(t)
+		g.Import(pub)
+		f.org.SenderPGPKey = g.NewKey("HR <hr@acme.test>")
+		if err := store.OrgUpdate(ctx, db, f.org); err != nil {
+			t.Fatal(err)
+		}
+		im, err := importer.Accept(ctx, db, importer.AcceptParams{OrgID: f.org.ID, Door: store.DoorSFTP, Mode: importer.ModePartial,
+			FileName: "roster.xlsx.pgp", File: bytes.NewReader(g.Encrypt(book, "rosters@acme.test", "", false))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		im, n := f.run(im)
+		if im.Status != store.ImportCompletedWithErrors || im.Failed != 1 {
+			t.Fatalf("import = %s %+v %s", im.Status, im.Counts, im.Error)
+		}
+		p := f.deliver(n)
+		a, ok := p.Attachments[im.ID+".xlsx.pgp"]
+		if !ok || len(p.Attachments) != 1 || !strings.Contains(p.Text, "The attached "+im.ID+".xlsx.pgp holds") {
+			t.Fatalf("want %s.xlsx.pgp alone; attachments %d; text:\n%s", im.ID, len(p.Attachments), p.Text)
+		}
+		if got := g.Run(a.Data, "--decrypt"); !bytes.Equal(got, f.errorsXLSX(im)) {
+			t.Fatalf("gpg decrypted %d bytes; want the errors workbook's %d", len(got), len(f.errorsXLSX(im)))
+		}
+	})
+}
