@@ -26,8 +26,7 @@ const ErrorsSeparator = " | "
 // The CSV is UTF-8 with the input's delimiter and line endings; it gets a
 // byte-order mark when the input had one or was not UTF-8, so that Excel
 // opens accents correctly. An `errors` column of the input (a re-uploaded
-// errors file) is replaced, not repeated. The workbook's rows wait in a
-// temporary file past 16 MiB, as the workbook being read already does.
+// errors file) is replaced, not repeated.
 func (r *run) writeErrorsFiles(ctx context.Context) (csvID, xlsxID *int64, err error) {
 	if r.im.Failed == 0 {
 		return nil, nil, nil
@@ -47,12 +46,19 @@ func (r *run) writeErrorsFiles(ctx context.Context) (csvID, xlsxID *int64, err e
 		return nil, nil, err
 	}
 	out := csvfile.NewErrorsWriter(fw, h)
-	var book *xlsxfile.ErrorsWriter
+	var (
+		book *xlsxfile.ErrorsWriter
+		bw   *store.FileWriter
+	)
 	if workbook {
-		if book, err = xlsxfile.NewErrorsWriter(h, ""); err != nil {
+		// Its rows are zipped into the stored file as they come: nothing
+		// of it waits on disk, in clear or otherwise.
+		if bw, err = store.FileCreateWriter(ctx, r.tx, r.org.ID, r.im.ID+".xlsx", 0); err != nil {
 			return nil, nil, err
 		}
-		defer book.Close()
+		if book, err = xlsxfile.NewErrorsWriter(bw, h); err != nil {
+			return nil, nil, err
+		}
 	}
 	pages := &failedPages{r: r}
 	for {
@@ -89,11 +95,7 @@ func (r *run) writeErrorsFiles(ctx context.Context) (csvID, xlsxID *int64, err e
 	if book == nil {
 		return &f.ID, nil, nil
 	}
-	bw, err := store.FileCreateWriter(ctx, r.tx, r.org.ID, r.im.ID+".xlsx", 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := book.WriteTo(bw); err != nil {
+	if err := book.Close(); err != nil {
 		return nil, nil, err
 	}
 	bf, err := bw.Close()
