@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"rosterd/roster"
@@ -90,8 +91,17 @@ func (r *run) apply(ctx context.Context) error {
 	if err := r.tx.GetContext(ctx, &last, `SELECT COALESCE(MAX(line), 0) FROM stage_plan`); err != nil {
 		return fmt.Errorf("apply changes: %w", err)
 	}
+	create := insert
+	if journalOn {
+		// A created user's row is its journal entry (store.ChangeCreations).
+		create = `INSERT INTO users (org_id, external_id, id_key, ` + strings.Join(data, ", ") + `, status, archived_at, row_hash, source_hash, search, created_at, updated_at,
+			created_import_seq, created_line)
+		SELECT ?, p.external_id, p.id_key, p.` + strings.Join(data, ", p.") + `, p.status, p.archived_at, p.row_hash, p.source_hash, p.search, ?, ?,
+			` + strconv.FormatInt(r.im.Seq, 10) + `, p.line
+		FROM ` + validPlan
+	}
 	for _, q := range []string{
-		insert + ` WHERE p.action = '` + roster.ActionCreate + `' AND p.line > ? AND p.line <= ?`,
+		create + ` WHERE p.action = '` + roster.ActionCreate + `' AND p.line > ? AND p.line <= ?`,
 		insert + ` WHERE p.action <> '` + roster.ActionCreate + `' AND p.line > ? AND p.line <= ?
 		ON CONFLICT (org_id, external_id) DO UPDATE SET ` + strings.Join(set, ", "),
 	} {

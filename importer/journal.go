@@ -18,7 +18,9 @@ import (
 // the row was merged); the checks left each failed row's messages in
 // stage_errors; a full sync's missing users are in stage_missing. A dry run
 // and a held sync write the same entries marked as a preview; when a held
-// sync is applied, its applied entries replace its preview.
+// sync is applied, its applied entries replace its preview. An applied
+// import's created entries are the rows of the users it created and one mark
+// (store.ChangeCreations), not a row each.
 
 // archivedAtLayout is how the journal writes archived_at: as the roster
 // export does, on the organisation's wall clock, so an old value can be
@@ -97,9 +99,23 @@ func (r *run) journal(ctx context.Context, preview bool) error {
 	if r.mode == ModeRevert {
 		planLine, rowLine = "NULL", "NULL"
 	}
+	planned := validPlan
+	if !preview {
+		// The users it creates are their own entries (apply writes
+		// created_import_seq and created_line in their rows); one mark
+		// stands for them all, first, so that its id places them
+		// before what the import does to others (store.ChangeCreations).
+		planned += ` WHERE p.action <> '` + roster.ActionCreate + `'`
+		if r.im.Created > 0 {
+			if err := r.exec(ctx, "journal creations", head+`SELECT ?, ?, '`+store.ChangeCreations+`', '', '', '',
+				COALESCE(MAX(id), 0), NULL, NULL, ?, ?, ? FROM users`, args...); err != nil {
+				return err
+			}
+		}
+	}
 	// Planned changes, file order.
 	if err := r.exec(ctx, "journal changes", head+`SELECT ?, ?, `+changeKindOf+`, p.external_id, p.first_name, p.last_name,
-		`+planLine+`, p.changes, NULL, ?, ?, ? FROM `+validPlan+` ORDER BY p.line`, args...); err != nil {
+		`+planLine+`, p.changes, NULL, ?, ?, ? FROM `+planned+` ORDER BY p.line`, args...); err != nil {
 		return err
 	}
 	if r.im.Failed > 0 {

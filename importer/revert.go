@@ -79,7 +79,7 @@ func (r *run) planRevert(ctx context.Context) error {
 			if len(page) == 0 {
 				break
 			}
-			after = store.ChangeCursor{Kind: kind, ID: page[len(page)-1].ID}
+			after = store.ChangeCursor{Kind: kind, ID: page[len(page)-1].Pos}
 			// An applied import's entries are all applied (its preview was
 			// replaced); a preview would put back what was never done.
 			page = slices.DeleteFunc(page, func(c store.Change) bool { return c.Preview })

@@ -68,7 +68,7 @@ func (s *Service) ImportChanges(ctx context.Context, p ImportChangesParams) (*Ch
 	if len(list) > limit {
 		page.Items = list[:limit]
 		last := list[limit-1]
-		page.NextCursor = last.Kind + "." + strconv.FormatInt(last.ID, 10)
+		page.NextCursor = last.Kind + "." + strconv.FormatInt(last.Pos, 10)
 	}
 	page.Counts, err = s.changeCounts(ctx, im, p.Query)
 	if err != nil {
@@ -105,7 +105,7 @@ func checkKind(kind string) error {
 	return nil
 }
 
-// parseChangeCursor reads a NextCursor: "<kind>.<entry id>".
+// parseChangeCursor reads a NextCursor: "<kind>.<entry pos>" (store.Change.Pos).
 func parseChangeCursor(c, kind string) (store.ChangeCursor, error) {
 	if c == "" {
 		return store.ChangeCursor{}, nil
@@ -154,7 +154,7 @@ func (s *Service) ImportChangesCSV(ctx context.Context, p ImportChangesParams, w
 			break
 		}
 		last := list[len(list)-1]
-		after = store.ChangeCursor{Kind: last.Kind, ID: last.ID}
+		after = store.ChangeCursor{Kind: last.Kind, ID: last.Pos}
 	}
 	return cw.Flush()
 }

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +20,16 @@ const (
 	ChangeArchived = "archived"
 	ChangeRestored = "restored"
 )
+
+// ChangeCreations is the kind of an import's creations mark (migration
+// 00019): the one row that stands for every user an applied import created.
+// Each such user's row says so (users.created_import_seq, created_line); the
+// mark gives their entries an id (their place in the journal's order), an
+// actor and a time, and its line is the last users.id given before the
+// import created anybody, where a list of its creations starts. A million
+// created entries written as rows with their index entries were most of
+// what the journal added to a first import. It is never listed as itself.
+const ChangeCreations = "creations"
 
 // ChangeKinds are the kinds of journal entries, in the order an import's
 // changes are listed: what went wrong first, then what was done.
@@ -44,7 +56,11 @@ type FieldChange struct {
 // Change is one entry of the journal: what one import (or one admin's
 // manual action) did to one user, or why it failed to.
 type Change struct {
-	ID         int64  `db:"id"`
+	ID int64 `db:"id"` // the entry's place in the journal's order
+	// Pos is the entry's place in its import's list of its kind, what a
+	// cursor holds: its ID, but for an applied import's created entry,
+	// which is its user's row (ChangeCreations), the user's id.
+	Pos        int64  `db:"pos"`
 	OrgID      int64  `db:"org_id"`
 	ImportID   string `db:"import_id"` // "" for a manual action
 	Kind       string `db:"kind"`
@@ -108,7 +124,7 @@ func EncodeStrings(s []string) string {
 // write a million times than the text id.
 const importSeqOf = `(SELECT seq FROM imports WHERE id = ?)`
 
-const changeColumns = `id, org_id,
+const changeColumns = `id, id AS pos, org_id,
 	COALESCE((SELECT i.id FROM imports i WHERE i.seq = changes.import_seq), '') AS import_id, kind, external_id, first_name, last_name,
 	COALESCE(line, 0) AS line, COALESCE(fields, '') AS fields, COALESCE(messages, '') AS messages,
 	COALESCE(warnings, '') AS warnings, preview, actor, at`
@@ -166,7 +182,7 @@ type ChangeListParams struct {
 	Limit int
 }
 
-// ChangeCursor is where a page of changes ends: its last entry's kind and id.
+// ChangeCursor is where a page of changes ends: its last entry's kind and Pos.
 type ChangeCursor struct {
 	Kind string
 	ID   int64
@@ -197,20 +213,91 @@ func ChangeList(ctx context.Context, q Querier, p ChangeListParams) ([]Change, e
 		}
 		where := `import_seq = ` + importSeqOf + ` AND org_id = ? AND kind = ? AND id > ?`
 		args := []any{p.ImportID, p.OrgID, kinds[i], after}
-		if p.Q != "" {
-			where += ` AND (LOWER(external_id) LIKE ? ESCAPE '\' OR LOWER(first_name || ' ' || last_name) LIKE ? ESCAPE '\'
-				OR LOWER(last_name || ' ' || first_name) LIKE ? ESCAPE '\')`
-			like := "%" + likeEscape(strings.ToLower(p.Q)) + "%"
-			args = append(args, like, like, like)
-		}
-		args = append(args, p.Limit-len(out))
+		cond, cargs := searchCond(p.Q)
+		where += cond
+		args = append(append(args, cargs...), p.Limit-len(out))
 		var page []Change
 		if err := sqlxSelect(ctx, q, &page, `SELECT `+changeColumns+` FROM changes WHERE `+where+` ORDER BY id LIMIT ?`, args...); err != nil {
 			return nil, fmt.Errorf("list changes: %w", err)
 		}
 		out = append(out, page...)
+		if kinds[i] == ChangeCreated && len(out) < p.Limit {
+			// An applied import's creations are its users' rows: none
+			// of them is a row of changes (see ChangeCreations).
+			created, err := createdList(ctx, q, p, after, p.Limit-len(out))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, created...)
+		}
 	}
 	return out, nil
+}
+
+// searchCond is the condition keeping the entries (or users) whose external
+// id, first or last name contains q, case ignored; "" for q "".
+func searchCond(q string) (string, []any) {
+	if q == "" {
+		return "", nil
+	}
+	like := "%" + likeEscape(strings.ToLower(q)) + "%"
+	return ` AND (LOWER(external_id) LIKE ? ESCAPE '\' OR LOWER(first_name || ' ' || last_name) LIKE ? ESCAPE '\'
+		OR LOWER(last_name || ' ' || first_name) LIKE ? ESCAPE '\')`, []any{like, like, like}
+}
+
+// creations is an import's creations mark (ChangeCreations).
+type creations struct {
+	ID        int64     `db:"id"`
+	ImportSeq int64     `db:"import_seq"`
+	Bound     int64     `db:"line"` // the last users.id given before the import created anybody
+	Actor     string    `db:"actor"`
+	At        time.Time `db:"at"`
+}
+
+// creationsOf reads an import's creations mark; nil when it has none (it
+// created nobody, was not applied, or its journal expired).
+func creationsOf(ctx context.Context, q Querier, orgID int64, importID string) (*creations, error) {
+	var m []creations
+	if err := sqlxSelect(ctx, q, &m, `SELECT id, import_seq, COALESCE(line, 0) AS line, actor, at FROM changes
+		WHERE import_seq = `+importSeqOf+` AND org_id = ? AND kind = ?`, importID, orgID, ChangeCreations); err != nil {
+		return nil, fmt.Errorf("read the import's creations: %w", err)
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return &m[0], nil
+}
+
+// createdOf is the condition on users of the ones an import created, from
+// its mark's bound on: a range of users' primary key, read in its order.
+// SQLite is told not to look for them through (org_id, external_id), which
+// it would read whole and sort.
+func createdOf(q Querier) string {
+	if DialectOf(q) == SQLite {
+		return `id > ? AND +org_id = ? AND +created_import_seq = ?`
+	}
+	return `id > ? AND org_id = ? AND created_import_seq = ?`
+}
+
+// createdList reads a page of an applied import's created entries from the
+// users it created, in the order it created them, after the user id after.
+func createdList(ctx context.Context, q Querier, p ChangeListParams, after int64, limit int) ([]Change, error) {
+	m, err := creationsOf(ctx, q, p.OrgID, p.ImportID)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	cond, cargs := searchCond(p.Q)
+	args := append(append([]any{max(after, m.Bound), p.OrgID, m.ImportSeq}, cargs...), limit)
+	var page []Change
+	if err := sqlxSelect(ctx, q, &page, `SELECT id AS pos, external_id, first_name, last_name, COALESCE(created_line, 0) AS line
+		FROM users WHERE `+createdOf(q)+cond+` ORDER BY id LIMIT ?`, args...); err != nil {
+		return nil, fmt.Errorf("list created users: %w", err)
+	}
+	for i := range page {
+		c := &page[i]
+		c.ID, c.OrgID, c.ImportID, c.Kind, c.Actor, c.At = m.ID, p.OrgID, p.ImportID, ChangeCreated, m.Actor, m.At
+	}
+	return page, nil
 }
 
 func likeEscape(s string) string {
@@ -222,14 +309,9 @@ func likeEscape(s string) string {
 // serves, and a count per kind read a million-entry journal five times.
 // Kinds without an entry are absent (0).
 func ChangeCounts(ctx context.Context, q Querier, orgID int64, importID, search string) (map[string]int, error) {
-	where := `import_seq = ` + importSeqOf + ` AND org_id = ?`
-	args := []any{importID, orgID}
-	if search != "" {
-		where += ` AND (LOWER(external_id) LIKE ? ESCAPE '\' OR LOWER(first_name || ' ' || last_name) LIKE ? ESCAPE '\'
-			OR LOWER(last_name || ' ' || first_name) LIKE ? ESCAPE '\')`
-		like := "%" + likeEscape(strings.ToLower(search)) + "%"
-		args = append(args, like, like, like)
-	}
+	cond, cargs := searchCond(search)
+	where := `import_seq = ` + importSeqOf + ` AND org_id = ?` + cond
+	args := append([]any{importID, orgID}, cargs...)
 	var rows []struct {
 		Kind string `db:"kind"`
 		N    int    `db:"n"`
@@ -240,6 +322,22 @@ func ChangeCounts(ctx context.Context, q Querier, orgID int64, importID, search 
 	counts := make(map[string]int, len(rows))
 	for _, r := range rows {
 		counts[r.Kind] = r.N
+	}
+	delete(counts, ChangeCreations)
+	// The search would not find the mark itself: it is looked up alone.
+	m, err := creationsOf(ctx, q, orgID, importID)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		var n int
+		if err := sqlx.GetContext(ctx, q, &n, q.Rebind(`SELECT COUNT(*) FROM users WHERE `+createdOf(q)+cond),
+			append([]any{m.Bound, orgID, m.ImportSeq}, cargs...)...); err != nil {
+			return nil, fmt.Errorf("count created users: %w", err)
+		}
+		if n > 0 {
+			counts[ChangeCreated] += n
+		}
 	}
 	return counts, nil
 }
@@ -267,6 +365,28 @@ func UserHistory(ctx context.Context, q Querier, p UserHistoryParams) ([]Change,
 	var list []Change
 	if err := sqlxSelect(ctx, q, &list, `SELECT `+changeColumns+` FROM changes WHERE `+where+` ORDER BY id DESC LIMIT ?`, args...); err != nil {
 		return nil, fmt.Errorf("user history: %w", err)
+	}
+	// The user's created entry is its own row and its import's mark (see
+	// ChangeCreations), in its place by the mark's id.
+	where = `u.org_id = ? AND u.external_id = ?`
+	args = []any{p.OrgID, p.ExternalID}
+	if p.Before > 0 {
+		where += ` AND m.id < ?`
+		args = append(args, p.Before)
+	}
+	var created []Change
+	if err := sqlxSelect(ctx, q, &created, `SELECT m.id, u.id AS pos, u.org_id,
+		COALESCE((SELECT i.id FROM imports i WHERE i.seq = m.import_seq), '') AS import_id, '`+ChangeCreated+`' AS kind,
+		u.external_id, u.first_name, u.last_name, COALESCE(u.created_line, 0) AS line, '' AS fields, '' AS messages,
+		'' AS warnings, m.preview, m.actor, m.at
+		FROM users u JOIN changes m ON m.import_seq = u.created_import_seq AND m.kind = '`+ChangeCreations+`' AND m.org_id = u.org_id
+		WHERE `+where, args...); err != nil {
+		return nil, fmt.Errorf("user history: %w", err)
+	}
+	if len(created) > 0 {
+		list = append(list, created...)
+		slices.SortFunc(list, func(a, b Change) int { return cmp.Compare(b.ID, a.ID) })
+		list = list[:min(len(list), p.Limit)]
 	}
 	return list, nil
 }
