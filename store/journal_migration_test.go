@@ -23,20 +23,8 @@ func TestJournalImportSeqMigration(t *testing.T) {
 			ctx := context.Background()
 			db := openMigratedTo(t, d, 15)
 			org := createOrgBefore17(t, db)
-			f, err := store.FileCreate(ctx, db, org.ID, "roster.csv", strings.NewReader("external_id\nE1\n"), 0)
-			if err != nil {
-				t.Fatal(err)
-			}
 			now := time.Now().UTC()
-			for _, id := range []string{"imp_a", "imp_b"} {
-				if _, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO imports (id, org_id, door, mode, dry_run, file_name, file_id,
-					file_sha256, size_bytes, status, warnings, archive_approved, created_at, actor, reverts, seq)
-					VALUES (?, ?, 'sftp', 'full', ?, 'roster.csv', ?, ?, ?, 'succeeded', '[]', ?, ?, '', '',
-					(SELECT COALESCE(MAX(seq), 0) + 1 FROM imports))`),
-					id, org.ID, false, f.ID, f.SHA256, f.SizeBytes, false, now); err != nil {
-					t.Fatal(err)
-				}
-			}
+			importsBefore(t, db, org.ID, now, "", "imp_a", "imp_b")
 			old := now.Add(-48 * time.Hour)
 			for _, e := range []struct {
 				imp  any
@@ -120,20 +108,8 @@ func TestJournalCreatedMigration(t *testing.T) {
 			if err := store.OrgCreate(ctx, db, &org); err != nil {
 				t.Fatal(err)
 			}
-			f, err := store.FileCreate(ctx, db, org.ID, "roster.csv", strings.NewReader("external_id\nE1\n"), 0)
-			if err != nil {
-				t.Fatal(err)
-			}
 			now := time.Now().UTC().Truncate(time.Second)
-			for _, id := range []string{"imp_a", "imp_b", "imp_c", "imp_d"} {
-				if _, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO imports (id, org_id, door, mode, dry_run, file_name, file_id,
-					file_sha256, size_bytes, status, warnings, archive_approved, created_at, actor, reverts, seq)
-					VALUES (?, ?, 'sftp', 'full', ?, 'roster.csv', ?, ?, ?, 'succeeded', '[]', ?, ?, '', '',
-					(SELECT COALESCE(MAX(seq), 0) + 1 FROM imports))`),
-					id, org.ID, id == "imp_b", f.ID, f.SHA256, f.SizeBytes, false, now); err != nil {
-					t.Fatal(err)
-				}
-			}
+			importsBefore(t, db, org.ID, now, "imp_b", "imp_a", "imp_b", "imp_c", "imp_d")
 			for _, u := range []struct{ ext, first, last string }{{"E1", "Ada", "Lovelace"}, {"E2", "Alan", "Turing"}} {
 				if _, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO users (org_id, external_id, id_key, first_name, last_name,
 					status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)`),
@@ -235,5 +211,26 @@ func TestJournalCreatedMigration(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// importsBefore records succeeded full syncs with the given ids, in that
+// order, by SQL valid from migration 00015 on; dryRun names
+// the one that is a dry run ("" none).
+func importsBefore(t *testing.T, db *store.DB, orgID int64, at time.Time, dryRun string, ids ...string) {
+	t.Helper()
+	ctx := context.Background()
+	f, err := store.FileCreate(ctx, db, orgID, "roster.csv", strings.NewReader("external_id\nE1\n"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if _, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO imports (id, org_id, door, mode, dry_run, file_name, file_id,
+			file_sha256, size_bytes, status, warnings, archive_approved, created_at, actor, reverts, seq)
+			VALUES (?, ?, 'sftp', 'full', ?, 'roster.csv', ?, ?, ?, 'succeeded', '[]', ?, ?, '', '',
+			(SELECT COALESCE(MAX(seq), 0) + 1 FROM imports))`),
+			id, orgID, id == dryRun, f.ID, f.SHA256, f.SizeBytes, false, at); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
