@@ -84,9 +84,14 @@ func (r *run) apply(ctx context.Context) error {
 	for _, c := range append(data, "id_key", "status", "archived_at", "row_hash", "source_hash", "search", "updated_at") {
 		set = append(set, c+" = excluded."+c)
 	}
-	insert := `INSERT INTO users (org_id, external_id, id_key, ` + strings.Join(data, ", ") + `, status, archived_at, row_hash, source_hash, search, created_at, updated_at)
-		SELECT ?, p.external_id, p.id_key, p.` + strings.Join(data, ", p.") + `, p.status, p.archived_at, p.row_hash, p.source_hash, p.search, ?, ?
+	// insertWith writes the plan's rows as users, with more columns (and
+	// their values) after the common ones.
+	insertWith := func(cols, vals string) string {
+		return `INSERT INTO users (org_id, external_id, id_key, ` + strings.Join(data, ", ") + `, status, archived_at, row_hash, source_hash, search, created_at, updated_at` + cols + `)
+		SELECT ?, p.external_id, p.id_key, p.` + strings.Join(data, ", p.") + `, p.status, p.archived_at, p.row_hash, p.source_hash, p.search, ?, ?` + vals + `
 		FROM ` + validPlan
+	}
+	insert := insertWith("", "")
 	var last int64
 	if err := r.tx.GetContext(ctx, &last, `SELECT COALESCE(MAX(line), 0) FROM stage_plan`); err != nil {
 		return fmt.Errorf("apply changes: %w", err)
@@ -94,11 +99,7 @@ func (r *run) apply(ctx context.Context) error {
 	create := insert
 	if journalOn {
 		// A created user's row is its journal entry (store.ChangeCreations).
-		create = `INSERT INTO users (org_id, external_id, id_key, ` + strings.Join(data, ", ") + `, status, archived_at, row_hash, source_hash, search, created_at, updated_at,
-			created_import_seq, created_line)
-		SELECT ?, p.external_id, p.id_key, p.` + strings.Join(data, ", p.") + `, p.status, p.archived_at, p.row_hash, p.source_hash, p.search, ?, ?,
-			` + strconv.FormatInt(r.im.Seq, 10) + `, p.line
-		FROM ` + validPlan
+		create = insertWith(", created_import_seq, created_line", ", "+strconv.FormatInt(r.im.Seq, 10)+", p.line")
 	}
 	for _, q := range []string{
 		create + ` WHERE p.action = '` + roster.ActionCreate + `' AND p.line > ? AND p.line <= ?`,

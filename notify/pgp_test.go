@@ -23,22 +23,7 @@ func TestErrorsOfEncryptedRosterAreEncrypted(t *testing.T) {
 		ctx := context.Background()
 		mail := mailtest.Start(t)
 		f := newFixture(t, db, mail)
-		key, err := layers.NewKey("Acme rosters", "rosters@acme.test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		priv, _ := layers.ArmorPrivate(key)
-		if err := store.PGPKeyAdd(ctx, db, &store.PGPKey{OrgID: f.org.ID, Fingerprint: layers.Fingerprint(key), PrivateKey: priv,
-			CreatedAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-		pub, _ := layers.ArmorPublic(key)
-		g := layerstest.NewGPG(t)
-		g.Import(pub)
-		f.org.SenderPGPKey = g.NewKey("HR <hr@acme.test>")
-		if err := store.OrgUpdate(ctx, db, f.org); err != nil {
-			t.Fatal(err)
-		}
+		g := withPGPKeys(t, db, f)
 		roster := header + "E1;Ann;Smith;BE;nl;ann@acme.test\nE2;Bob;Jones;XX;nl;bob@acme.test\n"
 		send := func() (*store.Import, *mailtest.Parsed) {
 			t.Helper()
@@ -74,4 +59,30 @@ func TestErrorsOfEncryptedRosterAreEncrypted(t *testing.T) {
 			t.Fatalf("attach_errors off: %d attachments; text:\n%s", len(p.Attachments), p.Text)
 		}
 	})
+}
+
+// withPGPKeys gives the fixture's organisation a key pair of its own (what
+// an HR system encrypts to) and an HR system's key made by gpg as
+// sender_pgp_key (what its errors files are encrypted to); it returns that
+// gpg, which holds the HR system's private key.
+func withPGPKeys(t *testing.T, db *store.DB, f *fixture) *layerstest.GPG {
+	t.Helper()
+	ctx := context.Background()
+	key, err := layers.NewKey("Acme rosters", "rosters@acme.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, _ := layers.ArmorPrivate(key)
+	if err := store.PGPKeyAdd(ctx, db, &store.PGPKey{OrgID: f.org.ID, Fingerprint: layers.Fingerprint(key), PrivateKey: priv,
+		CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := layers.ArmorPublic(key)
+	g := layerstest.NewGPG(t)
+	g.Import(pub)
+	f.org.SenderPGPKey = g.NewKey("HR <hr@acme.test>")
+	if err := store.OrgUpdate(ctx, db, f.org); err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

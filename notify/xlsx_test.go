@@ -6,13 +6,10 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/xuri/excelize/v2"
 
 	"rosterd/importer"
-	"rosterd/layers"
-	"rosterd/layers/layerstest"
 	"rosterd/notify/mailtest"
 	"rosterd/store"
 	"rosterd/store/storetest"
@@ -103,22 +100,7 @@ func TestErrorsOfEncryptedWorkbookAreEncrypted(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db, mailtest.Start(t))
-		key, err := layers.NewKey("Acme rosters", "rosters@acme.test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		priv, _ := layers.ArmorPrivate(key)
-		if err := store.PGPKeyAdd(ctx, db, &store.PGPKey{OrgID: f.org.ID, Fingerprint: layers.Fingerprint(key), PrivateKey: priv,
-			CreatedAt: time.Now()}); err != nil {
-			t.Fatal(err)
-		}
-		pub, _ := layers.ArmorPublic(key)
-		g := layerstest.NewGPG(t)
-		g.Import(pub)
-		f.org.SenderPGPKey = g.NewKey("HR <hr@acme.test>")
-		if err := store.OrgUpdate(ctx, db, f.org); err != nil {
-			t.Fatal(err)
-		}
+		g := withPGPKeys(t, db, f)
 		im, err := importer.Accept(ctx, db, importer.AcceptParams{OrgID: f.org.ID, Door: store.DoorSFTP, Mode: importer.ModePartial,
 			FileName: "roster.xlsx.pgp", File: bytes.NewReader(g.Encrypt(book, "rosters@acme.test", "", false))})
 		if err != nil {

@@ -223,7 +223,9 @@ func ChangeList(ctx context.Context, q Querier, p ChangeListParams) ([]Change, e
 		out = append(out, page...)
 		if kinds[i] == ChangeCreated && len(out) < p.Limit {
 			// An applied import's creations are its users' rows: none
-			// of them is a row of changes (see ChangeCreations).
+			// of them is a row of changes (see ChangeCreations), and a
+			// preview's are rows with no mark, so an import's created
+			// entries come from one place and after is that place's.
 			created, err := createdList(ctx, q, p, after, p.Limit-len(out))
 			if err != nil {
 				return nil, err

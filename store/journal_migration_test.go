@@ -109,7 +109,7 @@ func TestJournalCreatedMigration(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := time.Now().UTC().Truncate(time.Second)
-			importsBefore(t, db, org.ID, now, "imp_b", "imp_a", "imp_b", "imp_c", "imp_d")
+			importsBefore(t, db, org.ID, now, "imp_b", "imp_0", "imp_a", "imp_b", "imp_c", "imp_d")
 			for _, u := range []struct{ ext, first, last string }{{"E1", "Ada", "Lovelace"}, {"E2", "Alan", "Turing"}} {
 				if _, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO users (org_id, external_id, id_key, first_name, last_name,
 					status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'active', ?, ?)`),
@@ -126,6 +126,7 @@ func TestJournalCreatedMigration(t *testing.T) {
 				preview bool
 				at      time.Time
 			}{
+				{"imp_0", "failed", "E1", 2, false, created.Add(-time.Hour)}, // before E1 was created
 				{"imp_a", "created", "E1", 2, false, created},
 				{"imp_a", "created", "E2", 3, false, created},
 				{"imp_b", "created", "E3", 2, true, now}, // a dry run's preview
@@ -185,7 +186,7 @@ func TestJournalCreatedMigration(t *testing.T) {
 					t.Errorf("imp_a's counts for %q: %v; want %d created, nothing else", q, counts, want)
 				}
 			}
-			for ext, want := range map[string]string{"E1": "imp_c:updated imp_a:created", "E2": ":archived imp_a:created"} {
+			for ext, want := range map[string]string{"E1": "imp_c:updated imp_a:created imp_0:failed", "E2": ":archived imp_a:created"} {
 				hist, err := store.UserHistory(ctx, db, store.UserHistoryParams{OrgID: org.ID, ExternalID: ext, Limit: 10})
 				if err != nil {
 					t.Fatal(err)
@@ -197,7 +198,7 @@ func TestJournalCreatedMigration(t *testing.T) {
 				if strings.Join(got, " ") != want {
 					t.Errorf("%s's history after the upgrade, newest first: %v; want %s", ext, got, want)
 				}
-				// Paged one at a time, the created entry comes last, once.
+				// Paged one at a time, the created entry comes second, once.
 				hist, err = store.UserHistory(ctx, db, store.UserHistoryParams{OrgID: org.ID, ExternalID: ext, Limit: 1})
 				if err != nil {
 					t.Fatal(err)
