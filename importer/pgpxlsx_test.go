@@ -9,12 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xuri/excelize/v2"
-
 	"rosterd/importer"
 	"rosterd/layers/layerstest"
 	"rosterd/store"
 	"rosterd/store/storetest"
+	"rosterd/xlsxfile/xlsxtest"
 )
 
 // A workbook sent PGP-encrypted (roster.xlsx.pgp) and compressed then
@@ -29,17 +28,7 @@ func TestEncryptedWorkbookNeverInClearOnDisk(t *testing.T) {
 	for i := 1; i <= 300; i++ {
 		rows = append(rows, []any{fmt.Sprintf("E%d", i), fmt.Sprintf("First%d", i), marker, "BE", "nl", fmt.Sprintf("u%d@example.com", i)})
 	}
-	f := excelize.NewFile()
-	for i, r := range rows {
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow("Sheet1", cell, &r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var book bytes.Buffer
-	if err := f.Write(&book); err != nil {
-		t.Fatal(err)
-	}
+	book := xlsxtest.Book(t, "", rows)
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db)
@@ -51,9 +40,9 @@ func TestEncryptedWorkbookNeverInClearOnDisk(t *testing.T) {
 		g := layerstest.NewGPG(t)
 		g.Import(key.PublicKey)
 		for _, c := range []struct{ name, inner string }{
-			{"roster.xlsx.pgp", book.String()},
-			{"roster.xlsx.gz.pgp", gzipped(t, book.String())},
-			{"roster.zip.pgp", zipped(t, "roster.xlsx", bytes.NewReader(book.Bytes()))},
+			{"roster.xlsx.pgp", string(book)},
+			{"roster.xlsx.gz.pgp", gzipped(t, string(book))},
+			{"roster.zip.pgp", zipped(t, "roster.xlsx", bytes.NewReader(book))},
 		} {
 			enc := g.Encrypt([]byte(c.inner), key.Fingerprint, "", false)
 			if bytes.Contains(enc, []byte(marker)) {

@@ -14,29 +14,8 @@ import (
 	"rosterd/importer"
 	"rosterd/store"
 	"rosterd/store/storetest"
+	"rosterd/xlsxfile/xlsxtest"
 )
-
-// workbook writes rows on one sheet as excelize does (strings as text,
-// numbers as numbers), as an admin's spreadsheet would.
-func workbook(t *testing.T, sheet string, rows [][]any) []byte {
-	t.Helper()
-	f := excelize.NewFile()
-	defer f.Close()
-	if err := f.SetSheetName("Sheet1", sheet); err != nil {
-		t.Fatal(err)
-	}
-	for i, row := range rows {
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow(sheet, cell, &row); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var b bytes.Buffer
-	if err := f.Write(&b); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 // sheetRows reads the errors workbook as a person sees it: sheet "users",
 // each row's cells as shown.
@@ -86,7 +65,7 @@ func errorsByID(rows [][]string) map[string]string {
 func TestWorkbookErrorsFileReuploads(t *testing.T) {
 	t.Parallel()
 	header := []any{"external_id", "first_name", "last_name", "country", "preferred_language", "business_email", "business_mobile_phone", "department_en"}
-	book := workbook(t, "Staff", [][]any{
+	book := xlsxtest.Book(t, "Staff", [][]any{
 		header,
 		{"004512", "José", "Müller", "BE", "nl", "jose@example.com", "+32 470 12 34 50", "Sales"},
 		{"E2", "Zoë", "Ørsted", "XX", "nl", "zoe@example.com", "+32470123451", "=1+1"},

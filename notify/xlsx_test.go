@@ -7,34 +7,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xuri/excelize/v2"
-
 	"rosterd/importer"
 	"rosterd/notify/mailtest"
 	"rosterd/store"
 	"rosterd/store/storetest"
+	"rosterd/xlsxfile/xlsxtest"
 )
 
 // rosterBook is a workbook roster with one good row and one that fails.
 func rosterBook(t *testing.T) []byte {
 	t.Helper()
-	f := excelize.NewFile()
-	defer f.Close()
-	for i, row := range [][]any{
+	return xlsxtest.Book(t, "", [][]any{
 		{"external_id", "first_name", "last_name", "country", "preferred_language", "business_email"},
 		{"E1", "Ann", "Smith", "BE", "nl", "ann@acme.test"},
 		{"007", "Bob", "Jones", "XX", "nl", "bob@acme.test"},
-	} {
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow("Sheet1", cell, &row); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var b bytes.Buffer
-	if err := f.Write(&b); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	})
 }
 
 func (f *fixture) errorsXLSX(im *store.Import) []byte {

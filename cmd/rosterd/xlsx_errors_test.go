@@ -1,12 +1,13 @@
 package main_test
 
 import (
-	"bytes"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
+
+	"rosterd/xlsxfile/xlsxtest"
 )
 
 // rowsOf reads a workbook file of the CLI's directory as a person sees it.
@@ -29,24 +30,14 @@ func rowsOf(t *testing.T, c *cli, name string) [][]string {
 // CSV of the same import.
 func TestErrorsWorkbookOut(t *testing.T) {
 	t.Parallel()
-	f := excelize.NewFile()
-	for i, row := range [][]any{
+	book := xlsxtest.Book(t, "", [][]any{
 		{"external_id", "first_name", "last_name", "country", "preferred_language", "business_email"},
 		{"E1", "Ann", "Smith", "BE", "nl", "ann@example.com"},
 		{"0042", "Bob", "Jones", "Belgium", "nl", "bob@example.com"},
-	} {
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow("Sheet1", cell, &row); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var book bytes.Buffer
-	if err := f.Write(&book); err != nil {
-		t.Fatal(err)
-	}
+	})
 	eachDialect(t, func(t *testing.T, c *cli) {
 		c.ok("org", "create", "acme", "--name", "Acme")
-		in := c.write("roster.xlsx", book.String())
+		in := c.write("roster.xlsx", string(book))
 		out, errOut, code := c.run("", "import", "--org", "acme", "--json", "--errors-out", "fix-me.xlsx", in)
 		if code != 3 {
 			t.Fatalf("import: exit %d, want 3\n%s%s", code, out, errOut)

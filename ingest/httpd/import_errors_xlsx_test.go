@@ -12,6 +12,7 @@ import (
 	"rosterd/importer"
 	"rosterd/store"
 	"rosterd/store/storetest"
+	"rosterd/xlsxfile/xlsxtest"
 )
 
 // An .xlsx upload's errors file: the import JSON links errors.xlsx beside
@@ -21,24 +22,14 @@ import (
 // workbook: null, 404 and no link. Another organisation gets 404.
 func TestErrorsWorkbookDownloads(t *testing.T) {
 	t.Parallel()
-	f := excelize.NewFile()
-	for i, row := range [][]any{
+	book := xlsxtest.Book(t, "", [][]any{
 		{"external_id", "first_name", "last_name", "country", "preferred_language", "business_email"},
 		{"E1", "Ann", "Smith", "BE", "nl", "ann@example.com"},
 		{"007", "Bob", "Jones", "XX", "nl", "bob@example.com"},
-	} {
-		cell, _ := excelize.CoordinatesToCellName(1, i+1)
-		if err := f.SetSheetRow("Sheet1", cell, &row); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var book bytes.Buffer
-	if err := f.Write(&book); err != nil {
-		t.Fatal(err)
-	}
+	})
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newPages(t, db)
-		res := e.upload(e.token, formPart{name: "file", fileName: "roster.xlsx", content: book.String()})
+		res := e.upload(e.token, formPart{name: "file", fileName: "roster.xlsx", content: string(book)})
 		wantStatus(t, "upload", res, http.StatusAccepted)
 		id := res.json(t)["id"].(string)
 		if _, err := e.svc.ImportProcess(context.Background(), importer.ImportProcessParams{OrgID: e.org.ID, ID: id}); err != nil {
