@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"rosterd/layers"
@@ -49,6 +50,12 @@ type rosterSource struct {
 // sees the same inner file. Errors: *FatalError for a file whose layers
 // cannot be peeled.
 func openRoster(ctx context.Context, q store.Querier, src rosterSource) (*peeled, error) {
+	return peelRoster(ctx, q, src, store.FileOpen(ctx, q, src.OrgID, src.FileID))
+}
+
+// peelRoster peels r, a file of the organisation named src.Name (stored or
+// not yet), as openRoster does; src.FileID is not used.
+func peelRoster(ctx context.Context, q store.Querier, src rosterSource, r io.Reader) (*peeled, error) {
 	org, err := store.OrgGet(ctx, q, src.OrgID)
 	if err != nil {
 		return nil, err
@@ -57,7 +64,7 @@ func openRoster(ctx context.Context, q store.Querier, src rosterSource) (*peeled
 	if err != nil {
 		return nil, err
 	}
-	stored := &layers.CountingReader{R: store.FileOpen(ctx, q, src.OrgID, src.FileID)}
+	stored := &layers.CountingReader{R: r}
 	f, err := layers.Open(stored, src.Name, layers.Options{MaxBytes: src.Limits.MaxBytes, Keys: keys,
 		RequireEncryption: org.RequireEncryption})
 	if err != nil {

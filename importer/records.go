@@ -3,6 +3,7 @@ package importer
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"strings"
 
@@ -33,8 +34,7 @@ func (csvRecords) Close() error { return nil }
 // tmpDir is where a workbook's sealed spools go ("": the system's).
 func openRecords(ctx context.Context, src io.Reader, opts csvfile.ReaderOptions, tmpDir string) (rr recordReader, workbook bool, err error) {
 	br := bufio.NewReaderSize(src, 64<<10)
-	head, _ := br.Peek(4)
-	if xlsxfile.IsWorkbook(head) {
+	if workbook, _ := readsAsWorkbook(br); workbook { // a read error: the reader below meets it again
 		lim := xlsxfile.DefaultLimits()
 		lim.Limits = opts.Limits
 		xr, err := xlsxfile.Open(ctx, br, xlsxfile.Options{Limits: lim, DateColumn: isDateColumn, TmpDir: tmpDir})
@@ -48,6 +48,17 @@ func openRecords(ctx context.Context, src io.Reader, opts csvfile.ReaderOptions,
 		return nil, false, err
 	}
 	return csvRecords{cr}, false, nil
+}
+
+// readsAsWorkbook tells from a peeled file's first bytes whether
+// openRecords reads it as a workbook (else as a CSV); err is a failed read
+// of them (not the end of a short file).
+func readsAsWorkbook(br *bufio.Reader) (workbook bool, err error) {
+	head, err := br.Peek(4)
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	return xlsxfile.IsWorkbook(head), err
 }
 
 // isDateColumn names the columns whose workbook numbers are serial dates.

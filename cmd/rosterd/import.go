@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,8 +81,20 @@ sync over the archive threshold; see "rosterd import approve").`,
 			if err != nil {
 				return err
 			}
+			name := filepath.Base(args[0])
+			var file io.Reader = f
+			if errorsWorkbookWanted(errorsOut) {
+				// The bytes the look took are handed on again: the
+				// file may be a pipe.
+				var head bytes.Buffer
+				ff, err := svc.FileFormatGet(cmd.Context(), importer.FileFormatParams{OrgID: o.ID, FileName: name, File: io.TeeReader(f, &head)})
+				if err := checkErrorsWorkbook(errorsOut, name, ff, err); err != nil {
+					return err
+				}
+				file = io.MultiReader(&head, f)
+			}
 			im, err := svc.ImportAccept(cmd.Context(), importer.ImportAcceptParams{OrgID: o.ID, Door: store.DoorCLI, Mode: m,
-				DryRun: dryRun, FileName: filepath.Base(args[0]), File: f, Delay: importDelay(detach), Actor: store.DoorCLI})
+				DryRun: dryRun, FileName: name, File: file, Delay: importDelay(detach), Actor: store.DoorCLI})
 			var tooLarge *importer.TooLargeError
 			if errors.As(err, &tooLarge) {
 				fmt.Fprintln(cmd.ErrOrStderr(), "rosterd:", err)
@@ -214,7 +227,7 @@ func (a *app) writeErrorsFile(cmd *cobra.Command, svc *importer.Service, im *sto
 	ref := importer.ImportRef{OrgID: im.OrgID, ID: im.ID}
 	var r io.Reader
 	var err error
-	if strings.EqualFold(filepath.Ext(path), ".xlsx") {
+	if errorsWorkbookWanted(path) {
 		r, err = svc.ImportErrorsXLSX(cmd.Context(), ref)
 	} else {
 		r, err = svc.ImportErrorsCSV(cmd.Context(), ref)
@@ -234,7 +247,39 @@ func (a *app) writeErrorsFile(cmd *cobra.Command, svc *importer.Service, im *sto
 }
 
 // errorsOutHelp is --errors-out's help, on every command that has it.
-const errorsOutHelp = "write the errors file (failed rows + errors column) to this file: the errors CSV, or, for a FILE ending in .xlsx, the errors workbook of a workbook upload"
+const errorsOutHelp = "write the errors file (failed rows + errors column) to this file: the errors CSV, or, for a FILE ending in .xlsx, the errors workbook of a workbook upload (a CSV upload is refused before it is imported)"
+
+// errorsWorkbookWanted tells whether --errors-out names the errors
+// workbook (a FILE ending in .xlsx) rather than the errors CSV.
+func errorsWorkbookWanted(path string) bool { return strings.EqualFold(filepath.Ext(path), ".xlsx") }
+
+// checkErrorsWorkbook refuses --errors-out FILE.xlsx for a roster that the
+// import reads as a CSV (ff, err: what FileFormatGet said of it), before
+// anything is recorded or applied: a CSV upload has no errors workbook, and
+// finding that out once the import was applied would leave its failed rows
+// in no file at all. The format is the inner file's, as the import peels
+// it: roster.csv.gz.pgp is a CSV, roster.xlsx.gz.pgp a workbook.
+func checkErrorsWorkbook(errorsOut, name string, ff *importer.FileFormat, err error) error {
+	var fatal *importer.FatalError
+	switch {
+	case errors.As(err, &fatal):
+		return nil // the import fails on the same layer, says why, and has no errors file
+	case err != nil:
+		return err
+	case ff.Workbook:
+		return nil
+	}
+	what := "a CSV"
+	if len(ff.Layers) > 0 {
+		names := make([]string, len(ff.Layers))
+		for i, k := range ff.Layers {
+			names[i] = k.String()
+		}
+		what = "a CSV inside " + strings.Join(names, " and ")
+	}
+	return fmt.Errorf("--errors-out %s: an errors workbook is written for a workbook upload only; %s is %s: use --errors-out FILE.csv",
+		errorsOut, name, what)
+}
 
 func (a *app) printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

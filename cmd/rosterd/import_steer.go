@@ -122,6 +122,12 @@ func newImportApproveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if errorsWorkbookWanted(errorsOut) {
+				ff, err := svc.ImportFileFormatGet(cmd.Context(), importer.ImportRef{OrgID: im.OrgID, ID: im.ID})
+				if err := checkErrorsWorkbook(errorsOut, im.FileName, ff, err); err != nil {
+					return err
+				}
+			}
 			im, err = svc.ImportApprove(cmd.Context(), importer.ImportApproveParams{OrgID: im.OrgID, ID: im.ID, Delay: importDelay(detach), Actor: store.DoorCLI})
 			if err != nil {
 				return err

@@ -1,12 +1,18 @@
 package main_test
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
 
+	"rosterd/layers/layerstest"
 	"rosterd/xlsxfile/xlsxtest"
 )
 
@@ -56,5 +62,89 @@ func TestErrorsWorkbookOut(t *testing.T) {
 		if again := rowsOf(t, c, "again.xlsx"); code != 3 || strings.Join(again[1], "|") != strings.Join(first[1], "|") {
 			t.Fatalf("re-import as is: exit %d (%s), errors %q; want the same as %q", code, errOut, again, first)
 		}
+	})
+}
+
+// --errors-out FILE.xlsx of a roster the import reads as a CSV is refused
+// before anything is recorded or applied, whatever layers wrap the CSV
+// (peeled as the import peels them, PGP with the organisation's key); a
+// workbook under the same layers is imported and gets its errors workbook.
+// import approve of a held CSV sync refuses it before applying too.
+func TestErrorsWorkbookOutOfACSVRefusedBeforeImport(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, c *cli) {
+		c.ok("org", "create", "acme", "--name", "Acme", "--archive-threshold-percent", "10", "--archive-threshold-min", "1")
+		g := layerstest.NewGPG(t)
+		g.Import(c.ok("pgp-key", "create", "--org", "acme"))
+		const orgUID = "rosters+acme@rosterd.invalid"
+		gz := func(b []byte) []byte {
+			var buf bytes.Buffer
+			w := gzip.NewWriter(&buf)
+			w.Write(b)
+			w.Close()
+			return buf.Bytes()
+		}
+		imports := func() int {
+			var list []importJSON
+			if err := json.Unmarshal([]byte(c.ok("import", "list", "--org", "acme", "--json")), &list); err != nil {
+				t.Fatal(err)
+			}
+			return len(list)
+		}
+
+		for _, tc := range []struct{ name, file, what string }{
+			{"roster.csv", badRoster, "roster.csv is a CSV: "},
+			{"roster.csv.gz", string(gz([]byte(badRoster))), "roster.csv.gz is a CSV inside gzip: "},
+			{"roster.csv.gz.pgp", string(g.Encrypt(gz([]byte(badRoster)), orgUID, "", false)), "roster.csv.gz.pgp is a CSV inside PGP and gzip: "},
+			// The name says workbook; the file is a CSV, and the import reads it as one.
+			{"named.xlsx.pgp", string(g.Encrypt([]byte(badRoster), orgUID, "", true)), "named.xlsx.pgp is a CSV inside PGP: "},
+		} {
+			out, errOut, code := c.run("", "import", "--org", "acme", "--errors-out", "fix-me.xlsx", c.write(tc.name, tc.file))
+			want := "rosterd: --errors-out fix-me.xlsx: an errors workbook is written for a workbook upload only; " + tc.what + "use --errors-out FILE.csv\n"
+			if code != 1 || out != "" || errOut != want {
+				t.Errorf("%s: exit %d\nstdout %q\nstderr %q\nwant exit 1, stderr %q", tc.name, code, out, errOut, want)
+			}
+		}
+		if n := imports(); n != 0 {
+			t.Fatalf("%d imports recorded after the refusals, want none", n)
+		}
+		if _, err := os.Stat(filepath.Join(c.dir, "fix-me.xlsx")); !os.IsNotExist(err) {
+			t.Errorf("fix-me.xlsx: %v, want none", err)
+		}
+
+		// The same layers around a workbook: imported, its errors workbook written.
+		book := xlsxtest.Book(t, "", [][]any{
+			{"external_id", "first_name", "last_name", "country", "preferred_language", "business_email"},
+			{"E1", "Ann", "Smith", "BE", "nl", "ann@example.com"},
+			{"0042", "Bob", "Jones", "Belgium", "nl", "bob@example.com"},
+		})
+		out, errOut, code := c.run("", "import", "--org", "acme", "--errors-out", "fix-me.xlsx",
+			c.write("roster.xlsx.gz.pgp", string(g.Encrypt(gz(book), orgUID, "", false))))
+		if rows := rowsOf(t, c, "fix-me.xlsx"); code != 3 || len(rows) != 2 || rows[1][0] != "0042" {
+			t.Fatalf("roster.xlsx.gz.pgp: exit %d, errors workbook %q\n%s%s", code, rows, out, errOut)
+		}
+
+		// A held CSV sync: approve --errors-out FILE.xlsx is refused and
+		// it stays held; approved without it, it applies.
+		var all strings.Builder
+		all.WriteString("external_id;first_name;last_name;country;preferred_language;private_email\n")
+		for i := range 10 {
+			fmt.Fprintf(&all, "H%d;F;L;BE;en;h%d@example.com\n", i, i)
+		}
+		c.ok("import", "--org", "acme", c.write("all.csv", all.String()))
+		seven := strings.Join(strings.SplitAfter(all.String(), "\n")[:8], "")
+		out, _, code = c.run("", "import", "--org", "acme", "--mode", "full", "--json", c.write("seven.csv", seven))
+		held := decodeImport(t, out)
+		if code != 4 {
+			t.Fatalf("full sync of 7 of 10: exit %d %+v, want held", code, held)
+		}
+		out, errOut, code = c.run("", "import", "approve", held.ID, "--errors-out", "held.xlsx")
+		if want := "seven.csv is a CSV: use --errors-out FILE.csv"; code != 1 || !strings.Contains(errOut, want) {
+			t.Errorf("approve --errors-out held.xlsx: exit %d\n%s%s\nwant exit 1 and %q", code, out, errOut, want)
+		}
+		if im := decodeImport(t, c.ok("import", "show", held.ID, "--json")); im.Status != "held" {
+			t.Errorf("after the refused approval: %+v, want held", im)
+		}
+		c.ok("import", "approve", held.ID, "--errors-out", "held.csv")
 	})
 }
