@@ -1,12 +1,16 @@
 package xlsxfile_test
 
 import (
+	"archive/zip"
 	"bytes"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/xuri/excelize/v2"
 
+	"rosterd/csvfile"
 	"rosterd/xlsxfile"
 )
 
@@ -136,5 +140,90 @@ func TestErrorsWorkbookOfAnErrorsWorkbook(t *testing.T) {
 				t.Errorf("rows = %+v, want %s", recs, tc.want)
 			}
 		})
+	}
+}
+
+// An errors workbook of many failed rows with long cells, its sheet over
+// 1 MiB deflated (past the sheet's 64 KiB buffer and deflate's window many
+// times, with multi-byte characters, XML escapes and line breaks on every
+// side of those boundaries), reads back in excelize with every row and cell
+// as written: the header plus errors, then each row's cells and messages,
+// the one errors cell past a spreadsheet's 32,767 characters cut there.
+func TestErrorsWorkbookOverOneMiB(t *testing.T) {
+	const rows, cols = 1500, 10
+	rng := rand.New(rand.NewPCG(21, 1))
+	alphabet := []rune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,;:-+@'\"<>&éàüßøЖ中😀\n")
+	text := func(n int) string {
+		r := make([]rune, n)
+		for i := range r {
+			r[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		r[0], r[n-1] = 'x', 'y' // cells are read trimmed
+		return string(r)
+	}
+	h := csvfile.Header{Line: 1}
+	for i := range cols {
+		h.Names = append(h.Names, fmt.Sprintf("column_%d", i))
+	}
+	want := [][]string{append(append([]string{}, h.Names...), "errors")}
+	var b bytes.Buffer
+	ew, err := xlsxfile.NewErrorsWriter(&b, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		rec := csvfile.Record{Line: i + 2}
+		for range cols {
+			rec.Cells = append(rec.Cells, text(1+rng.IntN(200)))
+		}
+		msgs := fmt.Sprintf("line %d: %s", i+2, text(1+rng.IntN(400)))
+		wantMsgs := msgs
+		if i == rows/2 {
+			msgs = strings.Repeat("é", 40000)
+			wantMsgs = strings.Repeat("é", 32766) + "…"
+		}
+		if err := ew.Row(rec, msgs); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, append(rec.Cells, wantMsgs))
+	}
+	if err := ew.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := b.Bytes()
+
+	zr, err := zip.NewReader(bytes.NewReader(out), int64(len(out)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if zf := zr.File[0]; zf.Name != "xl/worksheets/sheet1.xml" || zf.CompressedSize64 <= 1<<20 {
+		t.Fatalf("first part %s, %d bytes deflated: want the sheet, over 1 MiB", zf.Name, zf.CompressedSize64)
+	} else {
+		t.Logf("the sheet: %d bytes deflated, %d unzipped", zf.CompressedSize64, zf.UncompressedSize64)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := f.GetRows("users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d rows, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if len(got[i]) != len(want[i]) {
+			t.Fatalf("row %d: %d cells, want %d", i+1, len(got[i]), len(want[i]))
+		}
+		for j := range want[i] {
+			if got[i][j] != want[i][j] {
+				t.Fatalf("row %d column %d = %.60q… (%d bytes), want %.60q… (%d bytes)", i+1, j+1, got[i][j], len(got[i][j]), want[i][j], len(want[i][j]))
+			}
+		}
+	}
+	if nf := numFmtOf(t, f, fmt.Sprintf("K%d", rows+1)); nf != 49 {
+		t.Errorf("the last errors cell has number format %d, want 49 (Text)", nf)
 	}
 }
