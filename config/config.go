@@ -58,14 +58,21 @@ const configFlag = "config"
 // or writes data builds one with Load, so the daemon and its command line
 // always agree on where the data lives.
 type Config struct {
-	// DataDir holds the SQLite database, the SFTP host key and the e-mail
-	// outbox unless they are configured elsewhere. Default "./data".
+	// DataDir holds the SQLite database, the SFTP host key, the e-mail
+	// outbox and the workbook spools (TmpDir) unless they are configured
+	// elsewhere. Default "./data".
 	DataDir string `koanf:"data_dir"`
 	// DatabaseURL is postgres://… or sqlite:PATH. Load resolves the default
 	// (empty) to "sqlite:" + filepath.Join(DataDir, "rosterd.db") and
 	// normalises sqlite://PATH, file:PATH and bare *.db paths to sqlite:PATH,
 	// so the store only has two forms to open.
 	DatabaseURL string `koanf:"database_url"`
+	// TmpDir holds the sealed spools of the workbooks being read (a
+	// million-row workbook's are some 150 MiB): rosterd's own directory
+	// rather than the system's, which is often RAM (tmpfs). Load resolves
+	// the default (empty) to DataDir/tmp; it is made 0700 when first
+	// needed, and the daemon sweeps it of dead processes' spools at start.
+	TmpDir string `koanf:"tmp_dir"`
 	// HTTPAddr is the listen address of the API and back office. Default ":8080".
 	HTTPAddr string `koanf:"http_addr"`
 	// HTTPTimeout is how long an ordinary HTTP request may take to be sent
@@ -193,10 +200,12 @@ type setting struct {
 // package variable so no caller can change the table.
 func settings() []setting {
 	return []setting{
-		{key: "data_dir", def: "./data", usage: "directory for the SQLite database, SFTP host key and e-mail outbox",
+		{key: "data_dir", def: "./data", usage: "directory for the SQLite database, SFTP host key, e-mail outbox and workbook spools",
 			field: func(c *Config) any { return &c.DataDir }},
 		{key: "database_url", def: "", url: true, usage: "postgres:// URL or sqlite:PATH (empty: rosterd.db in data-dir)",
 			field: func(c *Config) any { return &c.DatabaseURL }},
+		{key: "tmp_dir", def: "", usage: "directory for the sealed spools of workbooks being read, not /tmp, which is often RAM (empty: tmp in data-dir)",
+			field: func(c *Config) any { return &c.TmpDir }},
 		{key: "http_addr", def: ":8080", usage: "listen address of the HTTP API and back office",
 			field: func(c *Config) any { return &c.HTTPAddr }},
 		{key: "http_timeout", def: time.Minute, usage: "longest an ordinary HTTP request may take; an upload or download may take longer as long as it does not stall this long",
@@ -454,6 +463,9 @@ func (c *Config) resolve() {
 	if c.SFTPHostKey == "" {
 		c.SFTPHostKey = filepath.Join(c.DataDir, "sftp_host_key")
 	}
+	if c.TmpDir == "" {
+		c.TmpDir = filepath.Join(c.DataDir, "tmp")
+	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	c.LogLevel = strings.ToLower(strings.TrimSpace(c.LogLevel))
 	if c.LogLevel == "warning" {
@@ -710,6 +722,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SFTPHostKey == "" {
 		bad("sftp_host_key", "must not be empty")
+	}
+	if c.TmpDir == "" {
+		bad("tmp_dir", "must not be empty")
 	}
 	if c.SFTPBanThreshold < 1 {
 		bad("sftp_ban_threshold", "must be at least 1, got %d", c.SFTPBanThreshold)

@@ -350,6 +350,7 @@ func TestValidateMessages(t *testing.T) {
 		{"max_cell_chars", func(c *Config) { c.MaxCellChars = -1 }, "max_cell_chars: must be at least 1, got -1"},
 		{"workers", func(c *Config) { c.Workers = 0 }, "workers: must be at least 1, got 0"},
 		{"sftp_host_key", func(c *Config) { c.SFTPHostKey = "" }, "sftp_host_key: must not be empty"},
+		{"tmp_dir", func(c *Config) { c.TmpDir = "" }, "tmp_dir: must not be empty"},
 		{"sftp_ban_threshold", func(c *Config) { c.SFTPBanThreshold = 0 }, "sftp_ban_threshold: must be at least 1, got 0"},
 		{"sftp_ban_window", func(c *Config) { c.SFTPBanWindow = 0 }, "sftp_ban_window: must be greater than 0, got 0s"},
 		{"sftp_ban_duration", func(c *Config) { c.SFTPBanDuration = -time.Minute }, "sftp_ban_duration: must be greater than 0, got -1m0s"},
@@ -462,6 +463,9 @@ func TestDerivedDefaults(t *testing.T) {
 	if want := filepath.Join(yamlDir, "sftp_host_key"); c.SFTPHostKey != want {
 		t.Errorf("sftp_host_key = %q, want %q", c.SFTPHostKey, want)
 	}
+	if want := filepath.Join(yamlDir, "tmp"); c.TmpDir != want {
+		t.Errorf("tmp_dir = %q, want %q", c.TmpDir, want)
+	}
 
 	// Derived defaults follow the final data_dir, whichever layer set it.
 	c, err = Load(parsedFlags(t, "--config", writeYAML(t, "data_dir: "+yamlDir+"\n"), "--data-dir", flagDir))
@@ -474,25 +478,29 @@ func TestDerivedDefaults(t *testing.T) {
 	if want := filepath.Join(flagDir, "sftp_host_key"); c.SFTPHostKey != want {
 		t.Errorf("sftp_host_key = %q, want %q", c.SFTPHostKey, want)
 	}
+	if want := filepath.Join(flagDir, "tmp"); c.TmpDir != want {
+		t.Errorf("tmp_dir = %q, want %q", c.TmpDir, want)
+	}
 
 	// Configured values are kept.
 	c, err = LoadEnv("", []string{
 		"ROSTERD_DATA_DIR=" + yamlDir,
 		"ROSTERD_SFTP_HOST_KEY=/etc/rosterd/host_key",
 		"ROSTERD_DATABASE_URL=postgres://db/rosterd",
+		"ROSTERD_TMP_DIR=/var/tmp/rosterd",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SFTPHostKey != "/etc/rosterd/host_key" || c.DatabaseURL != "postgres://db/rosterd" {
-		t.Errorf("got sftp_host_key %q, database_url %q; want the configured values", c.SFTPHostKey, c.DatabaseURL)
+	if c.SFTPHostKey != "/etc/rosterd/host_key" || c.DatabaseURL != "postgres://db/rosterd" || c.TmpDir != "/var/tmp/rosterd" {
+		t.Errorf("got sftp_host_key %q, database_url %q, tmp_dir %q; want the configured values", c.SFTPHostKey, c.DatabaseURL, c.TmpDir)
 	}
 }
 
 func TestOtherDefaultsAndNormalisation(t *testing.T) {
 	c := valid(t)
 	want := Config{
-		DataDir: "./data", DatabaseURL: "sqlite:" + filepath.Join("data", "rosterd.db"),
+		DataDir: "./data", DatabaseURL: "sqlite:" + filepath.Join("data", "rosterd.db"), TmpDir: filepath.Join("data", "tmp"),
 		HTTPAddr: ":8080", HTTPTimeout: time.Minute, HTTPMaxConnectionsPerIP: 64, SFTPAddr: ":2022", PublicURL: "http://localhost:8080",
 		MailFrom: "rosterd@localhost", MaxUploadBytes: 200 << 20, MaxRows: 2_000_000, MaxCellChars: 1024,
 		Workers: c.Workers, SFTPHostKey: filepath.Join("data", "sftp_host_key"), SFTPBanThreshold: 5,

@@ -21,7 +21,7 @@ var settingLine = regexp.MustCompile(`(?m)^#?([a-z0-9_]+):`)
 
 // examples are the settings whose line shows an example rather than the
 // default: the default is empty or depends on the machine.
-var examples = []string{"database_url", "smtp_url", "sftp_host_key", "workers", "sftp_ciphers", "sftp_macs"}
+var examples = []string{"database_url", "smtp_url", "sftp_host_key", "tmp_dir", "workers", "sftp_ciphers", "sftp_macs"}
 
 // TestExampleConfigHasEverySetting: the sample names every setting once and
 // nothing else; it loads as it is (all commented: the defaults), and with

@@ -50,7 +50,10 @@ func TestEncryptedWorkbookNeverInClearOnDisk(t *testing.T) {
 			}
 			dir := t.TempDir()
 			opened := 0
-			im := e.runWith(c.name, enc, importer.RunParams{TmpDir: dir, FileOpen: func() {
+			im := e.runWith(c.name, enc, importer.RunParams{TmpDir: dir, Pause: func(_ context.Context, s importer.Step) {
+				if s != importer.StepOpened {
+					return
+				}
 				opened++
 				if n := scanForClear(t, dir, marker); n < 2 {
 					t.Errorf("%s: %d files in TmpDir while the workbook is open, want its sealed spools", c.name, n)

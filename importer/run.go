@@ -26,11 +26,9 @@ type RunParams struct {
 	// TmpDir is where a workbook is spooled while it is read, sealed
 	// (xlsxfile: encrypted under a key held in memory, so that a roster
 	// that came PGP-encrypted is never on disk in clear); "": the system's.
+	// rosterd's doors set tmp_dir (data_dir/tmp), not the system's, which
+	// is often RAM. Tests look at it at StepOpened.
 	TmpDir string
-	// FileOpen, when set, is called once the roster is open and its header
-	// read, before its first row: a workbook's temporary files are all
-	// written then. Tests look at TmpDir there; production leaves it nil.
-	FileOpen func()
 	// Now is the time the import is judged at (archive dates); zero: time.Now.
 	Now time.Time
 	// Progress, when set, is told how far reading has got, every few thousand rows.
@@ -64,6 +62,7 @@ type Step string
 
 // The steps of a run, in order.
 const (
+	StepOpened     Step = "opened"     // the file is open and its header read, before its first row: a workbook's sealed spools are all written
 	StepStaged     Step = "staged"     // the file is read and staged; nothing checked yet
 	StepPlanned    Step = "planned"    // checked and planned, nothing applied yet
 	StepApplied    Step = "applied"    // the roster is written, the transaction still open

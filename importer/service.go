@@ -44,6 +44,9 @@ type ServiceConfig struct {
 	// PGPKeyGrace is pgp_key_grace: how long a rotated PGP key still
 	// decrypts; 0: DefaultPGPKeyGrace.
 	PGPKeyGrace time.Duration
+	// TmpDir is tmp_dir, where a workbook is spooled sealed while it is
+	// read (RunParams.TmpDir); "": the system's.
+	TmpDir string
 	// LockWait is how long a write of the roster (an admin's archive)
 	// waits for an import of the organisation to commit before ErrBusy.
 	LockWait time.Duration
@@ -541,7 +544,7 @@ func (s *Service) ImportProcess(ctx context.Context, p ImportProcessParams) (*Pr
 		}
 	}
 	var notification *store.Notification
-	params := RunParams{Import: im, Limits: s.cfg.Limits, PGPKeyGrace: s.cfg.PGPKeyGrace, Logger: p.Logger, Progress: p.Progress, Watch: p.Watch, Pause: p.Pause,
+	params := RunParams{Import: im, Limits: s.cfg.Limits, PGPKeyGrace: s.cfg.PGPKeyGrace, TmpDir: s.cfg.TmpDir, Logger: p.Logger, Progress: p.Progress, Watch: p.Watch, Pause: p.Pause,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 			n, err := notify.EnqueueTx(ctx, tx, s.cfg.Queue, im, p.NotifyDelay)
 			notification = n

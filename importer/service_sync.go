@@ -109,7 +109,7 @@ func (s *Service) takeInbox(ctx context.Context, tx *sqlx.Tx, p ImportInboxParam
 	// The roster is the newest file that is not an errors CSV; should every
 	// file be one, the newest is taken as the roster and fails as such.
 	pick := len(files) - 1
-	for pick > 0 && isErrorsFile(ctx, tx, p.OrgID, files[pick].FileID, files[pick].Name) {
+	for pick > 0 && isErrorsFile(ctx, tx, p.OrgID, files[pick].FileID, files[pick].Name, s.cfg.TmpDir) {
 		pick--
 	}
 	take := func(f store.InboxFile, queued bool) (*store.Import, error) {
@@ -157,12 +157,13 @@ func (s *Service) takeInbox(ctx context.Context, tx *sqlx.Tx, p ImportInboxParam
 // isErrorsFile tells whether a stored file's header is that of rosterd's
 // errors CSV (its last column is errors). It reads the header alone; a file
 // whose header cannot be read is not one (it fails on its own as a roster).
-func isErrorsFile(ctx context.Context, q store.Querier, orgID, fileID int64, name string) bool {
+// A workbook is spooled sealed in tmpDir ("": the system's).
+func isErrorsFile(ctx context.Context, q store.Querier, orgID, fileID int64, name, tmpDir string) bool {
 	src, err := openRoster(ctx, q, rosterSource{OrgID: orgID, FileID: fileID, Name: name})
 	if err != nil {
 		return false
 	}
-	cr, _, err := openRecords(ctx, src, csvfile.ReaderOptions{KnownColumn: roster.KnownColumn}, "")
+	cr, _, err := openRecords(ctx, src, csvfile.ReaderOptions{KnownColumn: roster.KnownColumn}, tmpDir)
 	if err != nil {
 		return false
 	}

@@ -185,9 +185,7 @@ func (r *run) stage(ctx context.Context) error {
 		book, n, sst := xr.Spooled()
 		r.p.Logger.Debug("workbook spooled sealed", "workbook_bytes", book, "shared_strings", n, "shared_strings_bytes", sst)
 	}
-	if r.p.FileOpen != nil {
-		r.p.FileOpen()
-	}
+	r.pause(ctx, StepOpened)
 	r.workbook = workbook
 	r.header = cr.Header()
 	cols, warnings, err := roster.MapHeader(r.header.Names, r.header.Line, r.mode)

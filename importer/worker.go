@@ -26,7 +26,9 @@ type Worker struct {
 	Limits Limits
 	// PGPKeyGrace is pgp_key_grace; 0: DefaultPGPKeyGrace.
 	PGPKeyGrace time.Duration
-	Logger      *slog.Logger
+	// TmpDir is tmp_dir (RunParams.TmpDir); "": the system's.
+	TmpDir string
+	Logger *slog.Logger
 	// MaxDuration bounds one run of an import (job_rescue_after). The
 	// imports of a daemon that died do not wait for it: the daemons'
 	// heartbeats hand them over within a minute (jobs.RescueDead).
@@ -97,7 +99,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[jobs.ImportArgs]) (err
 		return river.JobSnooze(time.Second)
 	}
 	client := river.ClientFromContext[*sql.Tx](ctx)
-	_, err = Run(ctx, w.DB, RunParams{Import: im, Limits: w.Limits, PGPKeyGrace: w.PGPKeyGrace, Logger: w.Logger, Pause: w.Pause, Observer: w.Observer,
+	_, err = Run(ctx, w.DB, RunParams{Import: im, Limits: w.Limits, PGPKeyGrace: w.PGPKeyGrace, TmpDir: w.TmpDir, Logger: w.Logger, Pause: w.Pause, Observer: w.Observer,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 			_, err := notify.EnqueueTx(ctx, tx, client, im, 0)
 			return err

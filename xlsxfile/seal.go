@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 )
 
 // sealed is a temporary file whose bytes are encrypted on their way to
@@ -35,7 +37,13 @@ type sealed struct {
 	size  int64
 }
 
-// newSealed creates an empty sealed file in dir ("" for the system's).
+// SpoolPrefix starts the name of every sealed spool: the workbook's
+// (rosterd-xlsx-*), its shared strings' (rosterd-xlsx-sst-*, -ssi-*).
+const SpoolPrefix = "rosterd-xlsx-"
+
+// newSealed creates an empty sealed file in dir ("" for the system's),
+// named pattern (which starts with SpoolPrefix) and a random end. A
+// missing dir is made, 0700: tmp_dir is made when first needed.
 func newSealed(dir, pattern string) (*sealed, error) {
 	key := make([]byte, 32)
 	rand.Read(key) // never fails (crypto/rand)
@@ -44,6 +52,11 @@ func newSealed(dir, pattern string) (*sealed, error) {
 		return nil, err
 	}
 	f, err := os.CreateTemp(dir, pattern)
+	if errors.Is(err, os.ErrNotExist) && dir != "" {
+		if err = os.MkdirAll(dir, 0o700); err == nil {
+			f, err = os.CreateTemp(dir, pattern)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -130,3 +143,35 @@ func (s *sealed) remove() error {
 }
 
 var _ io.ReaderAt = (*sealed)(nil)
+
+// RemoveSpools removes the sealed spools in dir (regular files named
+// SpoolPrefix…): what processes killed while they read a workbook left, a
+// ciphertext whose key died with them but that takes disk (a million-row
+// workbook's spools are some 150 MiB). It returns how many files and bytes
+// it removed. A live process's spool (another daemon's, or a rosterd
+// import's, on the same directory) that it removes is only unlinked: that
+// process reads on through its open file, and the disk is freed when it
+// closes the file, as its own removal would. Nothing else in dir is
+// touched, so tmp_dir may be a shared directory.
+func RemoveSpools(dir string) (files int, bytes int64, err error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), SpoolPrefix) {
+			continue
+		}
+		var size int64
+		if fi, err := e.Info(); err == nil {
+			size = fi.Size()
+		}
+		if rerr := os.Remove(filepath.Join(dir, e.Name())); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = errors.Join(err, rerr)
+			continue
+		}
+		files++
+		bytes += size
+	}
+	return files, bytes, err
+}

@@ -38,10 +38,10 @@ func readSharedStrings(r io.Reader, dir string, maxStringBytes int) (_ *sharedSt
 			ss.close()
 		}
 	}()
-	if ss.data, err = newSealed(dir, "rosterd-xlsx-sst-"); err != nil {
+	if ss.data, err = newSealed(dir, SpoolPrefix+"sst-"); err != nil {
 		return nil, fmt.Errorf("spool the shared strings: %w", err)
 	}
-	if ss.index, err = newSealed(dir, "rosterd-xlsx-ssi-"); err != nil {
+	if ss.index, err = newSealed(dir, SpoolPrefix+"ssi-"); err != nil {
 		return nil, fmt.Errorf("spool the shared strings: %w", err)
 	}
 	dec := xml.NewDecoder(r)

@@ -80,7 +80,8 @@ type Options struct {
 	// zone). nil: none.
 	DateColumn func(name string) bool
 	// TmpDir holds the sealed spools of the workbook and of its shared
-	// strings while the file is read; "" for the system's.
+	// strings while the file is read; "" for the system's. It is made
+	// (0700) if missing.
 	TmpDir string
 }
 
@@ -224,7 +225,7 @@ func (xr *Reader) readStyles() error {
 // spoolFrom copies the upload to a sealed temporary file: archive/zip needs
 // random access, and a file keeps a 200 MiB workbook out of memory.
 func (xr *Reader) spoolFrom(ctx context.Context, r io.Reader) error {
-	sf, err := newSealed(xr.opts.TmpDir, "rosterd-xlsx-")
+	sf, err := newSealed(xr.opts.TmpDir, SpoolPrefix)
 	if err != nil {
 		return fmt.Errorf("spool the workbook: %w", err)
 	}

@@ -124,7 +124,7 @@ func (a *app) service() (*importer.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return importer.NewService(a.db, importer.ServiceConfig{Queue: q, Logger: a.log, PGPKeyGrace: a.cfg.PGPKeyGrace, Limits: importer.Limits{
+	return importer.NewService(a.db, importer.ServiceConfig{Queue: q, Logger: a.log, PGPKeyGrace: a.cfg.PGPKeyGrace, TmpDir: a.cfg.TmpDir, Limits: importer.Limits{
 		MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
 }
 

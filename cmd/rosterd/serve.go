@@ -64,6 +64,9 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			}
 			a.log.Info("rosterd starting", "version", versionString(), "config", a.cfg)
 			a.db.SizePool(a.cfg.Workers)
+			if err := openTmpDir(a); err != nil {
+				return err
+			}
 			d, err := a.deliverer()
 			if err != nil {
 				return err
@@ -78,7 +81,7 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			m := metrics.New(a.db, a.log)
 			d.Observer = m
 			workers := river.NewWorkers()
-			river.AddWorker(workers, &importer.Worker{DB: a.db, Logger: a.log, PGPKeyGrace: a.cfg.PGPKeyGrace, MaxDuration: a.cfg.JobRescueAfter, Pause: pause, Observer: m, Limits: importer.Limits{
+			river.AddWorker(workers, &importer.Worker{DB: a.db, Logger: a.log, PGPKeyGrace: a.cfg.PGPKeyGrace, TmpDir: a.cfg.TmpDir, MaxDuration: a.cfg.JobRescueAfter, Pause: pause, Observer: m, Limits: importer.Limits{
 				MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars}})
 			river.AddWorker(workers, &notify.Worker{Deliverer: d})
 			river.AddWorker(workers, &jobs.FilesSweepWorker{DB: a.db, Retention: a.cfg.FileRetention,
@@ -159,7 +162,7 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 // newDaemonService is the import service of `rosterd serve`: the one the
 // doors and the scheduler call.
 func newDaemonService(a *app, client *jobs.Client) (*importer.Service, error) {
-	return importer.NewService(a.db, importer.ServiceConfig{Queue: client, Logger: a.log, PGPKeyGrace: a.cfg.PGPKeyGrace, Limits: importer.Limits{
+	return importer.NewService(a.db, importer.ServiceConfig{Queue: client, Logger: a.log, PGPKeyGrace: a.cfg.PGPKeyGrace, TmpDir: a.cfg.TmpDir, Limits: importer.Limits{
 		MaxBytes: a.cfg.MaxUploadBytes, MaxRows: a.cfg.MaxRows, MaxCellChars: a.cfg.MaxCellChars},
 		SFTPPasswordCache: a.cfg.SFTPPasswordCache})
 }

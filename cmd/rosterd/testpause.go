@@ -12,7 +12,7 @@ import (
 // testPause is for rosterd's own crash tests and nothing else: they must kill
 // the process while an import sits at the worst moment (roster written,
 // transaction open; outcome recorded, commit next), which no timing can hit.
-// With ROSTERD_TEST_PAUSE_AT=<step> (staged, planned, applied or committing)
+// With ROSTERD_TEST_PAUSE_AT=<step> (opened, staged, planned, applied or committing)
 // every import of this process stops at that step, creates the file named by
 // ROSTERD_TEST_PAUSE_AT_FILE (if set) and waits there until its context ends.
 // Unset, it returns nil and no import ever pauses.
@@ -22,9 +22,9 @@ func testPause(log *slog.Logger) (func(context.Context, importer.Step), error) {
 		return nil, nil
 	}
 	switch at {
-	case importer.StepStaged, importer.StepPlanned, importer.StepApplied, importer.StepCommitting:
+	case importer.StepOpened, importer.StepStaged, importer.StepPlanned, importer.StepApplied, importer.StepCommitting:
 	default:
-		return nil, fmt.Errorf("ROSTERD_TEST_PAUSE_AT=%q: not a step (staged, planned, applied, committing)", at)
+		return nil, fmt.Errorf("ROSTERD_TEST_PAUSE_AT=%q: not a step (opened, staged, planned, applied, committing)", at)
 	}
 	marker := os.Getenv("ROSTERD_TEST_PAUSE_AT_FILE")
 	return func(ctx context.Context, step importer.Step) {
