@@ -74,9 +74,10 @@ built_from() {
 }
 
 # make_roster: a genroster roster of exactly SIZE_MIB MiB in $WORK/roster.csv;
-# sets FILE, FILE_BYTES and FILE_SHA (its sha256). genroster writes ~125
-# bytes a row; the file is cut at exactly SIZE_MIB (the last row may be cut:
-# only the transfer is timed, the import is not run).
+# sets FILE, FILE_BYTES and FILE_SHA (its sha256). genroster writes ~148
+# bytes a row (at least 100 are needed); the file is cut at exactly
+# SIZE_MIB (the last row may be cut: only the transfer is timed, the import
+# is not run).
 make_roster() {
 	log "generating a $SIZE_MIB MiB roster"
 	FILE=$WORK/roster.csv
