@@ -660,8 +660,8 @@ type edge struct{ child, parent int64 }
 
 // checkCycles fails rows whose new manager closes a loop of managers. Only
 // changed links can close one (the stored roster has none), so it runs only
-// when the file changes a manager. The graph is held as integer pairs: 16
-// bytes a user, a few MiB even for a million.
+// when the file changes a manager. The graph is held as integer pairs (see
+// edgeList): 8 bytes a user, 8 MiB for a million.
 func (r *run) checkCycles(ctx context.Context) (int, error) {
 	var changed lineSet
 	var nChanged int
@@ -779,24 +779,70 @@ func (s lineSet) has(n int64) bool {
 }
 
 // edgeList is the reports-to graph's edges sorted by child, in blocks of
-// edgeBlock: 16 bytes an edge; a full block is never copied again.
+// edgeBlock, so that it grows without copying what it holds. Nodes are file
+// lines and negated user ids: while every one fits in 32 bits (a file's lines
+// always do, and user ids below 2^31), an edge takes 8 bytes, and the first
+// import of a million managed users holds 8 MiB of graph instead of 16 (its
+// peak heap, and so the import's peak RSS, is this graph). The first node
+// that does not fit widens the list to 16 bytes an edge.
 type edgeList struct {
-	blocks [][]edge
+	narrow [][]edge32
+	wide   [][]edge
 	n      int
 }
 
+// edge32 is an edge whose nodes fit in 32 bits.
+type edge32 struct{ child, parent int32 }
+
 const edgeBlock = 1 << 16
 
+func fits32(v int64) bool { return v == int64(int32(v)) }
+
 func (l *edgeList) add(e edge) {
-	if l.n%edgeBlock == 0 {
-		l.blocks = append(l.blocks, nil) // grows as a slice up to edgeBlock
+	if l.wide == nil && !(fits32(e.child) && fits32(e.parent)) {
+		l.widen()
 	}
-	b := &l.blocks[len(l.blocks)-1]
-	*b = append(*b, e)
+	if l.wide != nil {
+		if l.n%edgeBlock == 0 {
+			l.wide = append(l.wide, nil) // grows as a slice up to edgeBlock
+		}
+		b := &l.wide[len(l.wide)-1]
+		*b = append(*b, e)
+	} else {
+		if l.n%edgeBlock == 0 {
+			l.narrow = append(l.narrow, nil)
+		}
+		b := &l.narrow[len(l.narrow)-1]
+		*b = append(*b, edge32{int32(e.child), int32(e.parent)})
+	}
 	l.n++
 }
 
-func (l *edgeList) at(i int) edge { return l.blocks[i/edgeBlock][i%edgeBlock] }
+// widen moves the edges held so far to 16-byte blocks, each narrow block
+// dropped once it is copied.
+func (l *edgeList) widen() {
+	l.wide = make([][]edge, 0, len(l.narrow)+1)
+	for i, b := range l.narrow {
+		w := make([]edge, len(b), cap(b))
+		for j, e := range b {
+			w[j] = edge{int64(e.child), int64(e.parent)}
+		}
+		l.wide = append(l.wide, w)
+		l.narrow[i] = nil
+	}
+	l.narrow = nil
+}
+
+func (l *edgeList) at(i int) edge {
+	if l.wide != nil {
+		return l.wide[i/edgeBlock][i%edgeBlock]
+	}
+	e := l.narrow[i/edgeBlock][i%edgeBlock]
+	return edge{int64(e.child), int64(e.parent)}
+}
+
+// blocks is how many blocks hold the edges.
+func (l *edgeList) blocks() int { return max(len(l.narrow), len(l.wide)) }
 
 // find is the index of the edge of child n, or -1 when n has no manager.
 func (l *edgeList) find(n int64) int {
