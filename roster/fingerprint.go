@@ -27,8 +27,9 @@ import (
 // having cleared the fingerprint, is looked at by the next sync.
 //
 // Fingerprints are the first 128 bits of SHA-256: a row that changed can
-// only be mistaken for its stored self by a collision, which 2^-128 makes a
-// non-event.
+// only be mistaken for its stored self by a collision. The importer holds the
+// stored ones in memory by their first 96 bits (12 bytes a user); 2^-96 a
+// pair still makes that a non-event.
 type RowFingerprint [16]byte
 
 // fingerprintVersion changes whenever a rule changes how a cell is read or
