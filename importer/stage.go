@@ -389,6 +389,9 @@ func (r *run) writePages(ctx, runCtx context.Context, done <-chan *stagePage) (e
 	patches := newBatchInserter(ctx, staging, r.db.Dialect, "stage_patch", stagePatchColumns())
 	errs := newBatchInserter(ctx, staging, r.db.Dialect, "stage_errors", []string{"line", "seq", "message"})
 	plan := newBatchInserter(ctx, staging, r.db.Dialect, "stage_plan", planColumns())
+	for _, b := range []*batchInserter{rows, patches, errs, plan} {
+		defer func() { _ = b.release() }() // after Flush, nothing left
+	}
 	waiting := map[int]*stagePage{}
 	next := 0
 	var n int64
