@@ -148,7 +148,7 @@ build_journal_base() {
 		src=.
 		[[ -z ${REV:-} ]] || src=$WORK/src
 		log "building rosterd without the journal (-tags nojournal, $(built_from)) into $WORK"
-		(cd "$src" && go build -tags nojournal -o "$WORK/rosterd-base" ./cmd/rosterd)
+		(cd "$src" && build_installed "$WORK/rosterd-base" -tags nojournal)
 		ROSTERD_BASE=$WORK/rosterd-base
 		return
 	fi
@@ -157,7 +157,7 @@ build_journal_base() {
 	mkdir "$src"
 	git archive "$JOURNAL_BASE" | tar -x -C "$src"
 	log "building rosterd without the journal (commit $(git rev-parse --short "$JOURNAL_BASE")) into $WORK"
-	(cd "$src" && go build -o "$WORK/rosterd-base" ./cmd/rosterd)
+	(cd "$src" && build_installed "$WORK/rosterd-base")
 	ROSTERD_BASE=$WORK/rosterd-base
 }
 
