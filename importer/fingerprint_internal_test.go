@@ -28,7 +28,7 @@ func TestKnownRowsClaim(t *testing.T) {
 			t.Fatal(err)
 		}
 		var low, high, mid, absent roster.RowFingerprint
-		high[0], high[1], high[11] = 0xff, 0xff, 1 // the last byte held (see fp96)
+		high[0], high[1], high[7] = 0xff, 0xff, 1 // the last byte held (see fp64)
 		mid[0], mid[1] = 0x80, 0x01
 		absent[0], absent[1] = 0xff, 0xff
 		if empty.claim(high, 2) || empty.claimedLine(high.String()) != 0 {
@@ -66,12 +66,12 @@ func TestKnownRowsClaim(t *testing.T) {
 		if k.claim(absent, 20) || k.claimedLine(absent.String()) != 0 {
 			t.Errorf("never stored %s claimed", absent)
 		}
-		// Matched on their first 96 bits: a fingerprint that differs from a
-		// stored one past them is taken for it (a 2^-96 event for SHA-256).
+		// Matched on their first 64 bits: a fingerprint that differs from a
+		// stored one past them is taken for it (a 2^-64 event for SHA-256).
 		past := high
 		past[15] = 0x42
 		if got := k.claimedLine(past.String()); got != 3 {
-			t.Errorf("%s, %s past 96 bits: claimed by line %d; want high's 3", past, high, got)
+			t.Errorf("%s, %s past 64 bits: claimed by line %d; want high's 3", past, high, got)
 		}
 		if k.claimedLine("not hex at all, not ours") != 0 {
 			t.Error("a source_hash that is no fingerprint of ours names a line")

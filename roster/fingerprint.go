@@ -28,8 +28,8 @@ import (
 //
 // Fingerprints are the first 128 bits of SHA-256: a row that changed can
 // only be mistaken for its stored self by a collision. The importer holds the
-// stored ones in memory by their first 96 bits (12 bytes a user); 2^-96 a
-// pair still makes that a non-event.
+// stored ones in memory by their first 64 bits (8 bytes a user); at 2^-64 a
+// pair that is still a non-event (see importer's fp64).
 type RowFingerprint [16]byte
 
 // fingerprintVersion changes whenever a rule changes how a cell is read or

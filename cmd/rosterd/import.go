@@ -410,11 +410,14 @@ func printTrail(w io.Writer, im *store.Import, loc *time.Location) {
 
 // importMemoryLimit is the soft limit of an in-process import's Go memory.
 // With the executable's own mapped pages (28-31 MiB of a 70 MiB binary, what
-// its code and tables touch), it is what the import's peak RSS comes to. A
-// re-sync of a million rows holds 16 MiB of known fingerprints and some 26
-// MiB live in all: at 36 MiB it peaked at 61-62 MiB (66 at 40) for 10% more
-// CPU; at 32 the collector ran all the time (50% more CPU, no lower peak).
-const importMemoryLimit = 36 << 20
+// its code and tables touch, more when the page cache holds it as large
+// folios), it is what the import's peak RSS comes to. A re-sync of a million
+// rows holds 12 MiB of known fingerprints and some 21 MiB live in all:
+// measured on PostgreSQL (re-sync and 1% changed, 1M rows), 36 MiB peaked at
+// 63.5-64.6 MiB RSS, 34 at 61.6-62.5 for 5-10% more CPU, 32 at 59-62 for
+// 15-30% more (the collector running all the time); 40, the limit until
+// issue 20, at 66.
+const importMemoryLimit = 34 << 20
 
 // notifyFallback is when a daemon sends the outcome e-mail of an in-process
 // import, should this command fail to (it tries at once).
