@@ -49,9 +49,6 @@ apt_install() {
 	$sudo apt-get install -y -qq "$@" >/dev/null
 }
 
-# build compiles the working tree, or with REV the committed revision REV
-# (exported with git archive, so edits in progress neither break the build nor
-# blur the figures), into $WORK/rosterd and $WORK/genroster; sets ROSTERD.
 # build_installed OUT [GO BUILD ARGS…]: go build, run from the current
 # directory, into OUT as a package or `install` would put it there: the
 # linker writes its output through a mapping, which leaves the file in the
@@ -67,6 +64,9 @@ build_installed() {
 	rm -f "$out.link"
 }
 
+# build compiles the working tree, or with REV the committed revision REV
+# (exported with git archive, so edits in progress neither break the build nor
+# blur the figures), into $WORK/rosterd and $WORK/genroster; sets ROSTERD.
 build() {
 	local src=.
 	if [[ -n ${REV:-} ]]; then
