@@ -146,6 +146,22 @@ type importJSON struct {
 	} `json:"held"`
 }
 
+// holdSync imports ten users whose ids start with prefix, then a full sync
+// naming the first seven (seven.csv), which an organisation made with a
+// 10% archive threshold holds. It returns the sync's import and exit code.
+func holdSync(t *testing.T, c *cli, prefix string) (importJSON, int) {
+	t.Helper()
+	var all strings.Builder
+	all.WriteString("external_id;first_name;last_name;country;preferred_language;private_email\n")
+	for i := range 10 {
+		fmt.Fprintf(&all, "%s%d;F;L;BE;en;%s%d@example.com\n", prefix, i, strings.ToLower(prefix), i)
+	}
+	c.ok("import", "--org", "acme", c.write("all.csv", all.String()))
+	seven := strings.Join(strings.SplitAfter(all.String(), "\n")[:8], "")
+	out, _, code := c.run("", "import", "--org", "acme", "--mode", "full", "--json", c.write("seven.csv", seven))
+	return decodeImport(t, out), code
+}
+
 func decodeImport(t *testing.T, s string) importJSON {
 	t.Helper()
 	var im importJSON
@@ -306,15 +322,7 @@ func TestImportShowOfAnImportThatNeverRan(t *testing.T) {
 			t.Errorf("import show --json of the cancelled import = %+v, want every count", im)
 		}
 
-		var b strings.Builder
-		b.WriteString("external_id;first_name;last_name;country;preferred_language;private_email\n")
-		for i := range 10 {
-			fmt.Fprintf(&b, "E%d;F;L;BE;en;e%d@example.com\n", i, i)
-		}
-		c.ok("import", "--org", "acme", c.write("all.csv", b.String()))
-		seven := strings.Join(strings.SplitAfter(b.String(), "\n")[:8], "")
-		out, _, _ = c.run("", "import", "--org", "acme", "--mode", "full", "--json", c.write("seven.csv", seven))
-		held := decodeImport(t, out)
+		held, _ := holdSync(t, c, "E")
 		c.ok("import", "cancel", held.ID)
 		if show := c.ok("import", "show", held.ID); !strings.Contains(show, "\n  would archive 3") || !strings.Contains(show, "\n  rows ") {
 			t.Errorf("import show of a cancelled held sync lacks its counts:\n%s", show)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,15 +125,7 @@ func TestErrorsWorkbookOutOfACSVRefusedBeforeImport(t *testing.T) {
 
 		// A held CSV sync: approve --errors-out FILE.xlsx is refused and
 		// it stays held; approved without it, it applies.
-		var all strings.Builder
-		all.WriteString("external_id;first_name;last_name;country;preferred_language;private_email\n")
-		for i := range 10 {
-			fmt.Fprintf(&all, "H%d;F;L;BE;en;h%d@example.com\n", i, i)
-		}
-		c.ok("import", "--org", "acme", c.write("all.csv", all.String()))
-		seven := strings.Join(strings.SplitAfter(all.String(), "\n")[:8], "")
-		out, _, code = c.run("", "import", "--org", "acme", "--mode", "full", "--json", c.write("seven.csv", seven))
-		held := decodeImport(t, out)
+		held, code := holdSync(t, c, "H")
 		if code != 4 {
 			t.Fatalf("full sync of 7 of 10: exit %d %+v, want held", code, held)
 		}
