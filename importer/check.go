@@ -568,7 +568,7 @@ func (r *run) checkManagers(ctx context.Context) (int, error) {
 // rows only ever shrink it. The users under those managers are found through
 // the managers index and kept if a line claimed their fingerprint: a few in
 // a real file, and nothing at all in an organisation that archives nobody.
-func (r *run) stageKnownReports(ctx context.Context) error {
+func (r *run) stageKnownReports(ctx context.Context) (err error) {
 	if r.knownReports || r.noStoredUsers || r.skipped == r.restaged {
 		return nil
 	}
@@ -587,6 +587,29 @@ func (r *run) stageKnownReports(ctx context.Context) error {
 			WHERE u.org_id = ? AND u.manager = m.external_id AND u.source_hash IS NOT NULL OFFSET 0) u`
 	}
 	q = r.tx.Rebind(q)
+	if r.db.Dialect == store.Postgres {
+		// The probe must go through users_org_manager. Where the stored
+		// users name few managers (none: every manager ''), the
+		// statistics say a probe matches most of the roster, and
+		// PostgreSQL scanned all users once per manager asked about
+		// (measured: 4,000 archived or missing × 10,000 users, 6.2 s;
+		// through the index, milliseconds). Sequential scans are off for
+		// this query only, the setting put back right after.
+		var prev string
+		if err := r.tx.GetContext(ctx, &prev, `SELECT current_setting('enable_seqscan')`); err != nil {
+			return fmt.Errorf("reports of skipped rows: %w", err)
+		}
+		if _, err := r.tx.ExecContext(ctx, `SELECT set_config('enable_seqscan', 'off', true)`); err != nil {
+			return fmt.Errorf("reports of skipped rows: %w", err)
+		}
+		defer func() {
+			if err == nil {
+				if _, err = r.tx.ExecContext(ctx, `SELECT set_config('enable_seqscan', $1, true)`, prev); err != nil {
+					err = fmt.Errorf("reports of skipped rows: %w", err)
+				}
+			}
+		}()
+	}
 	if err := r.explain(ctx, "reports of skipped rows", q, r.org.ID, r.org.ID); err != nil {
 		return err
 	}
