@@ -13,10 +13,17 @@ package officetest
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -77,6 +84,14 @@ func CSVToXLSX(t *testing.T, data []byte) []byte {
 // filter infilter and write it with the export filter to, and returns the
 // file it wrote, outName. It fails the test when LibreOffice is missing or
 // fails, and skips it under -short.
+//
+// A conversion is a function of its input: the same bytes converted the same
+// way in one test binary run (a download both databases serve alike, a
+// fixture several tests save as a workbook) are converted once, and later
+// callers get a copy. The conversions of a test binary run one at a time
+// on one LibreOffice profile, made by the first: a fresh profile costs
+// soffice about two seconds more than a warm one, and two instances cannot
+// share one.
 func convert(t *testing.T, data []byte, name, infilter, to, outName string) []byte {
 	t.Helper()
 	if testing.Short() {
@@ -85,6 +100,25 @@ func convert(t *testing.T, data []byte, name, infilter, to, outName string) []by
 	bin, err := exec.LookPath(Soffice)
 	if err != nil {
 		t.Fatalf("LibreOffice (%s) is not installed: run `make test` as root, or apt-get install -y libreoffice-calc-nogui", Soffice)
+	}
+	h := sha256.New()
+	for _, s := range []string{name, infilter, to, outName} {
+		fmt.Fprintf(h, "%d:%s\n", len(s), s)
+	}
+	h.Write(data)
+	key := string(h.Sum(nil))
+
+	office.mu.Lock()
+	defer office.mu.Unlock()
+	if got, ok := office.done[key]; ok {
+		return bytes.Clone(got)
+	}
+	if office.profile == "" {
+		dir, err := profileDir()
+		if err != nil {
+			t.Fatalf("LibreOffice profile: %v", err)
+		}
+		office.profile, office.done = dir, map[string][]byte{}
 	}
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in", name)
@@ -95,11 +129,10 @@ func convert(t *testing.T, data []byte, name, infilter, to, outName string) []by
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
-	// A profile of its own: soffice refuses a second instance on one profile.
 	cmd := exec.CommandContext(t.Context(), bin, "--headless", "--norestore",
-		"-env:UserInstallation=file://"+filepath.Join(dir, "profile"),
+		"-env:UserInstallation=file://"+filepath.Join(office.profile, "profile"),
 		"--infilter="+infilter, "--convert-to", to, "--outdir", out, in)
-	cmd.Env = append(os.Environ(), "HOME="+dir)
+	cmd.Env = append(os.Environ(), "HOME="+office.profile)
 	msg, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("soffice: %v\n%s", err, msg)
@@ -108,5 +141,39 @@ func convert(t *testing.T, data []byte, name, infilter, to, outName string) []by
 	if err != nil {
 		t.Fatalf("LibreOffice wrote no %s: %v\n%s", outName, err, msg)
 	}
-	return got
+	office.done[key] = got
+	return bytes.Clone(got)
+}
+
+// office is the test binary's LibreOffice: its profile and the conversions
+// made, one at a time (mu).
+var office struct {
+	mu      sync.Mutex
+	profile string            // directory holding the profile and soffice's HOME
+	done    map[string][]byte // conversion key → the file LibreOffice wrote
+}
+
+// profilePrefix names the directories of the test binaries' profiles in the
+// temporary directory, followed by the process id.
+const profilePrefix = "rosterd-officetest-"
+
+// profileDir makes this process's profile directory, after removing those
+// of test binaries that have ended (no test hook runs when a package's tests
+// are done, so each run tidies after the ones before).
+func profileDir() (string, error) {
+	olds, _ := filepath.Glob(filepath.Join(os.TempDir(), profilePrefix+"*"))
+	for _, old := range olds {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(old), profilePrefix))
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(old)
+		}
+	}
+	dir := filepath.Join(os.TempDir(), profilePrefix+strconv.Itoa(os.Getpid()))
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	return dir, os.Mkdir(dir, 0o700)
 }
