@@ -67,7 +67,7 @@ func URL(t testing.TB, d store.Dialect) string {
 	if strings.Contains(base, "?") {
 		sep = "&"
 	}
-	return base + sep + "search_path=" + schema
+	return base + sep + "synchronous_commit=off&search_path=" + schema
 }
 
 // Open returns a fresh, migrated database of dialect d, closed when the test ends.
