@@ -153,6 +153,20 @@ func eachDialect(t *testing.T, fn func(t *testing.T, c *cli)) {
 	}
 }
 
+// eachDialectSideBySide is eachDialect with the two databases' runs side by
+// side (parallel subtests, each with its own database, directory, ports and
+// mail server): for the tests that mostly wait, for a killed daemon's work
+// to be taken over or a large import in a daemon, which one after the other
+// waited twice as long.
+func eachDialectSideBySide(t *testing.T, fn func(t *testing.T, c *cli)) {
+	for _, d := range storetest.Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			fn(t, newCLI(t, d))
+		})
+	}
+}
+
 type importJSON struct {
 	ID     string         `json:"id"`
 	Status string         `json:"status"`

@@ -26,7 +26,7 @@ import (
 // a restarted daemon finishes it once, with one e-mail.
 func TestKilledInsideTheImportTransaction(t *testing.T) {
 	t.Parallel()
-	eachDialect(t, func(t *testing.T, c *cli) {
+	eachDialectSideBySide(t, func(t *testing.T, c *cli) {
 		mail := mailtest.Start(t)
 		c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL(), shortLiveness)
 		db := c.db()

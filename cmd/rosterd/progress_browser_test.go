@@ -24,7 +24,7 @@ import (
 func TestImportProgressInABrowser(t *testing.T) {
 	t.Parallel()
 	const rows = 200000
-	eachDialect(t, func(t *testing.T, c *cli) {
+	eachDialectSideBySide(t, func(t *testing.T, c *cli) {
 		began := time.Now()
 		out := c.ok("demo")
 		email, password := demoCredentials(t, out)

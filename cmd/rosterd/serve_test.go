@@ -197,7 +197,7 @@ func TestLivenessHookRefusesWhatItCannotUse(t *testing.T) {
 func TestCrashRecovery(t *testing.T) {
 	t.Parallel()
 	const n = 60000
-	eachDialect(t, func(t *testing.T, c *cli) {
+	eachDialectSideBySide(t, func(t *testing.T, c *cli) {
 		mail := mailtest.Start(t)
 		c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL(), shortLiveness)
 		c.ok("org", "create", "acme", "--name", "Acme", "--notify", "hr@acme.test")
@@ -355,7 +355,7 @@ func TestTwoDaemonsShareOnePostgres(t *testing.T) {
 func TestDeadDaemonWorkTakenOver(t *testing.T) {
 	t.Parallel()
 	const n = 60000
-	eachDialect(t, func(t *testing.T, c *cli) {
+	eachDialectSideBySide(t, func(t *testing.T, c *cli) {
 		mail := mailtest.Start(t)
 		c.env = append(c.env, "ROSTERD_SMTP_URL="+mail.URL())
 		c.ok("org", "create", "acme", "--name", "Acme", "--notify", "hr@acme.test")
