@@ -49,11 +49,12 @@ type summary struct {
 	skipped map[string][]key // reason → tests
 	pkgFail []string         // packages that failed without a failed test (build, panic in TestMain, timeout)
 	pkgOut  map[string]*strings.Builder
+	subMax  map[key]float64 // the longest time of each test's subtests so far
 }
 
 func newSummary() *summary {
 	return &summary{output: map[key]*strings.Builder{}, failOut: map[key]string{},
-		skipped: map[string][]key{}, pkgOut: map[string]*strings.Builder{}}
+		skipped: map[string][]key{}, pkgOut: map[string]*strings.Builder{}, subMax: map[key]float64{}}
 }
 
 // skipLine is the line t.Skip writes: "    file_test.go:12: reason".
@@ -90,7 +91,7 @@ func (s *summary) add(w io.Writer, e event) {
 		if e.Test == "" {
 			return
 		}
-		s.passed = append(s.passed, result{k, e.Elapsed})
+		s.passed = append(s.passed, result{k, s.elapsed(k, e)})
 		delete(s.output, k)
 	case "skip":
 		if e.Test == "" {
@@ -121,13 +122,27 @@ func (s *summary) add(w io.Writer, e event) {
 		if b := s.output[k]; b != nil {
 			out = b.String()
 		}
-		s.failed = append(s.failed, result{k, e.Elapsed})
+		s.failed = append(s.failed, result{k, s.elapsed(k, e)})
 		s.failOut[k] = out
 		delete(s.output, k)
 		if !strings.Contains(e.Test, "/") {
 			fmt.Fprintf(w, "=== %s failed in %s:\n%s", e.Test, e.Package, indentIfBare(out))
 		}
 	}
+}
+
+// elapsed is how long the test ran: go test's Elapsed, which leaves out the
+// parallel subtests a test waits for after its function returned (it says
+// 0.00s for a test whose two databases run side by side), or its longest
+// subtest's time if that is longer. A subtest's own time goes to its parent.
+func (s *summary) elapsed(k key, e event) float64 {
+	d := max(e.Elapsed, s.subMax[k])
+	delete(s.subMax, k)
+	if i := strings.LastIndex(k.test, "/"); i >= 0 {
+		parent := key{k.pkg, k.test[:i]}
+		s.subMax[parent] = max(s.subMax[parent], d)
+	}
+	return d
 }
 
 // skipReason is the message of the test's t.Skip: its last "file.go:N:" line.

@@ -124,3 +124,32 @@ func TestFails(t *testing.T) { t.Error("the answer is not 42") }
 		}
 	}
 }
+
+// TestParentOfParallelSubtestsRankedByItsLongest: go test says 0.00s for a
+// test whose subtests ran in parallel after its function returned; the
+// summary ranks it by its longest subtest.
+func TestParentOfParallelSubtestsRankedByItsLongest(t *testing.T) {
+	const events = `{"Time":"2026-12-06T10:00:00Z","Action":"run","Package":"ex/a","Test":"TestSides"}
+{"Time":"2026-12-06T10:00:00Z","Action":"pause","Package":"ex/a","Test":"TestSides"}
+{"Time":"2026-12-06T10:00:05Z","Action":"cont","Package":"ex/a","Test":"TestSides"}
+{"Time":"2026-12-06T10:00:05Z","Action":"run","Package":"ex/a","Test":"TestSides/sqlite"}
+{"Time":"2026-12-06T10:00:05Z","Action":"pause","Package":"ex/a","Test":"TestSides/sqlite"}
+{"Time":"2026-12-06T10:00:05Z","Action":"run","Package":"ex/a","Test":"TestSides/postgres"}
+{"Time":"2026-12-06T10:00:05Z","Action":"pause","Package":"ex/a","Test":"TestSides/postgres"}
+{"Time":"2026-12-06T10:00:05Z","Action":"cont","Package":"ex/a","Test":"TestSides/sqlite"}
+{"Time":"2026-12-06T10:00:09Z","Action":"cont","Package":"ex/a","Test":"TestSides/postgres"}
+{"Time":"2026-12-06T10:00:45Z","Action":"pass","Package":"ex/a","Test":"TestSides/sqlite","Elapsed":40}
+{"Time":"2026-12-06T10:00:48Z","Action":"pass","Package":"ex/a","Test":"TestSides/postgres","Elapsed":39}
+{"Time":"2026-12-06T10:00:48Z","Action":"pass","Package":"ex/a","Test":"TestSides","Elapsed":0}
+{"Time":"2026-12-06T10:00:48Z","Action":"run","Package":"ex/a","Test":"TestOther"}
+{"Time":"2026-12-06T10:00:50Z","Action":"pass","Package":"ex/a","Test":"TestOther","Elapsed":1.5}
+{"Time":"2026-12-06T10:00:47Z","Action":"pass","Package":"ex/a","Elapsed":47}
+`
+	var out bytes.Buffer
+	if err := run(strings.NewReader(events), &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "== the 2 slowest tests\n    40.0s  TestSides  ex/a\n     1.5s  TestOther  ex/a\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, out.String())
+	}
+}
