@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"rosterd/layers"
 )
 
 // sheetScan reads a worksheet's XML (xl/worksheets/sheetN.xml) as a
@@ -15,7 +17,7 @@ import (
 // of a million rows costs one row's memory and nothing on disk.
 type sheetScan struct {
 	rc        io.ReadCloser
-	cr        *countReader
+	cr        *layers.CountingReader
 	dec       *xml.Decoder
 	dimension string // the sheet's <dimension ref>, "" when it has none
 	lastRow   int
@@ -34,19 +36,8 @@ type sheetCell struct {
 	formula bool
 }
 
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 func newSheetScan(rc io.ReadCloser) *sheetScan {
-	cr := &countReader{r: rc}
+	cr := &layers.CountingReader{R: rc}
 	return &sheetScan{rc: rc, cr: cr, dec: xml.NewDecoder(cr)}
 }
 

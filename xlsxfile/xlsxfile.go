@@ -640,7 +640,7 @@ func (xr *Reader) Progress() float64 {
 	if xr.scan == nil || xr.sheetLen <= 0 {
 		return 0
 	}
-	return min(1, float64(xr.scan.cr.n)/float64(xr.sheetLen))
+	return min(1, float64(xr.scan.cr.N)/float64(xr.sheetLen))
 }
 
 // Close releases the workbook and removes the temporary files.
