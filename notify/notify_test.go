@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -68,6 +69,22 @@ func (f *fixture) importAndNotify(mode importer.Mode, content string) (*store.Im
 		f.t.Fatal(err)
 	}
 	return f.run(im)
+}
+
+// oneRowFails accepts a file through door, runs it, checks that one row
+// failed, and delivers the outcome e-mail: the e-mail of an errors file.
+func (f *fixture) oneRowFails(door string, mode importer.Mode, name string, file []byte) (*store.Import, *mailtest.Parsed) {
+	f.t.Helper()
+	im, err := importer.Accept(context.Background(), f.db, importer.AcceptParams{OrgID: f.org.ID, Door: door, Mode: mode,
+		FileName: name, File: bytes.NewReader(file)})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	im, n := f.run(im)
+	if im.Status != store.ImportCompletedWithErrors || im.Failed != 1 {
+		f.t.Fatalf("import = %s %+v %s", im.Status, im.Counts, im.Error)
+	}
+	return im, f.deliver(n)
 }
 
 // run runs an accepted import whose outcome stores its notification.

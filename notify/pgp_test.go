@@ -26,17 +26,7 @@ func TestErrorsOfEncryptedRosterAreEncrypted(t *testing.T) {
 		g := withPGPKeys(t, db, f)
 		roster := header + "E1;Ann;Smith;BE;nl;ann@acme.test\nE2;Bob;Jones;XX;nl;bob@acme.test\n"
 		send := func() (*store.Import, *mailtest.Parsed) {
-			t.Helper()
-			im, err := importer.Accept(ctx, db, importer.AcceptParams{OrgID: f.org.ID, Door: store.DoorSFTP, Mode: importer.ModeFull,
-				FileName: "roster.csv.pgp", File: strings.NewReader(string(g.Encrypt([]byte(roster), "rosters@acme.test", "", false)))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			im, n := f.run(im)
-			if im.Status != store.ImportCompletedWithErrors || im.Failed != 1 {
-				t.Fatalf("import = %s %+v %s", im.Status, im.Counts, im.Error)
-			}
-			return im, f.deliver(n)
+			return f.oneRowFails(store.DoorSFTP, importer.ModeFull, "roster.csv.pgp", g.Encrypt([]byte(roster), "rosters@acme.test", "", false))
 		}
 		im, p := send()
 		if _, ok := p.Attachments[im.ID+".csv"]; ok {

@@ -46,17 +46,7 @@ func TestWorkbookErrorsAttachedAsWorkbook(t *testing.T) {
 		ctx := context.Background()
 		f := newFixture(t, db, mailtest.Start(t))
 		send := func() (*store.Import, *mailtest.Parsed) {
-			t.Helper()
-			im, err := importer.Accept(ctx, db, importer.AcceptParams{OrgID: f.org.ID, Door: store.DoorWeb, Mode: importer.ModePartial,
-				FileName: "roster.xlsx", File: bytes.NewReader(book)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			im, n := f.run(im)
-			if im.Status != store.ImportCompletedWithErrors || im.Failed != 1 {
-				t.Fatalf("import = %s %+v %s", im.Status, im.Counts, im.Error)
-			}
-			return im, f.deliver(n)
+			return f.oneRowFails(store.DoorWeb, importer.ModePartial, "roster.xlsx", book)
 		}
 		im, p := send()
 		a, ok := p.Attachments[im.ID+".xlsx"]
@@ -85,19 +75,9 @@ func TestErrorsOfEncryptedWorkbookAreEncrypted(t *testing.T) {
 	t.Parallel()
 	book := rosterBook(t)
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
 		f := newFixture(t, db, mailtest.Start(t))
 		g := withPGPKeys(t, db, f)
-		im, err := importer.Accept(ctx, db, importer.AcceptParams{OrgID: f.org.ID, Door: store.DoorSFTP, Mode: importer.ModePartial,
-			FileName: "roster.xlsx.pgp", File: bytes.NewReader(g.Encrypt(book, "rosters@acme.test", "", false))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		im, n := f.run(im)
-		if im.Status != store.ImportCompletedWithErrors || im.Failed != 1 {
-			t.Fatalf("import = %s %+v %s", im.Status, im.Counts, im.Error)
-		}
-		p := f.deliver(n)
+		im, p := f.oneRowFails(store.DoorSFTP, importer.ModePartial, "roster.xlsx.pgp", g.Encrypt(book, "rosters@acme.test", "", false))
 		a, ok := p.Attachments[im.ID+".xlsx.pgp"]
 		if !ok || len(p.Attachments) != 1 || !strings.Contains(p.Text, "The attached "+im.ID+".xlsx.pgp holds") {
 			t.Fatalf("want %s.xlsx.pgp alone; attachments %d; text:\n%s", im.ID, len(p.Attachments), p.Text)
