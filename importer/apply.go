@@ -57,6 +57,7 @@ func (r *run) count(ctx context.Context) (c store.Counts, wouldArchive int, err 
 		return c, 0, fmt.Errorf("count plan: %w", err)
 	}
 	c.Unchanged = c.Rows - c.Failed - planned
+	r.plannedCreates, r.plannedOthers = c.Created, planned-c.Created
 	if r.mode == ModeFull {
 		var missing int
 		if err := r.tx.GetContext(ctx, &missing, `SELECT COUNT(*) FROM stage_missing`); err != nil {
@@ -101,17 +102,26 @@ func (r *run) apply(ctx context.Context) error {
 		// A created user's row is its journal entry (store.ChangeCreations).
 		create = insertWith(", created_import_seq, created_line", ", "+strconv.FormatInt(r.im.Seq, 10)+", p.line")
 	}
-	for _, q := range []string{
-		create + ` WHERE p.action = '` + roster.ActionCreate + `' AND p.line > ? AND p.line <= ?`,
-		insert + ` WHERE p.action <> '` + roster.ActionCreate + `' AND p.line > ? AND p.line <= ?
-		ON CONFLICT (org_id, external_id) DO UPDATE SET ` + strings.Join(set, ", "),
+	for _, st := range []struct {
+		q    string
+		rows int
+	}{
+		{create + ` WHERE p.action = '` + roster.ActionCreate + `' AND p.line > ? AND p.line <= ?`, r.plannedCreates},
+		{insert + ` WHERE p.action <> '` + roster.ActionCreate + `' AND p.line > ? AND p.line <= ?
+		ON CONFLICT (org_id, external_id) DO UPDATE SET ` + strings.Join(set, ", "), r.plannedOthers},
 	} {
 		// In slices of the file, so that the progress of a large save
 		// moves (one statement of a million rows would show nothing for
 		// half a minute); line is stage_plan's key, so each slice is a
-		// range of it.
-		for lo := int64(0); lo < last; lo += applySlice {
-			n, err := r.execCount(ctx, "apply changes", q, r.org.ID, now, now, lo, lo+applySlice)
+		// range of it. Rows that fit in one slice, wherever they are in
+		// the file (the ten thousand changed rows of a million-row sync),
+		// are one statement, not one per slice of the file.
+		slice := int64(applySlice)
+		if st.rows <= applySlice {
+			slice = last
+		}
+		for lo := int64(0); st.rows > 0 && lo < last; lo += slice {
+			n, err := r.execCount(ctx, "apply changes", st.q, r.org.ID, now, now, lo, lo+slice)
 			if err != nil {
 				return err
 			}

@@ -64,6 +64,7 @@ func (r *run) plan(ctx context.Context) error {
 			return err
 		}
 	}
+	defer r.step("index plan", time.Now())
 	return r.indexPlan(ctx)
 }
 
@@ -85,6 +86,7 @@ func (r *run) indexPlan(ctx context.Context) error {
 // whose every row is a new user's whole record, there are none: plan does
 // not call it.)
 func (r *run) planMerges(ctx context.Context) error {
+	defer r.step("plan merges", time.Now())
 	plan := newBatchInserter(ctx, r.tx, r.db.Dialect, "stage_plan", planColumns())
 	next, closeCursor, err := r.planRows(ctx)
 	if err != nil {

@@ -384,34 +384,37 @@ const firstErrorsShown = 20
 
 // run is the state of one import while it is processed.
 type run struct {
-	p             RunParams
-	db            *store.DB
-	tx            *sqlx.Tx
-	staging       stagingConn // where the file is staged: tx, or on SQLite its connection before tx begins
-	org           *store.Org
-	im            *store.Import
-	mode          Mode
-	cols          *Columns
-	header        Header
-	warnings      []string
-	dropped       int // warnings past maxWarnings
-	skipped       int // rows skipped as known (see fingerprint)
-	restaged      int // of those, the ones staged after all, their id repeated (see stageRepeatedKnown)
-	known         *knownRows
-	knownReports  bool // stage_known_reports is filled (see stageKnownReports)
-	skippedValid  int  // of those, the ones no check failed (see count)
-	missing       int  // users a full sync archives for being missing (see count)
-	toMerge       int  // staged patches that are not a new user's whole record (see plan)
-	toCreate      int  // staged patches that are (see planCreates)
-	createDirect  bool // the organisation had no users: rows that create one are staged as plan rows
-	createdDirect int  // rows so staged
-	noStoredUsers bool // the organisation has no users (seen in the import's transaction, see plan)
-	active        int  // active users before the import, -1 until counted
-	archived      int  // archived users before the import, counted with active
-	indexed       bool // the staging tables are indexed (see indexStaging)
-	seq           int  // orders the messages of cross-row checks after a row's own
-	firstErrors   []string
-	progress      *progressWriter // nil in tests that build a run by hand
+	p            RunParams
+	db           *store.DB
+	tx           *sqlx.Tx
+	staging      stagingConn // where the file is staged: tx, or on SQLite its connection before tx begins
+	org          *store.Org
+	im           *store.Import
+	mode         Mode
+	cols         *Columns
+	header       Header
+	warnings     []string
+	dropped      int // warnings past maxWarnings
+	skipped      int // rows skipped as known (see fingerprint)
+	restaged     int // of those, the ones staged after all, their id repeated (see stageRepeatedKnown)
+	known        *knownRows
+	knownReports bool // stage_known_reports is filled (see stageKnownReports)
+	skippedValid int  // of those, the ones no check failed (see count)
+	missing      int  // users a full sync archives for being missing (see count)
+	// The plan's valid rows that create a user, and the others (see count):
+	// apply runs no statement for a kind without rows.
+	plannedCreates, plannedOthers int
+	toMerge                       int  // staged patches that are not a new user's whole record (see plan)
+	toCreate                      int  // staged patches that are (see planCreates)
+	createDirect                  bool // the organisation had no users: rows that create one are staged as plan rows
+	createdDirect                 int  // rows so staged
+	noStoredUsers                 bool // the organisation has no users (seen in the import's transaction, see plan)
+	active                        int  // active users before the import, -1 until counted
+	archived                      int  // archived users before the import, counted with active
+	indexed                       bool // the staging tables are indexed (see indexStaging)
+	seq                           int  // orders the messages of cross-row checks after a row's own
+	firstErrors                   []string
+	progress                      *progressWriter // nil in tests that build a run by hand
 	// managerWarnings name the archived managers that valid rows name, as
 	// the last round of the manager check found them (see checkManagers).
 	managerWarnings []string

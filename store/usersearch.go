@@ -59,12 +59,22 @@ func searchPattern(query string) string {
 
 // usersSearchBackfill fills users.search where it is missing: rows written
 // before migration 00007 added it. The folding is Go code, so SQL cannot do
-// it in the migration itself; Migrate runs this after every migration, and
-// it finds nothing to do (through a partial index) once done. Each page is
-// one short transaction, and each row is a compare-and-set on search being
-// still empty, so a sync writing the user meanwhile wins.
+// it in the migration itself; Migrate runs this after every migration. Once
+// it finds none left it marks store_backfills, and from then on it does not
+// look: the search for rows to fill reads the whole users table (the
+// partial index that found them kept every rename from being a HOT update
+// on PostgreSQL; migration 00022). Each page is one short transaction, and
+// each row is a compare-and-set on search being still empty, so a sync
+// writing the user meanwhile wins.
 func (db *DB) usersSearchBackfill(ctx context.Context) (int, error) {
 	const page = 1000
+	var done bool
+	if err := db.GetContext(ctx, &done, `SELECT EXISTS (SELECT 1 FROM store_backfills WHERE name = 'users_search')`); err != nil {
+		return 0, fmt.Errorf("fill user search: %w", err)
+	}
+	if done {
+		return 0, nil
+	}
 	total := 0
 	for {
 		var rows []struct {
@@ -80,6 +90,10 @@ func (db *DB) usersSearchBackfill(ctx context.Context) (int, error) {
 			return total, fmt.Errorf("fill user search: %w", err)
 		}
 		if len(rows) == 0 {
+			// Every writer since 00007 writes search: none can be missing again.
+			if _, err := db.ExecContext(ctx, `INSERT INTO store_backfills (name) VALUES ('users_search') ON CONFLICT DO NOTHING`); err != nil {
+				return total, fmt.Errorf("fill user search: %w", err)
+			}
 			return total, nil
 		}
 		tx, err := db.BeginTxx(ctx, nil)
