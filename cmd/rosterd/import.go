@@ -68,6 +68,9 @@ sync over the archive threshold; see "rosterd import approve").`,
 			if err != nil {
 				return err
 			}
+			if err := checkDetachedErrorsOut(detach, errorsOut); err != nil {
+				return err
+			}
 			a, o, err := openOrg(cmd, orgSlug)
 			if err != nil {
 				return err
@@ -248,6 +251,19 @@ func (a *app) writeErrorsFile(cmd *cobra.Command, svc *importer.Service, im *sto
 
 // errorsOutHelp is --errors-out's help, on every command that has it.
 const errorsOutHelp = "write the errors file (failed rows + errors column) to this file: the errors CSV, or, for a FILE ending in .xlsx, the errors workbook of a workbook upload (a CSV upload is refused before it is imported)"
+
+// checkDetachedErrorsOut refuses --errors-out with --detach before anything
+// is recorded: a detached import is left to the daemon and ends after this
+// command has exited, so there is no errors file to write yet, and the flag
+// would be dropped without a word.
+func checkDetachedErrorsOut(detach bool, errorsOut string) error {
+	if !detach || errorsOut == "" {
+		return nil
+	}
+	return fmt.Errorf("--errors-out %s with --detach: a detached import ends in the daemon, after this command; "+
+		"drop --detach to wait for it here, or once it has ended write its errors file with: rosterd import show ID --errors-out %s",
+		errorsOut, errorsOut)
+}
 
 // errorsWorkbookWanted tells whether --errors-out names the errors
 // workbook (a FILE ending in .xlsx) rather than the errors CSV.

@@ -114,6 +114,9 @@ func newImportApproveCmd() *cobra.Command {
 		Short: "Apply a held full sync: it is processed again against the current roster, past the archive threshold",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkDetachedErrorsOut(detach, errorsOut); err != nil {
+				return err
+			}
 			a, im, o, err := openImport(cmd, args[0])
 			if err != nil {
 				return err

@@ -39,6 +39,9 @@ on a terminal, a summary, and the exit status 0 succeeded, 1 failed,
 it is left to a running daemon ("rosterd serve").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkDetachedErrorsOut(detach, errorsOut); err != nil {
+				return err
+			}
 			a, o, err := openOrg(cmd, orgSlug)
 			if err != nil {
 				return err

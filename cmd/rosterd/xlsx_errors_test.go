@@ -12,6 +12,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"rosterd/layers/layerstest"
+	"rosterd/store"
 	"rosterd/xlsxfile/xlsxtest"
 )
 
@@ -138,4 +139,29 @@ func TestErrorsWorkbookOutOfACSVRefusedBeforeImport(t *testing.T) {
 		}
 		c.ok("import", "approve", held.ID, "--errors-out", "held.csv")
 	})
+}
+
+// --errors-out with --detach is refused before anything is recorded: the
+// detached import ends in the daemon, after the command, and the flag would
+// otherwise be dropped without a word.
+func TestDetachedErrorsOutRefused(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t, store.SQLite)
+	c.ok("org", "create", "acme", "--name", "Acme")
+	roster := c.write("roster.csv", badRoster)
+	for _, args := range [][]string{
+		{"import", "--org", "acme", "--detach", "--errors-out", "fix-me.csv", roster},
+		{"sync", "run", "--org", "acme", "--detach", "--errors-out", "fix-me.csv"},
+		{"import", "approve", "imp_none", "--detach", "--errors-out", "fix-me.csv"},
+	} {
+		out, errOut, code := c.run("", args...)
+		want := "rosterd: --errors-out fix-me.csv with --detach: a detached import ends in the daemon, after this command; " +
+			"drop --detach to wait for it here, or once it has ended write its errors file with: rosterd import show ID --errors-out fix-me.csv\n"
+		if code != 1 || out != "" || errOut != want {
+			t.Errorf("%v: exit %d\nstdout %q\nstderr %q\nwant exit 1, stderr %q", args, code, out, errOut, want)
+		}
+	}
+	if list := c.ok("import", "list", "--org", "acme", "--json"); strings.TrimSpace(list) != "[]" {
+		t.Errorf("imports after the refusals: %s, want none", list)
+	}
 }
