@@ -61,6 +61,24 @@ func (s *Service) ImportFileFormatGet(ctx context.Context, p ImportRef) (*FileFo
 		store.FileOpen(ctx, s.db, im.OrgID, im.FileID))
 }
 
+// StoredFileFormatParams is a stored file about to become an import: the
+// roster a sync is taking from /in/ (see sync.RunParams.Check).
+type StoredFileFormatParams struct {
+	OrgID    int64
+	FileID   int64
+	FileName string
+}
+
+// StoredFileFormatGet is FileFormatGet of a stored file, read on a
+// connection of its own: it may be asked inside the transaction that takes
+// the file (the file was stored before). Errors: as FileFormatGet.
+func (s *Service) StoredFileFormatGet(ctx context.Context, p StoredFileFormatParams) (*FileFormat, error) {
+	if err := checkOrg(p.OrgID); err != nil {
+		return nil, err
+	}
+	return s.fileFormat(ctx, rosterSource{OrgID: p.OrgID, Name: p.FileName}, store.FileOpen(ctx, s.db, p.OrgID, p.FileID))
+}
+
 func (s *Service) fileFormat(ctx context.Context, src rosterSource, r io.Reader) (*FileFormat, error) {
 	src.Limits, src.KeyGrace, src.Now = s.cfg.Limits, s.cfg.PGPKeyGrace, s.now()
 	f, err := peelRoster(ctx, s.db, src, r)

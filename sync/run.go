@@ -45,6 +45,11 @@ type RunParams struct {
 	// Actor runs the sync, as the journal records it: store.DoorSchedule
 	// for the scheduler, store.DoorCLI for `rosterd sync run`.
 	Actor string
+	// Check, when set, is asked about the roster the run is taking, inside
+	// the transaction that takes it: an error leaves /in/ as it was and is
+	// returned. `rosterd sync run --errors-out FILE.xlsx` refuses a CSV
+	// roster there, before anything is recorded or applied.
+	Check func(ctx context.Context, roster *store.Import) error
 }
 
 // Result is what one sync did.
@@ -78,6 +83,11 @@ func (r *Runner) Run(ctx context.Context, p RunParams) (*Result, error) {
 	taken, err := r.Service.ImportInbox(ctx, importer.ImportInboxParams{OrgID: p.OrgID, Delay: p.Delay, Actor: p.Actor,
 		InTx: func(ctx context.Context, tx *sqlx.Tx, taken *importer.InboxTaken) error {
 			res.Mailed = false
+			if p.Check != nil && taken.Import != nil {
+				if err := p.Check(ctx, taken.Import); err != nil {
+					return err
+				}
+			}
 			if p.Slot.IsZero() {
 				return nil
 			}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"rosterd/importer"
+	"rosterd/store"
 	rostersync "rosterd/sync"
 )
 
@@ -55,7 +57,19 @@ it is left to a running daemon ("rosterd serve").`,
 				return err
 			}
 			runner := &rostersync.Runner{Service: svc, DB: a.db, Queue: q}
-			res, err := runner.Run(cmd.Context(), rostersync.RunParams{OrgID: o.ID, Delay: importDelay(detach), Actor: "cli"})
+			rp := rostersync.RunParams{OrgID: o.ID, Delay: importDelay(detach), Actor: "cli"}
+			var refused error // said as it is, not as the sync's failure
+			if errorsWorkbookWanted(errorsOut) {
+				rp.Check = func(ctx context.Context, roster *store.Import) error {
+					ff, err := svc.StoredFileFormatGet(ctx, importer.StoredFileFormatParams{OrgID: o.ID, FileID: roster.FileID, FileName: roster.FileName})
+					refused = checkErrorsWorkbook(errorsOut, roster.FileName, ff, err)
+					return refused
+				}
+			}
+			res, err := runner.Run(cmd.Context(), rp)
+			if refused != nil {
+				return refused
+			}
 			if err != nil {
 				return err
 			}

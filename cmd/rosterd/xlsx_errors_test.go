@@ -3,11 +3,13 @@ package main_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -164,4 +166,43 @@ func TestDetachedErrorsOutRefused(t *testing.T) {
 	if list := c.ok("import", "list", "--org", "acme", "--json"); strings.TrimSpace(list) != "[]" {
 		t.Errorf("imports after the refusals: %s, want none", list)
 	}
+}
+
+// sync run --errors-out FILE.xlsx asks what the roster it takes from /in/
+// reads as, inside the transaction that takes it: a CSV roster is refused
+// with /in/ as it was and nothing recorded; a workbook roster is imported
+// and its errors workbook written.
+func TestSyncRunErrorsWorkbookOfACSVRefusedBeforeTaking(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, c *cli) {
+		c.ok("org", "create", "acme", "--name", "Acme")
+		db := c.db()
+		at := time.Date(2026, 5, 4, 20, 0, 0, 0, time.UTC)
+		putInbox(t, db, "acme", "roster.csv", badRoster, at)
+		out, errOut, code := c.run("", "sync", "run", "--org", "acme", "--errors-out", "fix-me.xlsx")
+		want := "rosterd: --errors-out fix-me.xlsx: an errors workbook is written for a workbook upload only; roster.csv is a CSV: use --errors-out FILE.csv\n"
+		if code != 1 || out != "" || errOut != want {
+			t.Errorf("sync run of a CSV roster: exit %d\nstdout %q\nstderr %q\nwant exit 1, stderr %q", code, out, errOut, want)
+		}
+		files, err := store.InboxList(context.Background(), db, mustOrg(t, db, "acme"))
+		if err != nil || len(files) != 1 || files[0].Name != "roster.csv" {
+			t.Errorf("/in/ after the refusal = %v, %v; want roster.csv still there", files, err)
+		}
+		if list := c.ok("import", "list", "--org", "acme", "--json"); strings.TrimSpace(list) != "[]" {
+			t.Errorf("imports after the refusal: %s, want none", list)
+		}
+
+		// A newer workbook roster: taken (the CSV superseded), imported, its
+		// errors workbook written.
+		book := xlsxtest.Book(t, "", [][]any{
+			{"external_id", "first_name", "last_name", "country", "preferred_language", "business_email"},
+			{"E1", "Ann", "Smith", "BE", "nl", "ann@example.com"},
+			{"0042", "Bob", "Jones", "Belgium", "nl", "bob@example.com"},
+		})
+		putInbox(t, db, "acme", "roster.xlsx", string(book), at.Add(time.Hour))
+		out, errOut, code = c.run("", "sync", "run", "--org", "acme", "--errors-out", "fix-me.xlsx")
+		if rows := rowsOf(t, c, "fix-me.xlsx"); code != 3 || len(rows) != 2 || rows[1][0] != "0042" {
+			t.Fatalf("sync run of a workbook roster: exit %d, errors workbook %q\n%s%s", code, rows, out, errOut)
+		}
+	})
 }
