@@ -76,6 +76,10 @@ func (db *DB) usersSearchBackfill(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	total := 0
+	// Paged by id, from where the last page ended: with no index on the
+	// missing ones, each page walks the primary key from there, not from
+	// the first user again.
+	var after int64
 	for {
 		var rows []struct {
 			ID         int64  `db:"id"`
@@ -86,7 +90,7 @@ func (db *DB) usersSearchBackfill(ctx context.Context) (int, error) {
 			Private    string `db:"private_email"`
 		}
 		if err := db.SelectContext(ctx, &rows, db.Rebind(`SELECT id, external_id, first_name, last_name, business_email, private_email
-			FROM users WHERE search IS NULL ORDER BY id LIMIT ?`), page); err != nil {
+			FROM users WHERE search IS NULL AND id > ? ORDER BY id LIMIT ?`), after, page); err != nil {
 			return total, fmt.Errorf("fill user search: %w", err)
 		}
 		if len(rows) == 0 {
@@ -112,5 +116,6 @@ func (db *DB) usersSearchBackfill(ctx context.Context) (int, error) {
 			return total, fmt.Errorf("fill user search: %w", err)
 		}
 		total += len(rows)
+		after = rows[len(rows)-1].ID
 	}
 }
