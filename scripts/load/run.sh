@@ -222,7 +222,7 @@ run_sqlite() {
 }
 
 run_postgres() {
-	local schema=load_run url i
+	local schema=${LOAD_SCHEMA:-load_run} url i
 	new_schema "$schema"
 	url=$(url_with "$schema" rosterd)
 	setup_orgs postgres ROSTERD_DATA_DIR="$WORK/data-postgres1" ROSTERD_DATABASE_URL="$url"
