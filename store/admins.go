@@ -96,6 +96,32 @@ func TokenRevoke(ctx context.Context, q Querier, orgID int64, name string) error
 	return nil
 }
 
+// TokenOrgLookup finds the live token with that secret and its
+// organisation (OrgGet) in one query: what every API request asks first,
+// one round trip and one pooled connection instead of two.
+func TokenOrgLookup(ctx context.Context, q Querier, secret string) (*APIToken, *Org, error) {
+	var row struct {
+		Org
+		TokenID        int64     `db:"token_id"`
+		TokenName      string    `db:"token_name"`
+		TokenHash      string    `db:"token_hash"`
+		TokenCreatedAt time.Time `db:"token_created_at"`
+	}
+	err := q.QueryRowxContext(ctx, q.Rebind(`SELECT t.id AS token_id, t.name AS token_name, t.token_hash,
+		t.created_at AS token_created_at, `+orgColumnsOf("o")+`
+		FROM api_tokens t JOIN organisations o ON o.id = t.org_id
+		WHERE t.token_hash = ? AND t.revoked_at IS NULL`), HashToken(secret)).StructScan(&row)
+	if isNoRows(err) {
+		return nil, nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("look up token: %w", err)
+	}
+	t := &APIToken{ID: row.TokenID, OrgID: row.ID, Name: row.TokenName, TokenHash: row.TokenHash, CreatedAt: row.TokenCreatedAt}
+	o := row.Org
+	return t, &o, nil
+}
+
 // TokenLookup finds the live token with that secret.
 func TokenLookup(ctx context.Context, q Querier, secret string) (*APIToken, error) {
 	var t APIToken

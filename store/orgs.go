@@ -65,6 +65,15 @@ const orgColumns = `id, slug, name, notification_emails, sync_schedule, time_zon
 	archive_threshold_percent, archive_threshold_min, require_encryption, sender_pgp_key, require_signature,
 	attach_errors, created_at, updated_at`
 
+// orgColumnsOf is orgColumns of the table aliased alias.
+func orgColumnsOf(alias string) string {
+	cols := strings.Split(orgColumns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
 // OrgCreate inserts o and fills its ID and timestamps.
 func OrgCreate(ctx context.Context, q Querier, o *Org) error {
 	now := time.Now().UTC()

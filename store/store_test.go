@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -170,11 +171,27 @@ func TestTokensAreShownOnceAndStoredHashed(t *testing.T) {
 		if err != nil || tok.OrgID != org.ID {
 			t.Fatalf("lookup = %+v, %v", tok, err)
 		}
+		// The request's lookup reads the organisation with its token, as
+		// OrgGet does.
+		tok2, o, err := store.TokenOrgLookup(ctx, db, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := store.OrgGet(ctx, db, org.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(o, want) || !reflect.DeepEqual(tok2, tok) {
+			t.Errorf("token and organisation lookup = %+v, %+v; want %+v, %+v", tok2, o, tok, want)
+		}
 		if err := store.TokenRevoke(ctx, db, org.ID, "hr-script"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := store.TokenLookup(ctx, db, secret); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("revoked token still works: %v", err)
+		}
+		if _, _, err := store.TokenOrgLookup(ctx, db, secret); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("revoked token still works with its organisation: %v", err)
 		}
 	})
 }

@@ -24,7 +24,7 @@ const actorKey = "rosterd.actor"
 // with WWW-Authenticate, answered at once without reading the body
 // (refuseBody), and the request goes no further.
 func (h *Handler) authenticate(c *gin.Context) {
-	orgID, actor, text, err := h.callerOrgID(c)
+	o, orgID, actor, text, err := h.callerOrgID(c)
 	if err != nil {
 		h.respondError(c, err)
 		return
@@ -35,10 +35,11 @@ func (h *Handler) authenticate(c *gin.Context) {
 		respondJSONError(c, http.StatusUnauthorized, text, "")
 		return
 	}
-	o, err := h.svc.SettingsGet(c.Request.Context(), orgID)
-	if err != nil {
-		h.respondError(c, err)
-		return
+	if o == nil { // a session: its organisation is read now
+		if o, err = h.svc.SettingsGet(c.Request.Context(), orgID); err != nil {
+			h.respondError(c, err)
+			return
+		}
 	}
 	c.Set(orgKey, o)
 	c.Set(actorKey, actor)
@@ -46,29 +47,31 @@ func (h *Handler) authenticate(c *gin.Context) {
 }
 
 // callerOrgID is the caller's organisation and who the caller is (an
-// admin's e-mail, a token's name), or 0 and why not.
-func (h *Handler) callerOrgID(c *gin.Context) (int64, string, string, error) {
+// admin's e-mail, a token's name), or 0 and why not. A token's
+// organisation comes read with it, in the token's query (o); a session's
+// is left to the caller (o nil).
+func (h *Handler) callerOrgID(c *gin.Context) (o *store.Org, orgID int64, actor, text string, err error) {
 	if auth := c.GetHeader("Authorization"); auth != "" {
 		scheme, secret, _ := strings.Cut(auth, " ")
 		secret = strings.TrimSpace(secret)
 		if !strings.EqualFold(scheme, "Bearer") || secret == "" {
-			return 0, "", "the Authorization header must be \"Bearer <API token>\"; create a token with rosterd token create", nil
+			return nil, 0, "", "the Authorization header must be \"Bearer <API token>\"; create a token with rosterd token create", nil
 		}
-		t, err := store.TokenLookup(c.Request.Context(), h.cfg.DB, secret)
+		t, o, err := store.TokenOrgLookup(c.Request.Context(), h.cfg.DB, secret)
 		if err != nil {
 			if !importer.IsNotFound(err) {
-				return 0, "", "", err
+				return nil, 0, "", "", err
 			}
-			return 0, "", "the API token is not valid or was revoked; create a new one with rosterd token create", nil
+			return nil, 0, "", "the API token is not valid or was revoked; create a new one with rosterd token create", nil
 		}
-		return t.OrgID, t.Name, "", nil
+		return o, t.OrgID, t.Name, "", nil
 	}
 	if h.cfg.Sessions != nil {
 		if id, email, ok := h.cfg.Sessions.Org(c.Writer, c.Request); ok && id > 0 {
-			return id, email, "", nil
+			return nil, id, email, "", nil
 		}
 	}
-	return 0, "", "authentication required: send \"Authorization: Bearer <API token>\" or sign in to the back office", nil
+	return nil, 0, "", "authentication required: send \"Authorization: Bearer <API token>\" or sign in to the back office", nil
 }
 
 // callerOrg is the organisation authenticate found.
