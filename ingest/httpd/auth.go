@@ -14,6 +14,11 @@ import (
 // orgKey is where authenticate leaves the caller's organisation.
 const orgKey = "rosterd.org"
 
+// authStartKey is when authenticate began: the upload's debug line tells
+// how long the caller's authentication took (its queries, their wait for
+// a pooled connection).
+const authStartKey = "rosterd.auth_start"
+
 // actorKey is where authenticate leaves who the caller is, as the journal
 // records it (SPEC §4.4): the admin's e-mail or the API token's name.
 const actorKey = "rosterd.actor"
@@ -24,6 +29,7 @@ const actorKey = "rosterd.actor"
 // with WWW-Authenticate, answered at once without reading the body
 // (refuseBody), and the request goes no further.
 func (h *Handler) authenticate(c *gin.Context) {
+	c.Set(authStartKey, time.Now())
 	o, orgID, actor, text, err := h.callerOrgID(c)
 	if err != nil {
 		h.respondError(c, err)
