@@ -45,6 +45,7 @@
 #   SEED               default 1 (file sizes and contents)
 #   BENCH_PG_URL       PostgreSQL URL without search_path,
 #                      default postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+#   LOAD_SCHEMA        the PostgreSQL schema of the run (dropped before and after), default load_run
 #   RESULTS            default scripts/load/results.md
 #   REV                build this git revision instead of the working tree (REV=HEAD)
 #   QUIET_WAIT         seconds to wait for an idle machine before each run, default 60
