@@ -60,7 +60,7 @@ func TestAPISessions(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		e := newAPI(t, db, 0)
-		if _, err := store.AdminCreate(context.Background(), db, e.other.ID, "admin@other.test", "correct horse"); err != nil {
+		if _, err := createAdmin(context.Background(), db, e.other.ID, "admin@other.test", "correct horse"); err != nil {
 			t.Fatal(err)
 		}
 		h, err := httpd.NewRouter(httpd.Config{Service: e.svc, DB: db, Sessions: &httpd.Sessions{DB: db}})

@@ -28,7 +28,7 @@ func newServed(t *testing.T, db *store.DB, timeout time.Duration) *pageEnv {
 	e := &apiEnv{t: t, db: db, svc: svc, queue: q}
 	e.org, e.token = newOrg(t, db, "acme")
 	e.other, e.otherToken = newOrg(t, db, "other")
-	if _, err := store.AdminCreate(context.Background(), db, e.org.ID, adminEmail, adminPassword); err != nil {
+	if _, err := createAdmin(context.Background(), db, e.org.ID, adminEmail, adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	h, err := httpd.NewRouter(httpd.Config{Service: svc, DB: db, PublicURL: "http://rosterd.test",

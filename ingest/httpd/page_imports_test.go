@@ -442,7 +442,7 @@ func TestImportPagesOfAnotherOrganisation(t *testing.T) {
 		e := newPages(t, db)
 		e.importFile(seedRows(1, 20))
 		held := e.heldSync(seedRows(1, 5))
-		if _, err := store.AdminCreate(context.Background(), db, e.other.ID, "bob@example.com", adminPassword); err != nil {
+		if _, err := createAdmin(context.Background(), db, e.other.ID, "bob@example.com", adminPassword); err != nil {
 			t.Fatal(err)
 		}
 		b := e.browser()

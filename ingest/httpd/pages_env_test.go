@@ -36,7 +36,7 @@ func newPages(t *testing.T, db *store.DB, cfg ...importer.ServiceConfig) *pageEn
 	e := &apiEnv{t: t, db: db, svc: svc, queue: q}
 	e.org, e.token = newOrg(t, db, "acme")
 	e.other, e.otherToken = newOrg(t, db, "other")
-	if _, err := store.AdminCreate(ctx, db, e.org.ID, adminEmail, adminPassword); err != nil {
+	if _, err := createAdmin(ctx, db, e.org.ID, adminEmail, adminPassword); err != nil {
 		t.Fatal(err)
 	}
 	h, err := httpd.NewRouter(httpd.Config{Service: svc, DB: db, PublicURL: "http://rosterd.test",
