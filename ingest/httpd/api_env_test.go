@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -20,9 +21,12 @@ import (
 	"rosterd/ingest/httpd"
 	"rosterd/jobs"
 	"rosterd/store"
+	"rosterd/store/storetest"
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	storetest.ParallelUnderShort(4)
 	gin.SetMode(gin.ReleaseMode)
 	os.Exit(m.Run())
 }

@@ -9,10 +9,13 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -302,4 +305,26 @@ func schemaURL(schema string) string {
 		sep = "&"
 	}
 	return base + sep + "synchronous_commit=off&search_path=" + schema
+}
+
+// ParallelUnderShort makes go test -short (make check) run perCore tests
+// per core side by side instead of one, unless go test was given
+// -parallel; call it from TestMain after flag.Parse. Under -short the
+// store-backed tests mostly wait: on PostgreSQL making their schema (each
+// index built is synced to disk at once, DataFileImmediateSync), on River's
+// retry delays, on HTTP timeouts they check, so with one test per core the
+// cores idled (ingest/httpd and importer run together: 77 s at 1 per core,
+// 54-65 s at 2 to 4). The whole suite keeps go test's default: its long
+// imports compute, and cmd/rosterd's daemons need the cores at their pace.
+func ParallelUnderShort(perCore int) {
+	if !testing.Short() {
+		return
+	}
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", strconv.Itoa(perCore*runtime.GOMAXPROCS(0))); err != nil {
+			panic(err)
+		}
+	}
 }
