@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -53,6 +54,11 @@ type SFTPAccountCreateParams struct {
 	// AuthorizedKeys is the text of an authorized_keys file: one key a line,
 	// blank lines and # comments skipped.
 	AuthorizedKeys string
+	// PasswordCost is the bcrypt cost of the password's hash; 0:
+	// bcrypt.DefaultCost, the cost of the hash an unknown user name is
+	// compared against. For tests that log in many times and test the
+	// door, not bcrypt's cost (bcrypt.MinCost).
+	PasswordCost int
 }
 
 // SFTPAccountCreate checks and stores a new SFTP login, the password
@@ -78,7 +84,7 @@ func SFTPAccountCreate(ctx context.Context, q Querier, p SFTPAccountCreateParams
 		if len([]rune(p.Password)) < MinPasswordLen {
 			return nil, fmt.Errorf("the password must have at least %d characters", MinPasswordLen)
 		}
-		hash, err := bcrypt.GenerateFromPassword([]byte(p.Password), bcrypt.DefaultCost)
+		hash, err := bcrypt.GenerateFromPassword([]byte(p.Password), cmp.Or(p.PasswordCost, bcrypt.DefaultCost))
 		if err != nil {
 			return nil, fmt.Errorf("hash password: %w", err)
 		}

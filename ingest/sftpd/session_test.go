@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 
 	"rosterd/ingest/sftpd"
@@ -24,7 +25,7 @@ func TestAccountRemovedOrIdle(t *testing.T) {
 			c.AccountCheckInterval = 50 * time.Millisecond
 			c.IdleTimeout = 5 * time.Second
 		})
-		if _, err := store.SFTPAccountCreate(ctx, db, store.SFTPAccountCreateParams{OrgID: e.org.ID, Username: "other", Password: testPassword}); err != nil {
+		if _, err := store.SFTPAccountCreate(ctx, db, store.SFTPAccountCreateParams{OrgID: e.org.ID, Username: "other", Password: testPassword, PasswordCost: bcrypt.MinCost}); err != nil {
 			t.Fatal(err)
 		}
 		hrConn, _ := e.login()
