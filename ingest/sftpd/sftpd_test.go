@@ -140,6 +140,18 @@ func (e *env) advance(d time.Duration) {
 	e.now = e.now.Add(d)
 }
 
+// waitLogins waits until the server has counted n logins (10 s at most).
+func waitLogins(t *testing.T, e *env, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.srv.Stats().Logins < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server counted %d logins after 10 s, want %d", e.srv.Stats().Logins, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func (e *env) log() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -508,6 +520,11 @@ func TestBan(t *testing.T) {
 		if err := login(testPassword); err != nil {
 			t.Fatalf("after 4 failures the right password is refused: %v", err)
 		}
+		// The server counts a login once its side of the handshake
+		// returns, which can be after the client saw it succeed: with
+		// passwords hashed at bcrypt.MinCost the next attempts no longer
+		// leave it 70 ms, and the count was read as 0 once. Wait for it.
+		waitLogins(t, e, 1)
 		if err := login("wrong"); err == nil {
 			t.Fatal("a wrong password logged in")
 		}
