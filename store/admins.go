@@ -131,17 +131,3 @@ func TokenOrgLookup(ctx context.Context, q Querier, secret string) (*APIToken, *
 	o := row.Org
 	return t, &o, nil
 }
-
-// TokenLookup finds the live token with that secret.
-func TokenLookup(ctx context.Context, q Querier, secret string) (*APIToken, error) {
-	var t APIToken
-	err := q.QueryRowxContext(ctx, q.Rebind(`SELECT id, org_id, name, token_hash, created_at, revoked_at FROM api_tokens
-		WHERE token_hash = ? AND revoked_at IS NULL`), HashToken(secret)).StructScan(&t)
-	if isNoRows(err) {
-		return nil, ErrNotFound
-	}
-	if err != nil {
-		return nil, fmt.Errorf("look up token: %w", err)
-	}
-	return &t, nil
-}
