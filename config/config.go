@@ -161,7 +161,7 @@ type Config struct {
 	// JobRescueAfter is the longest an import may run (it is then cancelled,
 	// rolled back and retried), and River's own backstop for a job left
 	// running. The work of a daemon that died is taken over sooner, within
-	// a minute, through the daemons' heartbeats (jobs.RescueDead). Default 30m.
+	// a minute, through the daemons' heartbeats (jobs.Liveness). Default 30m.
 	JobRescueAfter time.Duration `koanf:"job_rescue_after"`
 	// JobPollInterval is how often idle workers look for new jobs. Default 1s.
 	JobPollInterval time.Duration `koanf:"job_poll_interval"`

@@ -11,5 +11,5 @@ import (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	storetest.ParallelUnderShort(4)
-	os.Exit(m.Run())
+	os.Exit(storetest.Main(m))
 }

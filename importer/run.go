@@ -160,6 +160,9 @@ func Run(ctx context.Context, db *store.DB, p RunParams) (*Outcome, error) {
 			if err := r.process(ctx); err != nil {
 				return err
 			}
+			if err := unindexStaging(ctx, r.staging); err != nil {
+				return err
+			}
 			return r.finish(ctx, tx)
 		})
 	}
@@ -273,6 +276,10 @@ func (s stagingOn) ExecContext(ctx context.Context, q string, args ...any) (sql.
 
 func (s stagingOn) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
 	return s.c.PrepareContext(ctx, q)
+}
+
+func (s stagingOn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.c.QueryRowContext(ctx, q, args...)
 }
 
 // ErrImportBusy means another worker is applying an import of the same

@@ -44,6 +44,9 @@ type ServiceConfig struct {
 	// PGPKeyGrace is pgp_key_grace: how long a rotated PGP key still
 	// decrypts; 0: DefaultPGPKeyGrace.
 	PGPKeyGrace time.Duration
+	// PGPKeyBits is the RSA size of the key pairs the service makes; 0:
+	// layers.DefaultKeyBits. Tests ask for layerstest.KeyBits.
+	PGPKeyBits int
 	// TmpDir is tmp_dir, where a workbook is spooled sealed while it is
 	// read (RunParams.TmpDir); "": the system's.
 	TmpDir string

@@ -117,7 +117,7 @@ func (s *Service) pgpKeyAdd(ctx context.Context, orgID int64, op string, e *open
 	}
 	if e == nil {
 		// Made before the transaction: RSA key generation takes a second.
-		if e, err = layers.NewKey(org.Name+" rosters", "rosters+"+org.Slug+"@rosterd.invalid"); err != nil {
+		if e, err = layers.NewKey(org.Name+" rosters", "rosters+"+org.Slug+"@rosterd.invalid", s.cfg.PGPKeyBits); err != nil {
 			return nil, err
 		}
 	}

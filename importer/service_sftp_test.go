@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 
 	"rosterd/importer"
@@ -38,11 +39,11 @@ func TestSFTPLogin(t *testing.T) {
 		e := newEnv(t, db)
 		svc := newService(t, db)
 		key, other := newSSHKey(t), newSSHKey(t)
-		if _, err := store.SFTPAccountCreate(ctx, db, store.SFTPAccountCreateParams{OrgID: e.org.ID, Username: "hr",
+		if _, err := store.SFTPAccountCreate(ctx, db, store.SFTPAccountCreateParams{OrgID: e.org.ID, PasswordCost: bcrypt.MinCost, Username: "hr",
 			Password: "correct horse", AuthorizedKeys: string(ssh.MarshalAuthorizedKey(key))}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := store.SFTPAccountCreate(ctx, db, store.SFTPAccountCreateParams{OrgID: e.org.ID, Username: "keyonly",
+		if _, err := store.SFTPAccountCreate(ctx, db, store.SFTPAccountCreateParams{OrgID: e.org.ID, PasswordCost: bcrypt.MinCost, Username: "keyonly",
 			AuthorizedKeys: string(ssh.MarshalAuthorizedKey(key))}); err != nil {
 			t.Fatal(err)
 		}

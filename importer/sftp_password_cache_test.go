@@ -22,7 +22,7 @@ func passwordCacheEnv(t *testing.T, db *store.DB, ttl time.Duration) (*env, *imp
 	t.Helper()
 	e := newEnv(t, db)
 	svc, _ := importertest.NewService(t, db, importer.ServiceConfig{SFTPPasswordCache: ttl})
-	if _, err := store.SFTPAccountCreate(context.Background(), db, store.SFTPAccountCreateParams{OrgID: e.org.ID,
+	if _, err := store.SFTPAccountCreate(context.Background(), db, store.SFTPAccountCreateParams{OrgID: e.org.ID, PasswordCost: bcrypt.MinCost,
 		Username: "hr", Password: "correct horse"}); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestSFTPPasswordCacheAccountRemoved(t *testing.T) {
 		if login(t, svc, e, "correct horse") {
 			t.Error("a removed account still logs in")
 		}
-		if _, err := store.SFTPAccountCreate(ctx, db, store.SFTPAccountCreateParams{OrgID: e.org.ID,
+		if _, err := store.SFTPAccountCreate(ctx, db, store.SFTPAccountCreateParams{OrgID: e.org.ID, PasswordCost: bcrypt.MinCost,
 			Username: "hr", Password: "battery staple"}); err != nil {
 			t.Fatal(err)
 		}

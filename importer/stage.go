@@ -20,8 +20,9 @@ import (
 	"rosterd/xlsxfile"
 )
 
-// The staging tables live for one import inside its transaction: TEMP tables,
-// so PostgreSQL writes no WAL for them and nothing is left after a crash.
+// The staging tables hold one import's rows inside its transaction: TEMP
+// tables, so PostgreSQL writes no WAL for them and nothing is left after a
+// crash; each import finds them empty (see stagingDDL).
 //
 //   - stage_rows: one narrow row per data row of the file that was not
 //     skipped as known (its fingerprint matched the user's, see fingerprint):
@@ -49,10 +50,20 @@ import (
 //   - stage_known_reports: the skipped rows whose stored manager is or will
 //     be archived (line, manager), for the manager check (see
 //     stageKnownReports).
+//
+// On PostgreSQL the tables belong to the session and outlive the import:
+// made by the first import on a connection, emptied at each commit (ON
+// COMMIT DELETE ROWS: the files are truncated, no catalogue row changes)
+// and used again by the next import on that connection. Making and dropping
+// six tables of up to 40 columns wrote and deleted 586 catalogue rows an
+// import (pg_class, pg_attribute, pg_type, pg_depend …; 21 now), which only
+// vacuum takes back. SQLite's temporary schema lives with its
+// connection and costs little to make: its tables are dropped after each
+// import (dropStaging).
 func stagingDDL(d store.Dialect) []string {
-	ts, suffix := "TIMESTAMP", ""
+	ts, create, suffix := "TIMESTAMP", "CREATE TEMP TABLE ", ""
 	if d == store.Postgres {
-		ts, suffix = "TIMESTAMPTZ", " ON COMMIT DROP"
+		ts, create, suffix = "TIMESTAMPTZ", "CREATE TEMP TABLE IF NOT EXISTS ", " ON COMMIT DELETE ROWS"
 	}
 	var plain, loc, pplain, ploc []string
 	for _, c := range plainColumns {
@@ -64,25 +75,40 @@ func stagingDDL(d store.Dialect) []string {
 		loc = append(loc, c+" TEXT NOT NULL")
 	}
 	return []string{
-		`CREATE TEMP TABLE stage_rows (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
+		create + `stage_rows (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
 			failed INTEGER NOT NULL, skip INTEGER NOT NULL, fp TEXT)` + suffix,
-		`CREATE TEMP TABLE stage_patch (line INTEGER PRIMARY KEY, ` + strings.Join(pplain, ", ") + `, ` + strings.Join(ploc, ", ") + `,
+		create + `stage_patch (line INTEGER PRIMARY KEY, ` + strings.Join(pplain, ", ") + `, ` + strings.Join(ploc, ", ") + `,
 			a_set INTEGER NOT NULL, a_at ` + ts + `, n_hash TEXT, n_search TEXT, bad TEXT)` + suffix,
-		`CREATE TEMP TABLE stage_errors (line INTEGER NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL,
+		create + `stage_errors (line INTEGER NOT NULL, seq INTEGER NOT NULL, message TEXT NOT NULL,
 			PRIMARY KEY (line, seq))` + suffix,
-		`CREATE TEMP TABLE stage_plan (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
+		create + `stage_plan (line INTEGER PRIMARY KEY, external_id TEXT NOT NULL, id_key TEXT NOT NULL,
 			action TEXT NOT NULL, manager_changed INTEGER NOT NULL, ` + strings.Join(plain, ", ") + `, ` + strings.Join(loc, ", ") + `,
 			status TEXT NOT NULL, archived_at ` + ts + `, row_hash TEXT NOT NULL, source_hash TEXT, search TEXT,
 			changes TEXT, failed INTEGER NOT NULL DEFAULT 0)` + suffix,
-		`CREATE TEMP TABLE stage_missing (id BIGINT PRIMARY KEY, external_id TEXT NOT NULL)` + suffix,
-		`CREATE TEMP TABLE stage_known_reports (line INTEGER NOT NULL, manager TEXT NOT NULL)` + suffix,
+		create + `stage_missing (id BIGINT PRIMARY KEY, external_id TEXT NOT NULL)` + suffix,
+		create + `stage_known_reports (line INTEGER NOT NULL, manager TEXT NOT NULL)` + suffix,
 	}
 }
 
 // stagingTables are the staging tables, in the order they are dropped.
 var stagingTables = []string{"stage_known_reports", "stage_missing", "stage_plan", "stage_errors", "stage_patch", "stage_rows"}
 
+// stagingIndexes are the indexes an import builds on its staging once it is
+// filled (indexStaging, findMissing, indexPlan), each at most once.
+var stagingIndexes = []string{"stage_rows_external_id", "stage_rows_new_id_key", "stage_plan_external_id", "stage_plan_business_email"}
+
 func createStaging(ctx context.Context, tx stagingConn, d store.Dialect) error {
+	if d == store.Postgres {
+		// Made by an earlier import on this connection: nothing to do.
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()
+			AND relkind = 'r' AND relname IN ('`+strings.Join(stagingTables, "', '")+`')`).Scan(&n); err != nil {
+			return fmt.Errorf("find staging: %w", err)
+		}
+		if n == len(stagingTables) {
+			return nil
+		}
+	}
 	for _, q := range stagingDDL(d) {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("create staging: %w", err)
@@ -130,8 +156,19 @@ func analyze(ctx context.Context, tx stagingConn, d store.Dialect, table string)
 	return nil
 }
 
+// unindexStaging drops, before a PostgreSQL import commits, the indexes
+// the import built on its staging (stagingIndexes): the tables stay for the connection's next import
+// (see stagingDDL), whose staging would otherwise maintain the index row by
+// row, several times slower than building them after.
+func unindexStaging(ctx context.Context, tx stagingConn) error {
+	if _, err := tx.ExecContext(ctx, `DROP INDEX IF EXISTS `+strings.Join(stagingIndexes, ", ")); err != nil {
+		return fmt.Errorf("unindex staging: %w", err)
+	}
+	return nil
+}
+
 // dropStaging removes a SQLite import's staging tables from its connection,
-// which goes back to the pool (PostgreSQL drops them at commit).
+// which goes back to the pool (PostgreSQL keeps them, empty: see stagingDDL).
 func dropStaging(ctx context.Context, tx stagingConn) error {
 	var first error
 	for _, t := range stagingTables {

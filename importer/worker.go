@@ -31,7 +31,7 @@ type Worker struct {
 	Logger *slog.Logger
 	// MaxDuration bounds one run of an import (job_rescue_after). The
 	// imports of a daemon that died do not wait for it: the daemons'
-	// heartbeats hand them over within a minute (jobs.RescueDead).
+	// heartbeats hand them over within a minute (jobs.Liveness).
 	MaxDuration time.Duration
 	// Pause is RunParams.Pause for every import this worker runs: a test
 	// hook (rosterd's crash tests stop an import at a step to kill the

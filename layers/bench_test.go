@@ -10,6 +10,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 
 	"rosterd/layers"
+	"rosterd/layers/layerstest"
 )
 
 // BenchmarkPeel reads a 100,000-row roster as it is, gzipped, and gzipped
@@ -25,7 +26,7 @@ func BenchmarkPeel(b *testing.B) {
 	w := gzip.NewWriter(&gz)
 	w.Write(csv.Bytes())
 	w.Close()
-	key, err := layers.NewKey("Acme", "rosters@acme.example")
+	key, err := layers.NewKey("Acme", "rosters@acme.example", layerstest.KeyBits)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 // HR system sends them, are decrypted as they are read; each way a PGP file
 // goes wrong fails with what to do.
 func TestPeelsPGPMadeByGPG(t *testing.T) {
-	org, err := layers.NewKey("Acme rosters", "rosters@acme.example")
+	org, err := layers.NewKey("Acme rosters", "rosters@acme.example", layerstest.KeyBits)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -342,7 +342,7 @@ func TestOutcomeEmails(t *testing.T) {
 // the e-mail arrives once it is back, exactly once.
 func TestEmailWaitsForTheSMTPServer(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
+	storetest.EachSideBySide(t, func(t *testing.T, db *store.DB) {
 		mail := mailtest.Reserve(t)
 		f := newFixture(t, db, mail)
 		workers := river.NewWorkers()

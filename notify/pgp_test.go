@@ -58,7 +58,7 @@ func TestErrorsOfEncryptedRosterAreEncrypted(t *testing.T) {
 func withPGPKeys(t *testing.T, db *store.DB, f *fixture) *layerstest.GPG {
 	t.Helper()
 	ctx := context.Background()
-	key, err := layers.NewKey("Acme rosters", "rosters@acme.test")
+	key, err := layers.NewKey("Acme rosters", "rosters@acme.test", layerstest.KeyBits)
 	if err != nil {
 		t.Fatal(err)
 	}

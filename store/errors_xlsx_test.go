@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,8 +88,19 @@ func TestMigrationNumberedBelowAnAppliedOne(t *testing.T) {
 			if err != nil {
 				t.Fatalf("migrate a database without 00019 and 00020: %v", err)
 			}
-			if n != 3 {
-				t.Errorf("migrations applied = %d, want 3 (00019, 00020 and 00022)", n)
+			// 00019, 00020, and every migration numbered after 00021.
+			files, err := filepath.Glob(filepath.Join("migrations", string(d), "*.sql"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, after := 2, []string{}
+			for _, f := range files {
+				if v, err := strconv.Atoi(filepath.Base(f)[:5]); err == nil && v > 21 {
+					want, after = want+1, append(after, filepath.Base(f))
+				}
+			}
+			if n != want || want < 3 {
+				t.Errorf("migrations applied = %d, want %d (00019, 00020 and those after 00021: %v)", n, want, after)
 			}
 			if ok, err := db.SchemaCurrent(ctx); err != nil || !ok {
 				t.Errorf("SchemaCurrent after = %v, %v; want true", ok, err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"strconv"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -65,6 +67,12 @@ func (db *DB) migrationLockID(ctx context.Context) (int64, error) {
 // refuses a database whose schema is newer than this binary knows, so an old
 // daemon never writes into a schema it does not understand.
 func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
+	if db.migrationsCurrent(ctx) {
+		if _, err := db.usersSearchBackfill(ctx); err != nil {
+			return 0, fmt.Errorf("migrations: %w", err)
+		}
+		return 0, nil
+	}
 	p, err := db.migrationProvider(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("migrations: %w", err)
@@ -90,6 +98,9 @@ func (db *DB) Migrate(ctx context.Context) (applied int, err error) {
 // this binary knows (for readiness checks): every embedded migration
 // applied, and none newer, as after another daemon's upgrade migrated it.
 func (db *DB) SchemaCurrent(ctx context.Context) (bool, error) {
+	if db.migrationsCurrent(ctx) {
+		return true, nil
+	}
 	p, err := db.migrationProvider(ctx)
 	if err != nil {
 		return false, err
@@ -103,4 +114,50 @@ func (db *DB) SchemaCurrent(ctx context.Context) (bool, error) {
 	}
 	pending, err := p.HasPending(ctx)
 	return !pending, err
+}
+
+// migrationsCurrent reports, from one query of goose's table, that exactly
+// the embedded migrations are applied: the answer at nearly every command
+// and daemon start and every readiness probe. goose's own check (its
+// advisory lock, a query of pg_tables, then the versions) cost 15–30 ms on
+// PostgreSQL, more as the catalogue grows. Any doubt (no table yet, a
+// version missing or unknown) is false, and goose decides.
+func (db *DB) migrationsCurrent(ctx context.Context) bool {
+	entries, err := fs.ReadDir(migrationsFS, "migrations/"+string(db.Dialect))
+	if err != nil {
+		return false
+	}
+	want := map[int64]bool{}
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.ParseInt(num, 10, 64)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return false
+		}
+		want[v] = true
+	}
+	var rows []struct {
+		Version int64 `db:"version_id"`
+		Applied bool  `db:"is_applied"`
+	}
+	if err := db.SelectContext(ctx, &rows, `SELECT version_id, is_applied FROM goose_db_version ORDER BY id`); err != nil {
+		return false
+	}
+	applied := map[int64]bool{} // a version's last row says whether it is applied
+	for _, r := range rows {
+		if r.Version == 0 { // goose's row for the empty database
+			continue
+		}
+		if !want[r.Version] { // a newer rosterd's, even undone: goose judges
+			return false
+		}
+		applied[r.Version] = r.Applied
+	}
+	n := 0
+	for _, ok := range applied {
+		if ok {
+			n++
+		}
+	}
+	return n == len(want)
 }

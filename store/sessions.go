@@ -18,16 +18,28 @@ import (
 // bcrypt.DefaultCost, the cost AdminCreate hashes with.
 const dummyPasswordHash = "$2a$10$2lAjyrKnGA2OnIt/nZAHAu.QLfvWS1qW7WRIX3p/.xwvXF/Of3Nry"
 
+// dummyPasswordHashMinCost is dummyPasswordHash at bcrypt.MinCost, the
+// cost tests hash their admins with (AdminCreateCost).
+const dummyPasswordHashMinCost = "$2a$04$vgKC11sXlBHtodF8NKZz9OLUtTzo86cEv0eOXWXnNzK7veJJ2eQda"
+
 // AdminAuthenticate returns the admin with that e-mail (case and surrounding
 // spaces ignored) and password, or ErrNotFound for an unknown e-mail and a
 // wrong password alike, in about the same time.
 func AdminAuthenticate(ctx context.Context, q Querier, email, password string) (*Admin, error) {
+	return AdminAuthenticateCost(ctx, q, email, password, bcrypt.DefaultCost)
+}
+
+// AdminAuthenticateCost is AdminAuthenticate where the admins' passwords
+// are hashed at cost (AdminCreateCost): an unknown e-mail spends that
+// cost's work. Only bcrypt.DefaultCost and bcrypt.MinCost (tests) are
+// known; any other cost spends DefaultCost's.
+func AdminAuthenticateCost(ctx context.Context, q Querier, email, password string, cost int) (*Admin, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	var a Admin
 	err := q.QueryRowxContext(ctx, q.Rebind(`SELECT id, org_id, email, password_hash, created_at FROM admins WHERE email = ?`),
 		email).StructScan(&a)
 	if isNoRows(err) {
-		_ = bcrypt.CompareHashAndPassword([]byte(dummyPasswordHash), []byte(password))
+		_ = bcrypt.CompareHashAndPassword([]byte(dummyHashFor(cost)), []byte(password))
 		return nil, ErrNotFound
 	}
 	if err != nil {
@@ -37,6 +49,15 @@ func AdminAuthenticate(ctx context.Context, q Querier, email, password string) (
 		return nil, ErrNotFound
 	}
 	return &a, nil
+}
+
+// dummyHashFor is the hash an unknown e-mail is compared against when the
+// admins' passwords are hashed at cost.
+func dummyHashFor(cost int) string {
+	if cost == bcrypt.MinCost {
+		return dummyPasswordHashMinCost
+	}
+	return dummyPasswordHash
 }
 
 // Session is a signed-in admin's back-office session, as SessionGet finds it.

@@ -68,6 +68,15 @@ var ErrNotFound = errors.New("not found")
 // SFTP /in/ renamed onto another without overwrite).
 var ErrExists = errors.New("already exists")
 
+// sqliteCachePragmas bound each SQLite connection's page cache, of the
+// database and of its TEMP schema (the import's staging tables), to 256 KiB
+// instead of SQLite's 2 MB: the pages are in the operating system's cache
+// anyway, and modernc.org's SQLite allocates outside the Go heap, where the
+// import's memory limit does not reach. A first import of 1M rows peaked at
+// 73.6 MiB against 85.6 MiB, in the same time (README, *SQLite's page cache
+// bounded*).
+const sqliteCachePragmas = "&_pragma=cache_size(-256)&_pragma=temp.cache_size(-256)"
+
 // Open connects to url: `postgres://…`/`postgresql://…` for PostgreSQL, or
 // `sqlite:PATH` for the embedded SQLite file (created with its directory).
 func Open(ctx context.Context, url string) (*DB, error) {
@@ -98,8 +107,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		}
 		// WAL lets readers (progress, the API) go on while an import writes;
 		// the busy timeout makes concurrent writers wait instead of failing.
+		if err := registerSQLiteRows(); err != nil {
+			return nil, err
+		}
 		dsn := "file:" + path + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)" +
-			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite"
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate&_time_format=sqlite" +
+			sqliteCachePragmas
 		db, err = sqlx.Open("sqlite", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)

@@ -36,6 +36,50 @@ func TestMigrateIsIdempotentAndCurrent(t *testing.T) {
 	})
 }
 
+// A database migrated by a newer rosterd (a version this binary does not
+// know) is not current and is refused; one missing its last migration is
+// not current; put back, it is.
+func TestSchemaNewerOrOlderThanTheBinary(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var latest int64
+		if err := db.GetContext(ctx, &latest, `SELECT MAX(version_id) FROM goose_db_version`); err != nil {
+			t.Fatal(err)
+		}
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, db.Rebind(q), args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		current := func(want bool, when string) {
+			t.Helper()
+			if ok, err := db.SchemaCurrent(ctx); err != nil || ok != want {
+				t.Errorf("SchemaCurrent %s = %v, %v; want %v", when, ok, err, want)
+			}
+		}
+		current(true, "after migrating")
+		exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)`, latest+1, true)
+		current(false, "with a newer migration applied")
+		if _, err := db.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "newer than this rosterd knows") {
+			t.Errorf("Migrate of a newer schema: %v, want a refusal", err)
+		}
+		exec(`DELETE FROM goose_db_version WHERE version_id = ?`, latest)
+		current(false, "with a newer migration and without the last one it knows")
+		exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)`, latest, true)
+		exec(`UPDATE goose_db_version SET is_applied = ? WHERE version_id = ?`, false, latest+1)
+		current(false, "with a newer migration undone")
+		if _, err := db.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "newer than this rosterd knows") {
+			t.Errorf("Migrate of a schema a newer rosterd migrated and undid: %v, want a refusal (goose counts the version)", err)
+		}
+		exec(`DELETE FROM goose_db_version WHERE version_id >= ?`, latest)
+		current(false, "without its last migration")
+		exec(`INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)`, latest, true)
+		current(true, "with it put back")
+	})
+}
+
 func TestFilesStreamInChunksAndReadBack(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {

@@ -18,6 +18,7 @@ import (
 
 	"rosterd/csvfile/officetest"
 	"rosterd/layers"
+	"rosterd/layers/layerstest"
 	"rosterd/store"
 )
 
@@ -138,14 +139,42 @@ func (b *chrome) where() string {
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
 	url, _ := chromedp.Run(ctx, chromedp.Location())
-	text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-	return "at " + url + " the page shows:\n" + text
+	p, _ := chromedp.Run(ctx, bodyText)
+	return "at " + url + " the page shows:\n" + p.Text
 }
 
-// text is what the page shows, as a user reads it.
+// page is what a page shows (innerText, what chromedp.Text reads), once it
+// has loaded.
+type page struct {
+	Loaded bool   `json:"loaded"`
+	Text   string `json:"text"`
+}
+
+// bodyText reads the page by evaluating it in the page, not through a DOM
+// node's id: right after a page loaded itself again (the import page at an
+// import's end), chromedp may still hold the old document's node ids, and
+// reading by id then fails with "No node with given id found".
+var bodyText = chromedp.Evaluate[page](`({loaded: document.readyState === "complete" && !!document.body,
+	text: document.body ? document.body.innerText : ""})`)
+
+// text is what the page shows, as a user reads it. A page still loading,
+// or replaced while it is read (its script reloading it), is read again
+// every 100 ms for up to 10 s.
 func (b *chrome) text() string {
 	b.t.Helper()
-	return get(b, "read the page", chromedp.Text(chromedp.CSS("body")))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		p, err := chromedp.Run(ctx, bodyText)
+		cancel()
+		if err == nil && p.Loaded {
+			return p.Text
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("read the page: loaded %v, %v\n%s", p.Loaded, err, b.where())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // wantText fails unless the page shows every text.
@@ -174,7 +203,10 @@ func (b *chrome) waitFor(what, cond string) {
 	deadline := time.Now().Add(50 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		found, err := chromedp.Run(ctx, chromedp.Poll[bool](cond,
+		// Only a page that has arrived whole: a page still loading can
+		// show its first lines (the outcome's "Succeeded") before the rest
+		// (the list of phases under it) is there to read.
+		found, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.readyState === "complete" && (`+cond+`)`,
 			chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(3*time.Second)))
 		cancel()
 		if err == nil && found {
@@ -383,7 +415,7 @@ func TestBackOfficeInABrowser(t *testing.T) {
 		// required and the errors file no longer attached, saved, and the
 		// page describes both keys.
 		c.ok("pgp-key", "create", "--org", "demo")
-		hr, err := layers.NewKey("HR system", "hr@demo.example")
+		hr, err := layers.NewKey("HR system", "hr@demo.example", layerstest.KeyBits)
 		if err != nil {
 			t.Fatal(err)
 		}

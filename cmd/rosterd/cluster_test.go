@@ -172,7 +172,7 @@ type clusterOrg struct {
 // one Message-ID: delivery is at least once).
 // It needs PostgreSQL at ROSTERD_TEST_POSTGRES_URL (default 127.0.0.1:5432,
 // database test) and fails saying how to start it when it is not there.
-// The killed daemon's work is taken over by jobs.RescueDead on timings
+// The killed daemon's work is taken over by jobs.Liveness on timings
 // shortened for tests (clusterLiveness: dead after 10 s, taken over within
 // ~15 s instead of ~45 s); TestDeadDaemonWorkTakenOver keeps the production
 // ones.

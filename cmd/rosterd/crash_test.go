@@ -54,8 +54,9 @@ func TestKilledInsideTheImportTransaction(t *testing.T) {
 				}
 				d.kill()
 
-				if im, err := store.ImportLookup(context.Background(), db, id); err != nil || im.Status != store.ImportProcessing {
-					t.Fatalf("after the kill the import is %+v (%v), want still processing", im, err)
+				killedAt, err := store.ImportLookup(context.Background(), db, id)
+				if err != nil || killedAt.Status != store.ImportProcessing {
+					t.Fatalf("after the kill the import is %+v (%v), want still processing", killedAt, err)
 				}
 				if got := c.ok("users", "export", "--org", acme); got != old {
 					t.Error("the killed import changed the roster")
@@ -65,7 +66,7 @@ func TestKilledInsideTheImportTransaction(t *testing.T) {
 				}
 
 				restarted := c.serve()
-				im := waitImport(t, db, id, shortTakeover, finished)
+				im := waitTakeover(t, db, id, killedAt.Run, shortTakeover, d, restarted)
 				if im.Status != store.ImportSucceeded || im.Created != 100 || im.Updated != 300 || im.Rows != 400 {
 					t.Fatalf("after restart: %s %+v %s", im.Status, im.Counts, im.Error)
 				}

@@ -283,7 +283,7 @@ func drain(a *app, client *jobs.Client) error {
 }
 
 // keepAlive beats this daemon's heartbeat, and takes over the work of dead
-// daemons (jobs.RescueDead) and of imports no job will run any more
+// daemons (jobs.Liveness) and of imports no job will run any more
 // (importer.FailOrphans), and sweeps expired sign-in sessions hourly, until
 // ctx ends. Failures are logged and tried again
 // at the next tick: a database that is away for a moment stops nothing.
@@ -294,6 +294,7 @@ func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string, m *m
 	defer rescue.Stop()
 	sweep := time.NewTicker(time.Hour)
 	defer sweep.Stop()
+	liveness := &jobs.Liveness{Self: id}
 	for {
 		select {
 		case <-ctx.Done():
@@ -306,7 +307,7 @@ func keepAlive(ctx context.Context, a *app, client *jobs.Client, id string, m *m
 			}
 		case <-rescue.C:
 			rescue.Reset(jobs.RescueEvery)
-			if n, err := jobs.RescueDead(ctx, a.db, client, id); err != nil {
+			if n, err := liveness.RescueDead(ctx, a.db, client); err != nil {
 				a.log.Warn("looking for dead daemons failed", "error", err)
 			} else if n > 0 {
 				a.log.Warn("took over the jobs of a daemon that stopped", "jobs", n)

@@ -11,6 +11,7 @@ import (
 
 	"rosterd/importer"
 	"rosterd/jobs"
+	"rosterd/layers/layerstest"
 	"rosterd/store"
 )
 
@@ -28,6 +29,9 @@ func NewService(t testing.TB, db *store.DB, cfg importer.ServiceConfig) (*import
 			t.Fatal(err)
 		}
 		cfg.Queue = q
+	}
+	if cfg.PGPKeyBits == 0 {
+		cfg.PGPKeyBits = layerstest.KeyBits
 	}
 	svc, err := importer.NewService(db, cfg)
 	if err != nil {

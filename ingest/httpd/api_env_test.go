@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 	flag.Parse()
 	storetest.ParallelUnderShort(4)
 	gin.SetMode(gin.ReleaseMode)
-	os.Exit(m.Run())
+	os.Exit(storetest.Main(m))
 }
 
 // apiEnv is the real router over a real database with two organisations,

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"rosterd/importer"
 	"rosterd/importer/importertest"
 	"rosterd/ingest/httpd"
@@ -32,7 +34,7 @@ func newServed(t *testing.T, db *store.DB, timeout time.Duration) *pageEnv {
 		t.Fatal(err)
 	}
 	h, err := httpd.NewRouter(httpd.Config{Service: svc, DB: db, PublicURL: "http://rosterd.test",
-		Sessions: &httpd.Sessions{DB: db, TTL: time.Hour}, Timeout: timeout})
+		Sessions: &httpd.Sessions{DB: db, TTL: time.Hour, PasswordCost: bcrypt.MinCost}, Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +209,7 @@ func slowUpload(t *testing.T, e *pageEnv, content string, pause, stall time.Dura
 // longer than the timeout is cut off.
 func TestSlowSteadyUploadSucceeds(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
+	storetest.EachSideBySide(t, func(t *testing.T, db *store.DB) {
 		e := newServed(t, db, time.Second)
 		content := seedRows(1, 45_000)
 		if len(content) < 3_000_000 {

@@ -106,14 +106,25 @@ func newProgress(im *store.Import) Progress {
 		return Progress{Run: im.Run + 1, Phase: store.PhaseQueued, TotalBytes: im.SizeBytes, Phases: []PhaseTime{}}
 	case store.ImportProcessing:
 		p.Phase = store.PhaseReading
-		if rec != nil && rec.Phase != store.PhaseDone {
+		if rec != nil {
 			p.Phase, p.RowsRead, p.BytesRead, p.Done, p.Total = rec.Phase, rec.RowsRead, rec.BytesRead, rec.Done, rec.Total
+			if rec.Phase == store.PhaseDone {
+				// The run committed and recorded done between the read of
+				// the import and the read of its record: the import read is
+				// the older, from when the run was finishing. (Shown as
+				// reading, the phase went back from finishing.)
+				p.Phase = store.PhaseFinishing
+			}
 		}
 	}
 	if rec != nil {
 		at := rec.UpdatedAt
 		p.UpdatedAt = &at
 		times := rec.PhaseTimes()
+		if im.Status == store.ImportProcessing {
+			// Read across the commit (above): shown finishing, so not done.
+			delete(times, store.PhaseDone)
+		}
 		if _, ok := times[store.PhaseDone]; !ok && im.Finished() && im.FinishedAt != nil {
 			// The run writes done just after its commit; a read in
 			// between has the outcome, recorded at finished_at.

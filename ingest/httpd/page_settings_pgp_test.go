@@ -56,7 +56,7 @@ func TestSettingsPagePGP(t *testing.T) {
 			t.Errorf("the public key without a key: %d, want 404", res.status)
 		}
 
-		hr, err := layers.NewKey("HR system", "hr@acme.example")
+		hr, err := layers.NewKey("HR system", "hr@acme.example", layerstest.KeyBits)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"rosterd/importer"
 	"rosterd/ingest/httpd"
 	"rosterd/store"
@@ -114,7 +116,7 @@ func TestUploadPageRefusals(t *testing.T) {
 func (e *pageEnv) withUploadLimit(n int64) *pageEnv {
 	e.t.Helper()
 	h, err := httpd.NewRouter(httpd.Config{Service: e.svc, DB: e.db, PublicURL: "http://rosterd.test",
-		Sessions: &httpd.Sessions{DB: e.db, TTL: time.Hour}, MaxUploadBytes: n})
+		Sessions: &httpd.Sessions{DB: e.db, TTL: time.Hour, PasswordCost: bcrypt.MinCost}, MaxUploadBytes: n})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"rosterd/importer"
 	"rosterd/importer/importertest"
 	"rosterd/ingest/httpd"
@@ -40,7 +42,7 @@ func newPages(t *testing.T, db *store.DB, cfg ...importer.ServiceConfig) *pageEn
 		t.Fatal(err)
 	}
 	h, err := httpd.NewRouter(httpd.Config{Service: svc, DB: db, PublicURL: "http://rosterd.test",
-		Sessions: &httpd.Sessions{DB: db, TTL: time.Hour}})
+		Sessions: &httpd.Sessions{DB: db, TTL: time.Hour, PasswordCost: bcrypt.MinCost}})
 	if err != nil {
 		t.Fatal(err)
 	}

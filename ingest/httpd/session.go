@@ -1,6 +1,7 @@
 package httpd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"rosterd/store"
 )
@@ -106,6 +109,10 @@ type Sessions struct {
 	// sign-in window, longer when another door counts failures in the same
 	// table over a longer window (the SFTP door's sftp_ban_window).
 	KeepFailures time.Duration
+	// PasswordCost is the bcrypt cost the admins' passwords are hashed at,
+	// which a sign-in with an unknown e-mail spends too; 0 means
+	// bcrypt.DefaultCost, what rosterd hashes with. Tests hash at MinCost.
+	PasswordCost int
 }
 
 func (s *Sessions) now() time.Time {
@@ -273,7 +280,7 @@ func (s *Sessions) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Re
 		}
 	}
 
-	admin, err := store.AdminAuthenticate(ctx, s.DB, email, password)
+	admin, err := store.AdminAuthenticateCost(ctx, s.DB, email, password, cmp.Or(s.PasswordCost, bcrypt.DefaultCost))
 	if errors.Is(err, store.ErrNotFound) {
 		log.WarnContext(ctx, "sign-in failed: wrong e-mail or password")
 		return nil, ErrBadCredentials

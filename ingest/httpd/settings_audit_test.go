@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"rosterd/layers"
+	"rosterd/layers/layerstest"
 	"rosterd/store"
 	"rosterd/store/storetest"
 )
@@ -141,7 +142,7 @@ func TestAPIPGPSettings(t *testing.T) {
 			t.Fatalf("bad key answer: %v", body)
 		}
 		wantStatus(t, "signature without key", put(`{"require_signature": true}`), http.StatusBadRequest)
-		key, err := layers.NewKey("HR", "hr@example.com")
+		key, err := layers.NewKey("HR", "hr@example.com", layerstest.KeyBits)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,7 +19,7 @@ import (
 // other sessions stay.
 func TestAccountRemovedOrIdle(t *testing.T) {
 	t.Parallel()
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
+	storetest.EachSideBySide(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db, func(c *sftpd.Config) {
 			c.AccountCheckInterval = 50 * time.Millisecond

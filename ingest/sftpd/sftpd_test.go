@@ -23,6 +23,7 @@ import (
 	"rosterd/importer"
 	"rosterd/ingest/sftpd"
 	"rosterd/jobs"
+	"rosterd/layers/layerstest"
 	"rosterd/store"
 	"rosterd/store/storetest"
 )
@@ -65,7 +66,7 @@ func newEnv(t *testing.T, db *store.DB, opts ...func(*sftpd.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.svc, err = importer.NewService(db, importer.ServiceConfig{Queue: q}); err != nil {
+	if e.svc, err = importer.NewService(db, importer.ServiceConfig{Queue: q, PGPKeyBits: layerstest.KeyBits}); err != nil {
 		t.Fatal(err)
 	}
 	// Hashed at bcrypt.MinCost: these tests log in hundreds of times to test

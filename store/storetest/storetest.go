@@ -47,6 +47,20 @@ func Each(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	}
 }
 
+// EachSideBySide is Each with the two dialects' subtests run at the same
+// time (t.Parallel), for a test that mostly waits on a clock it checks (a
+// retry delay, an idle timeout, a slow client): one after the other, the
+// two waits added up. fn must not share state between the dialects.
+func EachSideBySide(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	for _, d := range Dialects() {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			fn(t, Open(t, d))
+		})
+	}
+}
+
 // URL makes a fresh, empty database of dialect d for one test and returns its
 // URL (for subprocesses): a SQLite file in a temporary folder, or a
 // PostgreSQL schema of its own (dropped when the test ends) selected through
@@ -72,7 +86,8 @@ func URL(t testing.TB, d store.Dialect) string {
 // SQLite, the bytes of that closed file written to the test's own file; for
 // PostgreSQL, that schema as pg_dump wrote it, replayed in one round trip
 // into the test's own schema (about 0.15 s instead of 0.4 s of
-// migrations). TestCopyIsWhatMigrationsMake compares a copy with a freshly
+// migrations), or a copy an earlier test gave back, emptied to the same
+// state (pgPool). TestCopyIsWhatMigrationsMake compares a copy with a freshly
 // migrated database, object by object. Where pg_dump is missing or fails
 // (another server's version), each test's schema is migrated for real, as
 // the tests that check migrations do (store.Open(URL(…)), then Migrate).
@@ -80,7 +95,7 @@ func Open(t testing.TB, d store.Dialect) *store.DB {
 	t.Helper()
 	ctx := context.Background()
 	tpl := template(t, d)
-	var url string
+	var url, copySchema string
 	switch {
 	case tpl.err != nil:
 		url = URL(t, d)
@@ -90,6 +105,23 @@ func Open(t testing.TB, d store.Dialect) *store.DB {
 			t.Fatalf("copy the migrated SQLite file: %v", err)
 		}
 		url = "sqlite:" + path
+	case tpl.pool != nil:
+		var reused bool
+		copySchema, reused = tpl.pool.take()
+		// Registered before the database's Close, so run after it.
+		t.Cleanup(func() { tpl.pool.giveBack(t, copySchema) })
+		if !reused {
+			if err := execScript(ctx, tpl.pool.admin, strings.ReplaceAll(tpl.pgDump, tpl.pgSchema, copySchema)); err != nil {
+				t.Fatalf("copy the migrated PostgreSQL schema: %v", err)
+			}
+			if err := tpl.pool.recordMade(ctx, copySchema); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var err error
+		if url, err = copyURL(copySchema); err != nil {
+			t.Fatal(err)
+		}
 	default:
 		admin := adminDB(t)
 		schema := newSchemaName("t_")
@@ -106,6 +138,12 @@ func Open(t testing.TB, d store.Dialect) *store.DB {
 		t.Fatalf("open %s: %v", d, err)
 	}
 	t.Cleanup(func() { db.Close() })
+	if copySchema != "" {
+		var name string
+		if err := db.QueryRowContext(ctx, `SELECT current_setting('application_name')`).Scan(&name); err != nil || name != copySchema {
+			t.Fatalf("the copy's connections are not named after it (application_name %q, %v): its test's sessions could not be ended", name, err)
+		}
+	}
 	if tpl.err != nil {
 		if err := jobs.Migrate(ctx, db); err != nil {
 			t.Fatalf("migrate %s: %v", d, err)
@@ -138,7 +176,8 @@ type migrated struct {
 	sqlite   []byte // the closed, checkpointed SQLite file
 	pgDump   string // pg_dump's script of the schema pgSchema
 	pgSchema string
-	err      error // no template: each test migrates its own
+	pool     *pgPool // PostgreSQL copies given back, for reuse (nil: none)
+	err      error   // no template: each test migrates its own
 }
 
 var (
@@ -222,7 +261,11 @@ func postgresTemplate(t testing.TB) *migrated {
 	if err != nil {
 		return &migrated{err: err}
 	}
-	return &migrated{pgDump: dump, pgSchema: schema}
+	m := &migrated{pgDump: dump, pgSchema: schema}
+	if m.pool, err = newPGPool(ctx, admin, schema, dump); err != nil {
+		t.Logf("storetest: every test gets a fresh copy: %v", err)
+	}
+	return m
 }
 
 // pgDump is pg_dump's plain script of schema: its objects and their rows
