@@ -55,13 +55,19 @@ func (x fp64) prefix() int { return int(x >> 48) }
 // loadKnownRows reads the fingerprints a sync at now may trust: those of
 // active users whose scheduled archive (if any) is still ahead. A leaver
 // whose day has come is looked at again, so that the file's row archives them.
-func loadKnownRows(ctx context.Context, q store.Querier, orgID int64, now time.Time) (*knownRows, error) {
+//
+// hold, when set, is told the most memory the table will take before it is
+// made (RunParams.Holding).
+func loadKnownRows(ctx context.Context, q store.Querier, orgID int64, now time.Time, hold func(bytes int64)) (*knownRows, error) {
 	k := &knownRows{}
 	// An upper bound, to size the table at once, and the count of active
 	// users a full sync compares its skipped rows with (see run.activeUsers).
 	var err error
 	if k.users, k.active, err = countUsers(ctx, q, orgID); err != nil {
 		return nil, fmt.Errorf("read fingerprints: %w", err)
+	}
+	if hold != nil {
+		hold(knownRowsBytes(k.users))
 	}
 	k.fps = make([]fp64, 0, k.users)
 	rows, err := q.QueryContext(ctx, q.Rebind(
@@ -101,6 +107,10 @@ func loadKnownRows(ctx context.Context, q store.Querier, orgID int64, now time.T
 	k.lines = make([]atomic.Uint32, len(k.fps))
 	return k, nil
 }
+
+// knownRowsBytes is what the table of n users' fingerprints takes: 8 bytes
+// of fingerprint and 4 of line a user, and the 65,537 starts.
+func knownRowsBytes(n int) int64 { return int64(n)*12 + (1<<16+1)*4 }
 
 // countUsers counts an organisation's users, and the active ones among
 // them. A user is active or archived, and both counts follow indexes: the

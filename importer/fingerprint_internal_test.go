@@ -23,7 +23,7 @@ func TestKnownRowsClaim(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-		empty, err := loadKnownRows(ctx, db, org.ID, now)
+		empty, err := loadKnownRows(ctx, db, org.ID, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func TestKnownRowsClaim(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		k, err := loadKnownRows(ctx, db, org.ID, now)
+		k, err := loadKnownRows(ctx, db, org.ID, now, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

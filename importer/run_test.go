@@ -24,6 +24,7 @@ type env struct {
 	// log and progress, when set, go into RunParams.
 	log      *slog.Logger
 	progress func(rows, bytes int64)
+	holding  func(bytes int64)
 }
 
 func newEnv(t *testing.T, db *store.DB) *env {
@@ -53,7 +54,7 @@ func (e *env) importFile(mode importer.Mode, content string, opts ...func(*store
 		e.t.Fatal(err)
 	}
 	out, err := importer.Run(ctx, e.db, importer.RunParams{Import: im, Limits: importer.DefaultLimits(), Now: e.now,
-		Logger: e.log, Progress: e.progress})
+		Logger: e.log, Progress: e.progress, Holding: e.holding})
 	if err != nil {
 		e.t.Fatalf("run import: %v", err)
 	}
@@ -111,6 +112,38 @@ func TestPartialImportCreatesAndUpdates(t *testing.T) {
 		}
 		if u := e.user("E2"); u.Plain["last_name"] != "Jonas" || u.Plain["first_name"] != "Bob" || u.Plain["manager"] != "E1" {
 			t.Errorf("partial update: E2 = %+v; want only last_name changed", u.Plain)
+		}
+	})
+}
+
+// A run tells what it holds to its end, once, before it makes it: the
+// command line raises its memory limit by that much (cmd/rosterd's
+// importMemoryLimit). A re-sync holds each known user's fingerprint and line
+// (12 bytes); a first import, next to nothing.
+func TestRunTellsWhatItHolds(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		var told []int64
+		e.holding = func(n int64) { told = append(told, n) }
+		var b strings.Builder
+		b.WriteString(header)
+		const users = 3000
+		for i := range users {
+			fmt.Fprintf(&b, "E%d;Ann;Smith;BE;nl;ann%d@example.com;;;Sales\n", i, i)
+		}
+		if im := e.importFile(importer.ModeFull, b.String()); im.Created != users {
+			t.Fatalf("first import: %s %+v %s", im.Status, im.Counts, im.Error)
+		}
+		if len(told) != 1 || told[0] >= 1<<20 {
+			t.Fatalf("a first import told %v, want once, under 1 MiB", told)
+		}
+		told = nil
+		if im := e.importFile(importer.ModeFull, b.String()); im.Unchanged != users {
+			t.Fatalf("re-sync: %s %+v %s", im.Status, im.Counts, im.Error)
+		}
+		if len(told) != 1 || told[0] < 12*users {
+			t.Fatalf("a re-sync of %d users told %v, want once, at least %d bytes", users, told, 12*users)
 		}
 	})
 }

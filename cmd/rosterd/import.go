@@ -137,11 +137,13 @@ sync over the archive threshold; see "rosterd import approve").`,
 // (which waits for older imports of the organisation), reports it and exits
 // with the code of its outcome.
 func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org, im *store.Import, asJSON bool, errorsOut string) error {
-	if os.Getenv("GOMEMLIMIT") == "" {
+	bound := os.Getenv("GOMEMLIMIT") == ""
+	streaming := importMemoryLimit(a.db.Dialect)
+	if bound {
 		// The import streams, so its live heap is small; a soft limit makes
 		// the collector keep the process near it instead of letting the
 		// heap double between collections (GOMEMLIMIT overrides).
-		debug.SetMemoryLimit(importMemoryLimit)
+		debug.SetMemoryLimit(streaming)
 	}
 	var bar *progressbar.ProgressBar
 	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -159,6 +161,13 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 		NotifyDelay: notifyFallback, Pause: pause,
 		Waiting: func(what string) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "waiting for %s…\n", what)
+		},
+		// What the run holds to its end (a re-sync's known fingerprints)
+		// comes on top of the streaming budget.
+		Holding: func(bytes int64) {
+			if bound {
+				debug.SetMemoryLimit(streaming + bytes)
+			}
 		},
 		Progress: func(_, bytes int64) {
 			if bar != nil {
@@ -424,16 +433,29 @@ func printTrail(w io.Writer, im *store.Import, loc *time.Location) {
 	}
 }
 
-// importMemoryLimit is the soft limit of an in-process import's Go memory.
-// With the executable's own mapped pages (28-31 MiB of a 70 MiB binary, what
-// its code and tables touch, more when the page cache holds it as large
-// folios), it is what the import's peak RSS comes to. A re-sync of a million
-// rows holds 12 MiB of known fingerprints and some 21 MiB live in all:
-// measured on PostgreSQL (re-sync and 1% changed, 1M rows), 36 MiB peaked at
-// 63.5-64.6 MiB RSS, 34 at 61.6-62.5 for 5-10% more CPU, 32 at 59-62 for
-// 15-30% more (the collector running all the time); 40, the limit until
-// issue 20, at 66.
-const importMemoryLimit = 34 << 20
+// importMemoryLimit is the soft limit of an in-process import's Go memory
+// on a database, to which what the run holds to its end is added
+// (RunParams.Holding: 12 bytes a known user, 12 MiB for a re-sync of a
+// million). With the executable's own mapped pages (30-32 MiB of a 71 MB
+// binary, what its code and tables touch), it is what the import's peak RSS
+// comes to.
+//
+// On SQLite the streaming part is small: pages of 128 rows in flight
+// (importer's stagePageSize) keep 7-9 MiB live while a file is read, and the
+// SQL phases after it hold little but the cycle check's links (8 bytes a
+// user). A first import of a million rows there peaked at 63.4 MiB with 22
+// MiB, for less CPU than 34 MiB took with pages of 512 rows (73.6-74.1 MiB);
+// 24 MiB gave 66. PostgreSQL's path holds more while the file is read (the
+// COPY text of four tables, the batches queued for the sender): at 22 MiB
+// its collector ran all the time (35 s of CPU against 20 for the same first
+// import), so it keeps 34, where that import peaks at 60 MiB. The limit was
+// 34 MiB for both until issue 20's third round, 40 before.
+func importMemoryLimit(d store.Dialect) int64 {
+	if d == store.Postgres {
+		return 34 << 20
+	}
+	return 22 << 20
+}
 
 // notifyFallback is when a daemon sends the outcome e-mail of an in-process
 // import, should this command fail to (it tries at once).
