@@ -138,12 +138,11 @@ sync over the archive threshold; see "rosterd import approve").`,
 // with the code of its outcome.
 func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org, im *store.Import, asJSON bool, errorsOut string) error {
 	bound := os.Getenv("GOMEMLIMIT") == ""
-	streaming := importMemoryLimit(a.db.Dialect)
 	if bound {
 		// The import streams, so its live heap is small; a soft limit makes
 		// the collector keep the process near it instead of letting the
 		// heap double between collections (GOMEMLIMIT overrides).
-		debug.SetMemoryLimit(streaming)
+		debug.SetMemoryLimit(importMemoryLimit(a.db.Dialect, 0))
 	}
 	var bar *progressbar.ProgressBar
 	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
@@ -166,7 +165,7 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 		// comes on top of the streaming budget.
 		Holding: func(bytes int64) {
 			if bound {
-				debug.SetMemoryLimit(streaming + bytes)
+				debug.SetMemoryLimit(importMemoryLimit(a.db.Dialect, bytes))
 			}
 		},
 		Progress: func(_, bytes int64) {
@@ -434,9 +433,10 @@ func printTrail(w io.Writer, im *store.Import, loc *time.Location) {
 }
 
 // importMemoryLimit is the soft limit of an in-process import's Go memory
-// on a database, to which what the run holds to its end is added
+// on a database, when the run holds held bytes to its end
 // (RunParams.Holding: 12 bytes a known user, 12 MiB for a re-sync of a
-// million). With the executable's own mapped pages (30-32 MiB of a 71 MB
+// million): 22 MiB for what streams, plus held, and on PostgreSQL at least
+// 34 MiB. With the executable's own mapped pages (30-32 MiB of a 71 MB
 // binary, what its code and tables touch), it is what the import's peak RSS
 // comes to.
 //
@@ -448,13 +448,16 @@ func printTrail(w io.Writer, im *store.Import, loc *time.Location) {
 // 24 MiB gave 66. PostgreSQL's path holds more while the file is read (the
 // COPY text of four tables, the batches queued for the sender): at 22 MiB
 // its collector ran all the time (35 s of CPU against 20 for the same first
-// import), so it keeps 34, where that import peaks at 60 MiB. The limit was
-// 34 MiB for both until issue 20's third round, 40 before.
-func importMemoryLimit(d store.Dialect) int64 {
+// import), so it keeps 34, where that import peaks at 60 MiB, and where a
+// re-sync of a million (the table within the 34: it streams less) peaks at
+// 61-62 MiB; 46 MiB (22 plus the table) took that re-sync to 70. The limit
+// was 34 MiB for both until issue 20's third round, 40 before.
+func importMemoryLimit(d store.Dialect, held int64) int64 {
+	limit := 22<<20 + held
 	if d == store.Postgres {
-		return 34 << 20
+		limit = max(limit, 34<<20)
 	}
-	return 22 << 20
+	return limit
 }
 
 // notifyFallback is when a daemon sends the outcome e-mail of an in-process
