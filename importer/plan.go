@@ -22,6 +22,9 @@ var (
 // planBatch is how many staged rows one page of the plan pass reads.
 const planBatch = 1000
 
+// planWidth is how many values a stage_plan row has.
+var planWidth = len(planColumns())
+
 func planColumns() []string {
 	cols := []string{"line", "external_id", "id_key", "action", "manager_changed"}
 	cols = append(cols, plainColumns...)

@@ -32,13 +32,23 @@ type RunParams struct {
 	TmpDir string
 	// Now is the time the import is judged at (archive dates); zero: time.Now.
 	Now time.Time
-	// Progress, when set, is told how far reading has got, every few thousand rows.
+	// Progress, when set, is told how far reading has got, every page of
+	// rows.
 	Progress func(rowsRead, bytesRead int64)
-	// Holding, when set, is told once, before the run makes it, the size of
-	// what it then holds to its end: the table of the organisation's known
-	// fingerprints (12 bytes a user). The rest of a run streams. The command
-	// line, which bounds its own memory, makes room for it.
+	// Holding, when set, is told at most once (a revert, or a file that
+	// fails before its rows are read, tells nothing), before the run makes
+	// it, the size of the largest thing the run holds to its end: the table
+	// of the organisation's known fingerprints (12 bytes a user). The
+	// command line, which bounds its own memory, makes room for it. Not
+	// counted: what the checks hold for a while after the read (the cycle
+	// check's links, 8 bytes a user), which the streaming budget covers.
 	Holding func(bytes int64)
+	// ReturnMemory hands the read's garbage back to the operating system
+	// once a large file is staged (see freeAfterRows). The command line
+	// sets it: one import is all its process does. A daemon leaves it
+	// unset: a forced collection and scavenge there would also take the
+	// pages that its other imports and requests are about to reuse.
+	ReturnMemory bool
 	// Watch, when set, is told the run's progress (phase and figures) each
 	// time it is recorded, at least once a second: the command line's
 	// progress bar.
@@ -488,7 +498,7 @@ func (r *run) step(name string, start time.Time) time.Time {
 }
 
 // freeAfterRows is the size of file whose read hands its garbage back to the
-// operating system once it is staged (debug.FreeOSMemory: one collection
+// operating system once it is staged, when RunParams.ReturnMemory is set (debug.FreeOSMemory: one collection
 // and a scavenge, a few milliseconds). Reading and validating a row leaves
 // some 7 KB of garbage, and the Go heap keeps the pages it grew to while
 // the SQL phases that follow (checks, plan, apply) allocate little: no
@@ -513,7 +523,7 @@ func (r *run) prepare(ctx context.Context) error {
 	if err := r.stage(ctx); err != nil {
 		return err
 	}
-	if r.im.RowsRead >= freeAfterRows {
+	if r.p.ReturnMemory && r.im.RowsRead >= freeAfterRows {
 		debug.FreeOSMemory()
 	}
 	r.phase(PhaseRead, t)

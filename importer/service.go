@@ -487,6 +487,8 @@ type ImportProcessParams struct {
 	Progress func(rowsRead, bytesRead int64)
 	// Holding is RunParams.Holding.
 	Holding func(bytes int64)
+	// ReturnMemory is RunParams.ReturnMemory.
+	ReturnMemory bool
 	// Watch is RunParams.Watch: told the run's phase and figures.
 	Watch func(store.ImportProgress)
 	// Waiting is told, once each, when the run waits for older imports or
@@ -549,7 +551,7 @@ func (s *Service) ImportProcess(ctx context.Context, p ImportProcessParams) (*Pr
 		}
 	}
 	var notification *store.Notification
-	params := RunParams{Import: im, Limits: s.cfg.Limits, PGPKeyGrace: s.cfg.PGPKeyGrace, TmpDir: s.cfg.TmpDir, Logger: p.Logger, Progress: p.Progress, Holding: p.Holding, Watch: p.Watch, Pause: p.Pause,
+	params := RunParams{Import: im, Limits: s.cfg.Limits, PGPKeyGrace: s.cfg.PGPKeyGrace, TmpDir: s.cfg.TmpDir, Logger: p.Logger, Progress: p.Progress, Holding: p.Holding, ReturnMemory: p.ReturnMemory, Watch: p.Watch, Pause: p.Pause,
 		Finalize: func(ctx context.Context, tx *sqlx.Tx, im *store.Import) error {
 			n, err := notify.EnqueueTx(ctx, tx, s.cfg.Queue, im, p.NotifyDelay)
 			notification = n

@@ -35,7 +35,7 @@ func (e *env) accept(svc *importer.Service, mode importer.Mode, dryRun bool, con
 // process runs an accepted or approved import in this process.
 func (e *env) process(svc *importer.Service, id string) *store.Import {
 	e.t.Helper()
-	out, err := svc.ImportProcess(context.Background(), importer.ImportProcessParams{OrgID: e.org.ID, ID: id})
+	out, err := svc.ImportProcess(context.Background(), importer.ImportProcessParams{OrgID: e.org.ID, ID: id, Holding: e.holding})
 	if err != nil {
 		e.t.Fatalf("process %s: %v", id, err)
 	}

@@ -346,10 +346,11 @@ func (r *run) indexStaging(ctx context.Context, tx stagingConn) error {
 // stageWorkers validate pages in parallel; stagePageSize records make a page.
 var stageWorkers = max(1, runtime.GOMAXPROCS(0))
 
-// Some eight pages are in flight at once (being read, queued, validated,
-// queued, written), and a validated row holds some 2 KB until it is written:
-// pages of 512 rows kept 10-14 MiB live while a file was read, pages of 128
-// keep 7-9 (a first import of a million rows on SQLite), for no more CPU.
+// Some 3×stageWorkers+2 pages are in flight at once (being read, queued,
+// validated, queued, written; eight on two cores), and a validated row holds
+// some 2 KB until it is written: on two cores pages of 512 rows kept 10-14
+// MiB live while a file was read, pages of 128 keep 7-9 (a first import of
+// a million rows on SQLite), for no more CPU.
 const stagePageSize = 128
 
 // stagePage is a run of records on their way from the reader to the database.
@@ -542,9 +543,9 @@ func stagePatchValues(p Patch, line int, newHash, newSearch string) []any {
 // creates its user in an organisation without users: the row planCreates
 // would build from its patch, built here while the file is staged.
 func createPlanValues(p Patch, line int, fp, newHash, newSearch string) []any {
-	// Exactly planColumns' length: one more would regrow the slice to twice
-	// its size on the last append, for every row of a first import.
-	vals := make([]any, 0, 11+len(plainColumns)+len(localizedColumns))
+	// Exactly planColumns' length: one short, the last append copied every
+	// row of a first import to a slice twice its size.
+	vals := make([]any, 0, planWidth)
 	managerChanged := 0
 	if p.Plain["manager"] != "" {
 		managerChanged = 1

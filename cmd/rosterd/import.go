@@ -161,6 +161,9 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 		Waiting: func(what string) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "waiting for %s…\n", what)
 		},
+		// One import is all this process does: the read's garbage goes
+		// back to the system before the checks.
+		ReturnMemory: true,
 		// What the run holds to its end (a re-sync's known fingerprints)
 		// comes on top of the streaming budget.
 		Holding: func(bytes int64) {
