@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -73,5 +74,46 @@ func TestEdgeListWidensKeepingEdges(t *testing.T) {
 	}
 	if e := edges.at(n); e.child != n+1 || e.parent != -(1<<33) {
 		t.Fatalf("the widening edge: %+v", e)
+	}
+}
+
+// A file's graph held as each line's parent (lineParents, a first import)
+// finds the very loops the edge list finds: on a random roster of 20,000
+// lines with managers, gaps (lines with no manager, or not in the graph at
+// all) and loops of one, two and many, from the changed lines only.
+func TestLineParentsFindTheSameLoops(t *testing.T) {
+	t.Parallel()
+	const last = 20000
+	rng := rand.New(rand.NewPCG(1, 2))
+	// Loops planted among the random links: of one line, of two, of five
+	// (one of them not through a changed line), and one that changed lines
+	// lead into from below.
+	planted := map[int64]int64{700: 700, 1400: 1401, 1401: 1400, 3000: 3001, 3001: 3002, 3002: 3003, 3003: 3004, 3004: 3000,
+		5001: 5002, 5002: 5001, 9100: 9101, 9101: 9100, 9800: 9100}
+	var edges edgeList
+	lines := newLineParents(last)
+	for line := int64(2); line <= last; line++ { // line 1 is the header
+		parent, ok := planted[line]
+		if !ok {
+			if rng.IntN(10) == 0 {
+				continue // no manager, or a failed row: no edge
+			}
+			parent = int64(2 + rng.IntN(last-1))
+			if rng.IntN(4) > 0 && line > 2 {
+				parent = int64(2 + rng.IntN(int(line-2))) // mostly a line above: chains that end
+			}
+		}
+		e := edge{child: line, parent: parent}
+		edges.add(e)
+		lines.add(e)
+	}
+	changed := func(l int64) bool { return l%7 == 0 }
+	want := findCycles(&edges, changed)
+	got := findCycles(lines, changed)
+	if len(want) < 4 {
+		t.Fatalf("the edge list found %d loops, want at least the 4 planted through changed lines: %v", len(want), want)
+	}
+	if !slices.EqualFunc(got, want, slices.Equal[[]int64]) {
+		t.Errorf("lineParents found %d loops, the edge list %d:\n%v\n%v", len(got), len(want), got, want)
 	}
 }

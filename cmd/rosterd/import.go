@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -142,8 +143,12 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 		// The import streams, so its live heap is small; a soft limit makes
 		// the collector keep the process near it instead of letting the
 		// heap double between collections (GOMEMLIMIT overrides).
-		debug.SetMemoryLimit(importMemoryLimit(a.db.Dialect, 0))
+		debug.SetMemoryLimit(importMemoryLimit(a.db.Dialect, 0, true))
 	}
+	// What the run holds (Holding) and whether it has read its file (Watch,
+	// from the run's recorder): the limit follows both.
+	var held atomic.Int64
+	var read atomic.Bool
 	var bar *progressbar.ProgressBar
 	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar = progressbar.DefaultBytes(im.SizeBytes, "importing "+im.FileName)
@@ -167,8 +172,9 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 		// What the run holds to its end (a re-sync's known fingerprints)
 		// comes on top of the streaming budget.
 		Holding: func(bytes int64) {
+			held.Store(bytes)
 			if bound {
-				debug.SetMemoryLimit(importMemoryLimit(a.db.Dialect, bytes))
+				debug.SetMemoryLimit(importMemoryLimit(a.db.Dialect, bytes, !read.Load()))
 			}
 		},
 		Progress: func(_, bytes int64) {
@@ -179,6 +185,9 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 		// The bar names the phase, as the page does: after the file is
 		// read, the checks and the save take their own time.
 		Watch: func(p store.ImportProgress) {
+			if bound && p.Phase != store.PhaseReading && !read.Swap(true) {
+				debug.SetMemoryLimit(importMemoryLimit(a.db.Dialect, held.Load(), false))
+			}
 			if bar != nil && p.Phase != store.PhaseReading {
 				bar.Describe(httpd.PhaseText(httpd.Progress{Phase: p.Phase}))
 			}
@@ -438,25 +447,30 @@ func printTrail(w io.Writer, im *store.Import, loc *time.Location) {
 // importMemoryLimit is the soft limit of an in-process import's Go memory
 // on a database, when the run holds held bytes to its end
 // (RunParams.Holding: 12 bytes a known user, 12 MiB for a re-sync of a
-// million): 22 MiB for what streams, plus held, and on PostgreSQL at least
-// 34 MiB. With the executable's own mapped pages (30-32 MiB of a 71 MB
-// binary, what its code and tables touch), it is what the import's peak RSS
-// comes to.
+// million), while it reads its file or after: 22 MiB for what streams while
+// reading, 18 after, plus held; on PostgreSQL at least 34 MiB. With the
+// executable's own mapped pages (30-32 MiB of a 71 MB binary, what its code
+// and tables touch), it is what the import's peak RSS comes to.
 //
 // On SQLite the streaming part is small: pages of 128 rows in flight
-// (importer's stagePageSize) keep 7-9 MiB live while a file is read, and the
-// SQL phases after it hold little but the cycle check's links (8 bytes a
-// user). A first import of a million rows there peaked at 63.4 MiB with 22
-// MiB, for less CPU than 34 MiB took with pages of 512 rows (73.6-74.1 MiB);
-// 24 MiB gave 66. PostgreSQL's path holds more while the file is read (the
-// COPY text of four tables, the batches queued for the sender): at 22 MiB
-// its collector ran all the time (35 s of CPU against 20 for the same first
-// import), so it keeps 34, where that import peaks at 60 MiB, and where a
-// re-sync of a million (the table within the 34: it streams less) peaks at
-// 61-62 MiB; 46 MiB (22 plus the table) took that re-sync to 70. The limit
-// was 34 MiB for both until issue 20's third round, 40 before.
-func importMemoryLimit(d store.Dialect, held int64) int64 {
+// (importer's stagePageSize) keep 7-9 MiB live while a file is read; 22 MiB
+// costs no more CPU than 34 did with pages of 512 rows, and 20 MiB cost 15%
+// more. After the read (the checks, the plan, the save) little is live but
+// the cycle check's graph (4 bytes a line of a first import), and the Go
+// heap grows to whatever the limit allows before it collects: 18 MiB there
+// took a first import of a million rows from 63.4 to 61.2 MiB, its
+// .csv.gz.pgp from 64-65 to 62. PostgreSQL's path holds more while the file
+// is read (the COPY text of four tables, the batches queued for the sender):
+// at 22 MiB its collector ran all the time (35 s of CPU against 20 for the
+// same first import), so it keeps 34, where that import peaks at 60 MiB,
+// and where a re-sync of a million (the table within the 34: it streams
+// less) peaks at 61-62 MiB; 46 MiB (22 plus the table) took that re-sync to
+// 70. The limit was 34 MiB for both until issue 20's third round, 40 before.
+func importMemoryLimit(d store.Dialect, held int64, reading bool) int64 {
 	limit := 22<<20 + held
+	if !reading {
+		limit = 18<<20 + held
+	}
 	if d == store.Postgres {
 		limit = max(limit, 34<<20)
 	}
