@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/klauspost/compress/s2"
@@ -34,13 +35,14 @@ func (e *chunkEncoder) encode(p []byte) ([]byte, string) {
 	return z, chunkS2
 }
 
-// decodeChunk returns the bytes of a stored chunk.
-func decodeChunk(data []byte, encoding string) ([]byte, error) {
+// decodeChunk returns the bytes of a stored chunk, in dst when it has the
+// room (data is not kept: it may be the driver's own memory).
+func decodeChunk(data []byte, encoding string, dst []byte) ([]byte, error) {
 	switch encoding {
 	case chunkRaw:
-		return data, nil
+		return append(dst[:0], data...), nil
 	case chunkS2:
-		out, err := s2.Decode(nil, data)
+		out, err := s2.Decode(dst[:cap(dst)], data)
 		if err != nil {
 			return nil, fmt.Errorf("decode chunk: %w", err)
 		}
@@ -49,20 +51,32 @@ func decodeChunk(data []byte, encoding string) ([]byte, error) {
 	return nil, fmt.Errorf("decode chunk: unknown encoding %q (stored by a newer rosterd?)", encoding)
 }
 
-// readChunk returns chunk seq of a file, decoded; a chunk past the file's
-// last is ErrNotFound.
-func readChunk(ctx context.Context, q Querier, fileID int64, seq int) ([]byte, error) {
-	var data []byte
-	var encoding string
-	err := q.QueryRowxContext(ctx, q.Rebind(`SELECT data, encoding FROM file_chunks WHERE file_id = ? AND seq = ?`), fileID, seq).Scan(&data, &encoding)
-	if isNoRows(err) {
-		return nil, fmt.Errorf("file %d chunk %d: %w", fileID, seq, ErrNotFound)
-	}
-	if err == nil {
-		data, err = decodeChunk(data, encoding)
-	}
+// readChunk returns chunk seq of a file, decoded into dst when it has the
+// room; a chunk past the file's last is ErrNotFound. A reader that passes
+// the buffer of the chunk it has used up reads a file in one buffer: a
+// million-row roster is some 150 chunks of 1 MiB, and a buffer a chunk
+// made each of them garbage the size of the chunk, zeroed, for a
+// collector that runs under the import's memory limit.
+func readChunk(ctx context.Context, q Querier, fileID int64, seq int, dst []byte) ([]byte, error) {
+	rows, err := q.QueryContext(ctx, q.Rebind(`SELECT data, encoding FROM file_chunks WHERE file_id = ? AND seq = ?`), fileID, seq)
 	if err != nil {
 		return nil, fmt.Errorf("read file %d: %w", fileID, err)
 	}
-	return data, nil
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read file %d: %w", fileID, err)
+		}
+		return nil, fmt.Errorf("file %d chunk %d: %w", fileID, seq, ErrNotFound)
+	}
+	var data sql.RawBytes // the driver's bytes, not a copy: decoded before the next row
+	var encoding string
+	if err := rows.Scan(&data, &encoding); err != nil {
+		return nil, fmt.Errorf("read file %d: %w", fileID, err)
+	}
+	out, err := decodeChunk(data, encoding, dst)
+	if err != nil {
+		return nil, fmt.Errorf("read file %d: %w", fileID, err)
+	}
+	return out, rows.Close()
 }

@@ -74,7 +74,7 @@ func (r *FileReaderAt) chunk(seq int) ([]byte, error) {
 	if data, ok := r.chunks[seq]; ok {
 		return data, nil
 	}
-	data, err := readChunk(r.ctx, r.q, r.file.ID, seq)
+	data, err := readChunk(r.ctx, r.q, r.file.ID, seq, nil) // kept in the cache: a buffer of its own
 	if err != nil {
 		return nil, err
 	}

@@ -386,7 +386,8 @@ type fileReader struct {
 	id      int64
 	checked bool
 	seq     int
-	buf     []byte
+	buf     []byte // what is left of the chunk read last
+	dec     []byte // the chunks' buffer, reused once buf is used up
 	done    bool
 }
 
@@ -405,7 +406,7 @@ func (r *fileReader) Read(p []byte) (int, error) {
 			}
 			r.checked = true
 		}
-		data, err := readChunk(r.ctx, r.q, r.id, r.seq)
+		data, err := readChunk(r.ctx, r.q, r.id, r.seq, r.dec)
 		if errors.Is(err, ErrNotFound) {
 			r.done = true
 			continue
@@ -414,7 +415,7 @@ func (r *fileReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		r.seq++
-		r.buf = data
+		r.buf, r.dec = data, data
 	}
 	n := copy(p, r.buf)
 	r.buf = r.buf[n:]

@@ -297,6 +297,60 @@ func TestImportOrderIsTheDatabases(t *testing.T) {
 
 // A roster is stored compressed, a chunk that does not compress as it is,
 // and both read back byte for byte, whole or at any offset.
+// A file read back chunk by chunk goes through one buffer (readChunk):
+// chunks of both encodings, each unlike the others, in any order, and a
+// last chunk shorter than the one before, come back byte for byte
+// whatever the reader's read size.
+func TestFileReadBackThroughOneBuffer(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org := store.NewOrg("acme", "Acme")
+		if err := store.OrgCreate(ctx, db, &org); err != nil {
+			t.Fatal(err)
+		}
+		roster := func(from int) []byte { // compressible, and unlike any other chunk
+			var b bytes.Buffer
+			for i := from; b.Len() < store.ChunkSize; i++ {
+				fmt.Fprintf(&b, "E%07d;First%d;Last%d;BE;nl;user%d@example.com\n", i, i, i, i)
+			}
+			return b.Bytes()[:store.ChunkSize]
+		}
+		noise := make([]byte, store.ChunkSize)
+		if _, err := rand.Read(noise); err != nil {
+			t.Fatal(err)
+		}
+		// s2, raw, s2, raw, then a short s2 chunk.
+		data := bytes.Join([][]byte{roster(0), noise[:store.ChunkSize/2], noise[store.ChunkSize/2:],
+			roster(1 << 20), noise[:1000], noise[:1000], roster(2 << 20)[:5000]}, nil)
+		f, err := store.FileCreate(ctx, db, org.ID, "roster.csv", bytes.NewReader(data), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var encodings []string
+		if err := db.SelectContext(ctx, &encodings, db.Rebind(`SELECT encoding FROM file_chunks WHERE file_id = ? ORDER BY seq`), f.ID); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"s2", "raw", "s2", "s2"}; !reflect.DeepEqual(encodings, want) {
+			t.Fatalf("stored chunks encoded %q; the test wants %q", encodings, want)
+		}
+		for _, size := range []int{7777, store.ChunkSize + 1} {
+			var got bytes.Buffer
+			if _, err := io.CopyBuffer(&got, struct{ io.Reader }{store.FileOpen(ctx, db, org.ID, f.ID)}, make([]byte, size)); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), data) {
+				i := 0
+				for i < min(got.Len(), len(data)) && got.Bytes()[i] == data[i] {
+					i++
+				}
+				t.Errorf("reads of %d bytes: read back %d bytes, first differing at byte %d (chunk %d); want the %d written",
+					size, got.Len(), i, i/store.ChunkSize, len(data))
+			}
+		}
+	})
+}
+
 func TestFileChunksCompressedWhenThatHelps(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
