@@ -35,13 +35,16 @@ type RunParams struct {
 	// Progress, when set, is told how far reading has got, every page of
 	// rows.
 	Progress func(rowsRead, bytesRead int64)
-	// Holding, when set, is told at most once (a revert, or a file that
-	// fails before its rows are read, tells nothing), before the run makes
-	// it, the size of the largest thing the run holds to its end: the table
-	// of the organisation's known fingerprints (12 bytes a user). The
-	// command line, which bounds its own memory, makes room for it. Not
-	// counted: what the checks hold for a while after the read (the cycle
-	// check's links, 8 bytes a user), which the streaming budget covers.
+	// Holding, when set, is told the size of the largest thing the run
+	// holds for a while, before the run makes it: the table of the
+	// organisation's known fingerprints (12 bytes a user); and 0 once the
+	// checks, its last readers, are done with it (see dropKnown). A
+	// revert, or a file that fails before its rows are read, tells
+	// nothing; a run that fails in its checks tells no 0. The command line,
+	// which bounds its own memory, makes room for the table while it is
+	// held. Not counted: what the checks hold for a while after the read
+	// (the cycle check's links, 8 bytes a user), which the streaming budget
+	// covers.
 	Holding func(bytes int64)
 	// ReturnMemory hands the read's garbage back to the operating system
 	// once a large file is staged (see freeAfterRows). The command line
@@ -531,6 +534,26 @@ func (r *run) prepare(ctx context.Context) error {
 	return nil
 }
 
+// dropKnown lets the table of known fingerprints go once the checks, its
+// last readers, are done: 12 bytes a stored user, 12 MiB of a sync of a
+// million, that would otherwise stay resident through the apply. Where one
+// import is all the process does (RunParams.ReturnMemory), a large table's
+// pages go back to the system at once: on SQLite the apply's own memory
+// (outside the Go heap) peaks on top of them.
+func (r *run) dropKnown() {
+	if r.known == nil {
+		return
+	}
+	large := r.known.users >= freeAfterRows
+	r.known = nil
+	if r.p.ReturnMemory && large {
+		debug.FreeOSMemory()
+	}
+	if r.p.Holding != nil {
+		r.p.Holding(0)
+	}
+}
+
 // process checks, plans and (unless dry run or held) applies the staged file
 // in the import's transaction.
 func (r *run) process(ctx context.Context) error {
@@ -539,6 +562,7 @@ func (r *run) process(ctx context.Context) error {
 	if err := r.check(ctx); err != nil {
 		return err
 	}
+	r.dropKnown()
 	t = r.phase(PhaseCheck, t)
 	counts, wouldArchive, err := r.count(ctx)
 	if err != nil {

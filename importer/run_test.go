@@ -116,11 +116,11 @@ func TestPartialImportCreatesAndUpdates(t *testing.T) {
 	})
 }
 
-// A run tells what it holds to its end, once, before it makes it, run
-// directly or through the import service: the
-// command line raises its memory limit by that much (cmd/rosterd's
-// importMemoryLimit). A re-sync holds each known user's fingerprint and line
-// (12 bytes); a first import, next to nothing.
+// A run tells what it holds, before it makes it, and that it holds it no
+// more once its checks are done, run directly or through the import
+// service: the command line raises its memory limit by that much while it
+// is held (cmd/rosterd's importMemoryLimit). A re-sync holds each known
+// user's fingerprint and line (12 bytes); a first import, next to nothing.
 func TestRunTellsWhatItHolds(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
@@ -136,8 +136,8 @@ func TestRunTellsWhatItHolds(t *testing.T) {
 		if im := e.importFile(importer.ModeFull, b.String()); im.Created != users {
 			t.Fatalf("first import: %s %+v %s", im.Status, im.Counts, im.Error)
 		}
-		if len(told) != 1 || told[0] >= 1<<20 {
-			t.Fatalf("a first import told %v, want once, under 1 MiB", told)
+		if len(told) != 2 || told[0] >= 1<<20 || told[1] != 0 {
+			t.Fatalf("a first import told %v, want under 1 MiB, then 0 once checked", told)
 		}
 		first := told[0]
 		told = nil
@@ -148,8 +148,9 @@ func TestRunTellsWhatItHolds(t *testing.T) {
 		}
 		// The table's own part: what a first import tells is the same for
 		// every organisation.
-		if len(told) != 1 || told[0]-first < 12*users {
-			t.Fatalf("a re-sync of %d users told %v (a first import %d), want once, at least %d bytes more", users, told, first, 12*users)
+		if len(told) != 2 || told[0]-first < 12*users || told[1] != 0 {
+			t.Fatalf("a re-sync of %d users told %v (a first import %d), want at least %d bytes more, then 0 once checked",
+				users, told, first, 12*users)
 		}
 	})
 }

@@ -169,8 +169,8 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 		// One import is all this process does: the read's garbage goes
 		// back to the system before the checks.
 		ReturnMemory: true,
-		// What the run holds to its end (a re-sync's known fingerprints)
-		// comes on top of the streaming budget.
+		// What the run holds (a re-sync's known fingerprints, until its
+		// checks are done) comes on top of the streaming budget.
 		Holding: func(bytes int64) {
 			held.Store(bytes)
 			if bound {
@@ -445,9 +445,9 @@ func printTrail(w io.Writer, im *store.Import, loc *time.Location) {
 }
 
 // importMemoryLimit is the soft limit of an in-process import's Go memory
-// on a database, when the run holds held bytes to its end
-// (RunParams.Holding: 12 bytes a known user, 12 MiB for a re-sync of a
-// million), while it reads its file or after: 22 MiB for what streams while
+// on a database, when the run holds held bytes (RunParams.Holding: 12
+// bytes a known user, 12 MiB for a re-sync of a million, until its checks
+// are done), while it reads its file or after: 22 MiB for what streams while
 // reading, 18 after, plus held; on PostgreSQL at least 34 MiB. With the
 // executable's own mapped pages (30-32 MiB of a 71 MB binary, what its code
 // and tables touch), it is what the import's peak RSS comes to.
