@@ -40,11 +40,12 @@ type RunParams struct {
 	// organisation's known fingerprints (12 bytes a user); and 0 once the
 	// checks, its last readers, are done with it (see dropKnown). A
 	// revert, or a file that fails before its rows are read, tells
-	// nothing; a run that fails in its checks tells no 0. The command line,
-	// which bounds its own memory, makes room for the table while it is
-	// held. Not counted: what the checks hold for a while after the read
-	// (the cycle check's links, 8 bytes a user), which the streaming budget
-	// covers.
+	// nothing; a run that ends before its checks are done (a fault in the
+	// file, a cancellation, ErrImportBusy) tells no 0, and a run taken
+	// again tells its own table's size. The command line, which bounds its
+	// own memory, makes room for the table while it is held. Not counted:
+	// what the checks hold for a while after the read (the cycle check's
+	// links, 8 bytes a user), which the streaming budget covers.
 	Holding func(bytes int64)
 	// ReturnMemory hands the read's garbage back to the operating system
 	// once a large file is staged (see freeAfterRows). The command line

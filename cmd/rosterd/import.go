@@ -12,7 +12,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -138,17 +138,15 @@ sync over the archive threshold; see "rosterd import approve").`,
 // (which waits for older imports of the organisation), reports it and exits
 // with the code of its outcome.
 func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org, im *store.Import, asJSON bool, errorsOut string) error {
-	bound := os.Getenv("GOMEMLIMIT") == ""
-	if bound {
-		// The import streams, so its live heap is small; a soft limit makes
-		// the collector keep the process near it instead of letting the
-		// heap double between collections (GOMEMLIMIT overrides).
-		debug.SetMemoryLimit(importMemoryLimit(a.db.Dialect, 0, true))
+	// The import streams, so its live heap is small; a soft limit makes the
+	// collector keep the process near it instead of letting the heap double
+	// between collections (GOMEMLIMIT overrides). It follows what the run
+	// holds (Holding) and whether it is reading its file (Watch, from the
+	// run's recorder).
+	var limit *memoryLimit
+	if os.Getenv("GOMEMLIMIT") == "" {
+		limit = newMemoryLimit(a.db.Dialect, func(n int64) { debug.SetMemoryLimit(n) })
 	}
-	// What the run holds (Holding) and whether it has read its file (Watch,
-	// from the run's recorder): the limit follows both.
-	var held atomic.Int64
-	var read atomic.Bool
 	var bar *progressbar.ProgressBar
 	if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		bar = progressbar.DefaultBytes(im.SizeBytes, "importing "+im.FileName)
@@ -172,9 +170,8 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 		// What the run holds (a re-sync's known fingerprints, until its
 		// checks are done) comes on top of the streaming budget.
 		Holding: func(bytes int64) {
-			held.Store(bytes)
-			if bound {
-				debug.SetMemoryLimit(importMemoryLimit(a.db.Dialect, bytes, !read.Load()))
+			if limit != nil {
+				limit.hold(bytes)
 			}
 		},
 		Progress: func(_, bytes int64) {
@@ -185,8 +182,8 @@ func (a *app) runImport(cmd *cobra.Command, svc *importer.Service, o *store.Org,
 		// The bar names the phase, as the page does: after the file is
 		// read, the checks and the save take their own time.
 		Watch: func(p store.ImportProgress) {
-			if bound && p.Phase != store.PhaseReading && !read.Swap(true) {
-				debug.SetMemoryLimit(importMemoryLimit(a.db.Dialect, held.Load(), false))
+			if limit != nil {
+				limit.reading(p.Phase == store.PhaseReading)
 			}
 			if bar != nil && p.Phase != store.PhaseReading {
 				bar.Describe(httpd.PhaseText(httpd.Progress{Phase: p.Phase}))
@@ -442,6 +439,46 @@ func printTrail(w io.Writer, im *store.Import, loc *time.Location) {
 	if im.RevertedBy != "" {
 		fmt.Fprintf(w, "  reverted by import %s\n", im.RevertedBy)
 	}
+}
+
+// memoryLimit keeps rosterd import's Go memory limit (importMemoryLimit)
+// in step with what the run holds and whether it is reading its file. The
+// two are told from different goroutines (the run's Holding, its
+// recorder's Watch), so each change and the limit it sets happen under one
+// lock: otherwise a limit computed from the old value could be set last,
+// and stay. A run taken again after ErrImportBusy reads again, and the
+// reading budget comes back with it.
+type memoryLimit struct {
+	mu     sync.Mutex
+	d      store.Dialect
+	set    func(int64) // debug.SetMemoryLimit
+	held   int64
+	isRead bool // the run is past its read
+}
+
+func newMemoryLimit(d store.Dialect, set func(int64)) *memoryLimit {
+	l := &memoryLimit{d: d, set: set}
+	set(importMemoryLimit(d, 0, true))
+	return l
+}
+
+// hold is told what the run holds (RunParams.Holding).
+func (l *memoryLimit) hold(bytes int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.held = bytes
+	l.set(importMemoryLimit(l.d, l.held, !l.isRead))
+}
+
+// reading is told, at each progress report, whether the run is reading.
+func (l *memoryLimit) reading(r bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.isRead == !r {
+		return
+	}
+	l.isRead = !r
+	l.set(importMemoryLimit(l.d, l.held, r))
 }
 
 // importMemoryLimit is the soft limit of an in-process import's Go memory

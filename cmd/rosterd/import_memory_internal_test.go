@@ -33,3 +33,38 @@ func TestImportMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+// The limit follows the run as rosterd import is told of it: the table
+// while it is held, the reading budget while the file is read, again when
+// a run taken again reads again, and no limit set when nothing changed.
+func TestMemoryLimitFollowsTheRun(t *testing.T) {
+	const mib = 1 << 20
+	const table = 12 * mib
+	var set []int64
+	l := newMemoryLimit(store.SQLite, func(n int64) { set = append(set, n) })
+	l.reading(true)  // the first progress report: nothing changes
+	l.hold(table)    // the known fingerprints, before the read
+	l.reading(true)  // still reading
+	l.reading(false) // checking
+	l.reading(false) // still checking
+	l.hold(0)        // the checks are done with the table
+	l.reading(true)  // ErrImportBusy: the run is taken again and reads again
+	l.hold(table)    // its own table
+	want := []int64{22 * mib, 22*mib + table, 18*mib + table, 18 * mib, 22 * mib, 22*mib + table}
+	if len(set) != len(want) {
+		t.Fatalf("limits set %v MiB, want %v", inMiB(set), inMiB(want))
+	}
+	for i := range want {
+		if set[i] != want[i] {
+			t.Fatalf("limits set %v MiB, want %v", inMiB(set), inMiB(want))
+		}
+	}
+}
+
+func inMiB(ns []int64) []float64 {
+	out := make([]float64, len(ns))
+	for i, n := range ns {
+		out[i] = float64(n) / (1 << 20)
+	}
+	return out
+}
