@@ -453,11 +453,11 @@ type memoryLimit struct {
 	d      store.Dialect
 	set    func(int64) // debug.SetMemoryLimit
 	held   int64
-	isRead bool // the run is past its read
+	inRead bool // the run is reading its file
 }
 
 func newMemoryLimit(d store.Dialect, set func(int64)) *memoryLimit {
-	l := &memoryLimit{d: d, set: set}
+	l := &memoryLimit{d: d, set: set, inRead: true}
 	set(importMemoryLimit(d, 0, true))
 	return l
 }
@@ -467,17 +467,17 @@ func (l *memoryLimit) hold(bytes int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.held = bytes
-	l.set(importMemoryLimit(l.d, l.held, !l.isRead))
+	l.set(importMemoryLimit(l.d, l.held, l.inRead))
 }
 
 // reading is told, at each progress report, whether the run is reading.
 func (l *memoryLimit) reading(r bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.isRead == !r {
+	if l.inRead == r {
 		return
 	}
-	l.isRead = !r
+	l.inRead = r
 	l.set(importMemoryLimit(l.d, l.held, r))
 }
 
