@@ -117,7 +117,7 @@ func (e *apiEnv) do(method, path, token string, body io.Reader, headers ...strin
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := e.srv.Client().Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

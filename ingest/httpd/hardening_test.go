@@ -201,7 +201,7 @@ func slowUpload(t *testing.T, e *pageEnv, content string, pause, stall time.Dura
 	}
 	req.Header.Set("Authorization", "Bearer "+e.token)
 	req.Header.Set("Content-Type", form.FormDataContentType())
-	return http.DefaultClient.Do(req)
+	return e.srv.Client().Do(req)
 }
 
 // TestSlowSteadyUploadSucceeds: with http_timeout 1s, a 3 MB upload that

@@ -296,7 +296,7 @@ func (e *apiEnv) startUpload(content string) *midForm {
 	req.Header.Set("Authorization", "Bearer "+e.token)
 	req.Header.Set("Content-Type", m.form.FormDataContentType())
 	go func() {
-		res, err := http.DefaultClient.Do(req)
+		res, err := e.srv.Client().Do(req)
 		if err != nil {
 			m.answered <- response{}
 			return

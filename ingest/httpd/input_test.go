@@ -113,7 +113,7 @@ func (in badInput) send(t *testing.T, e *pageEnv, b *browser) response {
 		return b.send(req)
 	}
 	if strings.HasPrefix(in.path, "/api/") {
-		res, err := http.DefaultClient.Do(req)
+		res, err := e.srv.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

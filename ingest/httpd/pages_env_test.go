@@ -66,7 +66,10 @@ func (e *pageEnv) browser() *browser {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return &browser{t: e.t, base: e.srv.URL, client: &http.Client{Jar: jar,
+	// The server's own transport, not http.DefaultTransport: a parallel
+	// test's httptest.Server.Close closes the default transport's idle
+	// connections, and a POST that picked one of them fails.
+	return &browser{t: e.t, base: e.srv.URL, client: &http.Client{Transport: e.srv.Client().Transport, Jar: jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
