@@ -109,7 +109,7 @@ func NewService(db *store.DB, cfg ServiceConfig) (*Service, error) {
 		return nil, err
 	}
 	return &Service{db: db, cfg: cfg,
-		passwords: newSFTPPasswordCache(cfg.SFTPPasswordCache, SFTPPasswordCacheMaxEntries)}, nil
+		passwords: newSFTPPasswordCache(cfg.SFTPPasswordCache, SFTPPasswordCacheMaxEntries, newPasswordGate(0))}, nil
 }
 
 // Limits are the file limits the service applies.

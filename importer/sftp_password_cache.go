@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -36,6 +35,7 @@ const SFTPPasswordCacheMaxEntries = 10_000
 type sftpPasswordCache struct {
 	ttl  time.Duration // > 0
 	max  int
+	gate *passwordGate // every bcrypt waits its turn
 	now  func() time.Time
 	salt [32]byte
 
@@ -56,10 +56,10 @@ type cachedPassword struct {
 }
 
 // newSFTPPasswordCache makes a cache keeping each verified password for
-// ttl, at most max of them. ttl <= 0: nothing is kept, every login pays
-// bcrypt.
-func newSFTPPasswordCache(ttl time.Duration, max int) *sftpPasswordCache {
-	c := &sftpPasswordCache{ttl: ttl, max: max, now: time.Now,
+// ttl, at most max of them, its bcrypts through gate. ttl <= 0: nothing is
+// kept, every login pays bcrypt.
+func newSFTPPasswordCache(ttl time.Duration, max int, gate *passwordGate) *sftpPasswordCache {
+	c := &sftpPasswordCache{ttl: ttl, max: max, gate: gate, now: time.Now,
 		entries: make(map[int64]*list.Element), order: list.New()}
 	if _, err := rand.Read(c.salt[:]); err != nil {
 		// crypto/rand does not fail on the systems Go supports; without a
@@ -117,7 +117,7 @@ func (c *sftpPasswordCache) check(accountID int64, hash, password string) bool {
 
 func (c *sftpPasswordCache) bcrypt(hash, password string) bool {
 	c.verifications.Add(1)
-	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+	return c.gate.match([]byte(hash), password)
 }
 
 // lookup tells whether the account's entry holds digest d and has not

@@ -17,7 +17,7 @@ func TestSFTPPasswordCacheBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := newSFTPPasswordCache(time.Hour, 3)
+	c := newSFTPPasswordCache(time.Hour, 3, newPasswordGate(0))
 	for id := int64(1); id <= 5; id++ {
 		if !c.check(id, string(hash), "pw") {
 			t.Fatalf("account %d refused", id)
@@ -52,7 +52,7 @@ func TestSFTPPasswordCacheExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := newSFTPPasswordCache(10*time.Minute, 100)
+	c := newSFTPPasswordCache(10*time.Minute, 100, newPasswordGate(0))
 	c.now = func() time.Time { return now }
 	for id := int64(1); id <= 3; id++ {
 		c.check(id, string(hash), "pw")
