@@ -74,3 +74,38 @@ func TestSQLiteConnectionsBoundTheirPageCache(t *testing.T) {
 		_ = c.Close()
 	}
 }
+
+// A daemon's PostgreSQL pool is open before it says ready: every
+// connection, kept idle for the first burst, none left in a transaction.
+// SQLite opens nothing ahead.
+func TestWarmPoolOpensEveryConnection(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		db.SizePool(2)
+		n := db.Stats().MaxOpenConnections
+		if err := db.WarmPool(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st := db.Stats()
+		if db.Dialect == store.SQLite {
+			if st.OpenConnections > 1 {
+				t.Errorf("SQLite: %d connections open after WarmPool, want at most the one Open pinged", st.OpenConnections)
+			}
+			return
+		}
+		if st.OpenConnections != n || st.Idle != n {
+			t.Fatalf("%d connections open, %d idle after WarmPool; want all %d, idle", st.OpenConnections, st.Idle, n)
+		}
+		// The server's view: that many backends of this pool (its copy's
+		// application_name), each idle, no transaction left open.
+		var backends, idle int
+		if err := db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE state = 'idle')
+			FROM pg_stat_activity WHERE application_name = current_setting('application_name') AND pid <> pg_backend_pid()`).Scan(&backends, &idle); err != nil {
+			t.Fatal(err)
+		}
+		if backends != n-1 || idle != n-1 {
+			t.Errorf("the server has %d other backends of this pool, %d of them idle; want %d each", backends, idle, n-1)
+		}
+	})
+}
