@@ -105,6 +105,12 @@ type Config struct {
 	MaxCellChars int `koanf:"max_cell_chars"`
 	// Workers is how many imports run at once. Default runtime.NumCPU().
 	Workers int `koanf:"workers"`
+	// DatabaseWarmConnections is how many connections a daemon on
+	// PostgreSQL opens before it says ready (store.DB.WarmPool): -1, the
+	// default, its whole pool (2 × workers + 8), so that the first burst
+	// of uploads after a start pays no new server backend; 0 opens them on
+	// demand, for a server whose connection slots many processes share.
+	DatabaseWarmConnections int `koanf:"database_warm_connections"`
 	// SFTPHostKey is the ed25519 host key file, made on first start when
 	// missing. Load resolves the default (empty) to DataDir/sftp_host_key.
 	SFTPHostKey string `koanf:"sftp_host_key"`
@@ -228,6 +234,8 @@ func settings() []setting {
 			field: func(c *Config) any { return &c.MaxCellChars }},
 		{key: "workers", def: runtime.NumCPU(), usage: "imports processed at once",
 			field: func(c *Config) any { return &c.Workers }},
+		{key: "database_warm_connections", def: -1, usage: "PostgreSQL connections opened before the daemon is ready (-1: its whole pool, 2 x workers + 8; 0: on demand)",
+			field: func(c *Config) any { return &c.DatabaseWarmConnections }},
 		{key: "sftp_host_key", def: "", usage: "ed25519 host key file, made on first start (empty: sftp_host_key in data-dir)",
 			field: func(c *Config) any { return &c.SFTPHostKey }},
 		{key: "sftp_ban_threshold", def: 5, usage: "failed SFTP logins from one IP within sftp-ban-window that ban it",
@@ -719,6 +727,9 @@ func (c *Config) Validate() error {
 		if n.v < 1 {
 			bad(n.key, "must be at least 1, got %d", n.v)
 		}
+	}
+	if c.DatabaseWarmConnections < -1 {
+		bad("database_warm_connections", "must be -1 (the whole pool), 0 (on demand) or a number of connections, got %d", c.DatabaseWarmConnections)
 	}
 	if c.SFTPHostKey == "" {
 		bad("sftp_host_key", "must not be empty")

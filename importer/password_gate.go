@@ -17,8 +17,9 @@ import (
 // same way: it queues for the gate instead of taking the machine.
 //
 // Every comparison of an SFTP login goes through it, the unknown user's
-// dummy one too, so that waiting for a turn tells nothing an attacker
-// could not learn from the bcrypt itself.
+// dummy one too, and identical attempts made at once share one turn
+// whether the user exists or not (sftpPasswordCache.check and refuse), so
+// that waiting for a turn does not tell which user names exist.
 type passwordGate struct {
 	slots chan struct{}
 	// compare is bcrypt.CompareHashAndPassword; a test counts the
@@ -36,14 +37,18 @@ func newPasswordGate(n int) *passwordGate {
 	return &passwordGate{slots: make(chan struct{}, n), compare: bcrypt.CompareHashAndPassword}
 }
 
-// match waits for a turn, then tells whether password is the one hash was
-// made from. The wait is not cut short by the client leaving: it is at
-// most the comparisons ahead of it, and a shared login (singleflight)
-// must not fail because the client that started it left.
-func (g *passwordGate) match(hash []byte, password string) bool {
+// match waits for a turn, then tells whether password is the one the
+// bcrypt hash was made from; hash is called in the turn (the unknown
+// user's dummy hash is made there the first time). The wait is not cut
+// short by the client leaving: a shared login (singleflight) must not fail
+// because the client that started it left. It is bounded by the
+// comparisons ahead of it, so by the connections the door accepts
+// (sftp_max_connections, 200: some 12 s at one turn, under the 30 s
+// sftp_handshake_timeout; raise one, mind the other).
+func (g *passwordGate) match(hash func() []byte, password string) bool {
 	g.waiting.Add(1)
 	g.slots <- struct{}{}
 	g.waiting.Add(-1)
 	defer func() { <-g.slots }()
-	return g.compare(hash, []byte(password)) == nil
+	return g.compare(hash(), []byte(password)) == nil
 }

@@ -49,7 +49,7 @@ func (s *Service) SFTPLogin(ctx context.Context, p SFTPLoginParams) (int64, erro
 	a, err := store.SFTPAccountGet(ctx, s.db, p.Username)
 	if IsNotFound(err) {
 		if p.PublicKey == nil {
-			s.passwords.gate.match(dummySFTPHash(), p.Password)
+			s.passwords.refuse(p.Username, p.Password)
 		}
 		return 0, ErrLoginFailed
 	}
@@ -66,7 +66,7 @@ func (s *Service) SFTPLogin(ctx context.Context, p SFTPLoginParams) (int64, erro
 		return 0, ErrLoginFailed
 	}
 	if !a.HasPassword() {
-		s.passwords.gate.match(dummySFTPHash(), p.Password)
+		s.passwords.refuse(p.Username, p.Password)
 		return 0, ErrLoginFailed
 	}
 	if !s.passwords.check(a.ID, a.PasswordHash, p.Password) {

@@ -117,7 +117,25 @@ func (c *sftpPasswordCache) check(accountID int64, hash, password string) bool {
 
 func (c *sftpPasswordCache) bcrypt(hash, password string) bool {
 	c.verifications.Add(1)
-	return c.gate.match([]byte(hash), password)
+	return c.gate.match(func() []byte { return []byte(hash) }, password)
+}
+
+// refuse spends on a login that cannot succeed (no such user, or an
+// account without a password) what a wrong password costs a known one: a
+// bcrypt comparison against a dummy hash, its turn at the gate, and,
+// while passwords are kept, the same sharing of identical attempts made at
+// once (keyed by a salted digest of the user name and password). Without
+// the sharing, twenty identical attempts on an unknown name would take
+// twenty turns and on a known one a single turn: the wait would tell.
+func (c *sftpPasswordCache) refuse(username, password string) {
+	if c.ttl <= 0 {
+		c.gate.match(dummySFTPHash, password)
+		return
+	}
+	d := c.digest(-1, username, password)
+	_, _, _ = c.flight.Do("unknown:"+hex.EncodeToString(d[:]), func() (any, error) {
+		return c.gate.match(dummySFTPHash, password), nil
+	})
 }
 
 // lookup tells whether the account's entry holds digest d and has not

@@ -232,15 +232,22 @@ func (db *DB) SizePool(workers int) {
 // the moment they were ready, the HTTP 202 took 265–392 ms p99 with the
 // pools opened by the burst, 230–274 ms with them opened here. The pool
 // keeps them (SizePool keeps as many idle as open). SQLite opens a
-// connection in microseconds: nothing to do. An error stops the warming;
-// the connections not opened are opened on demand, as before.
-func (db *DB) WarmPool(ctx context.Context) error {
-	if db.Dialect != Postgres {
+// connection in microseconds: nothing to do. n is how many to open (at
+// most the pool's size; -1: all of it; 0: none). An error stops the
+// warming; the connections not opened are opened on demand, as before.
+// Every daemon keeps what it opened: where many processes share a
+// server's connection slots (max_connections, 100 by default), open fewer
+// (config database_warm_connections).
+func (db *DB) WarmPool(ctx context.Context, n int) error {
+	if db.Dialect != Postgres || n == 0 {
 		return nil
 	}
-	n := db.Stats().MaxOpenConnections
-	if n <= 0 {
+	size := db.Stats().MaxOpenConnections
+	if size <= 0 {
 		return errors.New("warm the pool: its size is not bounded (SizePool)")
+	}
+	if n < 0 || n > size {
+		n = size
 	}
 	// Each is held until all are open, or the pool would hand the same
 	// one out again.

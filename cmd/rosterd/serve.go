@@ -64,7 +64,7 @@ daemon within about 45s, whatever its host name, address or data directory.`,
 			}
 			a.log.Info("rosterd starting", "version", versionString(), "config", a.cfg)
 			a.db.SizePool(a.cfg.Workers)
-			if err := a.db.WarmPool(cmd.Context()); err != nil {
+			if err := a.db.WarmPool(cmd.Context(), a.cfg.DatabaseWarmConnections); err != nil {
 				a.log.Warn("connections to the database will open on demand", "error", err)
 			}
 			if err := openTmpDir(a); err != nil {

@@ -38,8 +38,10 @@ func (c *cli) serve(env ...string) *daemon {
 	c.t.Helper()
 	cmd := exec.Command(binary, "serve")
 	// A free port each: daemons of one test, and of tests run side by side, never collide.
+	// Dozens of daemons side by side share the test server's 100 connection
+	// slots: each opens its connections on demand, not its whole pool at start.
 	cmd.Env = append(append(slices.Clone(c.env), "ROSTERD_JOB_POLL_INTERVAL=100ms", "ROSTERD_SHUTDOWN_GRACE=20s",
-		"ROSTERD_HTTP_ADDR=127.0.0.1:0", "ROSTERD_SFTP_ADDR=127.0.0.1:0"), env...)
+		"ROSTERD_HTTP_ADDR=127.0.0.1:0", "ROSTERD_SFTP_ADDR=127.0.0.1:0", "ROSTERD_DATABASE_WARM_CONNECTIONS=0"), env...)
 	cmd.Dir = c.dir
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
