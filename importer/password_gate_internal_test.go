@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-
 	"golang.org/x/crypto/ssh"
 
 	"rosterd/store"
@@ -169,13 +168,8 @@ func TestSFTPLoginWaitsForTheGate(t *testing.T) {
 			}
 			done <- err
 		}()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("key login: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("a key login waited for a password comparison's turn")
+		if err := within(t, done, "a key login while every password turn is taken"); err != nil {
+			t.Errorf("key login: %v", err)
 		}
 	})
 }
